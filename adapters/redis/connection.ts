@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+
+import type { Cluster, Redis } from 'ioredis';
+
+import { storeUnavailable } from '../../src/errors.js';
+
+/** A Lua script, identified by the SHA1 Redis gives it, so it is loaded once and then run by SHA. */
+export interface Script {
+  readonly name: string;
+  readonly lua: string;
+  readonly sha: string;
+}
+
+export function defineScript(name: string, lua: string): Script {
+  return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+export type RedisClient = Redis | Cluster;
+export type Arg = string | number;
+
+export interface ConnectionOptions {
+  /** Upper bound of every call, whatever the client's own settings. */
+  readonly timeoutMs: number;
+}
+
+const NOT_SENDING = new Set(['reconnecting', 'close', 'end']);
+
+/**
+ * The one way this package talks to Redis. It bounds every call with its own timer and refuses to send
+ * while the client is disconnected: ioredis would otherwise queue the command and run it after a
+ * reconnect, so that a change already answered with 503 could land later.
+ */
+export class Connection {
+  readonly #client: RedisClient;
+  readonly #timeoutMs: number;
+  #everReady: boolean;
+
+  constructor(client: RedisClient, options: ConnectionOptions) {
+    if (!client || typeof (client as { call?: unknown }).call !== 'function') {
+      throw new TypeError('client must be an ioredis client (Redis or Cluster)');
+    }
+    this.#client = client;
+    this.#timeoutMs = options.timeoutMs;
+    this.#everReady = client.status === 'ready';
+    client.on('ready', () => { this.#everReady = true; });
+  }
+
+  get client(): RedisClient {
+    return this.#client;
+  }
+
+  #assertSendable(): void {
+    const { status } = this.#client;
+    if (NOT_SENDING.has(status) || (this.#everReady && status !== 'ready')) {
+      throw storeUnavailable(new Error(`redis client is ${status}`));
+    }
+  }
+
+  async #bounded<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(storeUnavailable(new Error(`redis call exceeded ${this.#timeoutMs} ms`))), this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([promise, timeout]);
+    } catch (err) {
+      throw isConnectionFailure(err) ? storeUnavailable(err) : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async send(command: string, ...args: Arg[]): Promise<unknown> {
+    this.#assertSendable();
+    return this.#bounded(this.#client.call(command, ...args));
+  }
+
+  async run(script: Script, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    this.#assertSendable();
+    return this.#bounded(this.#evaluate(script, keys, args));
+  }
+
+  async #evaluate(script: Script, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    try {
+      return await this.#client.call('EVALSHA', script.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      // first use on this server (or after a restart): EVAL runs it and caches it under the same SHA
+      return this.#client.call('EVAL', script.lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code && /^E[A-Z]+$/.test(code)) return true;
+  return /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|Failed to refresh slots cache|None of startup nodes/i
+    .test(err.message) || err.name === 'MaxRetriesPerRequestError';
+}

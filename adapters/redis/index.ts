@@ -1,0 +1,1 @@
+export { redisAdapter, type RedisAdapterOptions } from './provider-adapter.js';

@@ -1,0 +1,117 @@
+/**
+ * Every Redis key this package touches is built here, and nowhere else.
+ *
+ * Layout: `{<prefix>}<kind>:<encoded id>`. The whole prefix is the hash tag, so every key of one
+ * prefix lives in one Redis Cluster slot and every script may touch any of them atomically. Ids are
+ * percent-encoded down to `[A-Za-z0-9._-]`, so no input can contain a separator, a brace or a glob
+ * character and thereby name another key or widen a SCAN pattern.
+ */
+
+const SAFE_BYTE = /^[A-Za-z0-9._-]$/;
+
+/** Percent-encodes every UTF-8 byte outside `[A-Za-z0-9._-]`; injective, so distinct ids stay distinct. */
+export function encodeKeyPart(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    out += SAFE_BYTE.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function decodeKeyPart(encoded: string): string {
+  return decodeURIComponent(encoded);
+}
+
+export function checkPrefix(prefix: unknown, optionPath: string): string {
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 64) {
+    throw new TypeError(`${optionPath} must be a non-empty string of at most 64 characters`);
+  }
+  if (/[{}*?[\]\\\s]/.test(prefix)) {
+    throw new TypeError(`${optionPath} must not contain braces, glob characters or white space`);
+  }
+  return prefix;
+}
+
+/** Keys of the oidc-provider Adapter: one hash per stored model instance, plus lookup indexes. */
+export class ProviderKeys {
+  readonly tag: string;
+
+  constructor(prefix: string) {
+    this.tag = `{${prefix}}`;
+  }
+
+  model(model: string, id: string): string {
+    return `${this.tag}${model}:${encodeKeyPart(id)}`;
+  }
+
+  grant(grantId: string): string {
+    return `${this.tag}grant:${encodeKeyPart(grantId)}`;
+  }
+
+  sessionUid(uid: string): string {
+    return `${this.tag}uid:${encodeKeyPart(uid)}`;
+  }
+
+  userCode(userCode: string): string {
+    return `${this.tag}userCode:${encodeKeyPart(userCode)}`;
+  }
+}
+
+/** Keys of the appkeys BindingStore. */
+export class StoreKeys {
+  readonly tag: string;
+
+  constructor(prefix: string) {
+    this.tag = `{${prefix}}`;
+  }
+
+  /** Hash: the client's opaque metadata plus the server-owned binding fields. */
+  client(clientId: string): string {
+    return `${this.tag}client:${encodeKeyPart(clientId)}`;
+  }
+
+  /** Key prefix of `client()`, for scripts that reach a client from an id they read. */
+  get clientPrefix(): string {
+    return `${this.tag}client:`;
+  }
+
+  /** Sorted set (all scores 0) of every registered client id, listed by lexical range. */
+  get clients(): string {
+    return `${this.tag}clients`;
+  }
+
+  /** Hash: one application, with a `key:<KEY_TYPE>` field per binding. */
+  application(applicationId: string): string {
+    return `${this.tag}app:${encodeKeyPart(applicationId)}`;
+  }
+
+  get applicationPrefix(): string {
+    return `${this.tag}app:`;
+  }
+
+  /** Sorted set of every application id (admin listing). */
+  get applications(): string {
+    return `${this.tag}apps`;
+  }
+
+  /** Sorted set of one owner's application ids. */
+  ownerApplications(owner: string): string {
+    return `${this.tag}owner:${encodeKeyPart(owner)}`;
+  }
+
+  /** Hash: normalized application name → application id, for one owner. */
+  ownerNames(owner: string): string {
+    return `${this.tag}names:${encodeKeyPart(owner)}`;
+  }
+
+  /** Sorted set of failure timestamps: one window per (caller, client) and one per client. */
+  attempts(scope: string, clientId: string): string {
+    return `${this.tag}attempts:${encodeKeyPart(scope)}:${encodeKeyPart(clientId)}`;
+  }
+
+  /** SCAN pattern for keys of one kind; safe because the tag and kind contain no glob characters. */
+  pattern(kind: 'client' | 'app' | 'owner' | 'names'): string {
+    return `${this.tag}${kind}:*`;
+  }
+}

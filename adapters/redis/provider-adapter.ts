@@ -1,0 +1,113 @@
+import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
+
+import { Connection, type RedisClient } from './connection.js';
+import { checkPrefix, ProviderKeys } from './keys.js';
+import * as scripts from './scripts/provider.js';
+
+export interface RedisAdapterOptions {
+  /** An ioredis client (standalone or Cluster). */
+  readonly client: RedisClient;
+  /** Prefix of every key; it is also the Cluster hash tag. Default `oidc:`. */
+  readonly prefix?: string;
+  /** Upper bound of every Redis call in milliseconds. Default 2000. */
+  readonly timeoutMs?: number;
+}
+
+/** Models whose instances belong to a grant and die with it (`revokeByGrantId`). */
+const GRANTABLE = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
+
+/** Turns an instance hash (HGETALL reply, flat or as an object) into the provider's payload. */
+export function payloadFromHash(reply: unknown): AdapterPayload | undefined {
+  let fields: Record<string, string>;
+  if (Array.isArray(reply)) {
+    if (reply.length === 0) return undefined;
+    fields = {};
+    for (let i = 0; i < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
+  } else if (reply && typeof reply === 'object') {
+    fields = reply as Record<string, string>;
+  } else {
+    return undefined;
+  }
+  if (typeof fields.payload !== 'string') return undefined;
+  const payload = JSON.parse(fields.payload) as AdapterPayload;
+  if (fields.consumed !== undefined) payload.consumed = Number(fields.consumed);
+  return payload;
+}
+
+class RedisModelAdapter implements Adapter {
+  readonly #model: string;
+  readonly #connection: Connection;
+  readonly #keys: ProviderKeys;
+
+  constructor(model: string, connection: Connection, keys: ProviderKeys) {
+    this.#model = model;
+    this.#connection = connection;
+    this.#keys = keys;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const grantKey = GRANTABLE.has(this.#model) && payload.grantId ? this.#keys.grant(payload.grantId) : '';
+    const uidKey = this.#model === 'Session' && payload.uid ? this.#keys.sessionUid(payload.uid) : '';
+    const codeKey = payload.userCode ? this.#keys.userCode(payload.userCode) : '';
+    const ttl = typeof expiresIn === 'number' && expiresIn > 0 ? Math.ceil(expiresIn) : 0;
+    await this.#connection.run(
+      scripts.upsert,
+      [this.#keys.model(this.#model, id), grantKey, uidKey, codeKey],
+      [JSON.stringify(payload), ttl],
+    );
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return payloadFromHash(await this.#connection.send('HGETALL', this.#keys.model(this.#model, id)));
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return payloadFromHash(await this.#connection.run(scripts.findByIndex, [this.#keys.sessionUid(uid)], []));
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return payloadFromHash(await this.#connection.run(scripts.findByIndex, [this.#keys.userCode(userCode)], []));
+  }
+
+  async consume(id: string): Promise<void> {
+    await this.#connection.run(scripts.consume, [this.#keys.model(this.#model, id)], [Math.floor(Date.now() / 1000)]);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#connection.run(scripts.destroy, [this.#keys.model(this.#model, id)], []);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.#connection.run(scripts.revokeByGrantId, [this.#keys.grant(grantId)], []);
+  }
+}
+
+/**
+ * An oidc-provider Adapter factory keeping every model in Redis: one hash per instance with its TTL,
+ * every write one script (one round trip), every key under one hash tag so it works on Redis Cluster.
+ */
+export function redisAdapter(options: RedisAdapterOptions): AdapterFactory {
+  if (!options || typeof options !== 'object') throw new TypeError('redisAdapter(options): options must be an object');
+  const keys = new ProviderKeys(checkPrefix(options.prefix ?? 'oidc:', 'redisAdapter options.prefix'));
+  const timeoutMs = options.timeoutMs ?? 2000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new TypeError('redisAdapter options.timeoutMs must be a positive integer');
+  }
+  const connection = new Connection(options.client, { timeoutMs });
+  const adapters = new Map<string, RedisModelAdapter>();
+  return (model: string) => {
+    let adapter = adapters.get(model);
+    if (!adapter) {
+      adapter = new RedisModelAdapter(model, connection, keys);
+      adapters.set(model, adapter);
+    }
+    return adapter;
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * One error type for everything the extension reports. `error` is the spec-style code that reaches the
+ * client; `expose: false` errors become `server_error` with nothing internal in the body (see
+ * `errorBody` in http/error-out.ts, the only place an error becomes a response).
+ */
+export class AppKeysError extends Error {
+  readonly status: number;
+  readonly error: string;
+  readonly expose: boolean;
+  /** Seconds, for 429 and 503 answers. */
+  readonly retryAfter: number | undefined;
+
+  constructor(status: number, error: string, description: string, options: { retryAfter?: number; cause?: unknown } = {}) {
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppKeysError';
+    this.status = status;
+    this.error = error;
+    this.expose = status < 500 || status === 503;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export const invalidRequest = (description: string) => new AppKeysError(400, 'invalid_request', description);
+export const invalidClientMetadata = (description: string, code = 'invalid_client_metadata') =>
+  new AppKeysError(400, code, description);
+export const invalidToken = (description = 'the access token is missing, invalid or expired') =>
+  new AppKeysError(401, 'invalid_token', description);
+export const insufficientScope = (scope: string) =>
+  new AppKeysError(403, 'insufficient_scope', `this request needs the scope ${scope}`);
+/** One answer for an unknown client and a wrong secret, so neither can be told from the other. */
+export const invalidClient = () => new AppKeysError(401, 'invalid_client', 'client authentication failed');
+export const provideKeysDisabled = () =>
+  new AppKeysError(403, 'provide_keys_disabled', 'providing existing keys is not enabled on this server');
+export const applicationNotFound = () => new AppKeysError(404, 'application_not_found', 'no such application');
+export const bindingNotFound = () => new AppKeysError(404, 'binding_not_found', 'no keys of this type are bound to the application');
+export const clientNotFound = () => new AppKeysError(404, 'client_not_found', 'no such client');
+export const applicationNameTaken = () =>
+  new AppKeysError(409, 'application_name_taken', 'you already have an application with this name');
+export const clientAlreadyBound = () =>
+  new AppKeysError(409, 'client_already_bound', 'this client is already bound to an application');
+export const keyTypeAlreadyBound = () =>
+  new AppKeysError(409, 'key_type_already_bound', 'the application already has keys of this type');
+export const clientIsStatic = () =>
+  new AppKeysError(409, 'client_is_static', 'statically configured clients cannot be registered or bound here');
+export const clientManagedExternally = () =>
+  new AppKeysError(409, 'client_managed_externally', 'this client was provided from elsewhere; rotate its secret where it was created');
+export const tooManyAttempts = (retryAfter: number) =>
+  new AppKeysError(429, 'too_many_attempts', 'too many failed attempts; try again later', { retryAfter });
+export const storeUnavailable = (cause?: unknown) =>
+  new AppKeysError(503, 'temporarily_unavailable', 'the key registry is unavailable; try again shortly', { retryAfter: 5, cause });
+
+export function isStoreUnavailable(err: unknown): boolean {
+  return err instanceof AppKeysError && err.status === 503;
+}
