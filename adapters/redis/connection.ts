@@ -75,6 +75,23 @@ export class Connection {
     return this.#bounded(this.#client.call(command, ...args));
   }
 
+  /**
+   * Every key matching `pattern`, in batches, from every master: on Redis Cluster each master holds
+   * only its own slots, so a scan of one node would miss keys.
+   */
+  async *scan(pattern: string, count = 1000): AsyncGenerator<string[]> {
+    const nodes = isCluster(this.#client) ? this.#client.nodes('master') : [this.#client];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        this.#assertSendable();
+        const [next, keys] = await this.#bounded(node.scan(cursor, 'MATCH', pattern, 'COUNT', count));
+        cursor = next;
+        if (keys.length) yield keys;
+      } while (cursor !== '0');
+    }
+  }
+
   async run(script: Script, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     this.#assertSendable();
     return this.#bounded(this.#evaluate(script, keys, args));
@@ -89,6 +106,10 @@ export class Connection {
       return this.#client.call('EVAL', script.lua, keys.length, ...keys, ...args);
     }
   }
+}
+
+function isCluster(client: RedisClient): client is Cluster {
+  return typeof (client as Cluster).nodes === 'function' && (client as { isCluster?: boolean }).isCluster === true;
 }
 
 function isConnectionFailure(err: unknown): boolean {

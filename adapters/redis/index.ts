@@ -1,1 +1,2 @@
 export { redisAdapter, type RedisAdapterOptions } from './provider-adapter.js';
+export { redisStore, type RedisStoreOptions } from './store.js';

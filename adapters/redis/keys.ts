@@ -53,8 +53,9 @@ export class ProviderKeys {
     return `${this.tag}uid:${encodeKeyPart(uid)}`;
   }
 
-  userCode(userCode: string): string {
-    return `${this.tag}userCode:${encodeKeyPart(userCode)}`;
+  /** Per model, so that one model's lookup can never yield another model's instance. */
+  userCode(model: string, userCode: string): string {
+    return `${this.tag}userCode:${model}:${encodeKeyPart(userCode)}`;
   }
 }
 
@@ -105,9 +106,22 @@ export class StoreKeys {
     return `${this.tag}names:${encodeKeyPart(owner)}`;
   }
 
-  /** Sorted set of failure timestamps: one window per (caller, client) and one per client. */
-  attempts(scope: string, clientId: string): string {
-    return `${this.tag}attempts:${encodeKeyPart(scope)}:${encodeKeyPart(clientId)}`;
+  get ownerApplicationsPrefix(): string {
+    return `${this.tag}owner:`;
+  }
+
+  get ownerNamesPrefix(): string {
+    return `${this.tag}names:`;
+  }
+
+  /** Sorted set of one caller's failed provide-keys attempts on one client (sliding window). */
+  callerAttempts(caller: string, clientId: string): string {
+    return `${this.tag}attempts:${encodeKeyPart(caller)}:${encodeKeyPart(clientId)}`;
+  }
+
+  /** Sorted set of every caller's failed provide-keys attempts on one client. */
+  clientAttempts(clientId: string): string {
+    return `${this.tag}client-attempts:${encodeKeyPart(clientId)}`;
   }
 
   /** SCAN pattern for keys of one kind; safe because the tag and kind contain no glob characters. */

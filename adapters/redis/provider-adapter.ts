@@ -55,8 +55,13 @@ class RedisModelAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const grantKey = GRANTABLE.has(this.#model) && payload.grantId ? this.#keys.grant(payload.grantId) : '';
     const uidKey = this.#model === 'Session' && payload.uid ? this.#keys.sessionUid(payload.uid) : '';
-    const codeKey = payload.userCode ? this.#keys.userCode(payload.userCode) : '';
-    const ttl = typeof expiresIn === 'number' && expiresIn > 0 ? Math.ceil(expiresIn) : 0;
+    const codeKey = payload.userCode ? this.#keys.userCode(this.#model, payload.userCode) : '';
+    if (typeof expiresIn === 'number' && expiresIn <= 0) {
+      // saved with no time left: a TTL of 0 would mean "never expires", so replace it with nothing
+      await this.destroy(id);
+      return;
+    }
+    const ttl = typeof expiresIn === 'number' ? Math.ceil(expiresIn) : 0;
     await this.#connection.run(
       scripts.upsert,
       [this.#keys.model(this.#model, id), grantKey, uidKey, codeKey],
@@ -69,11 +74,13 @@ class RedisModelAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    // only Sessions are indexed by uid: any other model would be handed a Session
+    if (this.#model !== 'Session') return undefined;
     return payloadFromHash(await this.#connection.run(scripts.findByIndex, [this.#keys.sessionUid(uid)], []));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return payloadFromHash(await this.#connection.run(scripts.findByIndex, [this.#keys.userCode(userCode)], []));
+    return payloadFromHash(await this.#connection.run(scripts.findByIndex, [this.#keys.userCode(this.#model, userCode)], []));
   }
 
   async consume(id: string): Promise<void> {

@@ -15,12 +15,15 @@ import { defineScript } from '../connection.js';
 export const upsert = defineScript('oidcUpsert-4', `
 local key, grantKey, uidKey, codeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ttl = tonumber(ARGV[2])
-local old = redis.call('HMGET', key, 'uid_key', 'code_key')
-for _, index in ipairs(old) do
+local old = redis.call('HMGET', key, 'uid_key', 'code_key', 'grant_key')
+for i = 1, 2 do
+  local index = old[i]
   if index and index ~= uidKey and index ~= codeKey and redis.call('GET', index) == key then
     redis.call('DEL', index)
   end
 end
+-- an instance that moves to another grant (or to none) must no longer die with the old one
+if old[3] and old[3] ~= grantKey then redis.call('SREM', old[3], key) end
 redis.call('DEL', key)
 redis.call('HSET', key, 'payload', ARGV[1])
 if grantKey ~= '' then redis.call('HSET', key, 'grant_key', grantKey) end
@@ -33,12 +36,13 @@ end
 if uidKey ~= '' then index(uidKey) end
 if codeKey ~= '' then index(codeKey) end
 if grantKey ~= '' then
+  -- read before SADD: -2 (no set yet) must get this member's TTL, -1 means a member never expires
+  local current = redis.call('TTL', grantKey)
   redis.call('SADD', grantKey, key)
   -- the grant index lives as long as its longest-lived member
-  local current = redis.call('TTL', grantKey)
   if ttl == 0 then
     redis.call('PERSIST', grantKey)
-  elseif current ~= -1 and current < ttl then
+  elseif current == -2 or (current ~= -1 and current < ttl) then
     redis.call('EXPIRE', grantKey, ttl)
   end
 end
@@ -91,10 +95,13 @@ return 1
 export const revokeByGrantId = defineScript('oidcRevokeByGrantId-1', `
 local removed = 0
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local fields = redis.call('HMGET', key, 'uid_key', 'code_key')
-  removed = removed + redis.call('DEL', key)
-  for i = 1, 2 do
-    if fields[i] and redis.call('GET', fields[i]) == key then redis.call('DEL', fields[i]) end
+  local fields = redis.call('HMGET', key, 'uid_key', 'code_key', 'grant_key')
+  -- a member that expired and was re-created, or moved to another grant, is no longer this grant's
+  if fields[3] == KEYS[1] then
+    removed = removed + redis.call('DEL', key)
+    for i = 1, 2 do
+      if fields[i] and redis.call('GET', fields[i]) == key then redis.call('DEL', fields[i]) end
+    end
   end
 end
 redis.call('DEL', KEYS[1])

@@ -1,0 +1,319 @@
+import { defineScript } from '../connection.js';
+
+/**
+ * Scripts of the appkeys BindingStore. Every change that touches more than one key is one of these:
+ * one round trip, atomic, no read-modify-write from Node.
+ *
+ * Data (key names from keys.ts, all under one hash tag):
+ *   client:<id>  hash  metadata (opaque JSON, never decoded here), registered_at, updated_at, rev,
+ *                      and while bound: app, key_type, origin, bound_at, bound_by, status
+ *   clients      zset  every client id (score 0, lexical order)
+ *   app:<id>     hash  id, name, name_key, description, owner, status, created_at, updated_at,
+ *                      key:<KEY_TYPE> = client id of each binding
+ *   apps         zset  every application id; owner:<owner> zset, one owner's application ids
+ *   names:<owner> hash name_key -> application id
+ *
+ * Scripts that reach a key from an id they read build it with `enc`, the Lua twin of keys.ts's
+ * `encodeKeyPart`, and a key prefix passed in ARGV by keys.ts. The binding fields of a client
+ * record are written only here.
+ *
+ * Return codes: 1 (or a table) success, 0 nothing there / idempotent, negative = refused:
+ *   -1 application not found  -2 client not found  -3 client already bound  -4 key type already bound
+ *   -5 client exists  -6 name taken  -7 revision conflict  -9 throttled (second element: retry ms)
+ */
+
+const PRELUDE = `
+local function enc(s)
+  return (string.gsub(s, '[^%w%-_%.]', function(c) return string.format('%%%02X', string.byte(c)) end))
+end
+local BINDING_FIELDS = {'app', 'key_type', 'origin', 'bound_at', 'bound_by', 'status'}
+local function unbindClient(clientKey, clientsKey, clientId)
+  local b = redis.call('HMGET', clientKey, 'origin', 'bound_at', 'bound_by')
+  if b[1] == 'generated' then
+    redis.call('DEL', clientKey)
+    redis.call('ZREM', clientsKey, clientId)
+  else
+    redis.call('HDEL', clientKey, unpack(BINDING_FIELDS))
+  end
+  return b
+end
+`;
+
+const script = (name: string, body: string) => defineScript(name, PRELUDE + body);
+
+/**
+ * putClient
+ * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id, ARGV[2] metadata JSON, ARGV[3] time
+ * Returns 1 created, 2 replaced (binding fields untouched).
+ */
+export const putClient = script('appkeysPutClient-2', `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'updated_at', ARGV[3])
+  redis.call('HINCRBY', KEYS[1], 'rev', 1)
+  return 2
+end
+redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'registered_at', ARGV[3], 'updated_at', ARGV[3], 'rev', 1)
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
+`);
+
+/**
+ * replaceClientMetadata (compare-and-set on the revision)
+ * KEYS[1] client key; ARGV[1] metadata JSON, ARGV[2] expected revision, ARGV[3] time
+ * Returns 1, 0 not found, -7 conflict.
+ */
+export const replaceClientMetadata = script('appkeysReplaceClientMetadata-1', `
+local rev = redis.call('HGET', KEYS[1], 'rev')
+if not rev then return 0 end
+if rev ~= ARGV[2] then return -7 end
+redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'updated_at', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+return 1
+`);
+
+/**
+ * deleteClient
+ * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id, ARGV[2] '1' to force, ARGV[3] app key prefix
+ * Returns {1} deleted unbound, {1, app, key_type, origin, bound_at, bound_by} deleted with its binding,
+ * 0 not found, -3 bound (without force).
+ */
+export const deleteClient = script('appkeysDeleteClient-2', `
+local c = redis.call('HMGET', KEYS[1], 'rev', 'app', 'key_type', 'origin', 'bound_at', 'bound_by')
+if not c[1] then return 0 end
+if c[2] then
+  if ARGV[2] ~= '1' then return -3 end
+  local appKey = ARGV[3] .. enc(c[2])
+  if redis.call('HGET', appKey, 'key:' .. c[3]) == ARGV[1] then redis.call('HDEL', appKey, 'key:' .. c[3]) end
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if c[2] then return {1, c[2], c[3], c[4], c[5], c[6]} end
+return {1}
+`);
+
+/**
+ * createApplication
+ * KEYS[1] app key, KEYS[2] apps index, KEYS[3] owner index, KEYS[4] owner's names
+ * ARGV id, name, name_key, description, owner, status, created_at
+ * Returns 1, -6 name taken.
+ */
+export const createApplication = script('appkeysCreateApplication-4', `
+if redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return -6 end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'name_key', ARGV[3], 'description', ARGV[4],
+  'owner', ARGV[5], 'status', ARGV[6], 'created_at', ARGV[7], 'updated_at', ARGV[7])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[1])
+return 1
+`);
+
+const READ_APPLICATION = `
+local function readApplication(appKey, clientPrefix)
+  local fields = redis.call('HGETALL', appKey)
+  if #fields == 0 then return nil end
+  local bindings = {}
+  for i = 1, #fields, 2 do
+    local kt = string.match(fields[i], '^key:(.+)$')
+    if kt then
+      local b = redis.call('HMGET', clientPrefix .. enc(fields[i + 1]), 'origin', 'bound_at', 'bound_by')
+      table.insert(bindings, {kt, fields[i + 1], b[1] or '', b[2] or '', b[3] or ''})
+    end
+  end
+  return {fields, bindings}
+end
+`;
+
+/**
+ * getApplication
+ * KEYS[1] app key; ARGV[1] client key prefix
+ * Returns {app hash as flat list, {{key_type, client_id, origin, bound_at, bound_by}, ...}}, or 0.
+ */
+export const getApplication = script('appkeysGetApplication-1', READ_APPLICATION + `
+return readApplication(KEYS[1], ARGV[1]) or 0
+`);
+
+/**
+ * listApplications
+ * KEYS[1] index (apps or one owner's); ARGV[1] lexical start ('-' or '(<id>'), ARGV[2] limit,
+ * ARGV[3] app key prefix, ARGV[4] client key prefix
+ * Returns a list of getApplication replies, in id order.
+ */
+export const listApplications = script('appkeysListApplications-1', READ_APPLICATION + `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))) do
+  local app = readApplication(ARGV[3] .. enc(id), ARGV[4])
+  if app then table.insert(out, app) end
+end
+return out
+`);
+
+/**
+ * listClients
+ * KEYS[1] clients index; ARGV[1] lexical start, ARGV[2] limit, ARGV[3] client key prefix
+ * Returns a list of client hashes as flat lists.
+ */
+export const listClients = script('appkeysListClients-1', `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))) do
+  local c = redis.call('HGETALL', ARGV[3] .. enc(id))
+  if #c > 0 then table.insert(out, c) end
+end
+return out
+`);
+
+/**
+ * updateApplication
+ * KEYS[1] app key
+ * ARGV[1] name ('' unchanged), ARGV[2] name_key, ARGV[3] '1' to set description, ARGV[4] description,
+ * ARGV[5] status ('' unchanged), ARGV[6] updated_at, ARGV[7] names key prefix, ARGV[8] client key prefix
+ * Returns 1, -1 not found, -6 name taken. A status change is mirrored into every bound client.
+ */
+export const updateApplication = script('appkeysUpdateApplication-1', `
+local app = redis.call('HMGET', KEYS[1], 'id', 'owner', 'name_key')
+if not app[1] then return -1 end
+if ARGV[1] ~= '' and ARGV[2] ~= app[3] then
+  local namesKey = ARGV[7] .. enc(app[2])
+  local holder = redis.call('HGET', namesKey, ARGV[2])
+  if holder and holder ~= app[1] then return -6 end
+  if redis.call('HGET', namesKey, app[3]) == app[1] then redis.call('HDEL', namesKey, app[3]) end
+  redis.call('HSET', namesKey, ARGV[2], app[1])
+end
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'name', ARGV[1], 'name_key', ARGV[2]) end
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'description', ARGV[4]) end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'status', ARGV[5])
+  local fields = redis.call('HGETALL', KEYS[1])
+  for i = 1, #fields, 2 do
+    if string.match(fields[i], '^key:') then
+      local clientKey = ARGV[8] .. enc(fields[i + 1])
+      if redis.call('HGET', clientKey, 'app') == app[1] then redis.call('HSET', clientKey, 'status', ARGV[5]) end
+    end
+  end
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[6])
+return 1
+`);
+
+/**
+ * deleteApplication: provided clients unbound and kept, generated clients deleted.
+ * KEYS[1] app key, KEYS[2] apps index, KEYS[3] clients index
+ * ARGV[1] client key prefix, ARGV[2] owner index prefix, ARGV[3] names key prefix
+ * Returns 0 not found, or {1, {key_type, client_id, origin, bound_at, bound_by}, ...}.
+ */
+export const deleteApplication = script('appkeysDeleteApplication-3', `
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return 0 end
+local app = {}
+for i = 1, #fields, 2 do app[fields[i]] = fields[i + 1] end
+local out = {1}
+for name, clientId in pairs(app) do
+  local kt = string.match(name, '^key:(.+)$')
+  if kt then
+    local clientKey = ARGV[1] .. enc(clientId)
+    if redis.call('HGET', clientKey, 'app') == app.id then
+      local b = unbindClient(clientKey, KEYS[3], clientId)
+      table.insert(out, {kt, clientId, b[1] or '', b[2] or '', b[3] or ''})
+    end
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], app.id)
+redis.call('ZREM', ARGV[2] .. enc(app.owner), app.id)
+local namesKey = ARGV[3] .. enc(app.owner)
+if redis.call('HGET', namesKey, app.name_key) == app.id then redis.call('HDEL', namesKey, app.name_key) end
+return out
+`);
+
+const THROTTLE = `
+-- trims both windows and answers the ms until the caller may try again (0: not throttled)
+local function throttled(callerKey, clientKey, now, window, perCaller, perClient)
+  local wait = 0
+  for _, w in ipairs({{callerKey, perCaller}, {clientKey, perClient}}) do
+    redis.call('ZREMRANGEBYSCORE', w[1], '-inf', now - window)
+    local count = redis.call('ZCARD', w[1])
+    if count >= w[2] then
+      -- the window opens again when enough of its oldest failures have aged out
+      local oldest = redis.call('ZRANGE', w[1], count - w[2], count - w[2], 'WITHSCORES')
+      local until_ms = tonumber(oldest[2]) + window - now
+      if until_ms < 1 then until_ms = 1 end
+      if until_ms > wait then wait = until_ms end
+    end
+  end
+  return wait
+end
+`;
+
+/**
+ * bind: binds an existing client, unless its failed attempts are over the limit.
+ * KEYS[1] app key, KEYS[2] client key, KEYS[3] caller attempts, KEYS[4] client attempts
+ * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] origin, ARGV[5] bound_at, ARGV[6] bound_by,
+ * ARGV[7] required owner ('' any), ARGV[8] now ms, ARGV[9] window ms, ARGV[10] per caller, ARGV[11] per client
+ * Returns 1 created, 0 exists, -1, -2, -3, -4, or {-9, retry ms}.
+ */
+export const bind = script('appkeysBind-4', THROTTLE + `
+local wait = throttled(KEYS[3], KEYS[4], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
+if wait > 0 then return {-9, wait} end
+local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
+if not app[1] or (ARGV[7] ~= '' and app[1] ~= ARGV[7]) then return -1 end
+local c = redis.call('HMGET', KEYS[2], 'rev', 'app', 'key_type')
+if not c[1] then return -2 end
+if c[2] == ARGV[1] and c[3] == ARGV[2] then return 0 end
+if c[2] then return -3 end
+if app[3] then return -4 end
+redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[2], 'app', ARGV[1], 'key_type', ARGV[2], 'origin', ARGV[4], 'bound_at', ARGV[5],
+  'bound_by', ARGV[6], 'status', app[2])
+return 1
+`);
+
+/**
+ * createAndBind: registers a new client already bound, so no orphan can exist.
+ * KEYS[1] app key, KEYS[2] client key, KEYS[3] clients index
+ * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] metadata JSON, ARGV[5] time, ARGV[6] bound_by,
+ * ARGV[7] required owner ('' any)
+ * Returns 1, -1, -4, -5.
+ */
+export const createAndBind = script('appkeysCreateAndBind-3', `
+local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
+if not app[1] or (ARGV[7] ~= '' and app[1] ~= ARGV[7]) then return -1 end
+if app[3] then return -4 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -5 end
+redis.call('HSET', KEYS[2], 'metadata', ARGV[4], 'registered_at', ARGV[5], 'updated_at', ARGV[5], 'rev', 1,
+  'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'generated', 'bound_at', ARGV[5], 'bound_by', ARGV[6], 'status', app[2])
+redis.call('ZADD', KEYS[3], 0, ARGV[3])
+redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
+return 1
+`);
+
+/**
+ * unbind: removes one binding; a generated client goes with it.
+ * KEYS[1] app key, KEYS[2] clients index; ARGV[1] key type, ARGV[2] client key prefix
+ * Returns 0 none, or {1, client_id, origin, bound_at, bound_by}.
+ */
+export const unbind = script('appkeysUnbind-2', `
+local appId = redis.call('HGET', KEYS[1], 'id')
+local clientId = redis.call('HGET', KEYS[1], 'key:' .. ARGV[1])
+if not appId or not clientId then return 0 end
+redis.call('HDEL', KEYS[1], 'key:' .. ARGV[1])
+local clientKey = ARGV[2] .. enc(clientId)
+if redis.call('HGET', clientKey, 'app') ~= appId then return {1, clientId, '', '', ''} end
+local b = unbindClient(clientKey, KEYS[2], clientId)
+return {1, clientId, b[1] or '', b[2] or '', b[3] or ''}
+`);
+
+/**
+ * recordFailedAttempt: one failure in both sliding windows, unless already throttled.
+ * KEYS[1] caller attempts, KEYS[2] client attempts
+ * ARGV[1] now ms, ARGV[2] window ms, ARGV[3] per caller, ARGV[4] per client, ARGV[5] unique member
+ * Returns the ms until the next attempt is allowed (0: not throttled, failure recorded).
+ */
+export const recordFailedAttempt = script('appkeysRecordFailedAttempt-2', THROTTLE + `
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local wait = throttled(KEYS[1], KEYS[2], now, window, tonumber(ARGV[3]), tonumber(ARGV[4]))
+if wait > 0 then return wait end
+for i = 1, 2 do
+  redis.call('ZADD', KEYS[i], now, ARGV[5])
+  redis.call('PEXPIRE', KEYS[i], window)
+end
+return 0
+`);

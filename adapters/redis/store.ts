@@ -1,0 +1,307 @@
+import { randomBytes } from 'node:crypto';
+
+import type {
+  ApplicationChange, AttemptKey, AttemptLimits, BindRequest, BindResult, BindingStore,
+  CreateAndBindRequest, DeleteClientResult, NewApplication, StoredApplication, StoredBinding, StoredClient,
+} from '../../src/store.js';
+import type {
+  ApplicationStatus, BindingOrigin, ClientMetadata, KeyType, VerifyResult,
+} from '../../src/types.js';
+import { Connection, type RedisClient } from './connection.js';
+import { checkPrefix, StoreKeys } from './keys.js';
+import * as scripts from './scripts/store.js';
+import { verifyRedisStore } from './verify.js';
+
+export interface RedisStoreOptions {
+  /** An ioredis client (standalone or Cluster). It stays the caller's: `close()` does not quit it. */
+  readonly client: RedisClient;
+  /** Prefix of every key, also their Cluster hash tag. Default `appkeys:`. */
+  readonly prefix?: string;
+  /** Upper bound of every Redis call in milliseconds, whatever the client's settings. Default 2000. */
+  readonly timeoutMs?: number;
+}
+
+/** The script return codes, mapped once. */
+const REFUSALS = {
+  [-1]: 'application_not_found',
+  [-2]: 'client_not_found',
+  [-3]: 'client_already_bound',
+  [-4]: 'key_type_already_bound',
+  [-5]: 'client_exists',
+  [-6]: 'name_taken',
+  [-7]: 'conflict',
+} as const;
+type RefusalCode = keyof typeof REFUSALS;
+
+function refusal(code: unknown): (typeof REFUSALS)[RefusalCode] {
+  const outcome = REFUSALS[Number(code) as RefusalCode];
+  if (!outcome) throw new Error(`unexpected script reply ${String(code)}`);
+  return outcome;
+}
+
+/** A Redis hash reply (flat list or, from some clients, an object) as a plain record. */
+export function hashFields(reply: unknown): Record<string, string> {
+  if (Array.isArray(reply)) {
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
+    return fields;
+  }
+  if (reply && typeof reply === 'object') return { ...(reply as Record<string, string>) };
+  throw new Error('unexpected reply shape for a hash');
+}
+
+export function clientFromHash(fields: Record<string, string>): StoredClient | undefined {
+  if (fields.metadata === undefined) return undefined;
+  const metadata = JSON.parse(fields.metadata) as ClientMetadata;
+  return {
+    metadata,
+    registered_at: fields.registered_at ?? '',
+    updated_at: fields.updated_at ?? '',
+    revision: Number(fields.rev ?? 0),
+    ...(fields.app !== undefined && {
+      binding: {
+        application_id: fields.app,
+        key_type: fields.key_type as KeyType,
+        origin: fields.origin as BindingOrigin,
+        status: (fields.status ?? 'ACTIVE') as ApplicationStatus,
+        bound_at: fields.bound_at ?? '',
+        bound_by: fields.bound_by ?? '',
+      },
+    }),
+  };
+}
+
+function bindingFromTuple(applicationId: string, tuple: unknown): StoredBinding {
+  const [keyType, clientId, origin, boundAt, boundBy] = (tuple as unknown[]).map(String);
+  return {
+    application_id: applicationId,
+    key_type: keyType as KeyType,
+    client_id: clientId!,
+    origin: origin as BindingOrigin,
+    bound_at: boundAt ?? '',
+    bound_by: boundBy ?? '',
+  };
+}
+
+function applicationFromReply(reply: unknown): StoredApplication | undefined {
+  if (!Array.isArray(reply) || reply.length !== 2) return undefined;
+  const fields = hashFields(reply[0]);
+  const id = fields.id ?? '';
+  return {
+    id,
+    name: fields.name ?? '',
+    description: fields.description ?? '',
+    owner: fields.owner ?? '',
+    status: (fields.status ?? 'ACTIVE') as ApplicationStatus,
+    created_at: fields.created_at ?? '',
+    updated_at: fields.updated_at ?? '',
+    bindings: (reply[1] as unknown[]).map((tuple) => bindingFromTuple(id, tuple)),
+  };
+}
+
+const lexicalStart = (after: string | undefined) => (after === undefined ? '-' : `(${after}`);
+
+class RedisBindingStore implements BindingStore {
+  readonly kind = 'redis';
+  readonly #connection: Connection;
+  readonly #keys: StoreKeys;
+
+  constructor(connection: Connection, keys: StoreKeys) {
+    this.#connection = connection;
+    this.#keys = keys;
+  }
+
+  async getClient(clientId: string): Promise<StoredClient | undefined> {
+    return clientFromHash(hashFields(await this.#connection.send('HGETALL', this.#keys.client(clientId))));
+  }
+
+  async putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced'> {
+    const reply = await this.#connection.run(
+      scripts.putClient,
+      [this.#keys.client(metadata.client_id), this.#keys.clients],
+      [metadata.client_id, JSON.stringify(metadata), at],
+    );
+    return Number(reply) === 1 ? 'created' : 'replaced';
+  }
+
+  async replaceClientMetadata(metadata: ClientMetadata, revision: number, at: string): Promise<'ok' | 'not_found' | 'conflict'> {
+    const reply = Number(await this.#connection.run(
+      scripts.replaceClientMetadata,
+      [this.#keys.client(metadata.client_id)],
+      [JSON.stringify(metadata), revision, at],
+    ));
+    if (reply === 1) return 'ok';
+    if (reply === 0) return 'not_found';
+    return refusal(reply) === 'conflict' ? 'conflict' : 'not_found';
+  }
+
+  async deleteClient(clientId: string, force: boolean): Promise<DeleteClientResult> {
+    const reply = await this.#connection.run(
+      scripts.deleteClient,
+      [this.#keys.client(clientId), this.#keys.clients],
+      [clientId, force ? '1' : '0', this.#keys.applicationPrefix],
+    );
+    if (Array.isArray(reply)) {
+      if (reply.length === 1) return { outcome: 'deleted' };
+      const [, applicationId, keyType, origin, boundAt, boundBy] = reply.map(String);
+      return {
+        outcome: 'deleted',
+        binding: bindingFromTuple(applicationId!, [keyType, clientId, origin, boundAt, boundBy]),
+      };
+    }
+    if (Number(reply) === 0) return { outcome: 'not_found' };
+    refusal(reply);
+    return { outcome: 'bound' };
+  }
+
+  async listClients(after: string | undefined, limit: number): Promise<StoredClient[]> {
+    const reply = await this.#connection.run(
+      scripts.listClients,
+      [this.#keys.clients],
+      [lexicalStart(after), limit, this.#keys.clientPrefix],
+    );
+    return (reply as unknown[]).flatMap((hash) => clientFromHash(hashFields(hash)) ?? []);
+  }
+
+  async createApplication(application: NewApplication): Promise<'created' | 'name_taken'> {
+    const reply = Number(await this.#connection.run(
+      scripts.createApplication,
+      [
+        this.#keys.application(application.id), this.#keys.applications,
+        this.#keys.ownerApplications(application.owner), this.#keys.ownerNames(application.owner),
+      ],
+      [
+        application.id, application.name, application.nameKey, application.description, application.owner,
+        application.status, application.created_at,
+      ],
+    ));
+    if (reply === 1) return 'created';
+    refusal(reply);
+    return 'name_taken';
+  }
+
+  async getApplication(applicationId: string): Promise<StoredApplication | undefined> {
+    const reply = await this.#connection.run(
+      scripts.getApplication,
+      [this.#keys.application(applicationId)],
+      [this.#keys.clientPrefix],
+    );
+    return applicationFromReply(reply);
+  }
+
+  async listApplications(owner: string | undefined, after: string | undefined, limit: number): Promise<StoredApplication[]> {
+    const index = owner === undefined ? this.#keys.applications : this.#keys.ownerApplications(owner);
+    const reply = await this.#connection.run(
+      scripts.listApplications,
+      [index],
+      [lexicalStart(after), limit, this.#keys.applicationPrefix, this.#keys.clientPrefix],
+    );
+    return (reply as unknown[]).flatMap((app) => applicationFromReply(app) ?? []);
+  }
+
+  async updateApplication(applicationId: string, change: ApplicationChange): Promise<'ok' | 'not_found' | 'name_taken'> {
+    const reply = Number(await this.#connection.run(
+      scripts.updateApplication,
+      [this.#keys.application(applicationId)],
+      [
+        change.name ?? '', change.nameKey ?? '', change.description === undefined ? '0' : '1',
+        change.description ?? '', change.status ?? '', change.updated_at,
+        this.#keys.ownerNamesPrefix, this.#keys.clientPrefix,
+      ],
+    ));
+    if (reply === 1) return 'ok';
+    return refusal(reply) === 'name_taken' ? 'name_taken' : 'not_found';
+  }
+
+  async deleteApplication(applicationId: string): Promise<StoredBinding[] | undefined> {
+    const reply = await this.#connection.run(
+      scripts.deleteApplication,
+      [this.#keys.application(applicationId), this.#keys.applications, this.#keys.clients],
+      [this.#keys.clientPrefix, this.#keys.ownerApplicationsPrefix, this.#keys.ownerNamesPrefix],
+    );
+    if (!Array.isArray(reply)) return undefined;
+    return reply.slice(1).map((tuple) => bindingFromTuple(applicationId, tuple));
+  }
+
+  async bind(request: BindRequest): Promise<BindResult> {
+    const reply = await this.#connection.run(
+      scripts.bind,
+      [
+        this.#keys.application(request.applicationId), this.#keys.client(request.clientId),
+        this.#keys.callerAttempts(request.attempt.caller, request.attempt.clientId),
+        this.#keys.clientAttempts(request.attempt.clientId),
+      ],
+      [
+        request.applicationId, request.keyType, request.clientId, request.origin, request.boundAt,
+        request.boundBy, request.owner ?? '', request.nowMs, request.limits.windowMs,
+        request.limits.perCaller, request.limits.perClient,
+      ],
+    );
+    if (Array.isArray(reply)) return { outcome: 'throttled', retryAfterMs: Number(reply[1]) };
+    const code = Number(reply);
+    if (code === 1) return { outcome: 'created' };
+    if (code === 0) return { outcome: 'exists' };
+    const outcome = refusal(code);
+    if (outcome === 'client_exists' || outcome === 'name_taken' || outcome === 'conflict') {
+      throw new Error(`unexpected bind reply ${code}`);
+    }
+    return { outcome };
+  }
+
+  async createAndBind(request: CreateAndBindRequest): Promise<'created' | 'application_not_found' | 'key_type_already_bound' | 'client_exists'> {
+    const clientId = request.metadata.client_id;
+    const reply = Number(await this.#connection.run(
+      scripts.createAndBind,
+      [this.#keys.application(request.applicationId), this.#keys.client(clientId), this.#keys.clients],
+      [
+        request.applicationId, request.keyType, clientId, JSON.stringify(request.metadata), request.boundAt,
+        request.boundBy, request.owner ?? '',
+      ],
+    ));
+    if (reply === 1) return 'created';
+    const outcome = refusal(reply);
+    if (outcome === 'application_not_found' || outcome === 'key_type_already_bound' || outcome === 'client_exists') {
+      return outcome;
+    }
+    throw new Error(`unexpected createAndBind reply ${reply}`);
+  }
+
+  async unbind(applicationId: string, keyType: KeyType): Promise<StoredBinding | undefined> {
+    const reply = await this.#connection.run(
+      scripts.unbind,
+      [this.#keys.application(applicationId), this.#keys.clients],
+      [keyType, this.#keys.clientPrefix],
+    );
+    if (!Array.isArray(reply)) return undefined;
+    const [, clientId, origin, boundAt, boundBy] = reply.map(String);
+    return bindingFromTuple(applicationId, [keyType, clientId, origin, boundAt, boundBy]);
+  }
+
+  async recordFailedAttempt(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number> {
+    const reply = await this.#connection.run(
+      scripts.recordFailedAttempt,
+      [this.#keys.callerAttempts(attempt.caller, attempt.clientId), this.#keys.clientAttempts(attempt.clientId)],
+      [nowMs, limits.windowMs, limits.perCaller, limits.perClient, `${nowMs}-${randomBytes(6).toString('hex')}`],
+    );
+    return Number(reply);
+  }
+
+  async verify(): Promise<VerifyResult> {
+    return verifyRedisStore(this.#connection, this.#keys);
+  }
+
+  async close(): Promise<void> {
+    // the client belongs to the caller
+  }
+}
+
+/** The BindingStore on Redis: every multi-key change one Lua script, all keys under one hash tag. */
+export function redisStore(options: RedisStoreOptions): BindingStore {
+  if (!options || typeof options !== 'object') throw new TypeError('redisStore(options): options must be an object');
+  const keys = new StoreKeys(checkPrefix(options.prefix ?? 'appkeys:', 'redisStore options.prefix'));
+  const timeoutMs = options.timeoutMs ?? 2000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new TypeError('redisStore options.timeoutMs must be a positive integer');
+  }
+  return new RedisBindingStore(new Connection(options.client, { timeoutMs }), keys);
+}

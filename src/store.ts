@@ -1,0 +1,191 @@
+import type {
+  ApplicationStatus, BindingOrigin, ClientBinding, ClientMetadata, KeyType, VerifyResult,
+} from './types.js';
+
+/**
+ * The BindingStore contract: what a store implements. Stores do atomic storage and nothing else: every
+ * method is one atomic step, and every rule of who may do what lives in src/registry.ts. Methods
+ * reject with an `AppKeysError` of status 503 (`storeUnavailable()`) when the store cannot be reached,
+ * and then have changed nothing, now or later.
+ *
+ * `memoryStore()` (adapters/memory) and `redisStore()` (adapters/redis) implement it and pass the same
+ * conformance suite (test/store-conformance.test.ts).
+ */
+export interface BindingStore {
+  /** A short name for logs and errors, e.g. `redis` or `memory`. */
+  readonly kind: string;
+
+  // ---- clients ---------------------------------------------------------------------------------
+
+  /** The client record, or `undefined` when no such client is registered. */
+  getClient(clientId: string): Promise<StoredClient | undefined>;
+
+  /**
+   * Registers a client or replaces its metadata, keeping any binding (binding fields are never taken
+   * from metadata). Resolves `created` or `replaced`.
+   */
+  putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced'>;
+
+  /**
+   * Replaces the metadata of a client whose revision is still `revision` (compare-and-set).
+   * Resolves `ok`, `not_found`, or `conflict` when the record changed meanwhile.
+   */
+  replaceClientMetadata(metadata: ClientMetadata, revision: number, at: string): Promise<'ok' | 'not_found' | 'conflict'>;
+
+  /**
+   * Removes a client. A bound client is removed only with `force`, and then its binding goes too.
+   * Resolves `{ outcome: 'deleted', binding? }` (the binding it had), `not_found`, or `bound`.
+   */
+  deleteClient(clientId: string, force: boolean): Promise<DeleteClientResult>;
+
+  /** Client ids in lexical order, after `after` (exclusive), at most `limit`. */
+  listClients(after: string | undefined, limit: number): Promise<StoredClient[]>;
+
+  // ---- applications ----------------------------------------------------------------------------
+
+  /** Creates an application. Resolves `created`, or `name_taken` when its owner has one of that `nameKey`. */
+  createApplication(application: NewApplication): Promise<'created' | 'name_taken'>;
+
+  /** The application with its bindings, or `undefined`. */
+  getApplication(applicationId: string): Promise<StoredApplication | undefined>;
+
+  /** Applications in id order after `after`: one owner's, or every one when `owner` is undefined. */
+  listApplications(owner: string | undefined, after: string | undefined, limit: number): Promise<StoredApplication[]>;
+
+  /**
+   * Changes name, description or status. A status change is mirrored into the bound client records in
+   * the same step. Resolves `ok`, `not_found`, or `name_taken`.
+   */
+  updateApplication(applicationId: string, change: ApplicationChange): Promise<'ok' | 'not_found' | 'name_taken'>;
+
+  /**
+   * Deletes an application: provided clients are unbound and kept, generated clients deleted.
+   * Resolves the bindings it had, or `undefined` when there was no such application.
+   */
+  deleteApplication(applicationId: string): Promise<StoredBinding[] | undefined>;
+
+  // ---- bindings --------------------------------------------------------------------------------
+
+  /**
+   * Binds an existing client. Refused while the caller's or the client's failed attempts are over
+   * the limit (`throttled`, with `retryAfterMs`). `exists` when this exact binding is already there.
+   */
+  bind(request: BindRequest): Promise<BindResult>;
+
+  /** Creates a client and binds it in one step (no orphan client can be left behind). */
+  createAndBind(request: CreateAndBindRequest): Promise<'created' | 'application_not_found' | 'key_type_already_bound' | 'client_exists'>;
+
+  /**
+   * Removes the binding of one key type; a generated client is deleted with it.
+   * Resolves the removed binding, or `undefined` when there was none.
+   */
+  unbind(applicationId: string, keyType: KeyType): Promise<StoredBinding | undefined>;
+
+  // ---- throttling of failed provide-keys attempts ----------------------------------------------
+
+  /**
+   * Records a failed attempt in two sliding windows (per caller and client, per client) and resolves
+   * how long the caller must wait before the next attempt is allowed (0: not throttled).
+   */
+  recordFailedAttempt(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number>;
+
+  // ---- operations ------------------------------------------------------------------------------
+
+  /** Checks every invariant on the live data: binding ⇄ client record ⇄ owner index ⇄ name index. */
+  verify(): Promise<VerifyResult>;
+
+  /** Releases what the store holds (timers); never closes a client the caller passed in. */
+  close(): Promise<void>;
+}
+
+export interface StoredClient {
+  readonly metadata: ClientMetadata;
+  readonly binding?: ClientBinding;
+  readonly registered_at: string;
+  readonly updated_at: string;
+  /** Increases with every metadata change, for compare-and-set. */
+  readonly revision: number;
+}
+
+export interface StoredBinding {
+  readonly application_id: string;
+  readonly key_type: KeyType;
+  readonly client_id: string;
+  readonly origin: BindingOrigin;
+  readonly bound_at: string;
+  readonly bound_by: string;
+}
+
+export interface StoredApplication {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly owner: string;
+  readonly status: ApplicationStatus;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly bindings: readonly StoredBinding[];
+}
+
+export interface NewApplication {
+  readonly id: string;
+  readonly name: string;
+  /** The name as compared for uniqueness per owner (see registry's `nameKey`). */
+  readonly nameKey: string;
+  readonly description: string;
+  readonly owner: string;
+  readonly status: ApplicationStatus;
+  readonly created_at: string;
+}
+
+export interface ApplicationChange {
+  readonly name?: string;
+  readonly nameKey?: string;
+  readonly description?: string;
+  readonly status?: ApplicationStatus;
+  readonly updated_at: string;
+}
+
+export interface AttemptKey {
+  /** Who tried (owner account or admin id). */
+  readonly caller: string;
+  readonly clientId: string;
+}
+
+export interface AttemptLimits {
+  readonly perCaller: number;
+  readonly perClient: number;
+  readonly windowMs: number;
+}
+
+export interface BindRequest {
+  readonly applicationId: string;
+  /** When set, the application must belong to this owner (else `application_not_found`). */
+  readonly owner: string | undefined;
+  readonly keyType: KeyType;
+  readonly clientId: string;
+  readonly origin: BindingOrigin;
+  readonly boundAt: string;
+  readonly boundBy: string;
+  readonly attempt: AttemptKey;
+  readonly limits: AttemptLimits;
+  readonly nowMs: number;
+}
+
+export type BindResult =
+  | { readonly outcome: 'created' | 'exists' }
+  | { readonly outcome: 'application_not_found' | 'client_not_found' | 'client_already_bound' | 'key_type_already_bound' }
+  | { readonly outcome: 'throttled'; readonly retryAfterMs: number };
+
+export interface CreateAndBindRequest {
+  readonly applicationId: string;
+  readonly owner: string | undefined;
+  readonly keyType: KeyType;
+  readonly metadata: ClientMetadata;
+  readonly boundAt: string;
+  readonly boundBy: string;
+}
+
+export type DeleteClientResult =
+  | { readonly outcome: 'deleted'; readonly binding?: StoredBinding }
+  | { readonly outcome: 'not_found' | 'bound' };
