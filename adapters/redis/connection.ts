@@ -25,6 +25,17 @@ export interface ConnectionOptions {
 
 const NOT_SENDING = new Set(['reconnecting', 'close', 'end']);
 
+/** Clients that have been ready once; one listener per client however many stores share it. */
+const everReady = new WeakSet<RedisClient>();
+const watched = new WeakSet<RedisClient>();
+
+function watch(client: RedisClient): void {
+  if (watched.has(client)) return;
+  watched.add(client);
+  if (client.status === 'ready') everReady.add(client);
+  client.on('ready', () => everReady.add(client));
+}
+
 /**
  * The one way this package talks to Redis. It bounds every call with its own timer and refuses to send
  * while the client is disconnected: ioredis would otherwise queue the command and run it after a
@@ -33,7 +44,6 @@ const NOT_SENDING = new Set(['reconnecting', 'close', 'end']);
 export class Connection {
   readonly #client: RedisClient;
   readonly #timeoutMs: number;
-  #everReady: boolean;
 
   constructor(client: RedisClient, options: ConnectionOptions) {
     if (!client || typeof (client as { call?: unknown }).call !== 'function') {
@@ -41,8 +51,7 @@ export class Connection {
     }
     this.#client = client;
     this.#timeoutMs = options.timeoutMs;
-    this.#everReady = client.status === 'ready';
-    client.on('ready', () => { this.#everReady = true; });
+    watch(client);
   }
 
   get client(): RedisClient {
@@ -51,7 +60,8 @@ export class Connection {
 
   #assertSendable(): void {
     const { status } = this.#client;
-    if (NOT_SENDING.has(status) || (this.#everReady && status !== 'ready')) {
+    // before the first connection commands may wait for it; after, a disconnected client must not queue
+    if (NOT_SENDING.has(status) || (everReady.has(this.#client) && status !== 'ready')) {
       throw storeUnavailable(new Error(`redis client is ${status}`));
     }
   }

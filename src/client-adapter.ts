@@ -1,0 +1,55 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+
+import { providerPayload, withoutServerOwned } from './client-record.js';
+import type { BindingStore, StoredBinding } from './store.js';
+import type { ClientMetadata } from './types.js';
+
+/**
+ * The provider's `Client` model, backed by the appkeys store. Out-of-band, generated and dynamically
+ * registered clients all live there, so one lookup gives the token endpoint the client and its binding.
+ */
+export class StoreClientAdapter implements Adapter {
+  readonly #store: BindingStore;
+  readonly #onBindingRemoved: (binding: StoredBinding) => void;
+
+  constructor(store: BindingStore, onBindingRemoved: (binding: StoredBinding) => void) {
+    this.#store = store;
+    this.#onBindingRemoved = onBindingRemoved;
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    const stored = await this.#store.getClient(id);
+    // a BLOCKED application's clients are invisible to the provider: the token endpoint answers
+    // invalid_client and their tokens stop introspecting, at no extra lookup
+    if (!stored || stored.binding?.status === 'BLOCKED') return undefined;
+    return providerPayload(stored) as AdapterPayload;
+  }
+
+  /** Dynamic registration (RFC 7591/7592): metadata is replaced, the binding kept and never forged. */
+  async upsert(id: string, payload: AdapterPayload): Promise<void> {
+    const metadata = withoutServerOwned({ ...payload, client_id: id }) as ClientMetadata;
+    await this.#store.putClient(metadata, new Date().toISOString());
+  }
+
+  /** RFC 7592 delete: a bound client takes its binding with it, so no binding names a missing client. */
+  async destroy(id: string): Promise<void> {
+    const result = await this.#store.deleteClient(id, true);
+    if (result.outcome === 'deleted' && result.binding) this.#onBindingRemoved(result.binding);
+  }
+
+  async consume(): Promise<void> {
+    throw new Error('the Client model is not consumable');
+  }
+
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
+
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+
+  async revokeByGrantId(): Promise<void> {
+    // clients belong to no grant
+  }
+}

@@ -1,0 +1,34 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+
+import { insufficientScope, invalidToken } from '../errors.js';
+import type { Actor } from '../types.js';
+
+export const OWNER_SCOPE = 'appkeys';
+export const ADMIN_SCOPE = 'appkeys:admin';
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,2048})$/i;
+
+interface StoredToken {
+  readonly isExpired: boolean;
+  readonly scopes: Set<string>;
+  readonly accountId?: string;
+  readonly clientId?: string;
+}
+
+/**
+ * The default caller check: a Bearer access token issued by this provider, found in its own
+ * AccessToken or ClientCredentials records (revoking a grant removes its tokens, so no grant lookup).
+ */
+export async function bearerActor(ctx: Context, provider: Provider): Promise<Actor> {
+  const match = BEARER.exec(ctx.get('authorization'));
+  if (!match) throw invalidToken('a Bearer access token is required');
+  const value = match[1]!;
+  const token = ((await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value))) as StoredToken | undefined;
+  if (!token || token.isExpired) throw invalidToken();
+  if (token.scopes.has(ADMIN_SCOPE)) {
+    return { kind: 'admin', id: token.accountId ?? `client:${token.clientId ?? ''}` };
+  }
+  if (token.scopes.has(OWNER_SCOPE) && token.accountId) return { kind: 'owner', id: token.accountId };
+  throw insufficientScope(token.scopes.has(OWNER_SCOPE) ? ADMIN_SCOPE : OWNER_SCOPE);
+}

@@ -1,0 +1,152 @@
+import Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import type Provider from 'oidc-provider';
+
+import { AppKeysError, insufficientScope, invalidRequest } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { pageLimit } from '../pagination.js';
+import type { Registry } from '../registry.js';
+import type { Actor } from '../types.js';
+import { ADMIN_SCOPE, bearerActor } from './authenticate.js';
+import { readJsonObject } from './body.js';
+import { errorOut } from './error-out.js';
+import { openApiDocument } from './openapi.js';
+
+interface AppKeysState {
+  actor: Actor;
+}
+
+type RouteContext = Context & { state: AppKeysState; params: Record<string, string> };
+
+function single(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalidRequest(`${name} must be given once`);
+  return value;
+}
+
+function forceFlag(value: unknown): boolean {
+  const flag = single(value, 'force');
+  if (flag === undefined || flag === 'false') return false;
+  if (flag === 'true') return true;
+  throw invalidRequest('force must be true or false');
+}
+
+/**
+ * The management API, composed in one place: error shape, no caching, authentication, then the
+ * routes. Everything outside the prefix passes straight through to the provider.
+ */
+export function buildRoutes(provider: Provider, registry: Registry, options: ResolvedOptions): Middleware {
+  const router = new Router<AppKeysState>({ prefix: options.prefix });
+  const onUnexpected = (error: unknown, ctx: Context) => {
+    provider.emit('appkeys.server_error', error, { method: ctx.method, path: ctx.path });
+  };
+
+  const authenticate: Middleware = async (ctx, next) => {
+    const actor = options.authenticate ? await options.authenticate(ctx) : await bearerActor(ctx, provider);
+    if (!actor) throw new AppKeysError(401, 'invalid_token', 'authentication required');
+    ctx.state.actor = actor;
+    await next();
+  };
+  const adminOnly: Middleware = async (ctx, next) => {
+    if ((ctx.state as AppKeysState).actor.kind !== 'admin') throw insufficientScope(ADMIN_SCOPE);
+    await next();
+  };
+  const body = (ctx: Context) => readJsonObject(ctx, options.bodyLimitBytes);
+  const limitOf = (ctx: Context) => pageLimit(single(ctx.query.limit, 'limit'));
+  const cursorOf = (ctx: Context) => single(ctx.query.cursor, 'cursor');
+  const actorOf = (ctx: Context) => (ctx.state as AppKeysState).actor;
+  const params = (ctx: Context) => (ctx as RouteContext).params;
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument(options.prefix);
+  });
+
+  router.use(['/applications', '/clients'], authenticate);
+
+  router.post('/applications', async (ctx) => {
+    const application = await registry.createApplication(actorOf(ctx), await body(ctx));
+    ctx.status = 201;
+    ctx.set('Location', `${options.prefix}/applications/${application.id}`);
+    ctx.body = application;
+  });
+  router.get('/applications', async (ctx) => {
+    ctx.body = await registry.listApplications(actorOf(ctx), cursorOf(ctx), limitOf(ctx));
+  });
+  router.get('/applications/:app_id', async (ctx) => {
+    ctx.body = await registry.getApplication(actorOf(ctx), params(ctx).app_id!);
+  });
+  router.patch('/applications/:app_id', async (ctx) => {
+    ctx.body = await registry.updateApplication(actorOf(ctx), params(ctx).app_id!, await body(ctx));
+  });
+  router.delete('/applications/:app_id', async (ctx) => {
+    await registry.deleteApplication(actorOf(ctx), params(ctx).app_id!);
+    ctx.status = 204;
+  });
+
+  router.put('/applications/:app_id/keys/:key_type', async (ctx) => {
+    const { app_id: appId, key_type: keyType } = params(ctx);
+    const result = await registry.provideKeys(actorOf(ctx), appId!, keyType!, await body(ctx));
+    ctx.status = result.created ? 201 : 200;
+    ctx.body = result.binding;
+  });
+  router.post('/applications/:app_id/keys/:key_type', async (ctx) => {
+    const { app_id: appId, key_type: keyType } = params(ctx);
+    const generated = await registry.generateKeys(actorOf(ctx), appId!, keyType!, await body(ctx));
+    ctx.status = 201;
+    ctx.body = { ...generated.binding, client_secret: generated.client_secret, client: generated.client };
+  });
+  router.get('/applications/:app_id/keys/:key_type', async (ctx) => {
+    const { app_id: appId, key_type: keyType } = params(ctx);
+    ctx.body = await registry.getBinding(actorOf(ctx), appId!, keyType!);
+  });
+  router.delete('/applications/:app_id/keys/:key_type', async (ctx) => {
+    const { app_id: appId, key_type: keyType } = params(ctx);
+    await registry.unbind(actorOf(ctx), appId!, keyType!);
+    ctx.status = 204;
+  });
+  router.post('/applications/:app_id/keys/:key_type/secret', async (ctx) => {
+    const { app_id: appId, key_type: keyType } = params(ctx);
+    ctx.body = await registry.regenerateSecret(actorOf(ctx), appId!, keyType!);
+  });
+
+  router.use('/clients', adminOnly);
+  router.put('/clients/:client_id', async (ctx) => {
+    const result = await registry.registerClient(actorOf(ctx), params(ctx).client_id!, await body(ctx));
+    ctx.status = result.created ? 201 : 200;
+    ctx.body = result.client;
+  });
+  router.get('/clients/:client_id', async (ctx) => {
+    ctx.body = await registry.getClient(params(ctx).client_id!);
+  });
+  router.get('/clients', async (ctx) => {
+    ctx.body = await registry.listClients(cursorOf(ctx), limitOf(ctx));
+  });
+  router.delete('/clients/:client_id', async (ctx) => {
+    await registry.deleteClient(actorOf(ctx), params(ctx).client_id!, forceFlag(ctx.query.force));
+    ctx.status = 204;
+  });
+
+  const handled = router.routes();
+  const methods = router.allowedMethods({
+    throw: true,
+    methodNotAllowed: () => new AppKeysError(405, 'invalid_request', 'method not allowed on this path'),
+    notImplemented: () => new AppKeysError(501, 'invalid_request', 'method not implemented'),
+  });
+  const guard = errorOut(onUnexpected);
+  const inPrefix = (path: string) => path === options.prefix || path.startsWith(`${options.prefix}/`);
+
+  return async function appkeysRoutes(ctx: Context, next: Next): Promise<void> {
+    if (!inPrefix(ctx.path)) return next();
+    // responses may carry a freshly generated secret; nothing here may be cached
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Pragma', 'no-cache');
+    await guard(ctx, async () => {
+      // allowedMethods inspects what the routes matched after they ran, so it wraps them
+      // the router's context type is a refinement of Koa's that it fills in itself
+      await methods(ctx as Parameters<typeof methods>[0], () => handled(ctx as Parameters<typeof handled>[0], async () => {}));
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new AppKeysError(404, 'not_found', 'no such route');
+      }
+    });
+  };
+}

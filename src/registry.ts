@@ -1,0 +1,405 @@
+import type Provider from 'oidc-provider';
+
+import { publicMetadata, withoutServerOwned } from './client-record.js';
+import * as err from './errors.js';
+import { emit } from './events.js';
+import { newApplicationId, newClientId, newClientSecret } from './ids.js';
+import type { ResolvedOptions } from './options.js';
+import { decodeCursor, encodeCursor } from './pagination.js';
+import type { BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
+import type {
+  Actor, Application, ApplicationStatus, Binding, ClientMetadata, KeyType, Page,
+} from './types.js';
+import * as validate from './validate.js';
+
+type ProviderClient = InstanceType<Provider['Client']>;
+
+/** What the provider's Client class offers beyond its published types. */
+interface ClientInternals {
+  noManage?: boolean;
+  checkClientSecretExpiration?(message: string): void;
+}
+
+/** Compared against when the client is unknown, so both failures cost the same work. */
+const DUMMY_SECRET = 'appkeys-dummy-secret-for-unknown-clients-000000000000';
+
+const REGENERATE_ATTEMPTS = 3;
+
+export interface ClientView extends Record<string, unknown> {
+  readonly client_id: string;
+  readonly binding: Binding | null;
+  readonly registered_at: string;
+  readonly updated_at: string;
+}
+
+export interface GeneratedKeys {
+  readonly binding: Binding;
+  readonly client_id: string;
+  /** Shown once, in the response that created it. */
+  readonly client_secret: string;
+  readonly client: Record<string, unknown>;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function bindingView(binding: StoredBinding): Binding {
+  return {
+    application_id: binding.application_id,
+    key_type: binding.key_type,
+    client_id: binding.client_id,
+    origin: binding.origin,
+    bound_at: binding.bound_at,
+    bound_by: binding.bound_by,
+  };
+}
+
+function applicationView(stored: StoredApplication): Application {
+  const keys: Partial<Record<KeyType, Binding>> = {};
+  for (const binding of stored.bindings) keys[binding.key_type] = bindingView(binding);
+  return {
+    id: stored.id,
+    name: stored.name,
+    description: stored.description,
+    owner: stored.owner,
+    status: stored.status,
+    created_at: stored.created_at,
+    updated_at: stored.updated_at,
+    keys,
+  };
+}
+
+function clientView(stored: StoredClient): ClientView {
+  const clientId = stored.metadata.client_id;
+  return {
+    ...publicMetadata(stored.metadata),
+    client_id: clientId,
+    binding: stored.binding ? bindingView({ ...stored.binding, client_id: clientId }) : null,
+    registered_at: stored.registered_at,
+    updated_at: stored.updated_at,
+  };
+}
+
+/** The provider's schema errors keep their RFC 7591 code (invalid_client_metadata, invalid_redirect_uri). */
+function schemaError(cause: unknown): err.AppKeysError {
+  const e = cause as { status?: unknown; error?: unknown; error_description?: unknown; message?: unknown };
+  if (e && e.status === 400 && typeof e.error === 'string') {
+    const description = typeof e.error_description === 'string' ? e.error_description : 'client metadata is invalid';
+    return err.invalidClientMetadata(description, e.error);
+  }
+  if (cause instanceof TypeError) return err.invalidClientMetadata(cause.message);
+  return err.invalidClientMetadata('client metadata is invalid');
+}
+
+/**
+ * The domain rules of the registry, once: who may see and change what, how keys are proven and bound,
+ * what deleting removes. Routes and the CLI call these; stores only store.
+ */
+export class Registry {
+  readonly #store: BindingStore;
+  readonly #provider: Provider;
+  readonly #options: ResolvedOptions;
+
+  constructor(store: BindingStore, provider: Provider, options: ResolvedOptions) {
+    this.#store = store;
+    this.#provider = provider;
+    this.#options = options;
+  }
+
+  // ---- applications ----------------------------------------------------------------------------
+
+  async createApplication(actor: Actor, input: Record<string, unknown>): Promise<Application> {
+    validate.onlyFields(input, actor.kind === 'admin' ? ['name', 'description', 'owner'] : ['name', 'description']);
+    const name = validate.text(input.name, 'name', validate.NAME_MAX);
+    const description = input.description === undefined
+      ? '' : validate.text(input.description, 'description', validate.DESCRIPTION_MAX, { allowEmpty: true });
+    const owner = actor.kind === 'admin' && input.owner !== undefined
+      ? validate.text(input.owner, 'owner', validate.OWNER_MAX) : actor.id;
+    const at = now();
+    const application = {
+      id: newApplicationId(), name, nameKey: validate.nameKey(name), description, owner, status: 'ACTIVE' as const, created_at: at,
+    };
+    if ((await this.#store.createApplication(application)) === 'name_taken') throw err.applicationNameTaken();
+    emit(this.#provider, 'appkeys.application.created', actor, { application_id: application.id, owner });
+    return applicationView({ ...application, updated_at: at, bindings: [] });
+  }
+
+  async listApplications(actor: Actor, cursor: unknown, limit: number): Promise<Page<Application>> {
+    const after = decodeCursor(cursor);
+    const owner = actor.kind === 'admin' ? undefined : actor.id;
+    const items = await this.#store.listApplications(owner, after, limit + 1);
+    return this.#page(items.map(applicationView), limit, (app) => app.id);
+  }
+
+  async getApplication(actor: Actor, applicationId: string): Promise<Application> {
+    return applicationView(await this.#application(actor, applicationId));
+  }
+
+  async updateApplication(actor: Actor, applicationId: string, input: Record<string, unknown>): Promise<Application> {
+    validate.onlyFields(input, actor.kind === 'admin' ? ['name', 'description', 'status'] : ['name', 'description']);
+    const current = await this.#application(actor, applicationId);
+    const name = input.name === undefined ? undefined : validate.text(input.name, 'name', validate.NAME_MAX);
+    const description = input.description === undefined
+      ? undefined : validate.text(input.description, 'description', validate.DESCRIPTION_MAX, { allowEmpty: true });
+    const status: ApplicationStatus | undefined = input.status === undefined ? undefined : validate.applicationStatus(input.status);
+    const outcome = await this.#store.updateApplication(current.id, {
+      ...(name !== undefined && { name, nameKey: validate.nameKey(name) }),
+      ...(description !== undefined && { description }),
+      ...(status !== undefined && { status }),
+      updated_at: now(),
+    });
+    if (outcome === 'name_taken') throw err.applicationNameTaken();
+    if (outcome === 'not_found') throw err.applicationNotFound();
+    if (status !== undefined && status !== current.status) {
+      emit(this.#provider, 'appkeys.application.status_changed', actor, { application_id: current.id, status });
+    }
+    return this.getApplication(actor, current.id);
+  }
+
+  async deleteApplication(actor: Actor, applicationId: string): Promise<void> {
+    const current = await this.#application(actor, applicationId);
+    const removed = await this.#store.deleteApplication(current.id);
+    if (!removed) throw err.applicationNotFound();
+    for (const binding of removed) this.#bindingRemoved(actor, binding, 'application_deleted');
+    emit(this.#provider, 'appkeys.application.deleted', actor, {
+      application_id: current.id,
+      unbound_client_ids: removed.filter((b) => b.origin === 'provided').map((b) => b.client_id),
+      deleted_client_ids: removed.filter((b) => b.origin === 'generated').map((b) => b.client_id),
+    });
+  }
+
+  // ---- keys ------------------------------------------------------------------------------------
+
+  /**
+   * "Provide Keys": proves possession of an existing client's secret, then binds it. Unknown client and
+   * wrong secret are one answer reached through the same work; failures are throttled in the store.
+   * Resolves whether the binding was created (false: this exact binding already existed).
+   */
+  async provideKeys(actor: Actor, applicationId: string, keyTypeInput: string, input: Record<string, unknown>): Promise<{ created: boolean; binding: Binding }> {
+    if (!this.#options.provideKeysEnabled) throw err.provideKeysDisabled();
+    const keyType = validate.keyType(keyTypeInput);
+    validate.onlyFields(input, ['client_id', 'client_secret']);
+    const clientId = validate.clientId(input.client_id);
+    const secret = validate.clientSecret(input.client_secret);
+    const attempt = { caller: actor.id, clientId };
+
+    const client = await this.#provider.Client.find(clientId);
+    if (!(await this.#proves(client, secret))) {
+      const retryAfterMs = await this.#store.recordFailedAttempt(attempt, this.#options.attempts, Date.now());
+      emit(this.#provider, 'appkeys.provide_keys.failed', actor, {
+        application_id: applicationId, key_type: keyType, client_id: clientId, throttled: retryAfterMs > 0,
+      });
+      if (retryAfterMs > 0) throw err.tooManyAttempts(Math.ceil(retryAfterMs / 1000));
+      throw err.invalidClient();
+    }
+    // asked only after the secret is proven, so a stranger learns nothing about static client ids
+    if ((client as ClientInternals).noManage) throw err.clientIsStatic();
+
+    const boundAt = now();
+    const result = await this.#store.bind({
+      applicationId, owner: this.#ownerFilter(actor), keyType, clientId, origin: 'provided', boundAt, boundBy: actor.id,
+      attempt, limits: this.#options.attempts, nowMs: Date.now(),
+    });
+    switch (result.outcome) {
+      case 'created': {
+        const binding = bindingView({ application_id: applicationId, key_type: keyType, client_id: clientId, origin: 'provided', bound_at: boundAt, bound_by: actor.id });
+        emit(this.#provider, 'appkeys.binding.created', actor, { ...binding });
+        return { created: true, binding };
+      }
+      case 'exists':
+        return { created: false, binding: await this.getBinding(actor, applicationId, keyType) };
+      case 'throttled':
+        throw err.tooManyAttempts(Math.ceil(result.retryAfterMs / 1000));
+      case 'application_not_found':
+        throw err.applicationNotFound();
+      // proven against a client the store does not hold (e.g. one resolved from elsewhere): not bindable
+      case 'client_not_found':
+        throw err.invalidClient();
+      case 'client_already_bound':
+        throw err.clientAlreadyBound();
+      case 'key_type_already_bound':
+        throw err.keyTypeAlreadyBound();
+      default:
+        throw new Error('unexpected bind outcome');
+    }
+  }
+
+  /** "Generate Keys": a new client, validated by the provider's schema, created already bound. */
+  async generateKeys(actor: Actor, applicationId: string, keyTypeInput: string, input: Record<string, unknown>): Promise<GeneratedKeys> {
+    const keyType = validate.keyType(keyTypeInput);
+    for (const field of ['client_id', 'client_secret', 'client_secret_expires_at', 'client_id_issued_at']) {
+      if (input[field] !== undefined) throw err.invalidRequest(`${field} is chosen by the server for generated keys`);
+    }
+    const current = await this.#application(actor, applicationId);
+    if (current.bindings.some((b) => b.key_type === keyType)) throw err.keyTypeAlreadyBound();
+
+    const clientSecret = newClientSecret();
+    const metadata = await this.#validatedMetadata({
+      ...defaultsForGenerated(input),
+      ...withoutServerOwned(input),
+      client_id: newClientId(),
+      client_secret: clientSecret,
+    });
+    const boundAt = now();
+    const outcome = await this.#store.createAndBind({
+      applicationId: current.id, owner: this.#ownerFilter(actor), keyType, metadata, boundAt, boundBy: actor.id,
+    });
+    if (outcome === 'application_not_found') throw err.applicationNotFound();
+    if (outcome === 'key_type_already_bound') throw err.keyTypeAlreadyBound();
+    if (outcome === 'client_exists') throw new Error('generated client id collided');
+    const binding = bindingView({
+      application_id: current.id, key_type: keyType, client_id: metadata.client_id, origin: 'generated', bound_at: boundAt, bound_by: actor.id,
+    });
+    emit(this.#provider, 'appkeys.binding.created', actor, { ...binding });
+    return { binding, client_id: metadata.client_id, client_secret: clientSecret, client: publicMetadata(metadata) };
+  }
+
+  async getBinding(actor: Actor, applicationId: string, keyTypeInput: string): Promise<Binding> {
+    const keyType = validate.keyType(keyTypeInput);
+    const current = await this.#application(actor, applicationId);
+    const binding = current.bindings.find((b) => b.key_type === keyType);
+    if (!binding) throw err.bindingNotFound();
+    return bindingView(binding);
+  }
+
+  async unbind(actor: Actor, applicationId: string, keyTypeInput: string): Promise<void> {
+    const keyType = validate.keyType(keyTypeInput);
+    const current = await this.#application(actor, applicationId);
+    const removed = await this.#store.unbind(current.id, keyType);
+    if (!removed) throw err.bindingNotFound();
+    this.#bindingRemoved(actor, removed, 'unbound');
+  }
+
+  /** A new secret for a generated client; provided clients keep the secret they were created with. */
+  async regenerateSecret(actor: Actor, applicationId: string, keyTypeInput: string): Promise<{ client_id: string; client_secret: string }> {
+    const binding = await this.getBinding(actor, applicationId, keyTypeInput);
+    if (binding.origin !== 'generated') throw err.clientManagedExternally();
+    for (let attempt = 0; attempt < REGENERATE_ATTEMPTS; attempt += 1) {
+      const stored = await this.#store.getClient(binding.client_id);
+      if (!stored || stored.binding?.application_id !== binding.application_id) throw err.bindingNotFound();
+      const clientSecret = newClientSecret();
+      const metadata = { ...stored.metadata, client_secret: clientSecret };
+      // compare-and-set on the revision: a concurrent change to the client is never overwritten
+      const outcome = await this.#store.replaceClientMetadata(metadata, stored.revision, now());
+      if (outcome === 'ok') {
+        emit(this.#provider, 'appkeys.client.secret_rotated', actor, { client_id: binding.client_id, application_id: binding.application_id });
+        return { client_id: binding.client_id, client_secret: clientSecret };
+      }
+      if (outcome === 'not_found') throw err.bindingNotFound();
+    }
+    throw new err.AppKeysError(409, 'conflict', 'the client changed while its secret was being rotated; try again');
+  }
+
+  // ---- out-of-band clients (admin) -------------------------------------------------------------
+
+  /** Registers, or replaces, a client created elsewhere, keeping its id and secret and any binding. */
+  async registerClient(actor: Actor, clientIdInput: string, input: Record<string, unknown>): Promise<{ created: boolean; client: ClientView }> {
+    const clientId = validate.clientId(clientIdInput);
+    if (input.client_id !== undefined && input.client_id !== clientId) {
+      throw err.invalidRequest('client_id in the body must match the path');
+    }
+    if (await this.#isStatic(clientId)) throw err.clientIsStatic();
+    const metadata = await this.#validatedMetadata({ ...withoutServerOwned(input), client_id: clientId });
+    const outcome = await this.#store.putClient(metadata, now());
+    emit(this.#provider, 'appkeys.client.registered', actor, { client_id: clientId, replaced: outcome === 'replaced' });
+    return { created: outcome === 'created', client: await this.getClient(clientId) };
+  }
+
+  async getClient(clientIdInput: string): Promise<ClientView> {
+    const stored = await this.#store.getClient(validate.clientId(clientIdInput));
+    if (!stored) throw err.clientNotFound();
+    return clientView(stored);
+  }
+
+  async listClients(cursor: unknown, limit: number): Promise<Page<ClientView>> {
+    const after = decodeCursor(cursor);
+    const items = await this.#store.listClients(after, limit + 1);
+    return this.#page(items.map(clientView), limit, (client) => client.client_id);
+  }
+
+  async deleteClient(actor: Actor, clientIdInput: string, force: boolean): Promise<void> {
+    const clientId = validate.clientId(clientIdInput);
+    const result = await this.#store.deleteClient(clientId, force);
+    if (result.outcome === 'not_found') throw err.clientNotFound();
+    if (result.outcome === 'bound') throw err.clientAlreadyBound();
+    const binding = result.outcome === 'deleted' ? result.binding : undefined;
+    if (binding) this.#bindingRemoved(actor, binding, 'client_deleted');
+    emit(this.#provider, 'appkeys.client.deleted', actor, { client_id: clientId, forced: Boolean(binding) });
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  /** The application if the actor may see it; another owner's application is "not found", not "forbidden". */
+  async #application(actor: Actor, applicationId: string): Promise<StoredApplication> {
+    if (typeof applicationId !== 'string' || applicationId.length === 0 || applicationId.length > 128) throw err.applicationNotFound();
+    const stored = await this.#store.getApplication(applicationId);
+    if (!stored || (actor.kind !== 'admin' && stored.owner !== actor.id)) throw err.applicationNotFound();
+    return stored;
+  }
+
+  #ownerFilter(actor: Actor): string | undefined {
+    return actor.kind === 'admin' ? undefined : actor.id;
+  }
+
+  async #proves(client: ProviderClient | undefined, secret: string): Promise<boolean> {
+    const ClientClass = this.#provider.Client;
+    if (!client || typeof client.clientSecret !== 'string') {
+      // same comparison on a dummy, through the provider's own (possibly overridden) method
+      await ClientClass.prototype.compareClientSecret.call({ clientSecret: DUMMY_SECRET } as ProviderClient, secret);
+      return false;
+    }
+    if (!(await client.compareClientSecret(secret))) return false;
+    try {
+      (client as ClientInternals).checkClientSecretExpiration?.('client secret is expired');
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  async #isStatic(clientId: string): Promise<boolean> {
+    const client = await this.#provider.Client.find(clientId);
+    return Boolean(client && (client as ClientInternals).noManage);
+  }
+
+  /** Client metadata as the provider's own schema normalizes it; its errors keep their RFC 7591 codes. */
+  async #validatedMetadata(input: Record<string, unknown>): Promise<ClientMetadata> {
+    const ClientClass = this.#provider.Client;
+    let metadata: ClientMetadata;
+    try {
+      if (input.sector_identifier_uri !== undefined) await ClientClass.validate(input as Parameters<typeof ClientClass.validate>[0]);
+      // the published types omit the constructor's metadata parameter
+      const Construct = ClientClass as unknown as new (metadata: Record<string, unknown>) => ProviderClient;
+      const client = new Construct(input);
+      metadata = withoutServerOwned(client.metadata() as ClientMetadata);
+    } catch (cause) {
+      throw schemaError(cause);
+    }
+    const needsSecret = (ClientClass as unknown as { needsSecret(m: Record<string, unknown>): boolean }).needsSecret(metadata);
+    if (needsSecret && typeof metadata.client_secret !== 'string') {
+      throw err.invalidClientMetadata(`client_secret is required for token_endpoint_auth_method ${String(metadata.token_endpoint_auth_method)}`);
+    }
+    return metadata;
+  }
+
+  #page<T>(items: T[], limit: number, idOf: (item: T) => string): Page<T> {
+    if (items.length <= limit) return { items };
+    const shown = items.slice(0, limit);
+    return { items: shown, next_cursor: encodeCursor(idOf(shown[shown.length - 1]!)) };
+  }
+
+  #bindingRemoved(actor: Actor, binding: StoredBinding, reason: string): void {
+    emit(this.#provider, 'appkeys.binding.removed', actor, {
+      ...bindingView(binding), reason, client_deleted: binding.origin === 'generated' || reason === 'client_deleted',
+    });
+  }
+}
+
+/** Machine-to-machine keys unless the request asks for other grants. */
+function defaultsForGenerated(input: Record<string, unknown>): Record<string, unknown> {
+  if (input.grant_types === undefined) return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
+  const grants = Array.isArray(input.grant_types) ? input.grant_types : [];
+  const redirecting = grants.includes('authorization_code') || grants.includes('implicit');
+  return redirecting ? {} : { response_types: [], redirect_uris: [] };
+}

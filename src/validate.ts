@@ -1,0 +1,66 @@
+import { invalidRequest } from './errors.js';
+import { APPLICATION_STATUSES, KEY_TYPES, type ApplicationStatus, type KeyType } from './types.js';
+
+/** Input rules of the registry: one place, used by the HTTP routes and the CLI alike. */
+
+export const NAME_MAX = 200;
+export const DESCRIPTION_MAX = 1000;
+export const CLIENT_ID_MAX = 512;
+export const SECRET_MAX = 1024;
+export const OWNER_MAX = 256;
+
+export function keyType(value: unknown): KeyType {
+  if (typeof value !== 'string' || !(KEY_TYPES as readonly string[]).includes(value)) {
+    throw invalidRequest(`key_type must be one of ${KEY_TYPES.join(', ')}`);
+  }
+  return value as KeyType;
+}
+
+export function applicationStatus(value: unknown): ApplicationStatus {
+  if (typeof value !== 'string' || !(APPLICATION_STATUSES as readonly string[]).includes(value)) {
+    throw invalidRequest(`status must be one of ${APPLICATION_STATUSES.join(', ')}`);
+  }
+  return value as ApplicationStatus;
+}
+
+/** Unicode text without control characters, 1–max characters (code points). */
+export function text(value: unknown, field: string, max: number, { allowEmpty = false } = {}): string {
+  if (typeof value !== 'string') throw invalidRequest(`${field} must be a string`);
+  const length = [...value].length;
+  if ((!allowEmpty && length === 0) || length > max) {
+    throw invalidRequest(`${field} must be ${allowEmpty ? '0' : '1'}–${max} characters`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value) && field !== 'description') {
+    throw invalidRequest(`${field} must not contain control characters`);
+  }
+  if (!value.isWellFormed()) throw invalidRequest(`${field} must be valid Unicode`);
+  return value;
+}
+
+/** A client_id as RFC 6749 allows it (VSCHAR: printable ASCII and space), 1–512 characters. */
+export function clientId(value: unknown, field = 'client_id'): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > CLIENT_ID_MAX || !/^[\x20-\x7e]+$/.test(value)) {
+    throw invalidRequest(`${field} must be 1–${CLIENT_ID_MAX} printable ASCII characters`);
+  }
+  return value;
+}
+
+export function clientSecret(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > SECRET_MAX) {
+    throw invalidRequest(`client_secret must be a string of 1–${SECRET_MAX} characters`);
+  }
+  return value;
+}
+
+/** Names are unique per owner regardless of case and Unicode form. */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase().trim();
+}
+
+/** Rejects fields the request does not know, so a typo is an error rather than silently ignored. */
+export function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) throw invalidRequest(`unknown field ${JSON.stringify(key).slice(0, 80)}; allowed: ${allowed.join(', ')}`);
+  }
+}
