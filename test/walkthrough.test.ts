@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { freePort, redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** The shell blocks of the README's walkthrough, in order. */
+function walkthroughBlocks(): string[] {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const section = /<!-- walkthrough:start -->([\s\S]*?)<!-- walkthrough:end -->/.exec(readme)?.[1];
+  if (!section) throw new Error('README has no walkthrough section');
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]!);
+}
+
+/** Starts `npm start`'s server as a new user would, and reads the admin secret from its banner. */
+async function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; base: string; adminSecret: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    const secret = /admin secret: (\S+)/.exec(output)?.[1];
+    if (secret) return { child, base: `http://localhost:${port}`, adminSecret: secret };
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`the server did not start:\n${output}`);
+}
+
+/** Runs the blocks in one bash, printing a marker before each, and splits the output by block. */
+async function runWalkthrough(env: NodeJS.ProcessEnv): Promise<string[]> {
+  const blocks = walkthroughBlocks();
+  const script = ['set -euo pipefail', ...blocks.flatMap((block, i) => [`echo '@@block ${i}@@'`, block])].join('\n');
+  const child = spawn('bash', ['-c', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`the walkthrough failed (exit ${code}):\n${stdout}\n${stderr}`);
+  return stdout.split(/@@block \d+@@\n/).slice(1);
+}
+
+/** jq's pretty output: several JSON documents and plain lines, in order. */
+function documents(output: string): unknown[] {
+  const out: unknown[] = [];
+  let pending = '';
+  for (const line of output.split('\n')) {
+    pending += `${line}\n`;
+    try {
+      out.push(JSON.parse(pending));
+      pending = '';
+    } catch {
+      // a document continues on the next line
+    }
+  }
+  return out;
+}
+
+function walkthroughOn(store: 'memory' | 'redis') {
+  return () => {
+    let redis: TestRedis | undefined;
+    let server: Awaited<ReturnType<typeof startServer>>;
+
+    beforeAll(async () => {
+      if (store === 'redis') redis = await startRedis();
+      server = await startServer(redis ? { REDIS_URL: redis.url } : { REDIS_URL: '' });
+    }, 30_000);
+
+    afterAll(async () => {
+      server?.child.kill('SIGTERM');
+      await redis?.stop();
+    });
+
+    it('registers a client out of band, binds it, and moves it to another application after a delete', async () => {
+      const steps = (await runWalkthrough({ BASE: server.base, ADMIN_SECRET: server.adminSecret })).map(documents);
+      expect(steps).toHaveLength(7);
+      const [, registered, provided, introspected, afterDelete, rebound, generated] = steps;
+
+      expect(registered).toEqual([expect.objectContaining({ client_id: 'corp-billing-svc', binding: null })]);
+      expect(JSON.stringify(registered)).not.toContain('secret-issued-by-the-corporate-idp');
+
+      const binding = provided![0] as { application_id: string };
+      expect(binding).toMatchObject({ client_id: 'corp-billing-svc', key_type: 'PRODUCTION', origin: 'provided', bound_by: 'alice' });
+      expect(introspected).toEqual([{ active: true, client_id: 'corp-billing-svc', application_id: binding.application_id, key_type: 'PRODUCTION' }]);
+
+      expect(afterDelete).toEqual([204, { active: false }, { client_id: 'corp-billing-svc', binding: null }]);
+
+      const bobBinding = rebound![0] as { application_id: string };
+      expect(bobBinding).toMatchObject({ client_id: 'corp-billing-svc', key_type: 'SANDBOX', origin: 'provided', bound_by: 'bob' });
+      expect(bobBinding.application_id).not.toBe(binding.application_id);
+      expect(rebound![1]).toEqual({ active: true, application_id: bobBinding.application_id, key_type: 'SANDBOX' });
+
+      expect(generated).toEqual([{ client_id: expect.any(String), origin: 'generated', client_secret: expect.any(String) }]);
+    }, 60_000);
+  };
+}
+
+describe('README walkthrough against npm start, in memory', walkthroughOn('memory'));
+describe.runIf(redisOrSkip())('README walkthrough against npm start, on Redis', walkthroughOn('redis'));
