@@ -38,18 +38,21 @@ export interface BindingStore {
    */
   deleteClient(clientId: string, force: boolean): Promise<DeleteClientResult>;
 
-  /** Client ids in lexical order, after `after` (exclusive), at most `limit`. */
+  /** Client ids in UTF-8 byte order (as Redis sorts), after `after` (exclusive), at most `limit`. */
   listClients(after: string | undefined, limit: number): Promise<StoredClient[]>;
 
   // ---- applications ----------------------------------------------------------------------------
 
-  /** Creates an application. Resolves `created`, or `name_taken` when its owner has one of that `nameKey`. */
+  /**
+   * Creates an application. Resolves `created`, or `name_taken` when its owner has one of that
+   * `nameKey`. Precondition: `id` is new (the registry draws 80 random bits per id).
+   */
   createApplication(application: NewApplication): Promise<'created' | 'name_taken'>;
 
   /** The application with its bindings, or `undefined`. */
   getApplication(applicationId: string): Promise<StoredApplication | undefined>;
 
-  /** Applications in id order after `after`: one owner's, or every one when `owner` is undefined. */
+  /** Applications in id byte order after `after`: one owner's, or every one when `owner` is undefined. */
   listApplications(owner: string | undefined, after: string | undefined, limit: number): Promise<StoredApplication[]>;
 
   /**
@@ -85,7 +88,10 @@ export interface BindingStore {
 
   /**
    * Records a failed attempt in two sliding windows (per caller and client, per client) and resolves
-   * how long the caller must wait before the next attempt is allowed (0: not throttled).
+   * how long the caller must wait before the next attempt is allowed (0: not throttled). A failure at
+   * time t counts while `now - t < windowMs`; when a window is full nothing is recorded and the wait is
+   * the time until enough failures leave it (at least 1 ms). `bind` applies the same check first.
+   * Binding changes never touch a client's `revision` or `updated_at`; only metadata changes do.
    */
   recordFailedAttempt(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number>;
 
