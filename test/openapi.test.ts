@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+import { API_VERSION, openApiDocument } from '../src/http/openapi.js';
+
+type Json = Record<string, unknown>;
+
+const source = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+
+const OWNER = ['401', '403', '500', '503'];
+const BODY = ['400', '413', '415'];
+
+/** Every route of routes.ts (paths relative to the prefix), with every status it can answer. */
+const ROUTES: readonly { method: string; path: string; statuses: readonly string[] }[] = [
+  { method: 'get', path: '/openapi.json', statuses: ['200', '500'] },
+  { method: 'post', path: '/applications', statuses: ['201', '409', ...BODY, ...OWNER] },
+  { method: 'get', path: '/applications', statuses: ['200', '400', ...OWNER] },
+  { method: 'get', path: '/applications/:app_id', statuses: ['200', '404', ...OWNER] },
+  { method: 'patch', path: '/applications/:app_id', statuses: ['200', '404', '409', ...BODY, ...OWNER] },
+  { method: 'delete', path: '/applications/:app_id', statuses: ['204', '404', ...OWNER] },
+  { method: 'put', path: '/applications/:app_id/keys/:key_type', statuses: ['200', '201', '404', '409', '429', ...BODY, ...OWNER] },
+  { method: 'post', path: '/applications/:app_id/keys/:key_type', statuses: ['201', '404', '409', ...BODY, ...OWNER] },
+  { method: 'get', path: '/applications/:app_id/keys/:key_type', statuses: ['200', '400', '404', ...OWNER] },
+  { method: 'delete', path: '/applications/:app_id/keys/:key_type', statuses: ['204', '400', '404', ...OWNER] },
+  { method: 'post', path: '/applications/:app_id/keys/:key_type/secret', statuses: ['200', '400', '404', '409', ...OWNER] },
+  { method: 'put', path: '/clients/:client_id', statuses: ['200', '201', '409', ...BODY, ...OWNER] },
+  { method: 'get', path: '/clients/:client_id', statuses: ['200', '400', '404', ...OWNER] },
+  { method: 'get', path: '/clients', statuses: ['200', '400', ...OWNER] },
+  { method: 'delete', path: '/clients/:client_id', statuses: ['204', '400', '404', '409', ...OWNER] },
+];
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
+const toTemplate = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
+
+const doc = openApiDocument('/appkeys') as Json & { paths: Record<string, Record<string, Json>>; components: Json };
+
+function resolve(pointer: string): unknown {
+  expect(pointer.startsWith('#/'), pointer).toBe(true);
+  let node: unknown = doc;
+  for (const raw of pointer.slice(2).split('/')) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (node === null || typeof node !== 'object' || !(key in node)) return undefined;
+    node = (node as Json)[key];
+  }
+  return node;
+}
+
+/** Follows a `$ref` (one level is all this document uses). */
+function deref<T = Json>(node: unknown): T {
+  const $ref = (node as Json).$ref;
+  return (typeof $ref === 'string' ? resolve($ref) : node) as T;
+}
+
+function walk(node: unknown, visit: (value: Json) => void): void {
+  if (Array.isArray(node)) for (const item of node) walk(item, visit);
+  else if (node !== null && typeof node === 'object') {
+    visit(node as Json);
+    for (const value of Object.values(node)) walk(value, visit);
+  }
+}
+
+function operations(): { method: string; path: string; op: Json }[] {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).filter(([method]) => METHODS.includes(method)).map(([method, op]) => ({ method, path, op })));
+}
+
+/** The error codes a response documents: the enum on `error`, which its description repeats. */
+function errorCodes(response: Json): string[] {
+  const body = (response.content as Json | undefined)?.['application/json'] as Json | undefined;
+  const all = ((body?.schema as Json | undefined)?.allOf ?? []) as Json[];
+  return all.flatMap((part) => (((part.properties as Json | undefined)?.error as Json | undefined)?.enum as string[] | undefined) ?? []);
+}
+
+describe('openApiDocument', () => {
+  it('is OpenAPI 3.1.0, serves from the prefix, and is plain JSON', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.servers).toEqual([{ url: '/appkeys' }]);
+    expect((openApiDocument('/keys/v1').servers as Json[])[0]).toEqual({ url: '/keys/v1' });
+    expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
+  });
+
+  it('keeps info.version equal to package.json', () => {
+    const pkg = JSON.parse(source('package.json')) as { version: string };
+    expect(API_VERSION).toBe(pkg.version);
+    expect((doc.info as Json).version).toBe(pkg.version);
+  });
+
+  it('lists the same routes as routes.ts', () => {
+    const registered = [...source('src/http/routes.ts').matchAll(/router\.(get|post|put|patch|delete)\(\s*'([^']+)'/g)]
+      .map(([, method, path]) => `${method} ${path}`).sort();
+    expect(registered).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    const documented = operations().map(({ method, path }) => `${method} ${path}`).sort();
+    expect(documented).toEqual(ROUTES.map((r) => `${r.method} ${toTemplate(r.path)}`).sort());
+  });
+
+  it.each(ROUTES)('documents $method $path with every status it can answer', ({ method, path, statuses }) => {
+    const op = doc.paths[toTemplate(path)]?.[method];
+    expect(op).toBeDefined();
+    expect(Object.keys(op!.responses as Json).sort()).toEqual([...new Set(statuses)].sort());
+    expect(typeof op!.summary).toBe('string');
+  });
+
+  it('uses {param} templates whose path parameters match the route params', () => {
+    for (const { method, path, op } of operations()) {
+      const inTemplate = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!).sort();
+      const route = ROUTES.find((r) => r.method === method && toTemplate(r.path) === path)!;
+      expect(inTemplate).toEqual([...route.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!).sort());
+      expect(path).not.toMatch(/:/);
+      const params = ((op.parameters ?? []) as unknown[]).map((p) => deref(p));
+      const pathParams = params.filter((p) => p.in === 'path');
+      expect(pathParams.map((p) => p.name).sort(), `${method} ${path}`).toEqual(inTemplate);
+      for (const p of pathParams) expect(p.required).toBe(true);
+      for (const p of params) expect(['app_id', 'key_type', 'client_id', 'limit', 'cursor', 'force']).toContain(p.name);
+    }
+  });
+
+  it('resolves every $ref', () => {
+    const refs: string[] = [];
+    walk(doc, (node) => { if (typeof node.$ref === 'string') refs.push(node.$ref); });
+    expect(refs.length).toBeGreaterThan(50);
+    for (const $ref of refs) expect(resolve($ref), $ref).toBeDefined();
+  });
+
+  it('has unique operationIds on every operation', () => {
+    const ids = operations().map(({ op }) => op.operationId);
+    for (const id of ids) expect(typeof id).toBe('string');
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('gives error responses the Error schema, their codes in the description, and the right headers', () => {
+    for (const { method, path, op } of operations()) {
+      for (const [status, raw] of Object.entries(op.responses as Json)) {
+        const response = deref(raw);
+        expect(typeof response.description, `${method} ${path} ${status}`).toBe('string');
+        if (Number(status) < 400) continue;
+        const codes = errorCodes(response);
+        expect(codes.length, `${method} ${path} ${status}`).toBeGreaterThan(0);
+        const schema = (response.content as Json)['application/json'] as Json;
+        expect(((schema.schema as Json).allOf as Json[])[0]).toEqual({ $ref: '#/components/schemas/Error' });
+        for (const code of codes) expect(response.description).toContain(`\`${code}\``);
+        const headers = Object.keys((response.headers ?? {}) as Json);
+        if (status === '429' || status === '503') expect(headers).toContain('Retry-After');
+        if (status === '401') expect(headers).toContain('WWW-Authenticate');
+      }
+    }
+  });
+
+  it('documents every error code the server raises, with its status', () => {
+    const documented = new Set(operations().flatMap(({ op }) =>
+      Object.entries(op.responses as Json).flatMap(([status, raw]) => errorCodes(deref(raw)).map((code) => `${status} ${code}`))));
+    const raised = ['src/errors.ts', 'src/registry.ts', 'src/http/body.ts']
+      .flatMap((file) => [...source(file).matchAll(/new (?:err\.)?AppKeysError\((\d{3}), '([a-z_]+)'/g)].map(([, status, code]) => `${status} ${code}`));
+    expect(raised.length).toBeGreaterThan(10);
+    for (const pair of [...raised, '400 invalid_client_metadata', '400 invalid_redirect_uri', '500 server_error']) {
+      expect(documented, pair).toContain(pair);
+    }
+  });
+
+  it('describes the components the API is built from', () => {
+    const schemas = doc.components.schemas as Record<string, Json>;
+    for (const name of ['Application', 'Binding', 'KeyType', 'ApplicationStatus', 'ApplicationCreate', 'ApplicationPatch',
+      'ProvideKeysRequest', 'GenerateKeysRequest', 'GeneratedKeys', 'SecretRotation', 'ClientMetadata', 'ClientView',
+      'ApplicationPage', 'ClientPage', 'Error']) {
+      expect(schemas[name], name).toBeDefined();
+    }
+    expect(schemas.KeyType!.enum).toEqual(['PRODUCTION', 'SANDBOX']);
+    expect(schemas.ApplicationStatus!.enum).toEqual(['ACTIVE', 'BLOCKED']);
+    expect(schemas.Application!.required).toEqual(['id', 'name', 'description', 'owner', 'status', 'created_at', 'updated_at', 'keys']);
+    expect(schemas.Error!.required).toEqual(['error', 'error_description']);
+    expect(schemas.GeneratedKeys!.required).toEqual(expect.arrayContaining([...(schemas.Binding!.required as string[]), 'client_secret', 'client']));
+    expect(schemas.ClientView!.required).toEqual(expect.arrayContaining(['client_id', 'binding', 'registered_at', 'updated_at']));
+    expect(schemas.ApplicationPage!.required).toEqual(['items']);
+    const generate = schemas.GenerateKeysRequest!.properties as Json;
+    expect(generate.client_id).toMatchObject({ not: {} });
+    expect(generate.client_secret).toMatchObject({ not: {} });
+    expect(schemas.ClientMetadata!.additionalProperties).toBe(true);
+    const bearer = (doc.components.securitySchemes as Record<string, Json>).bearer!;
+    expect(bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(bearer.description).toContain('appkeys:admin');
+  });
+
+  it('requires the admin scope on /clients and none for the document itself', () => {
+    for (const { path, op } of operations()) {
+      if (path === '/openapi.json') expect(op.security).toEqual([]);
+      else if (path.startsWith('/clients')) expect(op.security).toEqual([{ bearer: ['appkeys:admin'] }]);
+      else expect(op.security).toEqual([{ bearer: ['appkeys'] }, { bearer: ['appkeys:admin'] }]);
+    }
+  });
+});
