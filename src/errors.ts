@@ -5,16 +5,26 @@
  */
 export class AppKeysError extends Error {
   readonly status: number;
+  readonly statusCode: number;
   readonly error: string;
+  // snake_case like oidc-provider's own errors, so that its error handler renders ours the same way
+  readonly error_description: string;
   readonly expose: boolean;
   /** Seconds, for 429 and 503 answers. */
   readonly retryAfter: number | undefined;
 
+  /**
+   * As in oidc-provider, `message` is the error code: an AppKeysError thrown inside a provider endpoint
+   * (a store outage during a token request, say) is rendered by the provider as
+   * `{error, error_description}` with this status.
+   */
   constructor(status: number, error: string, description: string, options: { retryAfter?: number; cause?: unknown } = {}) {
-    super(description, options.cause === undefined ? undefined : { cause: options.cause });
+    super(error, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppKeysError';
     this.status = status;
+    this.statusCode = status;
     this.error = error;
+    this.error_description = description;
     this.expose = status < 500 || status === 503;
     this.retryAfter = options.retryAfter;
   }

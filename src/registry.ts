@@ -32,6 +32,8 @@ export interface ClientView extends Record<string, unknown> {
   readonly updated_at: string;
 }
 
+export type RegisterOutcome = 'created' | 'replaced' | 'unchanged';
+
 export interface GeneratedKeys {
   readonly binding: Binding;
   readonly client_id: string;
@@ -294,16 +296,21 @@ export class Registry {
   // ---- out-of-band clients (admin) -------------------------------------------------------------
 
   /** Registers, or replaces, a client created elsewhere, keeping its id and secret and any binding. */
-  async registerClient(actor: Actor, clientIdInput: string, input: Record<string, unknown>): Promise<{ created: boolean; client: ClientView }> {
+  async registerClient(actor: Actor, clientIdInput: string, input: Record<string, unknown>): Promise<{ outcome: RegisterOutcome; client: ClientView }> {
     const clientId = validate.clientId(clientIdInput);
     if (input.client_id !== undefined && input.client_id !== clientId) {
       throw err.invalidRequest('client_id in the body must match the path');
     }
     if (await this.#isStatic(clientId)) throw err.clientIsStatic();
     const metadata = await this.#validatedMetadata({ ...withoutServerOwned(input), client_id: clientId });
+    const existing = await this.#store.getClient(clientId);
+    // re-registering the same metadata writes nothing: bulk imports are idempotent and cheap
+    if (existing && canonicalJson(existing.metadata) === canonicalJson(metadata)) {
+      return { outcome: 'unchanged', client: clientView(existing) };
+    }
     const outcome = await this.#store.putClient(metadata, now());
     emit(this.#provider, 'appkeys.client.registered', actor, { client_id: clientId, replaced: outcome === 'replaced' });
-    return { created: outcome === 'created', client: await this.getClient(clientId) };
+    return { outcome, client: await this.getClient(clientId) };
   }
 
   async getClient(clientIdInput: string): Promise<ClientView> {
@@ -394,6 +401,14 @@ export class Registry {
       ...bindingView(binding), reason, client_deleted: binding.origin === 'generated' || reason === 'client_deleted',
     });
   }
+}
+
+/** JSON with object keys sorted, so that equal metadata compares equal whatever its key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (!inner || typeof inner !== 'object' || Array.isArray(inner)) return inner;
+    return Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
 }
 
 /** Machine-to-machine keys unless the request asks for other grants. */

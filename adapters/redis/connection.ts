@@ -9,10 +9,27 @@ export interface Script {
   readonly name: string;
   readonly lua: string;
   readonly sha: string;
+  /** Whether the script refuses to run after its deadline (the last ARGV, appended by `run`). */
+  readonly deadline: boolean;
 }
 
-export function defineScript(name: string, lua: string): Script {
-  return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
+/**
+ * Guards a change against landing after its caller was answered 503: ioredis re-sends unanswered
+ * commands after a reconnect, and a paused server runs queued ones when it resumes. The deadline is
+ * the sender's clock plus its timeout; the server's TIME decides, so clocks must agree to within the
+ * timeout (a server clock ahead refuses changes, visibly; one behind lets a change land that late).
+ */
+const DEADLINE_GUARD = `
+local deadline = tonumber(ARGV[#ARGV])
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > deadline then
+  return redis.error_reply('APPKEYS_DEADLINE the call outlived its deadline; nothing was changed')
+end
+`;
+
+export function defineScript(name: string, lua: string, { deadline = false } = {}): Script {
+  const body = deadline ? DEADLINE_GUARD + lua : lua;
+  return { name, lua: body, sha: createHash('sha1').update(body).digest('hex'), deadline };
 }
 
 export type RedisClient = Redis | Cluster;
@@ -104,7 +121,8 @@ export class Connection {
 
   async run(script: Script, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     this.#assertSendable();
-    return this.#bounded(this.#evaluate(script, keys, args));
+    const withDeadline = script.deadline ? [...args, Date.now() + this.#timeoutMs] : args;
+    return this.#bounded(this.#evaluate(script, keys, withDeadline));
   }
 
   async #evaluate(script: Script, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
@@ -126,6 +144,6 @@ function isConnectionFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
   if (code && /^E[A-Z]+$/.test(code)) return true;
-  return /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|Failed to refresh slots cache|None of startup nodes/i
+  return /APPKEYS_DEADLINE|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|Failed to refresh slots cache|None of startup nodes/i
     .test(err.message) || err.name === 'MaxRetriesPerRequestError';
 }

@@ -12,7 +12,7 @@ export function errorBody(error: unknown): { status: number; body: ErrorBody; re
   if (error instanceof AppKeysError && error.expose) {
     return {
       status: error.status,
-      body: { error: error.error, error_description: error.message },
+      body: { error: error.error, error_description: error.error_description },
       ...(error.retryAfter !== undefined && { retryAfter: error.retryAfter }),
     };
   }
@@ -33,9 +33,9 @@ export function errorOut(onUnexpected: (error: unknown, ctx: Context) => void) {
       ctx.status = status;
       ctx.body = body;
       if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
-      if (status === 401) ctx.set('WWW-Authenticate', `Bearer realm="appkeys", error="${body.error}"`);
-      if (status === 403 && body.error === 'insufficient_scope') {
-        ctx.set('WWW-Authenticate', 'Bearer realm="appkeys", error="insufficient_scope"');
+      // RFC 6750: the challenge belongs to failures of the Bearer token itself, not of a provided client
+      if (body.error === 'invalid_token' || body.error === 'insufficient_scope') {
+        ctx.set('WWW-Authenticate', `Bearer realm="appkeys", error="${body.error}"`);
       }
     }
   };

@@ -112,7 +112,7 @@ export function buildRoutes(provider: Provider, registry: Registry, options: Res
   router.use('/clients', adminOnly);
   router.put('/clients/:client_id', async (ctx) => {
     const result = await registry.registerClient(actorOf(ctx), params(ctx).client_id!, await body(ctx));
-    ctx.status = result.created ? 201 : 200;
+    ctx.status = result.outcome === 'created' ? 201 : 200;
     ctx.body = result.client;
   });
   router.get('/clients/:client_id', async (ctx) => {

@@ -17,6 +17,9 @@ import { defineScript } from '../connection.js';
  * `encodeKeyPart`, and a key prefix passed in ARGV by keys.ts. The binding fields of a client
  * record are written only here.
  *
+ * Every change also takes a deadline as its last ARGV (connection.ts) and fails with APPKEYS_DEADLINE
+ * past it, having changed nothing.
+ *
  * Return codes: 1 (or a table) success, 0 nothing there / idempotent, negative = refused:
  *   -1 application not found  -2 client not found  -3 client already bound  -4 key type already bound
  *   -5 client exists  -6 name taken  -7 revision conflict  -9 throttled (second element: retry ms)
@@ -39,14 +42,16 @@ local function unbindClient(clientKey, clientsKey, clientId)
 end
 `;
 
-const script = (name: string, body: string) => defineScript(name, PRELUDE + body);
+/** A change: refused after its deadline (see connection.ts), so a 503 answer is never followed by it. */
+const change = (name: string, body: string) => defineScript(name, PRELUDE + body, { deadline: true });
+const read = (name: string, body: string) => defineScript(name, PRELUDE + body);
 
 /**
  * putClient
  * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id, ARGV[2] metadata JSON, ARGV[3] time
  * Returns 1 created, 2 replaced (binding fields untouched).
  */
-export const putClient = script('appkeysPutClient-2', `
+export const putClient = change('appkeysPutClient-2', `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'updated_at', ARGV[3])
   redis.call('HINCRBY', KEYS[1], 'rev', 1)
@@ -62,7 +67,7 @@ return 1
  * KEYS[1] client key; ARGV[1] metadata JSON, ARGV[2] expected revision, ARGV[3] time
  * Returns 1, 0 not found, -7 conflict.
  */
-export const replaceClientMetadata = script('appkeysReplaceClientMetadata-1', `
+export const replaceClientMetadata = change('appkeysReplaceClientMetadata-1', `
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if not rev then return 0 end
 if rev ~= ARGV[2] then return -7 end
@@ -77,7 +82,7 @@ return 1
  * Returns {1} deleted unbound, {1, app, key_type, origin, bound_at, bound_by} deleted with its binding,
  * 0 not found, -3 bound (without force).
  */
-export const deleteClient = script('appkeysDeleteClient-2', `
+export const deleteClient = change('appkeysDeleteClient-2', `
 local c = redis.call('HMGET', KEYS[1], 'rev', 'app', 'key_type', 'origin', 'bound_at', 'bound_by')
 if not c[1] then return 0 end
 if c[2] then
@@ -97,7 +102,7 @@ return {1}
  * ARGV id, name, name_key, description, owner, status, created_at
  * Returns 1, -6 name taken.
  */
-export const createApplication = script('appkeysCreateApplication-4', `
+export const createApplication = change('appkeysCreateApplication-4', `
 if redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return -6 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'name_key', ARGV[3], 'description', ARGV[4],
   'owner', ARGV[5], 'status', ARGV[6], 'created_at', ARGV[7], 'updated_at', ARGV[7])
@@ -128,7 +133,7 @@ end
  * KEYS[1] app key; ARGV[1] client key prefix
  * Returns {app hash as flat list, {{key_type, client_id, origin, bound_at, bound_by}, ...}}, or 0.
  */
-export const getApplication = script('appkeysGetApplication-1', READ_APPLICATION + `
+export const getApplication = read('appkeysGetApplication-1', READ_APPLICATION + `
 return readApplication(KEYS[1], ARGV[1]) or 0
 `);
 
@@ -138,7 +143,7 @@ return readApplication(KEYS[1], ARGV[1]) or 0
  * ARGV[3] app key prefix, ARGV[4] client key prefix
  * Returns a list of getApplication replies, in id order.
  */
-export const listApplications = script('appkeysListApplications-1', READ_APPLICATION + `
+export const listApplications = read('appkeysListApplications-1', READ_APPLICATION + `
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))) do
   local app = readApplication(ARGV[3] .. enc(id), ARGV[4])
@@ -152,7 +157,7 @@ return out
  * KEYS[1] clients index; ARGV[1] lexical start, ARGV[2] limit, ARGV[3] client key prefix
  * Returns a list of client hashes as flat lists.
  */
-export const listClients = script('appkeysListClients-1', `
+export const listClients = read('appkeysListClients-1', `
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))) do
   local c = redis.call('HGETALL', ARGV[3] .. enc(id))
@@ -168,7 +173,7 @@ return out
  * ARGV[5] status ('' unchanged), ARGV[6] updated_at, ARGV[7] names key prefix, ARGV[8] client key prefix
  * Returns 1, -1 not found, -6 name taken. A status change is mirrored into every bound client.
  */
-export const updateApplication = script('appkeysUpdateApplication-1', `
+export const updateApplication = change('appkeysUpdateApplication-1', `
 local app = redis.call('HMGET', KEYS[1], 'id', 'owner', 'name_key')
 if not app[1] then return -1 end
 if ARGV[1] ~= '' and ARGV[2] ~= app[3] then
@@ -200,7 +205,7 @@ return 1
  * ARGV[1] client key prefix, ARGV[2] owner index prefix, ARGV[3] names key prefix
  * Returns 0 not found, or {1, {key_type, client_id, origin, bound_at, bound_by}, ...}.
  */
-export const deleteApplication = script('appkeysDeleteApplication-3', `
+export const deleteApplication = change('appkeysDeleteApplication-3', `
 local fields = redis.call('HGETALL', KEYS[1])
 if #fields == 0 then return 0 end
 local app = {}
@@ -250,7 +255,7 @@ end
  * ARGV[7] required owner ('' any), ARGV[8] now ms, ARGV[9] window ms, ARGV[10] per caller, ARGV[11] per client
  * Returns 1 created, 0 exists, -1, -2, -3, -4, or {-9, retry ms}.
  */
-export const bind = script('appkeysBind-4', THROTTLE + `
+export const bind = change('appkeysBind-4', THROTTLE + `
 local wait = throttled(KEYS[3], KEYS[4], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
 if wait > 0 then return {-9, wait} end
 local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
@@ -273,7 +278,7 @@ return 1
  * ARGV[7] required owner ('' any)
  * Returns 1, -1, -4, -5.
  */
-export const createAndBind = script('appkeysCreateAndBind-3', `
+export const createAndBind = change('appkeysCreateAndBind-3', `
 local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
 if not app[1] or (ARGV[7] ~= '' and app[1] ~= ARGV[7]) then return -1 end
 if app[3] then return -4 end
@@ -290,7 +295,7 @@ return 1
  * KEYS[1] app key, KEYS[2] clients index; ARGV[1] key type, ARGV[2] client key prefix
  * Returns 0 none, or {1, client_id, origin, bound_at, bound_by}.
  */
-export const unbind = script('appkeysUnbind-2', `
+export const unbind = change('appkeysUnbind-2', `
 local appId = redis.call('HGET', KEYS[1], 'id')
 local clientId = redis.call('HGET', KEYS[1], 'key:' .. ARGV[1])
 if not appId or not clientId then return 0 end
@@ -307,7 +312,7 @@ return {1, clientId, b[1] or '', b[2] or '', b[3] or ''}
  * ARGV[1] now ms, ARGV[2] window ms, ARGV[3] per caller, ARGV[4] per client, ARGV[5] unique member
  * Returns the ms until the next attempt is allowed (0: not throttled, failure recorded).
  */
-export const recordFailedAttempt = script('appkeysRecordFailedAttempt-2', THROTTLE + `
+export const recordFailedAttempt = change('appkeysRecordFailedAttempt-2', THROTTLE + `
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local wait = throttled(KEYS[1], KEYS[2], now, window, tonumber(ARGV[3]), tonumber(ARGV[4]))
 if wait > 0 then return wait end
