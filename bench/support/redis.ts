@@ -1,0 +1,212 @@
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Redis } from 'ioredis';
+
+import { spawnTracked, stopChild, Tail } from './processes.js';
+import { withTimeout } from './timeout.js';
+
+/** The Redis the benchmark runs against: a private redis-server, or the one REDIS_URL names. */
+export interface BenchRedis {
+  readonly url: string;
+  /** True with REDIS_URL: other clients' traffic then shows in the command counts. */
+  readonly external: boolean;
+  /** The benchmark's own connection (INFO, ECHO); its commands are subtracted from every count. */
+  readonly probe: Redis;
+  /** `redis_version` from INFO server. */
+  readonly version: string;
+  /**
+   * Stops what was started. On a shared REDIS_URL server it first removes this run's keys: those whose
+   * name contains `runPrefix` (the adapter wraps its prefix in a hash tag, so match anywhere).
+   */
+  stop(runPrefix: string): Promise<void>;
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function connectProbe(url: string, deadlineMs: number, alive: () => boolean): Promise<Redis> {
+  const until = Date.now() + deadlineMs;
+  let lastError: unknown;
+  while (Date.now() < until && alive()) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      return client;
+    } catch (err) {
+      lastError = err;
+      client.disconnect();
+    }
+    await sleep(25);
+  }
+  throw new Error(`redis at ${url} did not answer within ${deadlineMs} ms: ${String(lastError)}`);
+}
+
+/**
+ * Runs redis-server and stops it when this benchmark goes away, however that happens: on SIGTERM, or
+ * when its stdin reaches end of file, which the OS arranges even if the benchmark is killed with
+ * SIGKILL (redis-server has no parent-death option of its own). Background jobs of a non-interactive
+ * sh ignore SIGINT, so a Ctrl-C reaches redis through the trap, as a SIGTERM.
+ */
+const REDIS_GUARD = `
+redis-server "$@" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid; exit 0' TERM INT HUP
+while read -r _; do :; done
+kill $pid 2>/dev/null
+wait $pid
+`;
+
+function infoField(info: string, field: string): string {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? 'unknown';
+}
+
+export async function startBenchRedis(): Promise<BenchRedis> {
+  const external = process.env.REDIS_URL;
+  let stopServer = async (): Promise<void> => {};
+  let probe: Redis;
+  if (external) {
+    probe = await connectProbe(external, 5000, () => true);
+  } else {
+    if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      throw new Error('redis-server is not on PATH: install it, or set REDIS_URL to a Redis to use');
+    }
+    const port = await freeLoopbackPort();
+    const log = new Tail();
+    const child = spawnTracked('sh', ['-c', REDIS_GUARD, 'redis-guard',
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+    ], { stdio: ['pipe', 'pipe', 'pipe'] }, 'SIGTERM');
+    child.stdout?.on('data', (chunk: Buffer) => log.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => log.push(chunk));
+    try {
+      probe = await connectProbe(`redis://127.0.0.1:${port}`, 10_000, () => child.exitCode === null);
+    } catch (err) {
+      child.stdin?.end();
+      await stopChild(child);
+      throw new Error(`could not start redis-server (${String(err)})\n${log.toString()}`);
+    }
+    stopServer = async () => {
+      child.stdin?.end();
+      await stopChild(child);
+    };
+  }
+  const url = external ?? `redis://127.0.0.1:${probe.options.port}`;
+  const version = infoField(await probe.info('server'), 'redis_version');
+
+  return {
+    url,
+    external: Boolean(external),
+    probe,
+    version,
+    async stop(runPrefix) {
+      if (external) await unlinkMatching(probe, `*${runPrefix}*`);
+      probe.disconnect();
+      await stopServer();
+    },
+  };
+}
+
+async function unlinkMatching(client: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** Calls per command name, from `INFO commandstats` (`cmdstat_evalsha:calls=500,…`). */
+export async function commandStats(client: Redis): Promise<Map<string, number>> {
+  const stats = new Map<string, number>();
+  for (const match of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    stats.set(match[1]!, Number(match[2]));
+  }
+  return stats;
+}
+
+function totalCalls(stats: ReadonlyMap<string, number>): number {
+  let sum = 0;
+  for (const calls of stats.values()) sum += calls;
+  return sum;
+}
+
+/** Waits until no client but the probe sends commands for `quietMs`. */
+async function waitUntilQuiet(probe: Redis, quietMs: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let previous = totalCalls(await commandStats(probe));
+  while (Date.now() < until) {
+    await sleep(quietMs);
+    const current = totalCalls(await commandStats(probe));
+    // the INFO that read `previous` is itself counted by the time of `current`
+    if (current - previous <= 1) return;
+    previous = current;
+  }
+  throw new Error(`Redis was still busy after ${timeoutMs} ms: cannot count one request's commands`);
+}
+
+/** Redis commands seen while `action` ran, per command name. */
+export interface CommandCount {
+  /** Every command executed, including those a Lua script ran (INFO commandstats counts both). */
+  readonly total: ReadonlyMap<string, number>;
+  /** The part of `total` that Lua scripts ran (seen with MONITOR as coming from "lua"). */
+  readonly fromScripts: ReadonlyMap<string, number>;
+}
+
+/**
+ * Counts the Redis commands `action` causes: INFO commandstats before and after gives the totals, and a
+ * MONITOR connection tells which of them ran inside scripts, so that what remains are round trips.
+ * Nothing else may use the server meanwhile (true of the private server).
+ */
+export async function countCommands(redis: BenchRedis, action: () => Promise<void>): Promise<CommandCount> {
+  // requests still in flight when a load round ended would land in the count (and, arriving while
+  // ioredis is still switching the connection into MONITOR mode, break its reply parsing)
+  await waitUntilQuiet(redis.probe, 250, 10_000);
+  const monitor = await redis.probe.monitor();
+  let monitorError: Error | undefined;
+  monitor.on('error', (err: Error) => { monitorError ??= err; });
+  const marker = `bench-marker-${randomBytes(8).toString('hex')}`;
+  const fromScripts = new Map<string, number>();
+  let markerSeen!: () => void;
+  const seen = new Promise<void>((resolve) => { markerSeen = resolve; });
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    const name = (args[0] ?? '').toLowerCase();
+    if (source === 'lua') fromScripts.set(name, (fromScripts.get(name) ?? 0) + 1);
+    else if (name === 'echo' && args[1] === marker) markerSeen();
+  });
+  try {
+    const before = await commandStats(redis.probe);
+    await action();
+    // MONITOR output arrives asynchronously: once our marker shows up, everything before it has too
+    await redis.probe.echo(marker);
+    await withTimeout(seen, 5000, 'MONITOR never showed the end marker');
+    const after = await commandStats(redis.probe);
+    if (monitorError) throw new Error(`MONITOR connection failed, command count unreliable: ${monitorError.message}`);
+
+    const total = new Map<string, number>();
+    for (const [name, calls] of after) {
+      const delta = calls - (before.get(name) ?? 0);
+      if (delta > 0) total.set(name, delta);
+    }
+    // the probe's own calls inside the window: the first INFO (counted once it returned) and the ECHO
+    for (const own of ['info', 'echo']) {
+      const left = (total.get(own) ?? 0) - 1;
+      if (left > 0) total.set(own, left); else total.delete(own);
+    }
+    return { total, fromScripts };
+  } finally {
+    monitor.disconnect();
+  }
+}
