@@ -25,6 +25,9 @@ const DUMMY_SECRET = 'appkeys-dummy-secret-for-unknown-clients-000000000000';
 
 const REGENERATE_ATTEMPTS = 3;
 
+/** Scopes of the management API itself; never granted to keys a developer generates. */
+const MANAGEMENT_SCOPES = new Set(['appkeys', 'appkeys:admin']);
+
 export interface ClientView extends Record<string, unknown> {
   readonly client_id: string;
   readonly binding: Binding | null;
@@ -232,6 +235,10 @@ export class Registry {
     const keyType = validate.keyType(keyTypeInput);
     for (const field of ['client_id', 'client_secret', 'client_secret_expires_at', 'client_id_issued_at']) {
       if (input[field] !== undefined) throw err.invalidRequest(`${field} is chosen by the server for generated keys`);
+    }
+    const requested = typeof input.scope === 'string' ? input.scope.split(' ') : [];
+    if (requested.some((scope) => MANAGEMENT_SCOPES.has(scope))) {
+      throw err.invalidClientMetadata('generated clients cannot be given the management API scopes');
     }
     const current = await this.#application(actor, applicationId);
     if (current.bindings.some((b) => b.key_type === keyType)) throw err.keyTypeAlreadyBound();

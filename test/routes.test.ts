@@ -477,6 +477,16 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect((await t.get(CLIENTS, await t.admin())).body.items.map((c: { client_id: string }) => c.client_id)).toEqual(['oob-a']);
     });
 
+    it('refuses the management scopes in the metadata of generated keys', async () => {
+      const t = await start();
+      const alice = await t.owner('alice');
+      const appId = await t.application(alice, 'App');
+      for (const scope of ['appkeys:admin', 'api:read appkeys']) {
+        expectError(await t.post(keysPath(appId, 'PRODUCTION'), alice, { scope }), 400, 'invalid_client_metadata');
+      }
+      expect((await t.get(keysPath(appId, 'PRODUCTION'), alice)).status).toBe(404);
+    });
+
     it('never lets a developer\'s generated keys act as an admin', async () => {
       const t = await start();
       const alice = await t.owner('alice');
@@ -487,7 +497,8 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const asked = await t.clientCredentials(generated.body.client_id, generated.body.client_secret, 'appkeys:admin');
       if (asked.status === 200) {
         const token = (asked.body as { access_token: string }).access_token;
-        expect((await t.get(CLIENTS, token)).status).toBe(403);
+        // a token of a client in the appkeys store is never accepted by the management API
+        expectError(await t.get(CLIENTS, token), 401, 'invalid_token');
         expect((await t.get(appPath(await t.application(await t.owner('bob'), 'Bob app')), token)).status).not.toBe(200);
       } else {
         expect(asked.body.error).toBe('invalid_scope');

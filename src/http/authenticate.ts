@@ -18,7 +18,12 @@ interface StoredToken {
 
 /**
  * The default caller check: a Bearer access token issued by this provider, found in its own
- * AccessToken or ClientCredentials records (revoking a grant removes its tokens, so no grant lookup).
+ * AccessToken or ClientCredentials records (revoking a grant removes its tokens, so no grant lookup),
+ * and issued to a statically configured client (the operator's admin tool or portal).
+ *
+ * Tokens of clients in the appkeys store — generated, provided or dynamically registered — are never
+ * accepted, whatever their scope: such a client may carry no `scope` restriction, so an owner could
+ * otherwise generate keys and mint an `appkeys:admin` token with them.
  */
 export async function bearerActor(ctx: Context, provider: Provider): Promise<Actor> {
   const match = BEARER.exec(ctx.get('authorization'));
@@ -26,9 +31,24 @@ export async function bearerActor(ctx: Context, provider: Provider): Promise<Act
   const value = match[1]!;
   const token = ((await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value))) as StoredToken | undefined;
   if (!token || token.isExpired) throw invalidToken();
+  const actor = actorOf(token);
+  if (!(await isStaticClient(provider, token.clientId))) {
+    throw invalidToken('the management API accepts tokens of statically configured clients only');
+  }
+  return actor;
+}
+
+function actorOf(token: StoredToken): Actor {
   if (token.scopes.has(ADMIN_SCOPE)) {
     return { kind: 'admin', id: token.accountId ?? `client:${token.clientId ?? ''}` };
   }
   if (token.scopes.has(OWNER_SCOPE) && token.accountId) return { kind: 'owner', id: token.accountId };
   throw insufficientScope(token.scopes.has(OWNER_SCOPE) ? ADMIN_SCOPE : OWNER_SCOPE);
+}
+
+async function isStaticClient(provider: Provider, clientId: string | undefined): Promise<boolean> {
+  if (!clientId) return false;
+  const client = await provider.Client.find(clientId);
+  // oidc-provider marks statically configured clients with a non-enumerable `noManage`
+  return (client as { noManage?: boolean } | undefined)?.noManage === true;
 }
