@@ -10,6 +10,9 @@ type AllowedPolicy = NonNullable<IntrospectionFeature['allowedPolicy']>;
 type ExtraTokenClaims = NonNullable<Configuration['extraTokenClaims']>;
 type IntrospectedToken = Parameters<AllowedPolicy>[2];
 
+/** The claims a token of a bound client carries; only the binding sets them. */
+const BINDING_CLAIMS = ['application_id', 'key_type'] as const;
+
 export interface IntegrationParts {
   /** The adapter of the `Client` model (the appkeys store). */
   readonly clientAdapter: Adapter;
@@ -40,6 +43,18 @@ async function clientOfToken(ctx: KoaContextWithOIDC | undefined, clientId: stri
   return ctx?.oidc?.provider.Client.find(clientId);
 }
 
+/**
+ * The binding's claims are server-owned: a caller's claims of the same names are dropped, for bound and
+ * unbound clients alike, since introspection reads `application_id` as "issued under that binding"
+ * (an unbound client's token claiming one would be inactive from the start).
+ */
+function withoutBindingClaims(claims: Awaited<ReturnType<ExtraTokenClaims>>): Awaited<ReturnType<ExtraTokenClaims>> {
+  if (!claims || typeof claims !== 'object' || !(BINDING_CLAIMS.some((name) => name in claims))) return claims;
+  const copy: Record<string, unknown> = { ...claims };
+  for (const name of BINDING_CLAIMS) delete copy[name];
+  return copy;
+}
+
 function isStaticClient(client: ProviderClient): boolean {
   // oidc-provider marks statically configured clients with a non-enumerable `noManage`
   return (client as ProviderClient & { noManage?: boolean }).noManage === true;
@@ -61,7 +76,7 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
   const callerPolicy = introspection?.allowedPolicy;
 
   const extraTokenClaims: ExtraTokenClaims = async (ctx, token) => {
-    const own = callerClaims ? await callerClaims(ctx, token) : undefined;
+    const own = withoutBindingClaims(callerClaims ? await callerClaims(ctx, token) : undefined);
     const client = await clientOfToken(ctx, token.clientId);
     const binding = bindingOfClient(client);
     if (!binding) {
@@ -70,7 +85,6 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
       }
       return own;
     }
-    // the binding's claims are server-owned: they win over a caller's claims of the same name
     return { ...own, application_id: binding.application_id, key_type: binding.key_type };
   };
 

@@ -1,0 +1,512 @@
+import { createPublicKey, verify as verifySignature, type JsonWebKey } from 'node:crypto';
+
+import type { AdapterFactory, Configuration } from 'oidc-provider';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { memoryAdapter } from '../adapters/memory/provider-adapter.js';
+import { memoryStore } from '../adapters/memory/store.js';
+import { redisAdapter, redisStore } from '../adapters/redis/index.js';
+import { ProviderKeys } from '../adapters/redis/keys.js';
+import type { AppKeysOptions } from '../src/options.js';
+import type { BindingStore } from '../src/store.js';
+import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
+import { authorizationCodeFlow, tokenRequest } from './support/auth-code.js';
+import { baseConfiguration, basicAuth } from './support/provider.js';
+import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+
+const withRedis = redisOrSkip();
+let redis: TestRedis | undefined;
+beforeAll(async () => { if (withRedis) redis = await startRedis(); });
+afterAll(async () => { await redis?.stop(); });
+
+/** Where the provider keeps its state for one test, and a count of the tokens it holds. */
+interface Opened {
+  readonly store: BindingStore;
+  readonly adapter: AdapterFactory;
+  /**
+   * Redis: the AccessToken and ClientCredentials records under the test's prefix. Memory: every entry
+   * the adapter holds, which a token request changes only by saving a token.
+   */
+  storedTokens(): Promise<number>;
+  cleanup(): Promise<void>;
+}
+
+interface Backend {
+  readonly name: string;
+  open(): Promise<Opened>;
+}
+
+const memoryBackend: Backend = {
+  name: 'memory',
+  async open() {
+    const store = memoryStore({ warn: () => {} });
+    const adapter = memoryAdapter();
+    return {
+      store,
+      adapter,
+      storedTokens: async () => adapter.size,
+      cleanup: () => store.close(),
+    };
+  },
+};
+
+const redisBackend: Backend = {
+  name: 'redis',
+  async open() {
+    const client = redis!.client();
+    const prefix = redis!.namespace('tokens');
+    const store = redisStore({ client, prefix: `${prefix}appkeys:` });
+    const adapterPrefix = `${prefix}oidc:`;
+    const keys = new ProviderKeys(adapterPrefix);
+    async function count(pattern: string): Promise<number> {
+      let cursor = '0';
+      let found = 0;
+      do {
+        const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        found += batch.length;
+      } while (cursor !== '0');
+      return found;
+    }
+    return {
+      store,
+      adapter: redisAdapter({ client, prefix: adapterPrefix }),
+      // the models' key prefixes, from the one module that builds keys, plus a glob
+      storedTokens: async () => (await count(`${keys.model('AccessToken', '')}*`)) + (await count(`${keys.model('ClientCredentials', '')}*`)),
+      async cleanup() {
+        await store.close();
+        client.disconnect();
+      },
+    };
+  },
+};
+
+const backends: Backend[] = [...(withRedis ? [redisBackend] : []), memoryBackend];
+
+const SECRET = 'oob-secret-0123456789abcdef0123456789abcdef';
+const API = 'https://api.example';
+
+type Body = Record<string, unknown>;
+
+/** A provider with appkeys mounted on one backend, driven over HTTP as a portal and its clients would. */
+class Subject {
+  readonly #harness: AppKeysHarness;
+  readonly #opened: Opened;
+  #admin: Promise<string> | undefined;
+
+  private constructor(harness: AppKeysHarness, opened: Opened) {
+    this.#harness = harness;
+    this.#opened = opened;
+  }
+
+  static async start(backend: Backend, options: AppKeysOptions = {}, configuration: Configuration = {}): Promise<Subject> {
+    const opened = await backend.open();
+    try {
+      const harness = await startAppKeys(
+        { provideKeys: { enabled: true }, ...options, store: opened.store },
+        {
+          ...configuration,
+          features: { ...baseConfiguration().features, ...configuration.features } as Configuration['features'],
+          adapter: opened.adapter,
+        },
+      );
+      return new Subject(harness, opened);
+    } catch (error) {
+      await opened.cleanup();
+      throw error;
+    }
+  }
+
+  get server() {
+    return this.#harness.server;
+  }
+
+  storedTokens(): Promise<number> {
+    return this.#opened.storedTokens();
+  }
+
+  admin(): Promise<string> {
+    this.#admin ??= this.#harness.adminToken();
+    return this.#admin;
+  }
+
+  ownerToken(accountId: string): Promise<string> {
+    return this.#harness.ownerToken(accountId);
+  }
+
+  async api(method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, token: string, body?: Body): Promise<request.Response> {
+    const pending = request(this.server)[method](path).set('Authorization', `Bearer ${token}`);
+    return body === undefined ? pending : pending.send(body);
+  }
+
+  /** An out-of-band client for client_credentials, registered by the admin. */
+  async registerClient(clientId: string, secret = SECRET): Promise<void> {
+    const response = await this.api('put', `/appkeys/clients/${clientId}`, await this.admin(), {
+      client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read',
+    });
+    expect([200, 201], response.text).toContain(response.status);
+  }
+
+  async application(owner: string, name: string): Promise<string> {
+    const response = await this.api('post', '/appkeys/applications', owner, { name });
+    expect(response.status, response.text).toBe(201);
+    return (response.body as { id: string }).id;
+  }
+
+  async provideKeys(owner: string, appId: string, keyType: string, clientId: string, secret = SECRET): Promise<void> {
+    const response = await this.api('put', `/appkeys/applications/${appId}/keys/${keyType}`, owner, { client_id: clientId, client_secret: secret });
+    expect(response.status, response.text).toBe(201);
+  }
+
+  /** An application of `accountId` with the out-of-band client `clientId` as its `keyType` keys. */
+  async boundClient(accountId: string, clientId: string, keyType = 'PRODUCTION'): Promise<{ owner: string; appId: string }> {
+    await this.registerClient(clientId);
+    const owner = await this.ownerToken(accountId);
+    const appId = await this.application(owner, `${clientId} app`);
+    await this.provideKeys(owner, appId, keyType, clientId);
+    return { owner, appId };
+  }
+
+  async clientCredentials(clientId: string, secret = SECRET, params: Record<string, string> = {}): Promise<request.Response> {
+    return request(this.server).post('/token').set('Authorization', basicAuth(clientId, secret))
+      .type('form').send({ grant_type: 'client_credentials', ...params });
+  }
+
+  async accessToken(clientId: string, secret = SECRET, params: Record<string, string> = {}): Promise<string> {
+    const response = await this.clientCredentials(clientId, secret, params);
+    expect(response.status, response.text).toBe(200);
+    return (response.body as { access_token: string }).access_token;
+  }
+
+  /** Introspection by the static admin client, which may introspect any token. */
+  async introspect(token: string): Promise<Body> {
+    const response = await request(this.server).post('/token/introspection')
+      .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret)).type('form').send({ token });
+    expect(response.status, response.text).toBe(200);
+    return response.body as Body;
+  }
+
+  async revoke(token: string, clientId: string, secret = SECRET): Promise<request.Response> {
+    return request(this.server).post('/token/revocation')
+      .set('Authorization', basicAuth(clientId, secret)).type('form').send({ token });
+  }
+
+  async finish(): Promise<void> {
+    try {
+      expect(await this.#opened.store.verify()).toEqual({ ok: true, problems: [] });
+    } finally {
+      await this.#harness.close();
+      await this.#opened.cleanup();
+    }
+  }
+}
+
+function expectOAuthError(response: request.Response, status: number, error: string): void {
+  expect(response.status, response.text).toBe(status);
+  expect((response.body as Body).error).toBe(error);
+}
+
+/** The parts of a compact JWS, its header and payload decoded. */
+function decodeJws(jws: string): { header: Body; payload: Body; signingInput: string; signature: Buffer } {
+  const parts = jws.split('.');
+  expect(parts).toHaveLength(3);
+  const [header, payload, signature] = parts as [string, string, string];
+  return {
+    header: JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Body,
+    payload: JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Body,
+    signingInput: `${header}.${payload}`,
+    signature: Buffer.from(signature, 'base64url'),
+  };
+}
+
+describe.each(backends)('tokens of bound clients, on the $name backend', (backend) => {
+  let current: Subject | undefined;
+
+  async function start(options: AppKeysOptions = {}, configuration: Configuration = {}): Promise<Subject> {
+    current = await Subject.start(backend, options, configuration);
+    return current;
+  }
+
+  afterEach(async () => {
+    const subject = current;
+    current = undefined;
+    await subject?.finish();
+  });
+
+  describe('claims', () => {
+    it('gives a bound client\'s client_credentials token application_id and key_type, shown by introspection', async () => {
+      const t = await start();
+      const { appId } = await t.boundClient('alice', 'oob-bound', 'SANDBOX');
+
+      const token = await t.accessToken('oob-bound');
+
+      expect(await t.introspect(token)).toMatchObject({
+        active: true, client_id: 'oob-bound', application_id: appId, key_type: 'SANDBOX', token_type: 'Bearer',
+      });
+    });
+
+    it('still calls the caller\'s extraTokenClaims and merges its claims, the binding\'s winning on the same names', async () => {
+      const calledFor: string[] = [];
+      const t = await start({}, {
+        extraTokenClaims(_ctx, token) {
+          calledFor.push(token.clientId!);
+          return { tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' };
+        },
+      });
+      const { appId } = await t.boundClient('alice', 'oob-bound');
+
+      const token = await t.accessToken('oob-bound');
+
+      expect(calledFor).toContain('oob-bound');
+      expect(await t.introspect(token)).toMatchObject({ active: true, tenant: 'acme', application_id: appId, key_type: 'PRODUCTION' });
+    });
+
+    it('keeps application_id and key_type to the binding: an unbound client\'s token has neither, even when the caller\'s claims name them, and stays active', async () => {
+      const t = await start({}, {
+        extraTokenClaims: () => ({ tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' }),
+      });
+      await t.registerClient('oob-unbound');
+
+      for (const token of [await t.accessToken('oob-unbound'), await t.admin()]) {
+        const introspected = await t.introspect(token);
+        expect(introspected).toMatchObject({ active: true, tenant: 'acme' });
+        expect(introspected).not.toHaveProperty('application_id');
+        expect(introspected).not.toHaveProperty('key_type');
+      }
+    });
+
+    it('gives static and unbound out-of-band clients tokens without binding claims, introspected as usual', async () => {
+      const t = await start();
+      await t.registerClient('oob-unbound');
+
+      const unbound = await t.introspect(await t.accessToken('oob-unbound'));
+      expect(unbound).toMatchObject({ active: true, client_id: 'oob-unbound' });
+      const admin = await t.introspect(await t.admin());
+      expect(admin).toMatchObject({ active: true, client_id: ADMIN_CLIENT.id, scope: 'appkeys:admin' });
+      for (const introspected of [unbound, admin]) {
+        expect(introspected).not.toHaveProperty('application_id');
+        expect(introspected).not.toHaveProperty('key_type');
+      }
+    });
+
+    it('signs application_id and key_type into a JWT access token for a resource server', async () => {
+      const t = await start({}, {
+        features: {
+          resourceIndicators: {
+            enabled: true,
+            getResourceServerInfo: () => ({ scope: 'api:read', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+          },
+        },
+      });
+      const { appId } = await t.boundClient('alice', 'oob-bound');
+      const before = await t.storedTokens();
+
+      const jws = await t.accessToken('oob-bound', SECRET, { scope: 'api:read', resource: API });
+
+      const { header, payload, signingInput, signature } = decodeJws(jws);
+      expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+      expect(payload).toMatchObject({
+        client_id: 'oob-bound', aud: API, scope: 'api:read', application_id: appId, key_type: 'PRODUCTION',
+      });
+      const jwks = (await request(t.server).get('/jwks')).body as { keys: Array<JsonWebKey & { kid: string }> };
+      const jwk = jwks.keys.find((key) => key.kid === header.kid);
+      expect(jwk, 'the signing key is in the provider\'s JWKS').toBeDefined();
+      expect(verifySignature('sha256', Buffer.from(signingInput), createPublicKey({ key: jwk!, format: 'jwk' }), signature)).toBe(true);
+      // a JWT access token is not stored, so nothing here can revoke it: it lives until it expires
+      expect(await t.storedTokens()).toBe(before);
+    });
+
+    it('carries the binding in authorization-code and refreshed access tokens of generated keys', async () => {
+      const t = await start();
+      const owner = await t.ownerToken('carol');
+      const appId = await t.application(owner, 'Web app');
+      const generated = await t.api('post', `/appkeys/applications/${appId}/keys/SANDBOX`, owner, {
+        grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['https://app.example/cb'],
+      });
+      expect(generated.status, generated.text).toBe(201);
+      const client = generated.body as { client_id: string; client_secret: string };
+      const flow = {
+        clientId: client.client_id,
+        clientSecret: client.client_secret,
+        redirectUri: 'https://app.example/cb',
+        scope: 'openid offline_access api:read',
+        accountId: 'dave',
+      };
+
+      const tokens = await authorizationCodeFlow(t.server, flow);
+      expect(await t.introspect(tokens.access_token)).toMatchObject({
+        active: true, sub: 'dave', client_id: client.client_id, application_id: appId, key_type: 'SANDBOX',
+      });
+
+      expect(tokens.refresh_token).toEqual(expect.any(String));
+      const refreshed = await tokenRequest(t.server, flow, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+      expect(refreshed.status, refreshed.text).toBe(200);
+      const refreshedToken = (refreshed.body as { access_token: string }).access_token;
+      expect(refreshedToken).not.toBe(tokens.access_token);
+      expect(await t.introspect(refreshedToken)).toMatchObject({
+        active: true, sub: 'dave', application_id: appId, key_type: 'SANDBOX',
+      });
+    });
+  });
+
+  describe('a BLOCKED application', () => {
+    async function block(t: Subject, appId: string, status: 'BLOCKED' | 'ACTIVE'): Promise<void> {
+      const response = await t.api('patch', `/appkeys/applications/${appId}`, await t.admin(), { status });
+      expect(response.status, response.text).toBe(200);
+      expect((response.body as { status: string }).status).toBe(status);
+    }
+
+    it('gets invalid_client at /token and no token is saved; its earlier tokens introspect inactive', async () => {
+      const t = await start();
+      const { appId } = await t.boundClient('alice', 'oob-bound');
+      const earlier = await t.accessToken('oob-bound');
+
+      await block(t, appId, 'BLOCKED');
+      const before = await t.storedTokens();
+      const refused = await t.clientCredentials('oob-bound');
+
+      expectOAuthError(refused, 401, 'invalid_client');
+      expect(await t.storedTokens()).toBe(before);
+      expect(await t.introspect(earlier)).toEqual({ active: false });
+    });
+
+    it('cannot revoke its own tokens while blocked: invalid_client, and the token stays stored', async () => {
+      const t = await start();
+      const { appId } = await t.boundClient('alice', 'oob-bound');
+      const earlier = await t.accessToken('oob-bound');
+      await block(t, appId, 'BLOCKED');
+      const before = await t.storedTokens();
+
+      expectOAuthError(await t.revoke(earlier, 'oob-bound'), 401, 'invalid_client');
+      expect(await t.storedTokens()).toBe(before);
+      // nor may another client revoke it: oidc-provider lets a client revoke only its own tokens
+      const byAdmin = await request(t.server).post('/token/revocation')
+        .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret)).type('form').send({ token: earlier });
+      expectOAuthError(byAdmin, 400, 'invalid_request');
+      expect(await t.storedTokens()).toBe(before);
+    });
+
+    // Current semantics, kept on purpose until decided: the check compares the token with the client's
+    // binding as it is now, so unblocking revives every unexpired token issued before the block.
+    it('issues tokens again once ACTIVE again, and its unexpired tokens from before the block are active again', async () => {
+      const t = await start();
+      const { appId } = await t.boundClient('alice', 'oob-bound');
+      const beforeBlock = await t.accessToken('oob-bound');
+      await block(t, appId, 'BLOCKED');
+      expect(await t.introspect(beforeBlock)).toEqual({ active: false });
+
+      await block(t, appId, 'ACTIVE');
+
+      const afterUnblock = await t.accessToken('oob-bound');
+      expect(await t.introspect(afterUnblock)).toMatchObject({ active: true, application_id: appId });
+      expect(await t.introspect(beforeBlock)).toMatchObject({ active: true, application_id: appId });
+    });
+  });
+
+  describe('requireBinding', () => {
+    it('refuses an unbound out-of-band client with unauthorized_client, saving no token, until it is bound', async () => {
+      const t = await start({ requireBinding: true });
+      await t.registerClient('oob-late');
+      const before = await t.storedTokens();
+
+      expectOAuthError(await t.clientCredentials('oob-late'), 400, 'unauthorized_client');
+      expect(await t.storedTokens()).toBe(before);
+
+      const owner = await t.ownerToken('alice');
+      const appId = await t.application(owner, 'Late app');
+      await t.provideKeys(owner, appId, 'PRODUCTION', 'oob-late');
+      const token = await t.accessToken('oob-late');
+      expect(await t.introspect(token)).toMatchObject({ active: true, application_id: appId, key_type: 'PRODUCTION' });
+    });
+
+    it('refuses an unbound client a JWT access token too', async () => {
+      const t = await start({ requireBinding: true }, {
+        features: {
+          resourceIndicators: {
+            enabled: true,
+            getResourceServerInfo: () => ({ scope: 'api:read', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+          },
+        },
+      });
+      await t.registerClient('oob-late');
+
+      expectOAuthError(await t.clientCredentials('oob-late', SECRET, { scope: 'api:read', resource: API }), 400, 'unauthorized_client');
+    });
+
+    it('leaves static clients untouched: the admin client and the portal\'s sign-in get their tokens', async () => {
+      const t = await start({ requireBinding: true });
+
+      expect(await t.introspect(await t.admin())).toMatchObject({ active: true, client_id: ADMIN_CLIENT.id });
+      expect(await t.introspect(await t.ownerToken('alice'))).toMatchObject({ active: true, sub: 'alice' });
+    });
+  });
+
+  describe('after the binding changes', () => {
+    it('turns a token inactive once its client is unbound', async () => {
+      const t = await start();
+      const { owner, appId } = await t.boundClient('alice', 'oob-bound');
+      const token = await t.accessToken('oob-bound');
+
+      const unbound = await t.api('delete', `/appkeys/applications/${appId}/keys/PRODUCTION`, owner);
+      expect(unbound.status, unbound.text).toBe(204);
+
+      expect(await t.introspect(token)).toEqual({ active: false });
+      // the client lives on, unbound: its new tokens carry no binding
+      const after = await t.introspect(await t.accessToken('oob-bound'));
+      expect(after).toMatchObject({ active: true });
+      expect(after).not.toHaveProperty('application_id');
+    });
+
+    it('turns a token inactive once its application is deleted', async () => {
+      const t = await start();
+      const { owner, appId } = await t.boundClient('alice', 'oob-bound');
+      const token = await t.accessToken('oob-bound');
+
+      const deleted = await t.api('delete', `/appkeys/applications/${appId}`, owner);
+      expect(deleted.status, deleted.text).toBe(204);
+
+      expect(await t.introspect(token)).toEqual({ active: false });
+    });
+
+    it('keeps the old token inactive when the client is rebound to another application, while new tokens are active', async () => {
+      const t = await start();
+      const { owner: alice, appId: aliceApp } = await t.boundClient('alice', 'oob-bound');
+      const old = await t.accessToken('oob-bound');
+      expect((await t.api('delete', `/appkeys/applications/${aliceApp}`, alice)).status).toBe(204);
+
+      const bob = await t.ownerToken('bob');
+      const bobApp = await t.application(bob, 'Bob app');
+      await t.provideKeys(bob, bobApp, 'PRODUCTION', 'oob-bound');
+      const fresh = await t.accessToken('oob-bound');
+
+      expect(await t.introspect(old)).toEqual({ active: false });
+      expect(await t.introspect(fresh)).toMatchObject({ active: true, application_id: bobApp, key_type: 'PRODUCTION' });
+    });
+
+    it('keeps the old token inactive when the client moves to the other key type of the same application', async () => {
+      const t = await start();
+      const { owner, appId } = await t.boundClient('alice', 'oob-bound');
+      const old = await t.accessToken('oob-bound');
+      expect((await t.api('delete', `/appkeys/applications/${appId}/keys/PRODUCTION`, owner)).status).toBe(204);
+      await t.provideKeys(owner, appId, 'SANDBOX', 'oob-bound');
+
+      expect(await t.introspect(old)).toEqual({ active: false });
+      expect(await t.introspect(await t.accessToken('oob-bound'))).toMatchObject({ active: true, key_type: 'SANDBOX' });
+    });
+
+    it('lets a bound client revoke its own token', async () => {
+      const t = await start();
+      await t.boundClient('alice', 'oob-bound');
+      const token = await t.accessToken('oob-bound');
+      const before = await t.storedTokens();
+
+      const revoked = await t.revoke(token, 'oob-bound');
+
+      expect(revoked.status, revoked.text).toBe(200);
+      expect(await t.storedTokens()).toBe(before - 1);
+      expect(await t.introspect(token)).toEqual({ active: false });
+    });
+  });
+
+});
