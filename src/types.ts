@@ -42,6 +42,8 @@ export interface ClientBinding {
   readonly status: ApplicationStatus;
   readonly bound_at: string;
   readonly bound_by: string;
+  /** Set when the application was last blocked: tokens issued before it never count again. */
+  readonly tokens_since?: string;
 }
 
 /** Client metadata as oidc-provider reads it (snake_case, RFC 7591), secret included. */

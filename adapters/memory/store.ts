@@ -256,7 +256,14 @@ class MemoryBindingStore implements BindingStore {
       record.status = change.status;
       for (const binding of record.bindings.values()) {
         const client = this.#clients.get(binding.client_id);
-        if (client?.binding) client.binding = { ...client.binding, status: change.status };
+        if (client?.binding) {
+          client.binding = {
+            ...client.binding,
+            status: change.status,
+            // tokens issued before a block stay dead after it is lifted
+            ...(change.status === 'BLOCKED' && { tokens_since: change.updated_at }),
+          };
+        }
       }
     }
     record.updated_at = change.updated_at;

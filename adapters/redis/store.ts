@@ -7,18 +7,27 @@ import type {
 import type {
   ApplicationStatus, BindingOrigin, ClientMetadata, KeyType, VerifyResult,
 } from '../../src/types.js';
-import { Connection, type RedisClient } from './connection.js';
+import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
 import * as scripts from './scripts/store.js';
 import { verifyRedisStore } from './verify.js';
 
 export interface RedisStoreOptions {
-  /** An ioredis client (standalone or Cluster). It stays the caller's: `close()` does not quit it. */
+  /**
+   * An ioredis client (`new Redis()`, also with `sentinels`, or `new Cluster()`) or a node-redis v5 client
+   * (`createClient()` or `createCluster()`, connected). It stays the caller's: `close()` does not quit it.
+   */
   readonly client: RedisClient;
   /** Prefix of every key, also their Cluster hash tag. Default `appkeys:`. */
   readonly prefix?: string;
   /** Upper bound of every Redis call in milliseconds, whatever the client's settings. Default 2000. */
   readonly timeoutMs?: number;
+  /**
+   * After each change, `WAIT replicas timeoutMs` on the connection that ran it. A change fewer replicas
+   * acknowledged is answered storeUnavailable (503) although it did land on the master: "not durably
+   * acknowledged", safe to retry. Default: no WAIT (a failover may lose changes acknowledged just before).
+   */
+  readonly waitForReplicas?: WaitForReplicas;
 }
 
 /** The script return codes, mapped once. */
@@ -66,6 +75,7 @@ export function clientFromHash(fields: Record<string, string>): StoredClient | u
         status: (fields.status ?? 'ACTIVE') as ApplicationStatus,
         bound_at: fields.bound_at ?? '',
         bound_by: fields.bound_by ?? '',
+        ...(fields.tokens_since !== undefined && { tokens_since: fields.tokens_since }),
       },
     }),
   };
@@ -303,5 +313,18 @@ export function redisStore(options: RedisStoreOptions): BindingStore {
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new TypeError('redisStore options.timeoutMs must be a positive integer');
   }
-  return new RedisBindingStore(new Connection(options.client, { timeoutMs }), keys);
+  const waitForReplicas = checkWaitForReplicas(options.waitForReplicas);
+  const connection = new Connection(options.client, { timeoutMs, waitForReplicas, optionPath: 'redisStore options.client' });
+  return new RedisBindingStore(connection, keys);
+}
+
+function checkWaitForReplicas(value: unknown): WaitForReplicas | undefined {
+  if (value === undefined) return undefined;
+  const path = 'redisStore options.waitForReplicas';
+  if (!value || typeof value !== 'object') throw new TypeError(`${path} must be an object { replicas, timeoutMs }`);
+  const { replicas, timeoutMs } = value as Record<string, unknown>;
+  if (!Number.isInteger(replicas) || (replicas as number) < 1) throw new TypeError(`${path}.replicas must be a positive integer`);
+  // WAIT with 0 would block for ever
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1) throw new TypeError(`${path}.timeoutMs must be a positive integer`);
+  return { replicas: replicas as number, timeoutMs: timeoutMs as number };
 }

@@ -6,7 +6,8 @@ import { defineScript } from '../connection.js';
  *
  * Data (key names from keys.ts, all under one hash tag):
  *   client:<id>  hash  metadata (opaque JSON, never decoded here), registered_at, updated_at, rev,
- *                      and while bound: app, key_type, origin, bound_at, bound_by, status
+ *                      and while bound: app, key_type, origin, bound_at, bound_by, status, and
+ *                      tokens_since (set when its application is blocked)
  *   clients      zset  every client id (score 0, lexical order)
  *   app:<id>     hash  id, name, name_key, description, owner, status, created_at, updated_at,
  *                      key:<KEY_TYPE> = client id of each binding
@@ -29,7 +30,7 @@ const PRELUDE = `
 local function enc(s)
   return (string.gsub(s, '[^%w%-_%.]', function(c) return string.format('%%%02X', string.byte(c)) end))
 end
-local BINDING_FIELDS = {'app', 'key_type', 'origin', 'bound_at', 'bound_by', 'status'}
+local BINDING_FIELDS = {'app', 'key_type', 'origin', 'bound_at', 'bound_by', 'status', 'tokens_since'}
 local function unbindClient(clientKey, clientsKey, clientId)
   local b = redis.call('HMGET', clientKey, 'origin', 'bound_at', 'bound_by')
   if b[1] == 'generated' then
@@ -191,7 +192,11 @@ if ARGV[5] ~= '' then
   for i = 1, #fields, 2 do
     if string.match(fields[i], '^key:') then
       local clientKey = ARGV[8] .. enc(fields[i + 1])
-      if redis.call('HGET', clientKey, 'app') == app[1] then redis.call('HSET', clientKey, 'status', ARGV[5]) end
+      if redis.call('HGET', clientKey, 'app') == app[1] then
+        redis.call('HSET', clientKey, 'status', ARGV[5])
+        -- tokens issued before a block stay dead after it is lifted
+        if ARGV[5] == 'BLOCKED' then redis.call('HSET', clientKey, 'tokens_since', ARGV[6]) end
+      end
     end
   end
 end
