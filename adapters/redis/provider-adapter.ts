@@ -5,7 +5,7 @@ import { checkPrefix, ProviderKeys } from './keys.js';
 import * as scripts from './scripts/provider.js';
 
 export interface RedisAdapterOptions {
-  /** An ioredis client (standalone or Cluster). */
+  /** An ioredis client (standalone, Sentinel or Cluster) or a node-redis v5 client (`createClient()`, `createCluster()`). */
   readonly client: RedisClient;
   /** Prefix of every key; it is also the Cluster hash tag. Default `oidc:`. */
   readonly prefix?: string;
@@ -107,7 +107,7 @@ export function redisAdapter(options: RedisAdapterOptions): AdapterFactory {
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new TypeError('redisAdapter options.timeoutMs must be a positive integer');
   }
-  const connection = new Connection(options.client, { timeoutMs });
+  const connection = new Connection(options.client, { timeoutMs, optionPath: 'redisAdapter options.client' });
   const adapters = new Map<string, RedisModelAdapter>();
   return (model: string) => {
     let adapter = adapters.get(model);
