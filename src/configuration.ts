@@ -123,12 +123,16 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
 
 /**
  * A token issued under a binding stays active only while that exact binding holds: unbound, deleted
- * or blocked (a blocked client is invisible) all turn it inactive.
+ * or blocked (a blocked client is invisible) all turn it inactive. Any token dies with its client:
+ * the provider would otherwise call a deleted client's token active, or fail on it with a 500 when
+ * it has a subject.
  */
 async function tokenStillBound(ctx: KoaContextWithOIDC, token: IntrospectedToken): Promise<boolean> {
+  const client = await clientOfToken(ctx, token.clientId);
+  if (!client) return false;
   const { extra } = token as { extra?: Record<string, unknown> };
   if (typeof extra?.application_id !== 'string') return true;
-  const binding = bindingOfClient(await clientOfToken(ctx, token.clientId));
+  const binding = bindingOfClient(client);
   return binding?.application_id === extra.application_id
     && binding.key_type === extra.key_type
     && binding.status === 'ACTIVE';

@@ -141,9 +141,9 @@ class Subject {
   }
 
   /** An out-of-band client for client_credentials, registered by the admin. */
-  async registerClient(clientId: string, secret = SECRET): Promise<void> {
+  async registerClient(clientId: string, secret = SECRET, metadata: Body = {}): Promise<void> {
     const response = await this.api('put', `/appkeys/clients/${clientId}`, await this.admin(), {
-      client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read',
+      client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read', ...metadata,
     });
     expect([200, 201], response.text).toContain(response.status);
   }
@@ -493,6 +493,25 @@ describe.each(backends)('tokens of bound clients, on the $name backend', (backen
 
       expect(await t.introspect(old)).toEqual({ active: false });
       expect(await t.introspect(await t.accessToken('oob-bound'))).toMatchObject({ active: true, key_type: 'SANDBOX' });
+    });
+
+    it('turns the tokens of a deleted out-of-band client inactive, those with a subject too', async () => {
+      const t = await start();
+      await t.registerClient('oob-web', SECRET, {
+        grant_types: ['authorization_code', 'client_credentials'], response_types: ['code'], redirect_uris: ['https://web.example/cb'],
+        scope: 'openid api:read',
+      });
+      const service = await t.accessToken('oob-web');
+      const user = await authorizationCodeFlow(t.server, {
+        clientId: 'oob-web', clientSecret: SECRET, redirectUri: 'https://web.example/cb', scope: 'openid api:read', accountId: 'erin',
+      });
+      expect(await t.introspect(user.access_token)).toMatchObject({ active: true, sub: 'erin' });
+
+      const deleted = await t.api('delete', '/appkeys/clients/oob-web', await t.admin());
+      expect(deleted.status, deleted.text).toBe(204);
+
+      expect(await t.introspect(service)).toEqual({ active: false });
+      expect(await t.introspect(user.access_token)).toEqual({ active: false });
     });
 
     it('lets a bound client revoke its own token', async () => {
