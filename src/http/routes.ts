@@ -127,11 +127,8 @@ export function buildRoutes(provider: Provider, registry: Registry, options: Res
   });
 
   const handled = router.routes();
-  const methods = router.allowedMethods({
-    throw: true,
-    methodNotAllowed: () => new AppKeysError(405, 'invalid_request', 'method not allowed on this path'),
-    notImplemented: () => new AppKeysError(501, 'invalid_request', 'method not implemented'),
-  });
+  // not thrown: the router then sets `Allow`, which a 405 must carry
+  const methods = router.allowedMethods();
   const guard = errorOut(onUnexpected);
   const inPrefix = (path: string) => path === options.prefix || path.startsWith(`${options.prefix}/`);
 
@@ -144,6 +141,11 @@ export function buildRoutes(provider: Provider, registry: Registry, options: Res
       // allowedMethods inspects what the routes matched after they ran, so it wraps them
       // the router's context type is a refinement of Koa's that it fills in itself
       await methods(ctx as Parameters<typeof methods>[0], () => handled(ctx as Parameters<typeof handled>[0], async () => {}));
+      // an unknown method (TRACE, PROPFIND, …) is the router's 501, which as an unexposed status would
+      // read as a server failure: it is the client's mistake, so it gets the same 405 as a known one
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
+        throw new AppKeysError(405, 'invalid_request', 'method not allowed on this path');
+      }
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppKeysError(404, 'not_found', 'no such route');
       }
