@@ -387,8 +387,9 @@ describe.each(backends)('tokens of bound clients, on the $name backend', (backen
       expect(await t.storedTokens()).toBe(before);
     });
 
-    // Current semantics, kept on purpose until decided: the check compares the token with the client's
-    // binding as it is now, so unblocking revives every unexpired token issued before the block.
+    // Current semantics, pending a decision: introspection compares a token with the client's binding
+    // as it is now, so lifting a block revives every unexpired token issued before it. The binding's
+    // tokens_since, stamped by the store at each block, is not consulted yet.
     it('issues tokens again once ACTIVE again, and its unexpired tokens from before the block are active again', async () => {
       const t = await start();
       const { appId } = await t.boundClient('alice', 'oob-bound');
