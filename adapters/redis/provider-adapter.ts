@@ -53,9 +53,11 @@ class RedisModelAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    const grantKey = GRANTABLE.has(this.#model) && payload.grantId ? this.#keys.grant(payload.grantId) : '';
-    const uidKey = this.#model === 'Session' && payload.uid ? this.#keys.sessionUid(payload.uid) : '';
-    const codeKey = payload.userCode ? this.#keys.userCode(this.#model, payload.userCode) : '';
+    // an absent index is named by the model key itself: '' would hash to another Redis Cluster slot
+    const key = this.#keys.model(this.#model, id);
+    const grantKey = GRANTABLE.has(this.#model) && payload.grantId ? this.#keys.grant(payload.grantId) : key;
+    const uidKey = this.#model === 'Session' && payload.uid ? this.#keys.sessionUid(payload.uid) : key;
+    const codeKey = payload.userCode ? this.#keys.userCode(this.#model, payload.userCode) : key;
     if (typeof expiresIn === 'number' && expiresIn <= 0) {
       // saved with no time left: a TTL of 0 would mean "never expires", so replace it with nothing
       await this.destroy(id);
@@ -64,7 +66,7 @@ class RedisModelAdapter implements Adapter {
     const ttl = typeof expiresIn === 'number' ? Math.ceil(expiresIn) : 0;
     await this.#connection.run(
       scripts.upsert,
-      [this.#keys.model(this.#model, id), grantKey, uidKey, codeKey],
+      [key, grantKey, uidKey, codeKey],
       [JSON.stringify(payload), ttl],
     );
   }

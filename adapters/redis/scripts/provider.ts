@@ -8,12 +8,15 @@ import { defineScript } from '../connection.js';
 
 /**
  * upsert
- * KEYS[1] model key; KEYS[2] grant key or ''; KEYS[3] session-uid key or ''; KEYS[4] user-code key or ''
+ * KEYS[1] model key; KEYS[2] grant key, KEYS[3] session-uid key, KEYS[4] user-code key, each KEYS[1]
+ * when there is none (an empty key name would hash to another slot: CROSSSLOT on Redis Cluster)
  * ARGV[1] payload JSON; ARGV[2] ttl seconds (0: no expiry)
  * Returns 1.
  */
 export const upsert = defineScript('oidcUpsert-4', `
-local key, grantKey, uidKey, codeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local key = KEYS[1]
+local function optional(indexKey) if indexKey == key then return '' end return indexKey end
+local grantKey, uidKey, codeKey = optional(KEYS[2]), optional(KEYS[3]), optional(KEYS[4])
 local ttl = tonumber(ARGV[2])
 local old = redis.call('HMGET', key, 'uid_key', 'code_key', 'grant_key')
 for i = 1, 2 do
