@@ -35,7 +35,7 @@ export interface NodeRedisCluster {
   readonly masters: readonly NodeRedisShardNode[];
   readonly slots: ReadonlyArray<{ readonly master: NodeRedisShardNode } | undefined>;
   sendCommand(
-    firstKey: string | undefined, isReadonly: boolean | undefined, args: readonly string[], options?: NodeRedisCommandOptions,
+    firstKey: string | undefined, isReadonly: boolean | undefined, args: string[], options?: NodeRedisCommandOptions,
   ): Promise<unknown>;
   nodeClient(node: NodeRedisShardNode): NodeRedisClient | Promise<NodeRedisClient>;
 }
