@@ -7,6 +7,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { NodeRedisClient, RedisClient } from '../adapters/redis/client.js';
+import { clientCacheOf } from '../adapters/redis/client-cache.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import { memoryStore, MEMORY_STORE_WARNING } from '../adapters/memory/store.js';
 import { isStoreUnavailable } from '../src/errors.js';
@@ -50,6 +51,7 @@ describeStoreConformance('memory', async () => {
 interface RedisStoreModule {
   redisStore(options: {
     client: RedisClient; prefix?: string; timeoutMs?: number; waitForReplicas?: { replicas: number; timeoutMs: number };
+    clientCache?: boolean;
   }): BindingStore;
 }
 
@@ -85,6 +87,21 @@ if (!existsSync(redisStorePath)) {
     }
 
     describeStoreConformance('redis', redisUnderTest);
+
+    // with the in-process client cache, a store must still read its own changes at once
+    describeStoreConformance('redis, clientCache on', async () => {
+      const client = redis.client();
+      const store = mod.redisStore({ client, prefix: redis.namespace('store-cached'), clientCache: true });
+      // serving from memory before the test starts, so that no read of it goes around the cache
+      if (!(await clientCacheOf(store)?.tracking(5000))) throw new Error('the client cache is not tracking');
+      return {
+        store,
+        async cleanup() {
+          await store.close();
+          client.disconnect();
+        },
+      };
+    });
 
     /** A connected node-redis v5 client of the private server. */
     async function nodeRedisClient(RESP: 2 | 3 = 2, url = redis.url): Promise<NodeRedisClient & { destroy(): void }> {

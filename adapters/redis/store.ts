@@ -7,6 +7,9 @@ import type {
 import type {
   ApplicationStatus, BindingOrigin, ClientMetadata, KeyType, VerifyResult,
 } from '../../src/types.js';
+import {
+  clientCacheFor, FencedConnection, withClientCache, type ClientCache, type ClientCacheOptions,
+} from './client-cache.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
 import * as scripts from './scripts/store.js';
@@ -28,6 +31,12 @@ export interface RedisStoreOptions {
    * acknowledged", safe to retry. Default: no WAIT (a failover may lose changes acknowledged just before).
    */
   readonly waitForReplicas?: WaitForReplicas;
+  /**
+   * Keep client records in this process's memory, so that the token endpoint's client lookup costs no
+   * round trip; Redis reports every change to every process (CLIENT TRACKING, BCAST) and the record is
+   * dropped. Default off. Needs a standalone ioredis client and Redis 6.2+. See client-cache.ts.
+   */
+  readonly clientCache?: boolean | ClientCacheOptions;
 }
 
 /** The script return codes, mapped once. */
@@ -115,14 +124,18 @@ class RedisBindingStore implements BindingStore {
   readonly kind = 'redis';
   readonly #connection: Connection;
   readonly #keys: StoreKeys;
+  readonly #cache: ClientCache | undefined;
 
-  constructor(connection: Connection, keys: StoreKeys) {
+  constructor(connection: Connection, keys: StoreKeys, cache?: ClientCache) {
     this.#connection = connection;
     this.#keys = keys;
+    this.#cache = cache;
   }
 
   async getClient(clientId: string): Promise<StoredClient | undefined> {
-    return clientFromHash(hashFields(await this.#connection.send('HGETALL', this.#keys.client(clientId))));
+    const key = this.#keys.client(clientId);
+    const read = async () => hashFields(await this.#connection.send('HGETALL', key));
+    return clientFromHash(this.#cache ? await this.#cache.read(key, read) : await read());
   }
 
   async putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced'> {
@@ -301,7 +314,8 @@ class RedisBindingStore implements BindingStore {
   }
 
   async close(): Promise<void> {
-    // the client belongs to the caller
+    // the client belongs to the caller; the cache's own connections do not
+    await this.#cache?.close();
   }
 }
 
@@ -314,8 +328,10 @@ export function redisStore(options: RedisStoreOptions): BindingStore {
     throw new TypeError('redisStore options.timeoutMs must be a positive integer');
   }
   const waitForReplicas = checkWaitForReplicas(options.waitForReplicas);
-  const connection = new Connection(options.client, { timeoutMs, waitForReplicas, optionPath: 'redisStore options.client' });
-  return new RedisBindingStore(connection, keys);
+  const connectionOptions = { timeoutMs, waitForReplicas, optionPath: 'redisStore options.client' };
+  const cache = clientCacheFor(options.clientCache, options.client, keys.clientPrefix, timeoutMs, 'redisStore options.clientCache');
+  if (!cache) return new RedisBindingStore(new Connection(options.client, connectionOptions), keys);
+  return withClientCache(new RedisBindingStore(new FencedConnection(cache, options.client, connectionOptions), keys, cache), cache);
 }
 
 function checkWaitForReplicas(value: unknown): WaitForReplicas | undefined {
