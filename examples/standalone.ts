@@ -4,6 +4,8 @@
  *   PORT                 default 3000
  *   ISSUER               default http://localhost:$PORT
  *   REDIS_URL            keep everything in Redis (else in memory, with a warning)
+ *   APPKEYS_CLIENT_CACHE=1
+ *                        with REDIS_URL: keep client records in memory, invalidated by Redis (clientCache)
  *   APPKEYS_ADMIN_CLIENT_ID / APPKEYS_ADMIN_CLIENT_SECRET
  *                        the static admin client (the secret is generated and printed when unset)
  */
@@ -22,6 +24,8 @@ export interface StandaloneSettings {
   readonly redisUrl?: string;
   readonly adminClientId: string;
   readonly adminClientSecret?: string;
+  /** `redisStore({ clientCache: true })`: client records in memory, invalidated by Redis. Default off. */
+  readonly clientCache?: boolean;
 }
 
 export interface RunningServer {
@@ -39,7 +43,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
   const redis = settings.redisUrl ? new Redis(settings.redisUrl) : undefined;
 
   const keys = appKeys({
-    ...(redis && { store: redisStore({ client: redis, prefix: 'appkeys:' }) }),
+    ...(redis && { store: redisStore({ client: redis, prefix: 'appkeys:', clientCache: settings.clientCache === true }) }),
     provideKeys: { enabled: true },
   });
 
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
     ...(redisUrl && { redisUrl }),
     adminClientId: process.env.APPKEYS_ADMIN_CLIENT_ID || 'appkeys-admin',
     ...(process.env.APPKEYS_ADMIN_CLIENT_SECRET && { adminClientSecret: process.env.APPKEYS_ADMIN_CLIENT_SECRET }),
+    clientCache: process.env.APPKEYS_CLIENT_CACHE === '1',
   });
   process.stdout.write(banner(running, redisUrl));
 
