@@ -1,0 +1,84 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import type { RedisClient } from '../../adapters/redis/client.js';
+import { redisAdapter, redisStore } from '../../adapters/redis/index.js';
+import { command, redisToolsOrSkip, startCluster, type TestCluster } from '../support/cluster.js';
+import { oobMetadata, Subject, type Backend } from '../support/routes-cases.js';
+
+/** The store and every provider model on one cluster client, under a fresh prefix each. */
+function clusterBackend(name: string, client: () => RedisClient, namespace: () => string): Backend {
+  return {
+    name,
+    async open() {
+      const prefix = namespace();
+      return {
+        store: redisStore({ client: client(), prefix: `${prefix}appkeys:` }),
+        adapter: redisAdapter({ client: client(), prefix: `${prefix}oidc:` }),
+        async cleanup() {},
+      };
+    },
+  };
+}
+
+const CLIENT_ID = 'corp-billing-svc';
+const CLIENT_SECRET = 'secret-issued-by-the-corporate-idp';
+
+describe.runIf(redisToolsOrSkip())('appkeys end to end on a 3-master Redis Cluster', () => {
+  let cluster: TestCluster;
+  const clients: Partial<Record<'ioredis' | 'node-redis', RedisClient>> = {};
+  beforeAll(async () => {
+    cluster = await startCluster(3);
+    clients.ioredis = await cluster.ioredis();
+    clients['node-redis'] = await cluster.nodeRedis();
+  }, 60_000);
+  afterAll(async () => { await cluster?.stop(); });
+
+  describe.each(['ioredis', 'node-redis'] as const)('with the %s cluster client', (kind) => {
+    let t: Subject | undefined;
+    afterEach(async () => {
+      const subject = t;
+      t = undefined;
+      await subject?.finish();
+    });
+
+    it('provides keys, issues a client_credentials token that carries the binding, and introspects it', async () => {
+      const prefixes: string[] = [];
+      const backend = clusterBackend(kind, () => clients[kind]!, () => {
+        const prefix = cluster.namespace('e2e');
+        prefixes.push(prefix);
+        return prefix;
+      });
+      t = await Subject.start(backend);
+
+      const registered = await t.put(`/appkeys/clients/${CLIENT_ID}`, await t.admin(), oobMetadata(t.secret(CLIENT_SECRET)));
+      expect(registered.status, registered.text).toBe(201);
+      const alice = await t.owner('alice');
+      const appId = await t.application(alice, 'Billing dashboard');
+      const provided = await t.put(`/appkeys/applications/${appId}/keys/PRODUCTION`, alice, { client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      expect(provided.status, provided.text).toBe(201);
+      expect(provided.body).toMatchObject({ application_id: appId, client_id: CLIENT_ID, origin: 'provided' });
+
+      const token = await t.accessToken(CLIENT_ID, CLIENT_SECRET, 'api:read');
+      expect(await t.introspect(token)).toMatchObject({
+        active: true, client_id: CLIENT_ID, application_id: appId, key_type: 'PRODUCTION',
+      });
+
+      expect((await t.delete(`/appkeys/applications/${appId}`, alice)).status).toBe(204);
+      expect((await t.introspect(token)).active).toBe(false);
+      t.expectNoSecretLeaked();
+
+      // both prefixes (store and provider models): each wholly in its own single slot
+      const [prefix] = prefixes;
+      for (const tag of [`{${prefix}appkeys:}`, `{${prefix}oidc:}`]) {
+        const keys: string[] = [];
+        for (const port of cluster.ports) {
+          const [, found] = (await command(port, 'SCAN', '0', 'MATCH', `${tag}*`, 'COUNT', 100_000)) as [string, string[]];
+          keys.push(...found);
+        }
+        expect(keys.length).toBeGreaterThanOrEqual(2);
+        const slots = new Set(await Promise.all(keys.map((key) => command(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key))));
+        expect(slots.size, `${tag}: ${keys.join(', ')}`).toBe(1);
+      }
+    });
+  });
+});
