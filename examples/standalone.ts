@@ -26,6 +26,8 @@ export interface StandaloneSettings {
   readonly adminClientSecret?: string;
   /** `redisStore({ clientCache: true })`: client records in memory, invalidated by Redis. Default off. */
   readonly clientCache?: boolean;
+  /** Key prefix of the appkeys store in Redis. Default `appkeys:`. */
+  readonly prefix?: string;
 }
 
 export interface RunningServer {
@@ -37,22 +39,22 @@ export interface RunningServer {
 
 export const PORTAL_CLIENT_ID = 'appkeys-portal';
 
-export async function startStandalone(settings: StandaloneSettings): Promise<RunningServer> {
-  const issuer = settings.issuer ?? `http://localhost:${settings.port}`;
-  const adminClientSecret = settings.adminClientSecret ?? randomBytes(24).toString('base64url');
-  const redis = settings.redisUrl ? new Redis(settings.redisUrl) : undefined;
-
-  const keys = appKeys({
-    ...(redis && { store: redisStore({ client: redis, prefix: 'appkeys:', clientCache: settings.clientCache === true }) }),
-    provideKeys: { enabled: true },
-  });
-
-  const configuration: Configuration = {
-    ...(redis && { adapter: redisAdapter({ client: redis, prefix: 'oidc:' }) }),
+/**
+ * The provider configuration of the standalone server, before `keys.configuration()` merges appkeys in.
+ * The CLI builds its schema-only provider from it, so an import is validated as this server validates.
+ */
+export function standaloneConfiguration(settings: {
+  readonly issuer: string;
+  readonly adminClientId: string;
+  readonly adminClientSecret: string;
+  readonly redis?: Redis;
+}): Configuration {
+  return {
+    ...(settings.redis && { adapter: redisAdapter({ client: settings.redis, prefix: 'oidc:' }) }),
     clients: [
       {
         client_id: settings.adminClientId,
-        client_secret: adminClientSecret,
+        client_secret: settings.adminClientSecret,
         grant_types: ['client_credentials'],
         response_types: [],
         redirect_uris: [],
@@ -64,7 +66,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [`${issuer}/portal/callback`],
+        redirect_uris: [`${settings.issuer}/portal/callback`],
         scope: 'openid appkeys',
       },
     ],
@@ -87,6 +89,21 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
     },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
   };
+}
+
+export async function startStandalone(settings: StandaloneSettings): Promise<RunningServer> {
+  const issuer = settings.issuer ?? `http://localhost:${settings.port}`;
+  const adminClientSecret = settings.adminClientSecret ?? randomBytes(24).toString('base64url');
+  const redis = settings.redisUrl ? new Redis(settings.redisUrl) : undefined;
+
+  const keys = appKeys({
+    ...(redis && { store: redisStore({ client: redis, prefix: settings.prefix ?? 'appkeys:', clientCache: settings.clientCache === true }) }),
+    provideKeys: { enabled: true },
+  });
+
+  const configuration = standaloneConfiguration({
+    issuer, adminClientId: settings.adminClientId, adminClientSecret, ...(redis && { redis }),
+  });
 
   const provider = new Provider(issuer, keys.configuration(configuration));
   provider.proxy = process.env.TRUST_PROXY === '1';
@@ -112,7 +129,8 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
   };
 }
 
-function banner(running: RunningServer, redisUrl: string | undefined): string {
+/** What `npm start` and `appkeys serve` print once listening: where, which storage, how to get tokens. */
+export function banner(running: RunningServer, redisUrl: string | undefined): string {
   const admin = `${running.adminClientId}:${running.adminClientSecret}`;
   return [
     '',

@@ -1,0 +1,74 @@
+import { EXIT_CODES_HELP } from './exit.js';
+import { COMMANDS, GLOBAL_OPTIONS, GROUPS, type CommandSpec, type OptionSpec } from './spec.js';
+
+function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
+  const rows = Object.entries(options).map(([name, option]) => {
+    const flag = `${option.short ? `-${option.short}, ` : ''}--${name}${option.value ? ` ${option.value}` : ''}`;
+    return [flag, option.description] as const;
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return rows.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`);
+}
+
+export function commandUsage(spec: CommandSpec): string {
+  return `appkeys ${[...spec.path, ...spec.positionals].join(' ')} [options]`;
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  const options = spec.path[0] === 'serve'
+    ? { ...spec.options, 'redis-url': GLOBAL_OPTIONS['redis-url'], prefix: GLOBAL_OPTIONS.prefix, help: GLOBAL_OPTIONS.help }
+    : { ...spec.options, ...GLOBAL_OPTIONS };
+  return [
+    `Usage: ${commandUsage(spec)}`,
+    '',
+    spec.description,
+    '',
+    'Options:',
+    ...optionLines(options),
+    '',
+    'Exit codes:',
+    `  0  ${spec.exitCodes[0]}`,
+    `  1  ${spec.exitCodes[1]}`,
+    '  2  usage error (unknown flag, bad value, unreadable input, REDIS_URL unset)',
+    '  3  Redis unreachable',
+    '',
+  ].join('\n');
+}
+
+export function groupHelp(group: string): string {
+  const commands = COMMANDS.filter((spec) => spec.path[0] === group);
+  const width = Math.max(...commands.map((spec) => spec.path.join(' ').length));
+  return [
+    `Usage: appkeys ${group} <command> [options]`,
+    '',
+    `${GROUPS[group] ?? group}`,
+    '',
+    'Commands:',
+    ...commands.map((spec) => `  ${spec.path.join(' ').padEnd(width)}  ${spec.summary}`),
+    '',
+    `Run \`appkeys ${group} <command> --help\` for a command's options.`,
+    '',
+  ].join('\n');
+}
+
+export function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((spec) => spec.path.join(' ').length + spec.positionals.join(' ').length + 1));
+  return [
+    'Usage: appkeys [--prefix PREFIX] [--redis-url URL] <command> [options]',
+    '',
+    'Operates oidc-provider-appkeys: runs the standalone server, registers out-of-band clients in bulk,',
+    'lists clients and bindings, and checks (and repairs) the Redis store. Every command but serve',
+    'talks to Redis directly: REDIS_URL (or --redis-url) must name it.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((spec) => `  ${[...spec.path, ...spec.positionals].join(' ').padEnd(width)}  ${spec.summary}`),
+    '',
+    'Options (also accepted after the command):',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    EXIT_CODES_HELP,
+    '',
+    'Run `appkeys <command> --help` for a command\'s options.',
+    '',
+  ].join('\n');
+}

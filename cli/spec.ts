@@ -1,0 +1,157 @@
+import type { Readable } from 'node:stream';
+
+/** Where a command reads and writes: the process's streams, or a test's. */
+export interface Io {
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly stdin: Readable;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface Output {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** The value's name in help, for string options. */
+  readonly value?: string;
+  readonly description: string;
+}
+
+/** What a command receives once its arguments parsed. */
+export interface CommandContext {
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+  /** The store's key prefix (`--prefix`, default `appkeys:`), already checked. */
+  readonly prefix: string;
+  /** `--redis-url`, else REDIS_URL; undefined when neither is set. */
+  readonly redisUrl: string | undefined;
+  readonly io: Io;
+}
+
+export interface CommandModule {
+  /** Resolves the exit code. */
+  run(context: CommandContext): Promise<number>;
+}
+
+export interface CommandSpec {
+  /** The words that name it: ['clients', 'import']. */
+  readonly path: readonly string[];
+  readonly positionals: readonly string[];
+  readonly summary: string;
+  readonly description: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** What 0 and 1 mean for this command; 2 and 3 are the same for all. */
+  readonly exitCodes: { readonly 0: string; readonly 1: string };
+  /** Loaded only when the command runs, so `--help` starts fast and quiet. */
+  readonly load: () => Promise<CommandModule>;
+}
+
+export const GLOBAL_OPTIONS = {
+  prefix: { type: 'string', value: 'PREFIX', description: 'key prefix of the appkeys store in Redis (default appkeys:)' },
+  'redis-url': { type: 'string', value: 'URL', description: 'the Redis server (default: the REDIS_URL environment variable)' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies Record<string, OptionSpec>;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    path: ['serve'],
+    positionals: [],
+    summary: 'run the standalone server (provider + appkeys, Provide Keys on)',
+    description: [
+      'Runs the standalone server of `npm start`: oidc-provider with the appkeys routes mounted and',
+      'Provide Keys enabled, and prints the same banner (where it listens, the admin client, how to get',
+      'tokens). Flags override the environment: PORT (3000), ISSUER (http://localhost:PORT), REDIS_URL',
+      '(memory when unset), APPKEYS_ADMIN_CLIENT_ID (appkeys-admin) and APPKEYS_ADMIN_CLIENT_SECRET',
+      '(generated and printed when unset). Stops on SIGINT or SIGTERM.',
+    ].join('\n'),
+    options: {
+      port: { type: 'string', value: 'N', description: 'port to listen on (default: PORT, else 3000; 0 picks a free one)' },
+      issuer: { type: 'string', value: 'URL', description: 'the issuer identifier (default: ISSUER, else http://localhost:PORT)' },
+    },
+    exitCodes: { 0: 'stopped by SIGINT or SIGTERM', 1: 'the server could not start (the port is taken, say)' },
+    load: () => import('./commands/serve.js'),
+  },
+  {
+    path: ['clients', 'import'],
+    positionals: ['FILE'],
+    summary: 'register out-of-band clients in bulk from a JSON file (idempotent)',
+    description: [
+      'Registers, or replaces, every client of FILE (a JSON array of client metadata, each with its',
+      'client_id and client_secret; - reads standard input) straight into the Redis store, through the',
+      'same registry rules and the provider\'s own client schema as PUT /appkeys/clients/:client_id.',
+      'Bindings are kept. A client whose metadata is already stored as given is left untouched, so',
+      'running an import twice changes nothing the second time. Prints what changed and every rejected',
+      'entry with its reason; never a secret. A progress bar shows on a terminal (standard error).',
+    ].join('\n'),
+    options: {
+      'dry-run': { type: 'boolean', description: 'validate and report what would change; write nothing' },
+    },
+    exitCodes: { 0: 'every entry created, replaced or unchanged', 1: 'some entries rejected' },
+    load: () => import('./commands/clients-import.js'),
+  },
+  {
+    path: ['clients', 'ls'],
+    positionals: [],
+    summary: 'list registered clients with their bindings',
+    description: [
+      'Lists every client of the store in client_id order, paging through all of them: client_id,',
+      'grant types, and the application and key type it is bound to (- when unbound). With --json, one',
+      'JSON object per line, as GET /appkeys/clients shows a client (never its secret).',
+    ].join('\n'),
+    options: {
+      limit: { type: 'string', value: 'N', description: 'show at most N clients (default: all)' },
+      json: { type: 'boolean', description: 'print JSON lines instead of a table' },
+    },
+    exitCodes: { 0: 'listed', 1: 'the listing failed' },
+    load: () => import('./commands/clients-ls.js'),
+  },
+  {
+    path: ['bindings', 'show'],
+    positionals: ['CLIENT_ID'],
+    summary: 'show the application binding of one client',
+    description: 'Shows the application and key type CLIENT_ID is bound to, with its origin, or that it is not bound.',
+    options: {
+      json: { type: 'boolean', description: 'print JSON' },
+    },
+    exitCodes: { 0: 'shown (bound or not)', 1: 'no such client' },
+    load: () => import('./commands/bindings-show.js'),
+  },
+  {
+    path: ['check'],
+    positionals: [],
+    summary: 'verify the store\'s invariants; --repair mends what can be derived',
+    description: [
+      'Checks every invariant of the registry on the live Redis store (binding <-> client record <->',
+      'indexes), streaming with SCAN, and prints each problem.',
+      '',
+      'With --repair it then mends what the data settles, printing each change, and checks again. The',
+      'application\'s key:<TYPE> field is the binding of record; the client\'s binding fields are its',
+      'reverse index:',
+      '  - an application naming a missing client loses that binding;',
+      '  - an application naming an existing, unbound client binds it (origin provided, status mirrored);',
+      '  - an application naming a client bound, both ways, elsewhere loses that one-way claim;',
+      '  - a client pointing to an application and key type that does not name it is unbound (and kept);',
+      '  - a client mirroring another status than its application\'s gets the application\'s;',
+      '  - missing index entries are added, entries naming nothing (or another owner\'s application)',
+      '    are removed.',
+      'Each fix is one atomic script that re-checks its condition, so it is safe beside live traffic.',
+      'What the data cannot settle (two applications of one owner with one name, records without an',
+      'id or metadata) is reported and left alone.',
+    ].join('\n'),
+    options: {
+      repair: { type: 'boolean', description: 'mend what can be derived, then check again' },
+    },
+    exitCodes: { 0: 'no problems (with --repair: none left after repairing)', 1: 'problems found (or left)' },
+    load: () => import('./commands/check.js'),
+  },
+];
+
+export const GROUPS: Readonly<Record<string, string>> = {
+  clients: 'out-of-band clients: import, ls',
+  bindings: 'application bindings: show',
+};

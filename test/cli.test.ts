@@ -1,0 +1,495 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { StoreKeys } from '../adapters/redis/keys.js';
+import { redisStore } from '../adapters/redis/store.js';
+import { appKeys } from '../src/app-keys.js';
+import type { Registry } from '../src/registry.js';
+import type { Actor } from '../src/types.js';
+import { baseConfiguration, buildProvider } from './support/provider.js';
+import { freePort, redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const ADMIN: Actor = { kind: 'admin', id: 'test' };
+
+/** Every secret a test hands the CLI: none may appear in anything it prints. */
+const secrets = new Set<string>();
+
+function secret(label: string): string {
+  const value = `${label}-secret-${Math.random().toString(36).slice(2)}-0123456789`;
+  secrets.add(value);
+  return value;
+}
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI as an operator would, from the repository, and checks that no secret was printed. */
+async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, REDIS_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  for (const value of secrets) {
+    expect(stdout, `stdout of appkeys ${args.join(' ')}`).not.toContain(value);
+    expect(stderr, `stderr of appkeys ${args.join(' ')}`).not.toContain(value);
+  }
+  return { code, stdout, stderr };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'appkeys-cli-'));
+let fileCount = 0;
+
+function jsonFile(content: unknown): string {
+  fileCount += 1;
+  const path = join(tmp, `clients-${fileCount}.json`);
+  writeFileSync(path, JSON.stringify(content));
+  return path;
+}
+
+function serviceEntry(clientId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    client_id: clientId,
+    client_secret: secret(clientId),
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    ...extra,
+  };
+}
+
+describe.concurrent('appkeys --help', () => {
+  const cases: Array<[string[], string[]]> = [
+    [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--prefix', '--redis-url']],
+    [['serve'], ['--port', '--issuer', '--redis-url', '--prefix']],
+    [['clients'], ['import', 'ls']],
+    [['clients', 'import'], ['FILE', '--dry-run', '--prefix', '--redis-url']],
+    [['clients', 'ls'], ['--limit', '--json', '--prefix', '--redis-url']],
+    [['bindings', 'show'], ['CLIENT_ID', '--json', '--prefix', '--redis-url']],
+    [['check'], ['--repair', '--prefix', '--redis-url']],
+  ];
+
+  it.each(cases)('appkeys %j --help exits 0 and names its flags and exit codes', async (words, mentions) => {
+    const { code, stdout } = await cli([...words, '--help']);
+    expect(code).toBe(0);
+    for (const mention of mentions) expect(stdout).toContain(mention);
+    if (words.length !== 1 || words[0] !== 'clients') {
+      expect(stdout).toMatch(/Exit codes:/);
+      expect(stdout).toMatch(/2 {2}usage error/);
+      expect(stdout).toMatch(/3 {2}Redis unreachable/);
+    }
+  });
+
+  it('answers `appkeys help clients import` like --help', async () => {
+    const { code, stdout } = await cli(['help', 'clients', 'import']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('--dry-run');
+  });
+});
+
+describe('appkeys usage errors', () => {
+  it('exits 2 on an unknown command, an unknown flag, a missing argument or a bad value', async () => {
+    const runs = await Promise.all([
+      cli(['bogus']),
+      cli(['clients']),
+      cli(['clients', 'ls', '--frobnicate'], { REDIS_URL: 'redis://127.0.0.1:1' }),
+      cli(['clients', 'import'], { REDIS_URL: 'redis://127.0.0.1:1' }),
+      cli(['clients', 'ls', '--limit', 'many'], { REDIS_URL: 'redis://127.0.0.1:1' }),
+      cli(['check', '--prefix', 'bad{prefix}'], { REDIS_URL: 'redis://127.0.0.1:1' }),
+      cli(['serve', '--port', 'eighty']),
+    ]);
+    for (const run of runs) expect(run.code, run.stderr).toBe(2);
+    expect(runs[0]!.stderr).toContain('unknown command: bogus');
+    expect(runs[2]!.stderr).toContain('--frobnicate');
+    expect(runs[3]!.stderr).toContain('missing FILE');
+    expect(runs[4]!.stderr).toContain('--limit must be a positive integer');
+    expect(runs[5]!.stderr).toContain('--prefix');
+    expect(runs[6]!.stderr).toContain('--port must be a port number');
+  });
+
+  it('exits 2 with a clear message when no Redis is given', async () => {
+    const { code, stderr } = await cli(['check']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/set REDIS_URL or pass --redis-url/);
+  });
+
+  it('exits 2 when the import file is missing or not a JSON array, without quoting it', async () => {
+    const notJson = join(tmp, 'broken.json');
+    const hidden = secret('broken');
+    writeFileSync(notJson, `[{"client_id": "x", "client_secret": "${hidden}",}]`);
+    const [missing, broken, notArray] = await Promise.all([
+      cli(['clients', 'import', join(tmp, 'nope.json')], { REDIS_URL: 'redis://127.0.0.1:1' }),
+      cli(['clients', 'import', notJson], { REDIS_URL: 'redis://127.0.0.1:1' }),
+      cli(['clients', 'import', jsonFile({ client_id: 'x' })], { REDIS_URL: 'redis://127.0.0.1:1' }),
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no such file');
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/is not valid JSON at line 1, column \d+/);
+    expect(notArray.code).toBe(2);
+    expect(notArray.stderr).toContain('must hold a JSON array');
+  });
+});
+
+describe.runIf(redisOrSkip())('appkeys against Redis', () => {
+  let redis: TestRedis;
+  let raw: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    raw = redis.client();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  /** A fresh keyspace, the CLI's arguments for it, and a registry on it for arranging data in-process. */
+  function namespace(): { prefix: string; keys: StoreKeys; env: NodeJS.ProcessEnv; registry: Registry; run: (...args: string[]) => Promise<Run> } {
+    const prefix = redis.namespace('cli');
+    const keys = appKeys({ store: redisStore({ client: redis.client(), prefix }), provideKeys: { enabled: true } });
+    const registry = keys.registry(buildProvider(keys.configuration(baseConfiguration())));
+    const env = { REDIS_URL: redis.url };
+    return { prefix, keys: new StoreKeys(prefix), env, registry, run: (...args) => cli([...args, '--prefix', prefix], env) };
+  }
+
+  /** Every key of a prefix with its DUMP, to prove a command wrote nothing. */
+  async function snapshot(prefix: string): Promise<Map<string, string>> {
+    const keys = (await raw.keys(`{${prefix}}*`)).sort();
+    const dumps = new Map<string, string>();
+    for (const key of keys) dumps.set(key, (await raw.dumpBuffer(key))!.toString('base64'));
+    return dumps;
+  }
+
+  describe('clients import', () => {
+    it('creates, then leaves unchanged clients untouched, replaces a modified one and rejects an invalid one with its reason', async () => {
+      const { prefix, keys, run } = namespace();
+      const alpha = serviceEntry('svc-alpha');
+      const beta = serviceEntry('svc-beta', { client_name: 'Beta' });
+
+      const first = await run('clients', 'import', jsonFile([alpha, beta]));
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/^created\s+svc-alpha$/m);
+      expect(first.stdout).toMatch(/^created\s+svc-beta$/m);
+      expect(first.stdout).toContain('created 2, replaced 0, unchanged 0, rejected 0');
+      expect(first.stderr).toBe('');
+      expect(await raw.hget(keys.client('svc-alpha'), 'rev')).toBe('1');
+      expect(await raw.zrange(keys.clients, 0, -1)).toEqual(['svc-alpha', 'svc-beta']);
+
+      const before = await snapshot(prefix);
+      const again = await run('clients', 'import', jsonFile([alpha, beta]));
+      expect(again.code).toBe(0);
+      expect(again.stdout.trim()).toBe('created 0, replaced 0, unchanged 2, rejected 0');
+      expect(await snapshot(prefix)).toEqual(before);
+
+      const changed = await run('clients', 'import', jsonFile([
+        alpha,
+        { ...beta, client_name: 'Beta, renamed' },
+        serviceEntry('web-gamma', { grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['not a uri'] }),
+        serviceEntry('svc-delta', { scope: 'no-such-scope' }),
+      ]));
+      expect(changed.code).toBe(1);
+      expect(changed.stdout).toMatch(/^replaced\s+svc-beta$/m);
+      expect(changed.stdout).toMatch(/^rejected\s+web-gamma \(entry 3\): invalid_redirect_uri — redirect_uris/m);
+      expect(changed.stdout).toMatch(/^rejected\s+svc-delta \(entry 4\): invalid_client_metadata — scope must only contain/m);
+      expect(changed.stdout).toContain('created 0, replaced 1, unchanged 1, rejected 2');
+      expect(await raw.hget(keys.client('svc-beta'), 'rev')).toBe('2');
+      expect(await raw.hget(keys.client('svc-alpha'), 'rev')).toBe('1');
+      expect(await raw.exists(keys.client('web-gamma'), keys.client('svc-delta'))).toBe(0);
+    });
+
+    it('keeps the binding of a client it replaces', async () => {
+      const { keys, registry, run } = namespace();
+      const entry = serviceEntry('svc-bound');
+      expect((await run('clients', 'import', jsonFile([entry]))).code).toBe(0);
+      const app = await registry.createApplication(ADMIN, { name: 'Bound app', owner: 'alice' });
+      await registry.provideKeys(ADMIN, app.id, 'PRODUCTION', { client_id: 'svc-bound', client_secret: entry.client_secret });
+
+      const replaced = await run('clients', 'import', jsonFile([{ ...entry, client_name: 'now named' }]));
+      expect(replaced.stdout).toContain('created 0, replaced 1, unchanged 0, rejected 0');
+      expect(await raw.hmget(keys.client('svc-bound'), 'app', 'key_type')).toEqual([app.id, 'PRODUCTION']);
+    });
+
+    it('rejects static clients, repeated ids and entries without a client_id, importing the rest', async () => {
+      const { keys, run } = namespace();
+      const result = await run('clients', 'import', jsonFile([
+        serviceEntry('svc-one'),
+        serviceEntry('appkeys-admin'),
+        serviceEntry('svc-one', { client_name: 'again' }),
+        { client_secret: secret('anonymous') },
+        'not an object',
+      ]));
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/rejected\s+appkeys-admin \(entry 2\): client_is_static/);
+      expect(result.stdout).toMatch(/rejected\s+svc-one \(entry 3\): invalid_request — client_id appears more than once in the file \(first at entry 1\)/);
+      expect(result.stdout).toMatch(/rejected\s+\(no client_id\) \(entry 4\): invalid_request — client_id is missing/);
+      expect(result.stdout).toMatch(/\(entry 5\): invalid_request — the entry is not a JSON object/);
+      expect(result.stdout).toContain('created 1, replaced 0, unchanged 0, rejected 4');
+      expect(await raw.zrange(keys.clients, 0, -1)).toEqual(['svc-one']);
+    });
+
+    it('--dry-run reports what would change and writes nothing', async () => {
+      const { prefix, run } = namespace();
+      const kept = serviceEntry('svc-kept');
+      const edited = serviceEntry('svc-edited');
+      expect((await run('clients', 'import', jsonFile([kept, edited]))).code).toBe(0);
+
+      const before = await snapshot(prefix);
+      const keysBefore = await raw.keys(`{${prefix}}*`);
+      const dry = await run('clients', 'import', '--dry-run', jsonFile([
+        kept,
+        { ...edited, client_name: 'edited' },
+        serviceEntry('svc-new'),
+        serviceEntry('svc-bad', { token_endpoint_auth_method: 'no-such-method' }),
+      ]));
+      expect(dry.code).toBe(1);
+      expect(dry.stdout).toMatch(/^would create\s+svc-new$/m);
+      expect(dry.stdout).toMatch(/^would replace\s+svc-edited$/m);
+      expect(dry.stdout).toMatch(/^would reject\s+svc-bad \(entry 4\): invalid_client_metadata/m);
+      expect(dry.stdout).toContain('dry run, nothing written: created 1, replaced 1, unchanged 1, rejected 1');
+      expect((await raw.keys(`{${prefix}}*`)).sort()).toEqual(keysBefore.sort());
+      expect(await snapshot(prefix)).toEqual(before);
+    });
+
+    it('reads the file from standard input with -', async () => {
+      const { prefix } = namespace();
+      const entry = serviceEntry('svc-stdin');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'clients', 'import', '-', '--prefix', prefix], {
+        cwd: root, env: { ...process.env, REDIS_URL: redis.url }, stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+      child.stdin.end(JSON.stringify([entry]));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(code).toBe(0);
+      expect(stdout).toContain('created 1, replaced 0, unchanged 0, rejected 0');
+    });
+  });
+
+  describe('clients ls and bindings show', () => {
+    it('lists every client with its binding, as a table or JSON lines, and shows one binding', async () => {
+      const { registry, run } = namespace();
+      const provided = serviceEntry('svc-provided');
+      const plain = serviceEntry('svc-plain');
+      expect((await run('clients', 'import', jsonFile([provided, plain]))).code).toBe(0);
+      const app = await registry.createApplication(ADMIN, { name: 'Billing', owner: 'alice' });
+      await registry.provideKeys(ADMIN, app.id, 'SANDBOX', { client_id: 'svc-provided', client_secret: provided.client_secret });
+      const generated = await registry.generateKeys(ADMIN, app.id, 'PRODUCTION', {});
+      secrets.add(generated.client_secret);
+
+      const table = await run('clients', 'ls');
+      expect(table.code).toBe(0);
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^CLIENT_ID\s+GRANT_TYPES\s+BINDING$/);
+      expect(lines).toHaveLength(4);
+      expect(table.stdout).toMatch(new RegExp(`^svc-provided\\s+client_credentials\\s+${app.id} SANDBOX$`, 'm'));
+      expect(table.stdout).toMatch(/^svc-plain\s+client_credentials\s+-$/m);
+      expect(table.stdout).toMatch(new RegExp(`^${generated.client_id}\\s+client_credentials\\s+${app.id} PRODUCTION$`, 'm'));
+
+      const json = await run('clients', 'ls', '--json');
+      const rows = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { client_id: string; binding: unknown });
+      expect(rows.map((row) => row.client_id).sort()).toEqual([generated.client_id, 'svc-plain', 'svc-provided'].sort());
+      expect(rows.find((row) => row.client_id === 'svc-plain')!.binding).toBeNull();
+      expect(json.stdout).not.toContain('"client_secret"');
+
+      const limited = await run('clients', 'ls', '--json', '--limit', '2');
+      expect(limited.stdout.trim().split('\n')).toHaveLength(2);
+
+      const bound = await run('bindings', 'show', 'svc-provided');
+      expect(bound.code).toBe(0);
+      expect(bound.stdout).toMatch(new RegExp(`^application\\s+${app.id} \\("Billing", owner alice, ACTIVE\\)$`, 'm'));
+      expect(bound.stdout).toMatch(/^key_type\s+SANDBOX$/m);
+      expect(bound.stdout).toMatch(/^origin\s+provided$/m);
+
+      const boundJson = await run('bindings', 'show', 'svc-provided', '--json');
+      expect(JSON.parse(boundJson.stdout)).toMatchObject({
+        client_id: 'svc-provided',
+        binding: { application_id: app.id, key_type: 'SANDBOX', origin: 'provided' },
+        application: { id: app.id, name: 'Billing', owner: 'alice', status: 'ACTIVE' },
+      });
+
+      const unbound = await run('bindings', 'show', 'svc-plain');
+      expect(unbound.code).toBe(0);
+      expect(unbound.stdout).toBe('client svc-plain is not bound\n');
+
+      const missing = await run('bindings', 'show', 'svc-missing');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('no such client: svc-missing');
+    });
+
+    it('pages through more clients than one page holds', async () => {
+      const { run } = namespace();
+      const many = Array.from({ length: 130 }, (_, i) => serviceEntry(`svc-${String(i).padStart(3, '0')}`));
+      expect((await run('clients', 'import', jsonFile(many))).stdout).toContain('created 130,');
+      const listed = await run('clients', 'ls');
+      expect(listed.stdout.trimEnd().split('\n')).toHaveLength(131);
+      expect(listed.stdout).toMatch(/^svc-129\s/m);
+    });
+  });
+
+  describe('check', () => {
+    it('exits 0 on a healthy store, 1 on a corrupted one, and --repair mends it', async () => {
+      const { keys, registry, run } = namespace();
+      const entries = ['svc-a', 'svc-b', 'svc-c', 'svc-d', 'svc-e'].map((id) => serviceEntry(id));
+      expect((await run('clients', 'import', jsonFile(entries))).code).toBe(0);
+      const secretOf = (id: string) => entries.find((entry) => entry.client_id === id)!.client_secret;
+      const alice = await registry.createApplication(ADMIN, { name: 'Alice app', owner: 'alice' });
+      const bob = await registry.createApplication(ADMIN, { name: 'Bob app', owner: 'bob' });
+      await registry.provideKeys(ADMIN, alice.id, 'PRODUCTION', { client_id: 'svc-a', client_secret: secretOf('svc-a') });
+      await registry.provideKeys(ADMIN, alice.id, 'SANDBOX', { client_id: 'svc-b', client_secret: secretOf('svc-b') });
+      await registry.provideKeys(ADMIN, bob.id, 'PRODUCTION', { client_id: 'svc-c', client_secret: secretOf('svc-c') });
+
+      const healthy = await run('check');
+      expect(healthy.code).toBe(0);
+      expect(healthy.stdout).toBe('no problems found\n');
+
+      // the corruptions: each a raw command an incident (or a bug) could have left behind
+      await raw.hdel(keys.client('svc-a'), 'app');                       // client lost its reverse index
+      await raw.del(keys.ownerApplications('bob'));                        // owner index gone
+      await raw.zrem(keys.clients, 'svc-d');                               // client missing from the clients index
+      await raw.hset(keys.client('svc-b'), 'status', 'BLOCKED');           // status mirror wrong
+      await raw.hset(keys.application(bob.id), 'key:SANDBOX', 'svc-ghost'); // names a missing client
+      await raw.hset(keys.client('svc-e'), 'app', 'app_gone', 'key_type', 'PRODUCTION', 'origin', 'provided', 'status', 'ACTIVE');
+      await raw.zadd(keys.clients, 0, 'svc-ghost');                        // index names nothing
+      await raw.hset(keys.ownerNames('alice'), 'stale name', 'app_gone');  // name index names nothing
+
+      const broken = await run('check');
+      expect(broken.code).toBe(1);
+      expect(broken.stdout).toMatch(/^problem: .*svc-a/m);
+      expect(broken.stdout).toContain(`problem: application ${bob.id} missing from its owner's index`);
+      expect(broken.stdout).toContain('problem: client svc-d missing from the clients index');
+      expect(broken.stdout).toContain('problem: client svc-b mirrors status BLOCKED');
+      expect(broken.stdout).toContain(`problem: application ${bob.id} SANDBOX is bound to client svc-ghost, which does not exist`);
+      expect(broken.stdout).toContain('problem: client svc-e says it is bound to app_gone PRODUCTION, which does not name it');
+      expect(broken.stdout).toContain('problem: clients index names missing client svc-ghost');
+      expect(broken.stdout).toMatch(/problem: name index .* maps a name to application app_gone/);
+      expect(broken.stdout).toMatch(/\d+ problems found/);
+
+      const repaired = await run('check', '--repair');
+      expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
+      expect(repaired.stdout).toContain(`fixed: bound client svc-a to application ${alice.id} PRODUCTION`);
+      expect(repaired.stdout).toContain(`fixed: added application ${bob.id} to owner bob's index`);
+      expect(repaired.stdout).toContain('fixed: added client svc-d to the clients index');
+      expect(repaired.stdout).toContain(`fixed: client svc-b now mirrors status ACTIVE of application ${alice.id} (was BLOCKED)`);
+      expect(repaired.stdout).toContain(`fixed: removed application ${bob.id}'s SANDBOX binding: client svc-ghost does not exist`);
+      expect(repaired.stdout).toContain('fixed: unbound client svc-e (kept it): application app_gone PRODUCTION does not name it');
+      expect(repaired.stdout).toContain('fixed: removed client svc-ghost from the clients index: no such client');
+      expect(repaired.stdout).toMatch(/fixed: removed a name from name index .*: it named application app_gone, which does not exist/);
+      expect(repaired.stdout).toContain('after repair: no problems found');
+
+      expect(await raw.hmget(keys.client('svc-a'), 'app', 'key_type', 'origin', 'status'))
+        .toEqual([alice.id, 'PRODUCTION', 'provided', 'ACTIVE']);
+      expect(await raw.hget(keys.client('svc-b'), 'status')).toBe('ACTIVE');
+      expect(await raw.exists(keys.client('svc-e'))).toBe(1);
+      expect(await raw.hexists(keys.client('svc-e'), 'app')).toBe(0);
+      // binding changes never touch a client's revision
+      expect(await raw.hget(keys.client('svc-a'), 'rev')).toBe('1');
+
+      const after = await run('check');
+      expect(after.code).toBe(0);
+      expect(after.stdout).toBe('no problems found\n');
+    });
+
+    it('drops an application\'s claim on a client bound both ways elsewhere', async () => {
+      const { keys, registry, run } = namespace();
+      const entry = serviceEntry('svc-contested');
+      expect((await run('clients', 'import', jsonFile([entry]))).code).toBe(0);
+      const holder = await registry.createApplication(ADMIN, { name: 'Holder', owner: 'carol' });
+      const claimant = await registry.createApplication(ADMIN, { name: 'Claimant', owner: 'dave' });
+      await registry.provideKeys(ADMIN, holder.id, 'PRODUCTION', { client_id: 'svc-contested', client_secret: entry.client_secret });
+      await raw.hset(keys.application(claimant.id), 'key:SANDBOX', 'svc-contested');
+
+      const repaired = await run('check', '--repair');
+      expect(repaired.code).toBe(0);
+      expect(repaired.stdout).toContain(
+        `fixed: removed application ${claimant.id}'s SANDBOX binding: client svc-contested is bound to application ${holder.id} PRODUCTION, which names it`,
+      );
+      expect(await raw.hget(keys.application(holder.id), 'key:PRODUCTION')).toBe('svc-contested');
+      expect(await raw.hexists(keys.application(claimant.id), 'key:SANDBOX')).toBe(0);
+    });
+
+    it('reports what it cannot derive and exits 1', async () => {
+      const { keys, registry, run } = namespace();
+      const first = await registry.createApplication(ADMIN, { name: 'Twin', owner: 'erin' });
+      const second = await registry.createApplication(ADMIN, { name: 'Other', owner: 'erin' });
+      // two applications of one owner under one name: which keeps it is a person's decision
+      await raw.hset(keys.application(second.id), 'name', 'Twin', 'name_key', 'twin');
+
+      const repaired = await run('check', '--repair');
+      expect(repaired.code).toBe(1);
+      expect(repaired.stdout).toContain(`cannot fix: application ${second.id} has the same name as application ${first.id} of owner erin`);
+      expect(repaired.stdout).toMatch(/after repair: \d+ problems? found/);
+    });
+  });
+
+  describe('serve', () => {
+    it('prints the npm start banner, serves, and stops on SIGTERM with exit 0', async () => {
+      const port = await freePort();
+      const prefix = redis.namespace('serve');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve', '--port', String(port), '--prefix', prefix], {
+        cwd: root, env: { ...process.env, REDIS_URL: redis.url, PORT: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+      child.stderr.on('data', () => {});
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const until = Date.now() + 20_000;
+      while (!stdout.includes('management API') && Date.now() < until && child.exitCode === null) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      try {
+        expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
+        expect(stdout).toContain('storage: Redis at');
+        expect(stdout).toMatch(/admin secret: \S+/);
+        const discovery = await fetch(`http://localhost:${port}/.well-known/openid-configuration`);
+        expect(discovery.status).toBe(200);
+        const openapi = await fetch(`http://localhost:${port}/appkeys/openapi.json`);
+        expect(openapi.status).toBe(200);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+      expect(stdout).toContain('SIGTERM: shutting down');
+    });
+  });
+
+  describe('when Redis is unreachable', () => {
+    it('exits 3 with the address it tried', async () => {
+      const url = `redis://127.0.0.1:${await freePort()}`;
+      const runs = await Promise.all([
+        cli(['check'], { REDIS_URL: url }),
+        cli(['clients', 'ls'], { REDIS_URL: url }),
+        cli(['clients', 'import', jsonFile([serviceEntry('svc-x')])], { REDIS_URL: url }),
+        cli(['bindings', 'show', 'svc-x', '--redis-url', url]),
+        cli(['serve', '--port', '0', '--redis-url', url]),
+      ]);
+      for (const run of runs) {
+        expect(run.code, run.stderr).toBe(3);
+        expect(run.stderr).toContain(`cannot reach Redis at ${url}`);
+        expect(run.stderr).toContain('ECONNREFUSED');
+      }
+    });
+
+    it('never prints a password in the Redis URL', async () => {
+      const url = `redis://user:hunter2-password@127.0.0.1:${await freePort()}`;
+      const { code, stderr } = await cli(['check', '--redis-url', url]);
+      expect(code).toBe(3);
+      expect(stderr).not.toContain('hunter2-password');
+      expect(stderr).toContain('//***@127.0.0.1');
+    });
+  });
+});
