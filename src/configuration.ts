@@ -3,6 +3,7 @@ import Provider, {
 } from 'oidc-provider';
 
 import { BINDING_PROPERTY, bindingOfClient } from './client-record.js';
+import type { ClientBinding } from './types.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
 type IntrospectionFeature = NonNullable<NonNullable<Configuration['features']>['introspection']>;
@@ -133,7 +134,26 @@ async function tokenStillBound(ctx: KoaContextWithOIDC, token: IntrospectedToken
   const { extra } = token as { extra?: Record<string, unknown> };
   if (typeof extra?.application_id !== 'string') return true;
   const binding = bindingOfClient(client);
-  return binding?.application_id === extra.application_id
-    && binding.key_type === extra.key_type
-    && binding.status === 'ACTIVE';
+  if (binding?.application_id !== extra.application_id || binding.key_type !== extra.key_type || binding.status !== 'ACTIVE') {
+    return false;
+  }
+  return issuedUnder(binding, (token as { iat?: number }).iat);
+}
+
+/**
+ * Whether a token was issued under the binding as it stands: not under an earlier binding of the same
+ * application and key type (unbound, then bound again), and not before a block that has since been
+ * lifted. `iat` has whole seconds, so the edges are conservative where it matters: a token of the
+ * block's own second is never active again (a client that got one then simply asks anew), while a token
+ * of the binding's own second counts (else a client's first token could come back inactive).
+ */
+function issuedUnder(binding: ClientBinding, iat: number | undefined): boolean {
+  if (typeof iat !== 'number') return false;
+  const boundSecond = Math.floor(Date.parse(binding.bound_at) / 1000);
+  if (Number.isFinite(boundSecond) && iat < boundSecond) return false;
+  if (binding.tokens_since !== undefined) {
+    const blockedSecond = Math.floor(Date.parse(binding.tokens_since) / 1000);
+    if (!Number.isFinite(blockedSecond) || iat <= blockedSecond) return false;
+  }
+  return true;
 }

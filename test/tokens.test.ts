@@ -234,7 +234,13 @@ describe.each(backends)('tokens of bound clients, on the $name backend', (backen
     await subject?.finish();
   });
 
-  describe('claims', () => {
+  /** Tokens carry whole-second `iat`; a token of a block's own second never counts again (README, Tokens). */
+async function pastTheSecondOf(instant: number): Promise<void> {
+  const wait = 1000 - (instant % 1000) + 20;
+  if (Math.floor(Date.now() / 1000) <= Math.floor(instant / 1000)) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+describe('claims', () => {
     it('gives a bound client\'s client_credentials token application_id and key_type, shown by introspection', async () => {
       const t = await start();
       const { appId } = await t.boundClient('alice', 'oob-bound', 'SANDBOX');
@@ -390,18 +396,33 @@ describe.each(backends)('tokens of bound clients, on the $name backend', (backen
     // Current semantics, pending a decision: introspection compares a token with the client's binding
     // as it is now, so lifting a block revives every unexpired token issued before it. The binding's
     // tokens_since, stamped by the store at each block, is not consulted yet.
-    it('issues tokens again once ACTIVE again, and its unexpired tokens from before the block are active again', async () => {
+    it('issues tokens again once ACTIVE again, while its tokens from before the block stay inactive', async () => {
       const t = await start();
       const { appId } = await t.boundClient('alice', 'oob-bound');
       const beforeBlock = await t.accessToken('oob-bound');
       await block(t, appId, 'BLOCKED');
+      const blockedAt = Date.now();
       expect(await t.introspect(beforeBlock)).toEqual({ active: false });
 
       await block(t, appId, 'ACTIVE');
+      await pastTheSecondOf(blockedAt);
 
       const afterUnblock = await t.accessToken('oob-bound');
       expect(await t.introspect(afterUnblock)).toMatchObject({ active: true, application_id: appId });
-      expect(await t.introspect(beforeBlock)).toMatchObject({ active: true, application_id: appId });
+      expect(await t.introspect(beforeBlock)).toEqual({ active: false });
+    });
+
+    it('keeps tokens of an earlier binding inactive when the client is bound again to the same key type', async () => {
+      const t = await start();
+      const { appId, owner } = await t.boundClient('alice', 'oob-again');
+      const underFirst = await t.accessToken('oob-again');
+      const unbound = Date.now();
+      expect((await request(t.server).delete(`/appkeys/applications/${appId}/keys/PRODUCTION`).set('Authorization', `Bearer ${owner}`)).status).toBe(204);
+      await pastTheSecondOf(unbound);
+      await t.provideKeys(owner, appId, 'PRODUCTION', 'oob-again');
+
+      expect(await t.introspect(underFirst)).toEqual({ active: false });
+      expect(await t.introspect(await t.accessToken('oob-again'))).toMatchObject({ active: true, application_id: appId });
     });
   });
 
