@@ -19,7 +19,7 @@ export function progressBar(stream: Output, label: string, total: number): Progr
   let done = 0;
   let drawnAt = 0;
   const draw = () => {
-    const columns = stream.columns ?? 80;
+    const columns = stream.columns || 80;
     const counter = ` ${done}/${total}`;
     const width = Math.max(10, Math.min(40, columns - label.length - counter.length - 4));
     const filled = Math.round((done / total) * width);

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StoreKeys } from '../adapters/redis/keys.js';
+import { progressBar } from '../cli/progress.js';
 import { redisStore } from '../adapters/redis/store.js';
 import { appKeys } from '../src/app-keys.js';
 import type { Registry } from '../src/registry.js';
@@ -73,7 +74,7 @@ function serviceEntry(clientId: string, extra: Record<string, unknown> = {}): Re
   };
 }
 
-describe.concurrent('appkeys --help', () => {
+describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
   const cases: Array<[string[], string[]]> = [
     [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--prefix', '--redis-url']],
     [['serve'], ['--port', '--issuer', '--redis-url', '--prefix']],
@@ -102,7 +103,27 @@ describe.concurrent('appkeys --help', () => {
   });
 });
 
-describe('appkeys usage errors', () => {
+describe('the progress bar', () => {
+  it('draws on a terminal and clears its line when done', () => {
+    const written: string[] = [];
+    const bar = progressBar({ isTTY: true, columns: 80, write: (text: string) => written.push(text) }, 'importing', 4);
+    for (let i = 0; i < 4; i += 1) bar.tick();
+    bar.done();
+    expect(written[0]).toMatch(/importing \[-+\] 0\/4$/);
+    expect(written).toContainEqual(expect.stringMatching(/importing \[#+\] 4\/4$/));
+    expect(written.at(-1)).toBe('\r\x1b[2K');
+  });
+
+  it('writes nothing when standard error is not a terminal', () => {
+    const written: string[] = [];
+    const bar = progressBar({ isTTY: false, write: (text: string) => written.push(text) }, 'importing', 4);
+    bar.tick();
+    bar.done();
+    expect(written).toEqual([]);
+  });
+});
+
+describe.concurrent('appkeys usage errors', { timeout: 60_000 }, () => {
   it('exits 2 on an unknown command, an unknown flag, a missing argument or a bad value', async () => {
     const runs = await Promise.all([
       cli(['bogus']),
@@ -146,7 +167,8 @@ describe('appkeys usage errors', () => {
   });
 });
 
-describe.runIf(redisOrSkip())('appkeys against Redis', () => {
+// each case runs the CLI several times, each a fresh node process loading the provider: slow on a busy machine
+describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () => {
   let redis: TestRedis;
   let raw: Redis;
 
