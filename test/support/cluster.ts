@@ -104,7 +104,10 @@ export async function waitUntilAnswering(port: number, child: ChildProcess): Pro
 }
 
 export interface TestCluster {
+  /** Every node's port, masters and replicas. */
   readonly ports: readonly number[];
+  /** The ports of the masters, as the nodes report their roles now. */
+  masterPorts(): Promise<number[]>;
   /** An ioredis Cluster client, ready; disconnected by `stop()`. */
   ioredis(options?: ClusterOptions): Promise<Cluster>;
   /** A node-redis cluster client, connected; closed by `stop()`. */
@@ -115,10 +118,11 @@ export interface TestCluster {
 }
 
 /**
- * A Redis Cluster of `masters` masters and no replicas on loopback, each node a private redis-server
- * with its nodes.conf in a temporary directory; resolves once every node reports cluster_state:ok.
+ * A Redis Cluster of `masters` masters with `replicas` replicas each on loopback, each node a private
+ * redis-server with its nodes.conf in a temporary directory; resolves once every node reports
+ * cluster_state:ok and every replica is in sync.
  */
-export async function startCluster(masters = 3): Promise<TestCluster> {
+export async function startCluster(masters = 3, replicas = 0): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'appkeys-cluster-'));
   const children: ChildProcess[] = [];
   const ioredisClients = new Set<Cluster>();
@@ -133,7 +137,7 @@ export async function startCluster(masters = 3): Promise<TestCluster> {
   };
 
   try {
-    for (let i = 0; i < masters; i += 1) {
+    for (let i = 0; i < masters * (1 + replicas); i += 1) {
       const port = await freeClusterPort(taken);
       taken.add(port).add(port + 10_000);
       ports.push(port);
@@ -146,14 +150,18 @@ export async function startCluster(masters = 3): Promise<TestCluster> {
     await Promise.all(ports.map((port, i) => waitUntilAnswering(port, children[i]!)));
 
     const created = spawnSync('redis-cli', [
-      '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes',
+      '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(replicas), '--cluster-yes',
     ], { encoding: 'utf8', timeout: 30_000 });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
 
     await Promise.all(ports.map((port) => waitFor(`cluster_state:ok on ${port}`, async () => {
       const info = String(await command(port, 'CLUSTER', 'INFO'));
-      return /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info) && new RegExp(`cluster_known_nodes:${masters}\\b`).test(info)
+      return /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info) && new RegExp(`cluster_known_nodes:${ports.length}\\b`).test(info)
         ? true : undefined;
+    })));
+    await Promise.all(ports.map((port) => waitFor(`node ${port} a master or a replica in sync`, async () => {
+      const info = String(await command(port, 'INFO', 'replication'));
+      return /role:master/.test(info) || /master_link_status:up/.test(info) ? true : undefined;
     })));
   } catch (err) {
     await stop();
@@ -162,6 +170,10 @@ export async function startCluster(masters = 3): Promise<TestCluster> {
 
   return {
     ports,
+    async masterPorts() {
+      const roles = await Promise.all(ports.map(async (port) => ((await command(port, 'ROLE')) as [string])[0]));
+      return ports.filter((_, i) => roles[i] === 'master');
+    },
     async ioredis(options: ClusterOptions = {}) {
       const cluster = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), options);
       cluster.on('error', () => {});
