@@ -8,15 +8,19 @@
  *                        with REDIS_URL: keep client records in memory, invalidated by Redis (clientCache)
  *   APPKEYS_ADMIN_CLIENT_ID / APPKEYS_ADMIN_CLIENT_SECRET
  *                        the static admin client (the secret is generated and printed when unset)
+ *   LOG_LEVEL            JSON log lines on stdout from this level (default info); metrics at GET /metrics
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { Redis } from 'ioredis';
 import Provider, { type Configuration } from 'oidc-provider';
 
+import { memoryStore } from '../adapters/memory/index.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import { appKeys } from '../src/index.js';
+import { observability, type LoggerOptions, type Observability } from './observability.js';
 
 export interface StandaloneSettings {
   readonly port: number;
@@ -24,6 +28,8 @@ export interface StandaloneSettings {
   readonly redisUrl?: string;
   readonly adminClientId: string;
   readonly adminClientSecret?: string;
+  /** Level and destination of the JSON log lines. Default: `LOG_LEVEL` (else `info`), stdout. */
+  readonly log?: LoggerOptions;
   /** `redisStore({ clientCache: true })`: client records in memory, invalidated by Redis. Default off. */
   readonly clientCache?: boolean;
   /** Key prefix of the appkeys store in Redis. Default `appkeys:`. */
@@ -34,6 +40,8 @@ export interface RunningServer {
   readonly url: string;
   readonly adminClientId: string;
   readonly adminClientSecret: string;
+  /** The metrics (also served at `/metrics`) and the logger. */
+  readonly observability: Observability;
   close(): Promise<void>;
 }
 
@@ -92,12 +100,23 @@ export function standaloneConfiguration(settings: {
 }
 
 export async function startStandalone(settings: StandaloneSettings): Promise<RunningServer> {
-  const issuer = settings.issuer ?? `http://localhost:${settings.port}`;
+  // listening first, so that with port 0 the issuer names the port actually bound
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', reject);
+    server.listen(settings.port);
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = settings.issuer ?? `http://localhost:${port}`;
   const adminClientSecret = settings.adminClientSecret ?? randomBytes(24).toString('base64url');
   const redis = settings.redisUrl ? new Redis(settings.redisUrl) : undefined;
 
+  const observed = observability(settings.log);
   const keys = appKeys({
-    ...(redis && { store: redisStore({ client: redis, prefix: settings.prefix ?? 'appkeys:', clientCache: settings.clientCache === true }) }),
+    store: observed.instrumentStore(redis
+      ? redisStore({ client: redis, prefix: settings.prefix ?? 'appkeys:', clientCache: settings.clientCache === true })
+      : memoryStore()),
     provideKeys: { enabled: true },
   });
 
@@ -107,19 +126,17 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
 
   const provider = new Provider(issuer, keys.configuration(configuration));
   provider.proxy = process.env.TRUST_PROXY === '1';
+  provider.use(observed.middleware()); // ahead of the routes, so it sees their answers too
   keys.mount(provider);
+  observed.attach(provider);
 
-  const server = provider.listen(settings.port);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', () => resolve());
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
+  server.on('request', provider.callback());
 
   return {
     url: settings.issuer ?? `http://localhost:${port}`,
     adminClientId: settings.adminClientId,
     adminClientSecret,
+    observability: observed,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -146,6 +163,7 @@ export function banner(running: RunningServer, redisUrl: string | undefined): st
     `  npm run -s owner-token -- alice        # ISSUER=${running.url} if not the default`,
     '',
     `The management API is under ${running.url}/appkeys (OpenAPI: ${running.url}/appkeys/openapi.json).`,
+    `Metrics: ${running.url}/metrics; JSON logs on stdout (LOG_LEVEL, default info).`,
     '',
   ].join('\n');
 }
