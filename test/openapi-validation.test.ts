@@ -411,8 +411,11 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     await call('get', `${keys}/PRODUCTION`, 404, { token: bob }, 'application_not_found');
     await call('get', `${keys}/production`, 400, { token: alice }, 'invalid_request');
     await call('get', `${keys}/PRODUCTION`, 403, { token: readerToken }, 'insufficient_scope');
+    // listings of bound applications and clients
     await call('get', `${PREFIX}/applications/${app.id}`, 200, { token: alice });
+    await call('get', `${PREFIX}/applications`, 200, { token: alice });
     await call('get', `${PREFIX}/clients/corp-billing`, 200, { token: admin });
+    await call('get', `${PREFIX}/clients?limit=100`, 200, { token: admin });
 
     // rotate a secret
     const rotated = await call('post', `${keys}/SANDBOX/secret`, 200, { token: alice });
@@ -459,5 +462,37 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     expect(problems.join('\n')).toMatch(/must have required property 'origin'/);
     const undocumented = conformance.check('get', `${PREFIX}/applications/a/keys/PRODUCTION`, { ...fake, status: 418 } as unknown as request.Response);
     expect(undocumented.join('\n')).toMatch(/418, which is not documented/);
+  });
+});
+
+// a store outage needs a private redis-server to stop; with REDIS_URL the server is not ours to stop
+describe.skipIf(!useRedis || Boolean(process.env.REDIS_URL))('a store outage answers as documented', () => {
+  let harness: AppKeysHarness;
+  let conformance: Conformance;
+  let store: ReturnType<typeof redisStore>;
+  const call = client(() => harness, () => conformance);
+
+  beforeAll(async () => {
+    // the store in Redis, the provider's tokens in memory: only the store goes down
+    store = redisStore({ client: redis!.client({ maxRetriesPerRequest: 0 }), prefix: `${redis!.namespace('outage')}appkeys:`, timeoutMs: 300 });
+    harness = await startAppKeys({ store, provideKeys: { enabled: true } });
+    conformance = new Conformance((await request(harness.server).get(`${PREFIX}/openapi.json`)).body as Json);
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await store?.close();
+  });
+
+  it('answers 503 temporarily_unavailable with Retry-After while the store is down', async () => {
+    const admin = await harness.adminToken();
+    await call('post', `${PREFIX}/applications`, 201, { token: admin, body: { name: 'Before the outage', owner: 'alice' } });
+    await redis!.kill();
+    try {
+      const down = await call('post', `${PREFIX}/applications`, 503, { token: admin, body: { name: 'During the outage', owner: 'alice' } }, 'temporarily_unavailable');
+      expect(down.headers['retry-after']).toMatch(/^\d+$/);
+      await call('get', `${PREFIX}/applications`, 503, { token: admin }, 'temporarily_unavailable');
+    } finally {
+      await redis!.restart();
+    }
   });
 });
