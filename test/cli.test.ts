@@ -313,7 +313,16 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const generated = await registry.generateKeys(ADMIN, app.id, 'PRODUCTION', {});
       secrets.add(generated.client_secret);
 
-      const table = await run('clients', 'ls');
+      // read-only: run them side by side
+      const [table, json, limited, bound, boundJson, unbound, missing] = await Promise.all([
+        run('clients', 'ls'),
+        run('clients', 'ls', '--json'),
+        run('clients', 'ls', '--json', '--limit', '2'),
+        run('bindings', 'show', 'svc-provided'),
+        run('bindings', 'show', 'svc-provided', '--json'),
+        run('bindings', 'show', 'svc-plain'),
+        run('bindings', 'show', 'svc-missing'),
+      ]);
       expect(table.code).toBe(0);
       const lines = table.stdout.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^CLIENT_ID\s+GRANT_TYPES\s+BINDING$/);
@@ -322,33 +331,27 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(table.stdout).toMatch(/^svc-plain\s+client_credentials\s+-$/m);
       expect(table.stdout).toMatch(new RegExp(`^${generated.client_id}\\s+client_credentials\\s+${app.id} PRODUCTION$`, 'm'));
 
-      const json = await run('clients', 'ls', '--json');
       const rows = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { client_id: string; binding: unknown });
       expect(rows.map((row) => row.client_id).sort()).toEqual([generated.client_id, 'svc-plain', 'svc-provided'].sort());
       expect(rows.find((row) => row.client_id === 'svc-plain')!.binding).toBeNull();
       expect(json.stdout).not.toContain('"client_secret"');
 
-      const limited = await run('clients', 'ls', '--json', '--limit', '2');
       expect(limited.stdout.trim().split('\n')).toHaveLength(2);
 
-      const bound = await run('bindings', 'show', 'svc-provided');
       expect(bound.code).toBe(0);
       expect(bound.stdout).toMatch(new RegExp(`^application\\s+${app.id} \\("Billing", owner alice, ACTIVE\\)$`, 'm'));
       expect(bound.stdout).toMatch(/^key_type\s+SANDBOX$/m);
       expect(bound.stdout).toMatch(/^origin\s+provided$/m);
 
-      const boundJson = await run('bindings', 'show', 'svc-provided', '--json');
       expect(JSON.parse(boundJson.stdout)).toMatchObject({
         client_id: 'svc-provided',
         binding: { application_id: app.id, key_type: 'SANDBOX', origin: 'provided' },
         application: { id: app.id, name: 'Billing', owner: 'alice', status: 'ACTIVE' },
       });
 
-      const unbound = await run('bindings', 'show', 'svc-plain');
       expect(unbound.code).toBe(0);
       expect(unbound.stdout).toBe('client svc-plain is not bound\n');
 
-      const missing = await run('bindings', 'show', 'svc-missing');
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('no such client: svc-missing');
     });
