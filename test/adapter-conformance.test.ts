@@ -41,6 +41,12 @@ describe.runIf(redisOrSkip())('Redis adapter', () => {
     });
   }
 
+  it('rejects a client that is neither an ioredis nor a node-redis client, naming the option', () => {
+    for (const malformed of [undefined, {}, { call: () => {} }, { sendCommand: () => {} }]) {
+      expect(() => redisAdapter({ client: malformed as never })).toThrow(/^redisAdapter options\.client must be an ioredis client/);
+    }
+  });
+
   async function allKeys(connection: Redis): Promise<string[]> {
     const keys: string[] = [];
     let cursor = '0';
