@@ -306,6 +306,28 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect(await cache.read(key, load(key))).toEqual({ metadata: 'v2' });
     });
 
+    it('turns itself off with one warning when the server refuses tracking, and reads still go to Redis', async () => {
+      await raw.call('ACL', 'SETUSER', 'no-tracking', 'on', '>pw', '~*', '&*', '+@all', '-client');
+      const client = redis.client({ username: 'no-tracking', password: 'pw' });
+      const warnings: string[] = [];
+      const keys = new StoreKeys(redis.namespace('refused'));
+      const cache = new ClientCache(client, keys.clientPrefix, settings({ warn: (message) => warnings.push(message) }));
+      caches.push(cache);
+      expect(await cache.tracking(1000)).toBe(false);
+      expect(cache.state).toBe('unsupported');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^redisStore clientCache is off: the server refused client tracking \(NOPERM/);
+
+      const key = keys.client('c1');
+      await raw.hset(key, 'metadata', 'v1');
+      let loads = 0;
+      const load = async () => { loads += 1; return client.hgetall(key); };
+      expect(await cache.read(key, load)).toEqual({ metadata: 'v1' });
+      expect(await cache.read(key, load)).toEqual({ metadata: 'v1' });
+      expect(loads).toBe(2);
+      await eventually(async () => ((await clientList(raw)).some((c) => c.name === SUBSCRIBER_NAME || c.name === TRACKER_NAME) ? undefined : true));
+    });
+
     it('closes its own connections on close, and leaves the caller\'s client alone', async () => {
       const { cache, client } = await trackingCache();
       await cache.close();

@@ -219,6 +219,7 @@ export class ClientCache {
   #trackerGeneration = 0;
   #subscriberGeneration = 0;
   #establishing = false;
+  #subscribing = false;
   #heartbeat: NodeJS.Timeout | undefined;
   /** Callers of `tracking()` waiting for tracking to be established. */
   readonly #waiters = new Set<() => void>();
@@ -441,16 +442,38 @@ export class ClientCache {
     const generation = ++this.#subscriberGeneration;
     this.#subscriberId = undefined;
     this.#drop('bypass');
+    this.#subscribing = true;
     try {
       const id = String(await this.#bounded(subscriber.call('CLIENT', 'ID')));
       await this.#bounded(subscriber.subscribe(CHANNEL));
       if (generation !== this.#subscriberGeneration) return;
       this.#subscriberId = id;
-    } catch {
-      if (generation === this.#subscriberGeneration) this.#reconnect(subscriber);
+    } catch (err) {
+      this.#setUpFailed(err, subscriber, generation === this.#subscriberGeneration);
       return;
+    } finally {
+      if (generation === this.#subscriberGeneration) this.#subscribing = false;
     }
     await this.#establish();
+  }
+
+  /**
+   * A set-up step failed. A refusal that will not change (an ACL, a server without client tracking)
+   * turns the cache off for good, with a warning; another refusal (BUSY, LOADING…) is retried by the
+   * heartbeat; a timeout or lost connection reconnects that connection, which reruns the set-up.
+   */
+  #setUpFailed(err: unknown, connection: Redis, current: boolean): void {
+    if (isReplyError(err) && PERMANENT_REFUSAL.test((err as Error).message)) {
+      this.#state = 'unsupported';
+      clearInterval(this.#heartbeat);
+      this.#tracker?.disconnect();
+      this.#subscriber?.disconnect();
+      this.#settings.warn(`redisStore clientCache is off: the server refused client tracking (${(err as Error).message}); `
+        + 'every client lookup goes to Redis. It needs Redis 6.2 or later and, with ACLs, the CLIENT command and '
+        + `the ${CHANNEL} channel.`);
+    } else if (!isReplyError(err) && current) {
+      this.#reconnect(connection);
+    }
   }
 
   /**
@@ -470,13 +493,7 @@ export class ClientCache {
       const problem = trackingProblem(await this.#bounded(tracker.call('CLIENT', 'TRACKINGINFO')), subscriberId);
       if (problem) throw new Error(problem);
     } catch (err) {
-      if (isReplyError(err)) {
-        this.#state = 'unsupported';
-        this.#settings.warn(`redisStore clientCache is off: the server refused client tracking (${(err as Error).message}); `
-          + 'every client lookup goes to Redis. It needs Redis 6.2 or later and, with ACLs, the CLIENT command.');
-      } else if (generations[0] === this.#trackerGeneration) {
-        this.#reconnect(tracker);
-      }
+      this.#setUpFailed(err, tracker, generations[0] === this.#trackerGeneration);
       return;
     } finally {
       this.#establishing = false;
@@ -505,7 +522,9 @@ export class ClientCache {
       if (connection.status === 'end') connection.connect().catch(() => {});
     }
     if (this.#state !== 'tracking') {
-      void this.#establish();
+      // a subscriber whose set-up was refused starts again on a fresh connection
+      if (subscriber.status === 'ready' && this.#subscriberId === undefined && !this.#subscribing) this.#reconnect(subscriber);
+      else void this.#establish();
       return;
     }
     const subscriberId = this.#subscriberId;
@@ -556,6 +575,9 @@ function trackingProblem(reply: unknown, subscriberId: string): string | undefin
   if (String(fields.get('redirect')) !== subscriberId) return 'tracking redirects to another client';
   return undefined;
 }
+
+/** Refusals that retrying will not change: no such command or subcommand (before 6.2), no permission. */
+const PERMANENT_REFUSAL = /^(NOPERM|ERR unknown (sub)?command|ERR Unknown subcommand|ERR syntax error)/i;
 
 function isReplyError(err: unknown): boolean {
   return err instanceof Error && err.name === 'ReplyError';
