@@ -1,3 +1,4 @@
+import { canonicalJson } from '../src/canonical-json.js';
 import type { BindingStore, StoredClient } from '../src/store.js';
 import type { ClientMetadata } from '../src/types.js';
 
@@ -17,6 +18,7 @@ export function dryRunStore(store: BindingStore): BindingStore {
     getClient,
     async putClient(metadata: ClientMetadata, at: string) {
       const existing = await getClient(metadata.client_id);
+      if (existing && canonicalJson(existing.metadata) === canonicalJson(metadata)) return 'unchanged';
       pending.set(metadata.client_id, {
         metadata,
         registered_at: existing?.registered_at ?? at,

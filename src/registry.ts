@@ -310,14 +310,16 @@ export class Registry {
     }
     if (await this.#isStatic(clientId)) throw err.clientIsStatic();
     const metadata = await this.#validatedMetadata({ ...withoutServerOwned(input), client_id: clientId });
-    const existing = await this.#store.getClient(clientId);
-    // re-registering the same metadata writes nothing: bulk imports are idempotent and cheap
-    if (existing && canonicalJson(existing.metadata) === canonicalJson(metadata)) {
-      return { outcome: 'unchanged', client: clientView(existing) };
-    }
+    // re-registering the same metadata writes nothing (decided by the store, atomically): bulk imports
+    // are idempotent and cheap
     const outcome = await this.#store.putClient(metadata, now());
-    emit(this.#provider, 'appkeys.client.registered', actor, { client_id: clientId, replaced: outcome === 'replaced' });
-    return { outcome, client: await this.getClient(clientId) };
+    if (outcome !== 'unchanged') {
+      emit(this.#provider, 'appkeys.client.registered', actor, { client_id: clientId, replaced: outcome === 'replaced' });
+    }
+    const stored = await this.#store.getClient(clientId);
+    // deleted by a concurrent request since: answer with what this request wrote
+    const at = now();
+    return { outcome, client: clientView(stored ?? { metadata, registered_at: at, updated_at: at, revision: 1 }) };
   }
 
   async getClient(clientIdInput: string): Promise<ClientView> {
@@ -408,14 +410,6 @@ export class Registry {
       ...bindingView(binding), reason, client_deleted: binding.origin === 'generated' || reason === 'client_deleted',
     });
   }
-}
-
-/** JSON with object keys sorted, so that equal metadata compares equal whatever its key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) => {
-    if (!inner || typeof inner !== 'object' || Array.isArray(inner)) return inner;
-    return Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  });
 }
 
 /** Machine-to-machine keys unless the request asks for other grants. */

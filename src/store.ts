@@ -22,9 +22,10 @@ export interface BindingStore {
 
   /**
    * Registers a client or replaces its metadata, keeping any binding (binding fields are never taken
-   * from metadata). Resolves `created` or `replaced`.
+   * from metadata). Resolves `created`, `replaced`, or `unchanged` when the stored metadata already
+   * equals `metadata` (compared as `canonicalJson`), in which case nothing is written.
    */
-  putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced'>;
+  putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced' | 'unchanged'>;
 
   /**
    * Replaces the metadata of a client whose revision is still `revision` (compare-and-set).

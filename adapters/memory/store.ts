@@ -1,3 +1,4 @@
+import { canonicalJson } from '../../src/canonical-json.js';
 import type {
   ApplicationChange, AttemptKey, AttemptLimits, BindingStore, BindRequest, BindResult, CreateAndBindRequest,
   DeleteClientResult, NewApplication, StoredApplication, StoredBinding, StoredClient,
@@ -156,9 +157,10 @@ class MemoryBindingStore implements BindingStore {
     return record && clientView(record);
   }
 
-  async putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced'> {
+  async putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced' | 'unchanged'> {
     const copy = copyMetadata(metadata);
     const existing = this.#clients.get(copy.client_id);
+    if (existing && canonicalJson(existing.metadata) === canonicalJson(copy)) return 'unchanged';
     if (existing) {
       existing.metadata = copy;
       existing.updated_at = at;

@@ -10,6 +10,7 @@ import type {
 import {
   clientCacheFor, FencedConnection, withClientCache, type ClientCache, type ClientCacheOptions,
 } from './client-cache.js';
+import { metadataDigest } from '../../src/canonical-json.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
 import * as scripts from './scripts/store.js';
@@ -138,20 +139,21 @@ class RedisBindingStore implements BindingStore {
     return clientFromHash(this.#cache ? await this.#cache.read(key, read) : await read());
   }
 
-  async putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced'> {
-    const reply = await this.#connection.run(
+  async putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced' | 'unchanged'> {
+    const reply = Number(await this.#connection.run(
       scripts.putClient,
       [this.#keys.client(metadata.client_id), this.#keys.clients],
-      [metadata.client_id, JSON.stringify(metadata), at],
-    );
-    return Number(reply) === 1 ? 'created' : 'replaced';
+      [metadata.client_id, JSON.stringify(metadata), at, metadataDigest(metadata)],
+    ));
+    if (reply === 1) return 'created';
+    return reply === 2 ? 'replaced' : 'unchanged';
   }
 
   async replaceClientMetadata(metadata: ClientMetadata, revision: number, at: string): Promise<'ok' | 'not_found' | 'conflict'> {
     const reply = Number(await this.#connection.run(
       scripts.replaceClientMetadata,
       [this.#keys.client(metadata.client_id)],
-      [JSON.stringify(metadata), revision, at],
+      [JSON.stringify(metadata), revision, at, metadataDigest(metadata)],
     ));
     if (reply === 1) return 'ok';
     if (reply === 0) return 'not_found';
@@ -278,7 +280,7 @@ class RedisBindingStore implements BindingStore {
       [this.#keys.application(request.applicationId), this.#keys.client(clientId), this.#keys.clients],
       [
         request.applicationId, request.keyType, clientId, JSON.stringify(request.metadata), request.boundAt,
-        request.boundBy, request.owner ?? '',
+        request.boundBy, request.owner ?? '', metadataDigest(request.metadata),
       ],
     ));
     if (reply === 1) return 'created';

@@ -83,6 +83,15 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(bindingOf(await store.getApplication('app1'), 'PRODUCTION')?.client_id).toBe('c1');
       });
 
+      it('writes nothing when the same metadata is registered again, whatever its key order', async () => {
+        const metadata = clientMetadata('c1', { grant_types: ['client_credentials'], nested: { b: 1, a: [] } });
+        expect(await store.putClient(metadata, T0)).toBe('created');
+        const reordered = Object.fromEntries(Object.entries(metadata).reverse()) as typeof metadata;
+        expect(await store.putClient({ ...reordered, nested: { a: [], b: 1 } }, T2)).toBe('unchanged');
+        expect(await store.getClient('c1')).toMatchObject({ updated_at: T0, revision: 1 });
+        expect(await store.putClient({ ...metadata, nested: { a: [], b: 2 } }, T2)).toBe('replaced');
+      });
+
       it('never takes a binding from client metadata', async () => {
         const forged = {
           appkeys_binding: { application_id: 'app1', key_type: 'PRODUCTION', origin: 'generated', status: 'ACTIVE', bound_at: T0, bound_by: 'x' },

@@ -5,7 +5,8 @@ import { defineScript } from '../connection.js';
  * one round trip, atomic, no read-modify-write from Node.
  *
  * Data (key names from keys.ts, all under one hash tag):
- *   client:<id>  hash  metadata (opaque JSON, never decoded here), registered_at, updated_at, rev,
+ *   client:<id>  hash  metadata (opaque JSON, never decoded here), digest (of its canonical JSON, to tell
+ *                      "unchanged"), registered_at, updated_at, rev,
  *                      and while bound: app, key_type, origin, bound_at, bound_by, status, and
  *                      tokens_since (set when its application is blocked)
  *   clients      zset  every client id (score 0, lexical order)
@@ -49,30 +50,33 @@ const read = (name: string, body: string) => defineScript(name, PRELUDE + body);
 
 /**
  * putClient
- * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id, ARGV[2] metadata JSON, ARGV[3] time
- * Returns 1 created, 2 replaced (binding fields untouched).
+ * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id, ARGV[2] metadata JSON, ARGV[3] time,
+ * ARGV[4] digest of the metadata's canonical JSON (key order aside, equal metadata has equal digests)
+ * Returns 1 created, 2 replaced (binding fields untouched), 3 unchanged (nothing written).
  */
 export const putClient = change('appkeysPutClient-2', `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'updated_at', ARGV[3])
+local stored = redis.call('HMGET', KEYS[1], 'rev', 'digest')
+if stored[1] and stored[2] == ARGV[4] then return 3 end
+if stored[1] then
+  redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'digest', ARGV[4], 'updated_at', ARGV[3])
   redis.call('HINCRBY', KEYS[1], 'rev', 1)
   return 2
 end
-redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'registered_at', ARGV[3], 'updated_at', ARGV[3], 'rev', 1)
+redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'digest', ARGV[4], 'registered_at', ARGV[3], 'updated_at', ARGV[3], 'rev', 1)
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 return 1
 `);
 
 /**
  * replaceClientMetadata (compare-and-set on the revision)
- * KEYS[1] client key; ARGV[1] metadata JSON, ARGV[2] expected revision, ARGV[3] time
+ * KEYS[1] client key; ARGV[1] metadata JSON, ARGV[2] expected revision, ARGV[3] time, ARGV[4] digest
  * Returns 1, 0 not found, -7 conflict.
  */
 export const replaceClientMetadata = change('appkeysReplaceClientMetadata-1', `
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if not rev then return 0 end
 if rev ~= ARGV[2] then return -7 end
-redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'updated_at', ARGV[3])
+redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'digest', ARGV[4], 'updated_at', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 return 1
 `);
@@ -280,7 +284,7 @@ return 1
  * createAndBind: registers a new client already bound, so no orphan can exist.
  * KEYS[1] app key, KEYS[2] client key, KEYS[3] clients index
  * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] metadata JSON, ARGV[5] time, ARGV[6] bound_by,
- * ARGV[7] required owner ('' any)
+ * ARGV[7] required owner ('' any), ARGV[8] metadata digest
  * Returns 1, -1, -4, -5.
  */
 export const createAndBind = change('appkeysCreateAndBind-3', `
@@ -288,7 +292,7 @@ local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
 if not app[1] or (ARGV[7] ~= '' and app[1] ~= ARGV[7]) then return -1 end
 if app[3] then return -4 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -5 end
-redis.call('HSET', KEYS[2], 'metadata', ARGV[4], 'registered_at', ARGV[5], 'updated_at', ARGV[5], 'rev', 1,
+redis.call('HSET', KEYS[2], 'metadata', ARGV[4], 'digest', ARGV[8], 'registered_at', ARGV[5], 'updated_at', ARGV[5], 'rev', 1,
   'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'generated', 'bound_at', ARGV[5], 'bound_by', ARGV[6], 'status', app[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
