@@ -4,6 +4,9 @@ import { defineScript } from '../connection.js';
  * Scripts of the oidc-provider Adapter. A model instance is a hash: `payload` (the JSON the provider
  * gave, never decoded here: cjson would turn `[]` into `{}`), `consumed` (epoch seconds), and the full
  * names of the index keys that point at it, so that destroy can remove exactly its own indexes.
+ *
+ * Every change carries a deadline (connection.ts): one answered 503 never lands later, so that a code
+ * exchange retried after a 503 does not find its code consumed meanwhile.
  */
 
 /**
@@ -50,7 +53,7 @@ if grantKey ~= '' then
   end
 end
 return 1
-`);
+`, { deadline: true });
 
 /**
  * findByIndex: the model instance an index key (session uid, user code) points at.
@@ -72,7 +75,7 @@ export const consume = defineScript('oidcConsume-1', `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
 return 1
-`);
+`, { deadline: true });
 
 /**
  * destroy: removes an instance and the index entries that point at it.
@@ -88,7 +91,7 @@ for i = 1, 2 do
 end
 if fields[3] then redis.call('SREM', fields[3], key) end
 return 1
-`);
+`, { deadline: true });
 
 /**
  * revokeByGrantId: removes every instance of a grant and their indexes, then the grant index.
@@ -109,4 +112,4 @@ for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 redis.call('DEL', KEYS[1])
 return removed
-`);
+`, { deadline: true });
