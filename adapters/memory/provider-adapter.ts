@@ -1,5 +1,7 @@
 import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
 
+import { GRANTABLE } from '../grantable.js';
+
 export interface MemoryAdapterOptions {
   /** Seconds added to every expiry, as oidc-provider's own memory adapter does. Default 0. */
   readonly clockTolerance?: number;
@@ -15,16 +17,6 @@ export type MemoryAdapterFactory = AdapterFactory & {
   /** Removes every expired instance and its index entries now; the timer does this every minute. */
   sweep(): void;
 };
-
-/** Models whose instances belong to a grant and die with it (`revokeByGrantId`). */
-const GRANTABLE = new Set([
-  'AccessToken',
-  'AuthorizationCode',
-  'RefreshToken',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PreAuthorizedCode',
-]);
 
 const SWEEP_INTERVAL_MS = 60_000;
 

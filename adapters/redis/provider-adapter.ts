@@ -1,7 +1,9 @@
 import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
 
+import { GRANTABLE } from '../grantable.js';
 import { Connection, type RedisClient } from './connection.js';
 import { checkPrefix, ProviderKeys } from './keys.js';
+import { hashFields } from './replies.js';
 import * as scripts from './scripts/provider.js';
 
 export interface RedisAdapterOptions {
@@ -13,28 +15,10 @@ export interface RedisAdapterOptions {
   readonly timeoutMs?: number;
 }
 
-/** Models whose instances belong to a grant and die with it (`revokeByGrantId`). */
-const GRANTABLE = new Set([
-  'AccessToken',
-  'AuthorizationCode',
-  'RefreshToken',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PreAuthorizedCode',
-]);
-
-/** Turns an instance hash (HGETALL reply, flat or as an object) into the provider's payload. */
+/** Turns an instance hash (HGETALL reply, or a script's) into the provider's payload. */
 export function payloadFromHash(reply: unknown): AdapterPayload | undefined {
-  let fields: Record<string, string>;
-  if (Array.isArray(reply)) {
-    if (reply.length === 0) return undefined;
-    fields = {};
-    for (let i = 0; i < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
-  } else if (reply && typeof reply === 'object') {
-    fields = reply as Record<string, string>;
-  } else {
-    return undefined;
-  }
+  if (reply === null || reply === undefined) return undefined;
+  const fields = hashFields(reply);
   if (typeof fields.payload !== 'string') return undefined;
   const payload = JSON.parse(fields.payload) as AdapterPayload;
   if (fields.consumed !== undefined) payload.consumed = Number(fields.consumed);

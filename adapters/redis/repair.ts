@@ -2,7 +2,7 @@ import type { VerifyResult } from '../../src/types.js';
 import { Connection, type RedisClient, type Script } from './connection.js';
 import { checkPrefix, decodeKeyPart, StoreKeys } from './keys.js';
 import * as scripts from './scripts/repair.js';
-import { hashFields } from './store.js';
+import { hashFields } from './replies.js';
 import { verifyRedisStore } from './verify.js';
 
 /** What one fix did, for the operator's report. */

@@ -13,6 +13,7 @@ import {
 import { metadataDigest } from '../../src/canonical-json.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
+import { hashFields } from './replies.js';
 import * as scripts from './scripts/store.js';
 import { verifyRedisStore } from './verify.js';
 
@@ -56,17 +57,6 @@ function refusal(code: unknown): (typeof REFUSALS)[RefusalCode] {
   const outcome = REFUSALS[Number(code) as RefusalCode];
   if (!outcome) throw new Error(`unexpected script reply ${String(code)}`);
   return outcome;
-}
-
-/** A Redis hash reply (flat list or, from some clients, an object) as a plain record. */
-export function hashFields(reply: unknown): Record<string, string> {
-  if (Array.isArray(reply)) {
-    const fields: Record<string, string> = {};
-    for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
-    return fields;
-  }
-  if (reply && typeof reply === 'object') return { ...(reply as Record<string, string>) };
-  throw new Error('unexpected reply shape for a hash');
 }
 
 export function clientFromHash(fields: Record<string, string>): StoredClient | undefined {

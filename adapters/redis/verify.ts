@@ -1,7 +1,7 @@
 import type { VerifyResult } from '../../src/types.js';
 import type { Connection } from './connection.js';
 import { decodeKeyPart, type StoreKeys } from './keys.js';
-import { hashFields } from './store.js';
+import { hashFields } from './replies.js';
 
 /** More than this many problems are counted, not listed, so a broken store cannot exhaust memory. */
 const MAX_LISTED = 1000;
