@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import type { Registry } from '../src/registry.js';
 import type { Actor } from '../src/types.js';
 import { baseConfiguration, buildProvider } from './support/provider.js';
 import { freePort, redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { runCli } from '../cli/run.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN: Actor = { kind: 'admin', id: 'test' };
@@ -34,18 +36,19 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs the CLI as an operator would, from the repository, and checks that no secret was printed. */
+/**
+ * Runs the CLI's own entry (`runCli`, what cli/main.ts calls with the process's streams) in this
+ * process, and checks that no secret was printed. A few tests below run it as a real process too.
+ */
 async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-    cwd: root,
-    env: { ...process.env, REDIS_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const code = await runCli(args, {
+    stdout: { write: (text: string) => { stdout += text; } },
+    stderr: { write: (text: string) => { stderr += text; } },
+    stdin: Readable.from([]),
+    env: { ...process.env, REDIS_URL: '', ...env },
+  });
   for (const value of secrets) {
     expect(stdout, `stdout of appkeys ${args.join(' ')}`).not.toContain(value);
     expect(stderr, `stderr of appkeys ${args.join(' ')}`).not.toContain(value);
