@@ -1,9 +1,10 @@
 import { variant, type VariantName } from './variants.js';
-import { requestToken } from './workload.js';
+import { checkTokenBinding, requestToken } from './workload.js';
 import { describeFailures, isValid, loadTokenEndpoint, sequentialTokenRequests, type LoadOptions, type LoadResult, type SequentialResult } from './support/load.js';
 import { countCommands, type BenchRedis, type CommandCount } from './support/redis.js';
 import { indent, startServer, type RunningServer } from './support/servers.js';
-import { formatRate, median } from './support/format.js';
+import { formatPercent, formatRate, median, medianDefined } from './support/format.js';
+import { CpuMeter } from './support/noise.js';
 
 export interface CompareOptions {
   /** Timed rounds per server; rounds alternate A, B, A, B, … */
@@ -17,6 +18,8 @@ export interface CompareOptions {
   readonly redis: BenchRedis | undefined;
   /** Start of every server's Redis key prefix in this run (each adds its own name). */
   readonly keyPrefix: string;
+  /** A directory to write each server's CPU profile to (`node --cpu-prof`); undefined: no profiling. */
+  readonly cpuProfileDir: string | undefined;
   readonly print: (line: string) => void;
 }
 
@@ -24,6 +27,14 @@ export interface RoundResult extends LoadResult {
   /** 1-based; 0 is the warm-up. */
   readonly round: number;
   readonly valid: boolean;
+  /** Share of the machine's CPU that other processes used meanwhile (noise); undefined off Linux. */
+  readonly othersCpu: number | undefined;
+  /**
+   * CPU microseconds the server process (and redis-server) spent per successful request: a cost that
+   * hardly depends on how much CPU other processes left over, unlike requests per second.
+   */
+  readonly serverCpuUs: number | undefined;
+  readonly redisCpuUs: number | undefined;
 }
 
 export interface CommandReport extends SequentialResult {
@@ -36,9 +47,13 @@ export interface ServerResult {
   readonly warmup: RoundResult | undefined;
   readonly rounds: readonly RoundResult[];
   readonly medianRps: number;
+  /** Median over rounds of the server's CPU µs per request; undefined off Linux. */
+  readonly medianServerCpuUs: number | undefined;
   readonly commands: CommandReport | undefined;
   /** Every reason this server's numbers cannot be trusted; empty when all requests succeeded. */
   readonly problems: readonly string[];
+  /** The server's CPU profile (BENCH_CPU_PROF), written when it stopped. */
+  readonly cpuProfile: string | undefined;
 }
 
 export interface Comparison {
@@ -46,6 +61,13 @@ export interface Comparison {
   readonly b: ServerResult;
   /** median req/s of b over median req/s of a. */
   readonly ratio: number;
+  /**
+   * The same ratio from CPU cost: server CPU per request of a over that of b, i.e. the throughput ratio
+   * the two would have with a core each to themselves. Undefined off Linux.
+   */
+  readonly cpuRatio: number | undefined;
+  /** b over a in each round (the two sides of a round ran back to back): the spread of the ratio. */
+  readonly roundRatios: readonly number[];
   readonly valid: boolean;
 }
 
@@ -65,11 +87,24 @@ class Subject {
   constructor(readonly server: RunningServer) {}
 
   async run(round: number, seconds: number, options: CompareOptions): Promise<RoundResult> {
+    const meter = CpuMeter.start([this.server.pid, options.redis?.pid]);
     const result = await loadTokenEndpoint(this.server.baseUrl, { ...options.load, durationSeconds: seconds });
-    const entry: RoundResult = { ...result, round, valid: isValid(result) };
+    const shares = meter.stop();
+    const perRequest = (pid: number | undefined) => {
+      const seconds = pid === undefined ? undefined : shares?.seconds.get(pid);
+      return seconds === undefined || result.ok === 0 ? undefined : (seconds * 1e6) / result.ok;
+    };
+    const othersCpu = shares?.others;
+    const entry: RoundResult = {
+      ...result, round, valid: isValid(result), othersCpu,
+      serverCpuUs: perRequest(this.server.pid), redisCpuUs: perRequest(options.redis?.external ? undefined : options.redis?.pid),
+    };
     const label = round === 0 ? 'warm-up' : `round ${round}`;
-    const line = `  ${label.padEnd(8)} ${this.server.name.padEnd(12)} ${formatRate(entry.requestsPerSecond).padStart(7)} req/s`
-      + `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} ok`;
+    const line = `  ${label.padEnd(8)} ${this.server.name.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} req/s`
+      + `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} ok`
+      + `${entry.serverCpuUs === undefined ? '' : `   CPU/req: server ${Math.round(entry.serverCpuUs)} µs`}`
+      + `${entry.redisCpuUs === undefined || !this.server.variant.redis ? '' : `, redis ${Math.round(entry.redisCpuUs)} µs`}`
+      + `${othersCpu === undefined ? '' : `   others used ${formatPercent(othersCpu)} CPU`}`;
     options.print(line);
     if (!entry.valid) {
       const problem = `${label} ${this.server.name}: INVALID, ${describeFailures(entry)}`;
@@ -91,8 +126,10 @@ class Subject {
       warmup: this.warmup,
       rounds: this.rounds,
       medianRps: median(this.rounds.map((r) => r.requestsPerSecond)),
+      medianServerCpuUs: medianDefined(this.rounds.map((r) => r.serverCpuUs)),
       commands: this.commands,
       problems: this.problems,
+      cpuProfile: this.server.cpuProfile,
     };
   }
 }
@@ -106,16 +143,22 @@ class Subject {
 export async function compare(a: VariantName, b: VariantName, options: CompareOptions): Promise<Comparison> {
   if (a === b) throw new Error(`compare(${a}, ${b}): pick two different variants`);
   options.print(`\n== ${a} vs ${b}`);
-  for (const name of [a, b]) options.print(`  ${name.padEnd(12)} ${variant(name).description}`);
+  for (const name of [a, b]) options.print(`  ${name.padEnd(14)} ${variant(name).description}`);
   const redisUrl = options.redis?.url;
-  const servers = await Promise.all([a, b].map((name) => startServer(name, redisUrl, `${options.keyPrefix}${name}:`)));
+  const servers = await Promise.all([a, b].map((name) => startServer(name, redisUrl, `${options.keyPrefix}${name}:`, {
+    cpuProfile: options.cpuProfileDir ? { dir: options.cpuProfileDir, name: `tokens-${a}-vs-${b}-${name}` } : undefined,
+  })));
   const subjects = servers.map((server) => new Subject(server));
   try {
     for (const subject of subjects) {
-      // one checked request first: a misconfigured server fails here, not after a minute of 401s
-      await requestToken(subject.server.baseUrl).catch((err: Error) => {
-        throw new Error(`${subject.server.name}: ${err.message}\n${indent(subject.server.log())}`);
-      });
+      // one checked request first: a misconfigured server fails here, not after a minute of 401s; and
+      // its token must carry the binding exactly when the variant binds the client
+      try {
+        const token = await requestToken(subject.server.baseUrl);
+        await checkTokenBinding(subject.server.baseUrl, token, subject.server.variant.bound);
+      } catch (err) {
+        throw new Error(`${subject.server.name}: ${(err as Error).message}\n${indent(subject.server.log())}`);
+      }
     }
     if (options.warmupSeconds > 0) {
       // checked like a round: every request of the run must succeed, warm-up included
@@ -148,6 +191,9 @@ export async function compare(a: VariantName, b: VariantName, options: CompareOp
     a: resultA,
     b: resultB,
     ratio: resultB.medianRps / resultA.medianRps,
+    cpuRatio: resultA.medianServerCpuUs !== undefined && resultB.medianServerCpuUs !== undefined
+      ? resultA.medianServerCpuUs / resultB.medianServerCpuUs : undefined,
+    roundRatios: resultA.rounds.map((round, i) => (resultB.rounds[i]?.requestsPerSecond ?? Number.NaN) / round.requestsPerSecond),
     valid: resultA.problems.length === 0 && resultB.problems.length === 0,
   };
 }

@@ -1,6 +1,6 @@
-import type { Configuration, default as Provider } from 'oidc-provider';
+import type { Adapter, ClientMetadata, Configuration, default as Provider } from 'oidc-provider';
 
-import { benchClientMetadata, BENCH_CLIENT } from './workload.js';
+import { adminClientMetadata, benchClientMetadata, BENCH_ADMIN, BENCH_CLIENT } from './workload.js';
 
 /** What the parent hands a server child (through its environment). */
 export interface VariantContext {
@@ -22,21 +22,28 @@ export interface ServerVariant {
   readonly description: string;
   /** Whether it talks to Redis: it is then given `redisUrl`, and its commands per request are counted. */
   readonly redis: boolean;
-  /** Builds the provider; runs in the server child process. */
+  /** Whether the bench client is bound to an application, so that its tokens carry the binding. */
+  readonly bound: boolean;
+  /** Builds the provider, with the bench client registered; runs in the server child process. */
   create(context: VariantContext): Promise<BuiltServer>;
 }
 
 /**
  * The configuration every token-endpoint variant shares, so that a pair differs only in what it is
- * meant to compare: client_credentials with opaque tokens (no resource indicator, hence no JWT) for one
- * static confidential client. Only what the token endpoint needs is enabled.
+ * meant to compare: client_credentials with opaque tokens (no resource indicator, hence no JWT).
+ * The bench client is NOT static: static clients are cached by the provider and cost no lookup, so each
+ * variant registers it in its Client model (see `registerDynamicClient`) and every token request reads
+ * it back, as it would for any client registered at run time. The static admin client (appkeys routes)
+ * and introspection (to check what tokens carry) are there in every variant; neither touches the token
+ * request of the bench client.
  */
 export function tokenEndpointConfiguration(overrides: Configuration = {}): Configuration {
   return {
-    clients: [benchClientMetadata()],
-    scopes: [BENCH_CLIENT.scope],
+    clients: [adminClientMetadata()],
+    scopes: [BENCH_CLIENT.scope, BENCH_ADMIN.scope],
     features: {
       clientCredentials: { enabled: true },
+      introspection: { enabled: true },
       devInteractions: { enabled: false },
     },
     // the provider's default (10 minutes), spelled out so that it does not warn and cannot drift
@@ -47,6 +54,15 @@ export function tokenEndpointConfiguration(overrides: Configuration = {}): Confi
 
 const ISSUER = 'http://127.0.0.1';
 
+/** Redis key prefixes of a server variant: the provider's models and the appkeys store. */
+export function adapterPrefix(context: Pick<VariantContext, 'prefix'>): string {
+  return `${context.prefix}oidc:`;
+}
+
+export function storePrefix(context: Pick<VariantContext, 'prefix'>): string {
+  return `${context.prefix}appkeys:`;
+}
+
 /**
  * The parent process reads this table too (names, descriptions); what a server needs is imported only
  * when one is built, so the load generator loads neither oidc-provider nor a Redis client.
@@ -56,6 +72,24 @@ async function newProvider(configuration: Configuration): Promise<Provider> {
   return new ProviderClass(ISSUER, configuration);
 }
 
+/** Client metadata as the provider's own schema normalizes it (what registration would store). */
+export function normalizedMetadata(provider: Provider, metadata: ClientMetadata): ClientMetadata {
+  // the published types omit the constructor's metadata parameter
+  const Construct = provider.Client as unknown as new (metadata: ClientMetadata) => { metadata(): ClientMetadata };
+  return new Construct(metadata).metadata();
+}
+
+/**
+ * Registers the bench client as dynamic registration (RFC 7591) would: its normalized metadata upserted
+ * through the provider's own Client-model adapter.
+ */
+async function registerDynamicClient(provider: Provider): Promise<void> {
+  // `Client.adapter` is the model's adapter instance; the published types leave it out
+  const { adapter } = provider.Client as unknown as { adapter: Adapter };
+  const metadata = normalizedMetadata(provider, benchClientMetadata());
+  await adapter.upsert(metadata.client_id, { ...metadata });
+}
+
 function redisUrlOf(context: VariantContext, variant: string): string {
   if (!context.redisUrl) throw new Error(`server variant "${variant}" needs a Redis URL (BENCH_REDIS_URL)`);
   return context.redisUrl;
@@ -63,22 +97,59 @@ function redisUrlOf(context: VariantContext, variant: string): string {
 
 export const VARIANTS = {
   memory: {
-    description: 'oidc-provider default in-memory adapter',
+    description: "oidc-provider's default in-memory adapter; bench client registered dynamically in it",
     redis: false,
+    bound: false,
     async create() {
       const provider = await newProvider(tokenEndpointConfiguration());
+      await registerDynamicClient(provider);
       return { provider, async close() {} };
     },
   },
   redis: {
-    description: 'redisAdapter (ioredis, default client options)',
+    description: 'redisAdapter for every model (ioredis, default options); bench client registered dynamically in it',
     redis: true,
+    bound: false,
     async create(context) {
       const [{ Redis }, { redisAdapter }] = await Promise.all([import('ioredis'), import('../adapters/redis/index.js')]);
       const client = new Redis(redisUrlOf(context, 'redis'));
       const provider = await newProvider(tokenEndpointConfiguration({
-        adapter: redisAdapter({ client, prefix: context.prefix }),
+        adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
       }));
+      await registerDynamicClient(provider);
+      return {
+        provider,
+        async close() {
+          client.disconnect();
+        },
+      };
+    },
+  },
+  'redis-appkeys': {
+    description: 'appkeys on redisStore + redisAdapter (one ioredis client); bench client registered out of band'
+      + ' and bound to an application (PRODUCTION, provided keys)',
+    redis: true,
+    bound: true,
+    async create(context) {
+      const [{ Redis }, { redisAdapter, redisStore }, { appKeys }] = await Promise.all([
+        import('ioredis'), import('../adapters/redis/index.js'), import('../src/index.js'),
+      ]);
+      const client = new Redis(redisUrlOf(context, 'redis-appkeys'));
+      const keys = appKeys({
+        store: redisStore({ client, prefix: storePrefix(context) }),
+        provideKeys: { enabled: true },
+      });
+      const provider = await newProvider(keys.configuration(tokenEndpointConfiguration({
+        adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
+      })));
+      keys.mount(provider);
+      // the same steps as the HTTP API, through the registry: register, create an application, provide keys
+      const registry = keys.registry(provider);
+      const admin = { kind: 'admin', id: `client:${BENCH_ADMIN.clientId}` } as const;
+      const { client_id: clientId, client_secret: clientSecret, ...metadata } = benchClientMetadata();
+      await registry.registerClient(admin, clientId, { ...metadata, client_secret: clientSecret });
+      const application = await registry.createApplication(admin, { name: 'bench application', owner: 'bench-owner' });
+      await registry.provideKeys(admin, application.id, 'PRODUCTION', { client_id: clientId, client_secret: clientSecret });
       return {
         provider,
         async close() {

@@ -5,6 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Redis } from 'ioredis';
 
+import type { Script } from '../../adapters/redis/connection.js';
+import * as providerScripts from '../../adapters/redis/scripts/provider.js';
+import * as storeScripts from '../../adapters/redis/scripts/store.js';
 import { spawnTracked, stopChild, Tail } from './processes.js';
 import { withTimeout } from './timeout.js';
 
@@ -17,6 +20,8 @@ export interface BenchRedis {
   readonly probe: Redis;
   /** `redis_version` from INFO server. */
   readonly version: string;
+  /** The redis-server process, when it is ours (for CPU accounting); undefined with REDIS_URL. */
+  readonly pid: number | undefined;
   /**
    * Stops what was started. On a shared REDIS_URL server it first removes this run's keys: those whose
    * name contains `runPrefix` (the adapter wraps its prefix in a hash tag, so match anywhere).
@@ -70,12 +75,28 @@ kill $pid 2>/dev/null
 wait $pid
 `;
 
-function infoField(info: string, field: string): string {
+export function infoField(info: string, field: string): string {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? 'unknown';
 }
 
-export async function startBenchRedis(): Promise<BenchRedis> {
-  const external = process.env.REDIS_URL;
+/** A numeric INFO field (`used_memory`, `used_cpu_user`); NaN when absent. */
+export function infoNumber(info: string, field: string): number {
+  return Number(infoField(info, field));
+}
+
+/** The version of the redis-server on PATH (`redis-server --version`), or `not installed`. */
+export function installedRedisVersion(): string {
+  const result = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  return /v=(\S+)/.exec(result.stdout ?? '')?.[1] ?? 'not installed';
+}
+
+export interface StartRedisOptions {
+  /** Start a private redis-server even when REDIS_URL is set (measurements that need the whole server). */
+  readonly forcePrivate?: boolean;
+}
+
+export async function startBenchRedis(options: StartRedisOptions = {}): Promise<BenchRedis> {
+  const external = options.forcePrivate ? undefined : process.env.REDIS_URL;
   let stopServer = async (): Promise<void> => {};
   let probe: Redis;
   if (external) {
@@ -104,13 +125,15 @@ export async function startBenchRedis(): Promise<BenchRedis> {
     };
   }
   const url = external ?? `redis://127.0.0.1:${probe.options.port}`;
-  const version = infoField(await probe.info('server'), 'redis_version');
+  const serverInfo = await probe.info('server');
+  const version = infoField(serverInfo, 'redis_version');
 
   return {
     url,
     external: Boolean(external),
     probe,
     version,
+    pid: external ? undefined : infoNumber(serverInfo, 'process_id'),
     async stop(runPrefix) {
       if (external) await unlinkMatching(probe, `*${runPrefix}*`);
       probe.disconnect();
@@ -163,12 +186,39 @@ export interface CommandCount {
   readonly total: ReadonlyMap<string, number>;
   /** The part of `total` that Lua scripts ran (seen with MONITOR as coming from "lua"). */
   readonly fromScripts: ReadonlyMap<string, number>;
+  /**
+   * The commands clients sent (round trips), by what they touched (MONITOR): `hgetall oidc:AccessToken`,
+   * `evalsha appkeysBind-4`. The probe's own commands are left out.
+   */
+  readonly sent: ReadonlyMap<string, number>;
+}
+
+/** Script names by SHA, for labelling EVALSHA calls. */
+const SCRIPT_NAMES = new Map<string, string>(
+  [...Object.values(storeScripts), ...Object.values(providerScripts)]
+    .filter((value): value is Script => typeof value === 'object' && value !== null && 'sha' in value && 'name' in value)
+    .map((script) => [script.sha, script.name]),
+);
+
+/**
+ * What a command touched, for the breakdown: `{<prefix>oidc:}AccessToken:<id>` → `oidc:AccessToken`,
+ * `{<prefix>appkeys:}client:<id>` → `appkeys:client`, an EVALSHA → the script's name.
+ */
+export function commandLabel(args: readonly string[]): string {
+  const name = (args[0] ?? '').toLowerCase();
+  if (name === 'evalsha') return `evalsha ${SCRIPT_NAMES.get(args[1] ?? '') ?? 'unknown script'}`;
+  if (name === 'eval') return 'eval (first run of a script: NOSCRIPT fallback)';
+  const key = args[1];
+  const match = key === undefined ? null : /^\{([^}]*)\}([^:]*)/.exec(key);
+  if (!match) return name;
+  const store = match[1]!.split(':').filter(Boolean).at(-1) ?? '';
+  return `${name} ${store}:${match[2]!}`;
 }
 
 /**
  * Counts the Redis commands `action` causes: INFO commandstats before and after gives the totals, and a
- * MONITOR connection tells which of them ran inside scripts, so that what remains are round trips.
- * Nothing else may use the server meanwhile (true of the private server).
+ * MONITOR connection tells which of them ran inside scripts, so that what remains are round trips, and
+ * what each sent command touched. Nothing else may use the server meanwhile (true of the private server).
  */
 export async function countCommands(redis: BenchRedis, action: () => Promise<void>): Promise<CommandCount> {
   // requests still in flight when a load round ended would land in the count (and, arriving while
@@ -179,12 +229,20 @@ export async function countCommands(redis: BenchRedis, action: () => Promise<voi
   monitor.on('error', (err: Error) => { monitorError ??= err; });
   const marker = `bench-marker-${randomBytes(8).toString('hex')}`;
   const fromScripts = new Map<string, number>();
+  const sent = new Map<string, number>();
+  const probeAddress = `${redis.probe.stream.localAddress ?? ''}:${redis.probe.stream.localPort ?? ''}`;
   let markerSeen!: () => void;
   const seen = new Promise<void>((resolve) => { markerSeen = resolve; });
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     const name = (args[0] ?? '').toLowerCase();
-    if (source === 'lua') fromScripts.set(name, (fromScripts.get(name) ?? 0) + 1);
-    else if (name === 'echo' && args[1] === marker) markerSeen();
+    if (source === 'lua') {
+      fromScripts.set(name, (fromScripts.get(name) ?? 0) + 1);
+    } else if (name === 'echo' && args[1] === marker) {
+      markerSeen();
+    } else if (source !== probeAddress) {
+      const label = commandLabel(args);
+      sent.set(label, (sent.get(label) ?? 0) + 1);
+    }
   });
   try {
     const before = await commandStats(redis.probe);
@@ -205,8 +263,23 @@ export async function countCommands(redis: BenchRedis, action: () => Promise<voi
       const left = (total.get(own) ?? 0) - 1;
       if (left > 0) total.set(own, left); else total.delete(own);
     }
-    return { total, fromScripts };
+    return { total, fromScripts, sent };
   } finally {
     monitor.disconnect();
   }
+}
+
+/** Redis's CPU seconds so far (user + system), from INFO cpu. */
+export async function redisCpuSeconds(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  return infoNumber(info, 'used_cpu_user') + infoNumber(info, 'used_cpu_sys');
+}
+
+/** Calls and microseconds per command name, from INFO commandstats. */
+export async function commandTimes(client: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const match of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  }
+  return stats;
 }

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, platform } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { CommandReport, Comparison, ServerResult } from '../compare.js';
-import { formatPerRequest, formatRate } from './format.js';
+import type { CommandReport, ServerResult } from '../compare.js';
+import { formatPerRequest } from './format.js';
 
 export interface Machine {
   readonly cores: number;
@@ -43,10 +43,6 @@ export async function cpuBusyShare(ms: number): Promise<number> {
   const after = totals();
   const all = after.all - before.all;
   return all > 0 ? (after.busy - before.busy) / all : 0;
-}
-
-export function formatPercent(share: number): string {
-  return `${Math.round(share * 100)}%`;
 }
 
 export function machineLine(machine: Machine): string {
@@ -90,58 +86,52 @@ export function commandBreakdown(report: CommandReport): string {
     .filter(Boolean).join('; ');
 }
 
-/** The detailed per-server command table printed after each comparison. */
-export function commandTable(server: ServerResult): string[] {
-  const report = server.commands;
-  if (!report) return [`  ${server.name}: not counted`];
+/** What a sent command is for, where the benchmark knows it. */
+const PURPOSES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^hgetall oidc:AccessToken$/, 'Bearer check: AccessToken lookup (an admin client-credentials token misses it)'],
+  [/^hgetall oidc:ClientCredentials$/, 'Bearer check: ClientCredentials lookup'],
+  [/^hgetall oidc:Client$/, 'client lookup (redisAdapter Client model)'],
+  [/^hgetall appkeys:client$/, 'client lookup (appkeys store: metadata + binding)'],
+  [/^evalsha oidcUpsert-4$/, 'token saved (redisAdapter upsert)'],
+  [/^evalsha appkeysBind-4$/, 'bind script (throttle check + binding, atomic)'],
+];
+
+export function purposeOf(label: string): string {
+  return PURPOSES.find(([pattern]) => pattern.test(label))?.[1] ?? '';
+}
+
+/** Sent commands per request by what they touched (MONITOR), biggest first. */
+export function sentRows(report: CommandReport): Array<{ readonly label: string; readonly perRequest: number }> {
+  return [...report.commands.sent]
+    .map(([label, calls]) => ({ label, perRequest: calls / report.requests }))
+    .sort((x, y) => y.perRequest - x.perRequest || x.label.localeCompare(y.label));
+}
+
+/** Whether MONITOR's view of sent commands agrees with INFO commandstats (it should, on a private server). */
+export function sentAgrees(report: CommandReport): boolean {
+  const monitored = [...report.commands.sent.values()].reduce((a, b) => a + b, 0) / report.requests;
+  return Math.abs(monitored - roundTripsPerRequest(report)) < 0.01;
+}
+
+/** The detailed command table of one server: round trips by purpose, then commands run inside scripts. */
+export function commandTable(name: string, report: CommandReport | undefined, unit = 'request'): string[] {
+  if (!report) return [`  ${name}: not counted`];
   const lines = [
-    `  ${server.name}: ${report.requests} sequential token requests → ${formatPerRequest(roundTripsPerRequest(report))} round trips`
-      + ` and ${formatPerRequest(commandsPerRequest(report))} commands per request`,
+    `  ${name}: ${report.requests} sequential ${unit}s → ${formatPerRequest(roundTripsPerRequest(report))} round trips`
+      + ` and ${formatPerRequest(commandsPerRequest(report))} commands per ${unit}`,
   ];
-  for (const row of commandRows(report)) {
-    const where = row.sent > 0 && row.inScripts > 0
-      ? `${formatPerRequest(row.sent)} sent + ${formatPerRequest(row.inScripts)} in scripts`
-      : row.sent > 0 ? 'sent by the server' : 'run inside a script';
-    lines.push(`    ${row.name.padEnd(14)} ${formatPerRequest(row.sent + row.inScripts).padStart(6)}   ${where}`);
+  for (const row of sentRows(report)) {
+    lines.push(`    ${formatPerRequest(row.perRequest).padStart(6)}  ${row.label.padEnd(32)} ${purposeOf(row.label)}`);
   }
+  const inScripts = commandRows(report).filter((row) => row.inScripts > 0)
+    .map((row) => `${row.name} ${formatPerRequest(row.inScripts)}`);
+  if (inScripts.length > 0) lines.push(`    inside scripts: ${inScripts.join(', ')}`);
+  if (!sentAgrees(report)) lines.push('    !!! MONITOR and INFO commandstats disagree on the round trips: another client used Redis meanwhile');
   return lines;
 }
 
-export interface SummaryInput {
-  readonly machine: Machine;
-  readonly date: Date;
-  readonly setup: string;
-  /** How busy the machine was before the run, so that a reader can judge the noise. */
-  readonly load: string;
-  readonly comparisons: readonly Comparison[];
-  readonly externalRedis: boolean;
+/** Per-server token-endpoint detail for the printout. */
+export function serverCommandTable(server: ServerResult): string[] {
+  return commandTable(server.name, server.commands, 'token request');
 }
 
-/** A block to paste into the README as is: markdown, one table per comparison. */
-export function renderSummary(input: SummaryInput): string {
-  const lines = [
-    '#### Token endpoint throughput (`npm run bench`)',
-    '',
-    `${input.date.toISOString().slice(0, 10)} · ${machineLine(input.machine)} · ${input.load}`,
-    '',
-    input.setup,
-  ];
-  if (input.externalRedis) lines.push('', 'Redis: shared server from REDIS_URL; command counts include any other traffic on it.');
-  for (const comparison of input.comparisons) {
-    lines.push(
-      '',
-      '| server | req/s per round | median req/s | Redis round trips / request | Redis commands / request |',
-      '|---|---|---:|---:|---|',
-    );
-    for (const server of [comparison.a, comparison.b]) {
-      const report = server.commands;
-      lines.push(`| ${server.name}: ${server.description} | ${server.rounds.map((r) => formatRate(r.requestsPerSecond)).join(' · ')}`
-        + ` | ${formatRate(server.medianRps)}`
-        + ` | ${report ? formatPerRequest(roundTripsPerRequest(report)) : 'n/a'}`
-        + ` | ${report ? `${formatPerRequest(commandsPerRequest(report))}: ${commandBreakdown(report)}` : 'n/a'} |`);
-    }
-    lines.push('', `**${comparison.b.name}/${comparison.a.name}: ${comparison.ratio.toFixed(2)}**`
-      + (comparison.valid ? '' : ' — INVALID: some requests failed, see the log above'));
-  }
-  return lines.join('\n');
-}

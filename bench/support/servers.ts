@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { variant, type ServerVariant, type VariantName } from '../variants.js';
@@ -12,17 +13,32 @@ export interface RunningServer {
   readonly name: VariantName;
   readonly variant: ServerVariant;
   readonly baseUrl: string;
+  readonly pid: number | undefined;
   /** What the child wrote to stderr lately (provider warnings, the first request errors). */
   log(): string;
   running(): boolean;
+  /** The directory its CPU profiles (one per thread) are written to when it stops (`--cpu-prof`), if profiled. */
+  readonly cpuProfile: string | undefined;
   stop(): Promise<void>;
 }
 
+export interface StartServerOptions {
+  /** Profile the server's CPU with `node --cpu-prof`, written to `<dir>/<name>/` on exit. */
+  readonly cpuProfile?: { readonly dir: string; readonly name: string } | undefined;
+}
+
 /** Starts `bench/server.ts <name>` with tsx in-process (no tsx CLI wrapper, so one pid to kill). */
-export async function startServer(name: VariantName, redisUrl: string | undefined, prefix: string): Promise<RunningServer> {
+export async function startServer(
+  name: VariantName, redisUrl: string | undefined, prefix: string, options: StartServerOptions = {},
+): Promise<RunningServer> {
   const chosen = variant(name);
   if (chosen.redis && !redisUrl) throw new Error(`server variant "${name}" needs Redis`);
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', SERVER_SCRIPT, name], {
+  const profile = options.cpuProfile;
+  // one directory per server: --cpu-prof writes a profile per thread (tsx's loader runs in a worker), and
+  // the main thread's is picked from it afterwards (see profile.ts)
+  const profileDir = profile ? join(profile.dir, profile.name) : undefined;
+  const profileArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawnTracked(process.execPath, [...profileArgs, '--import', 'tsx', SERVER_SCRIPT, name], {
     cwd: REPO_ROOT,
     env: { ...process.env, BENCH_REDIS_URL: redisUrl ?? '', BENCH_PREFIX: prefix },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -53,11 +69,14 @@ export async function startServer(name: VariantName, redisUrl: string | undefine
     name,
     variant: chosen,
     baseUrl: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     log: () => log.toString(),
     running: () => child.exitCode === null && child.signalCode === null,
+    cpuProfile: profileDir,
     async stop() {
       child.stdin?.end();
-      await stopChild(child);
+      // writing a CPU profile on exit takes a while: do not cut it short
+      await stopChild(child, profile ? 20_000 : 2000);
     },
   };
 }
