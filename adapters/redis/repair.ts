@@ -3,6 +3,7 @@ import { Connection, type RedisClient, type Script } from './connection.js';
 import { checkPrefix, decodeKeyPart, StoreKeys } from './keys.js';
 import * as scripts from './scripts/repair.js';
 import { hashFields } from './replies.js';
+import { hscan, zscan } from './scan.js';
 import { verifyRedisStore } from './verify.js';
 
 /** What one fix did, for the operator's report. */
@@ -131,30 +132,6 @@ async function run(repair: Repairer, script: Script, keys: readonly string[], ar
 
 async function hgetall(repair: Repairer, key: string): Promise<Record<string, string>> {
   return hashFields(await repair.connection.send('HGETALL', key));
-}
-
-/** Members of a sorted set, in batches, with ZSCAN. */
-async function* zscan(connection: Connection, key: string): AsyncGenerator<string[]> {
-  let cursor = '0';
-  do {
-    const [next, flat] = (await connection.send('ZSCAN', key, cursor, 'COUNT', 1000)) as [string, string[]];
-    cursor = next;
-    const members: string[] = [];
-    for (let i = 0; i < flat.length; i += 2) members.push(flat[i]!);
-    if (members.length) yield members;
-  } while (cursor !== '0');
-}
-
-/** Fields and values of a hash, in batches, with HSCAN. */
-async function* hscan(connection: Connection, key: string): AsyncGenerator<Array<[string, string]>> {
-  let cursor = '0';
-  do {
-    const [next, flat] = (await connection.send('HSCAN', key, cursor, 'COUNT', 1000)) as [string, string[]];
-    cursor = next;
-    const entries: Array<[string, string]> = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
-    if (entries.length) yield entries;
-  } while (cursor !== '0');
 }
 
 async function unindexMissingRecords(repair: Repairer): Promise<void> {

@@ -1,0 +1,122 @@
+import { defineScript } from '../connection.js';
+
+/**
+ * Read-only scripts of verify(): each checks a whole batch of records on the server (one round trip
+ * per batch of a SCAN), so a store of a million bindings is checked in seconds, not in millions of
+ * round trips. Each returns the problems it found as readable strings (an empty list when none).
+ * Layout and key building as in store.ts's scripts (`enc` is keys.ts's `encodeKeyPart`).
+ */
+
+const PRELUDE = `
+local function enc(s)
+  return (string.gsub(s, '[^%w%-_%.]', function(c) return string.format('%%%02X', string.byte(c)) end))
+end
+local function dec(s)
+  return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
+end
+local problems = {}
+local function problem(text) table.insert(problems, text) end
+`;
+
+/**
+ * verifyApplications
+ * KEYS application keys; ARGV[1] app key prefix, ARGV[2] applications index, ARGV[3] owner index prefix,
+ * ARGV[4] names prefix, ARGV[5] client key prefix
+ */
+export const verifyApplications = defineScript('appkeysVerifyApplications', PRELUDE + `
+for _, appKey in ipairs(KEYS) do
+  local fields = redis.call('HGETALL', appKey)
+  local app = {}
+  for i = 1, #fields, 2 do app[fields[i]] = fields[i + 1] end
+  if #fields == 0 then
+    -- deleted since the scan saw it
+  elseif not app.id or appKey ~= ARGV[1] .. enc(app.id) then
+    problem('application record ' .. appKey .. ' has no id or an id that does not match its key')
+  elseif not app.owner or not app.name_key then
+    problem('application ' .. app.id .. ' lacks owner or name')
+  else
+    local id = app.id
+    if not redis.call('ZSCORE', ARGV[2], id) then problem('application ' .. id .. ' missing from the applications index') end
+    if not redis.call('ZSCORE', ARGV[3] .. enc(app.owner), id) then problem('application ' .. id .. " missing from its owner's index") end
+    if redis.call('HGET', ARGV[4] .. enc(app.owner), app.name_key) ~= id then
+      problem('application ' .. id .. " missing from its owner's name index")
+    end
+    for field, clientId in pairs(app) do
+      local keyType = string.match(field, '^key:(.+)$')
+      if keyType then
+        local c = redis.call('HMGET', ARGV[5] .. enc(clientId), 'metadata', 'app', 'key_type', 'status')
+        if not c[1] then
+          problem('application ' .. id .. ' ' .. keyType .. ' is bound to client ' .. clientId .. ', which does not exist')
+        elseif c[2] ~= id or c[3] ~= keyType then
+          problem('application ' .. id .. ' ' .. keyType .. ' names client ' .. clientId .. ', whose record says '
+            .. (c[2] or 'unbound') .. ' ' .. (c[3] or ''))
+        elseif c[4] ~= app.status then
+          problem('client ' .. clientId .. ' mirrors status ' .. (c[4] or 'none') .. ' but application ' .. id .. ' is '
+            .. (app.status or 'none'))
+        end
+      end
+    end
+  end
+end
+return problems
+`);
+
+/**
+ * verifyClients
+ * KEYS client keys; ARGV[1] client key prefix, ARGV[2] clients index, ARGV[3] app key prefix
+ */
+export const verifyClients = defineScript('appkeysVerifyClients', PRELUDE + `
+for _, clientKey in ipairs(KEYS) do
+  local c = redis.call('HMGET', clientKey, 'metadata', 'rev', 'app', 'key_type')
+  local clientId = dec(string.sub(clientKey, #ARGV[1] + 1))
+  if not c[1] and not c[2] and not c[3] then
+    -- deleted since the scan saw it
+  elseif not c[1] or not c[2] then
+    problem('client record ' .. clientId .. ' lacks metadata or revision')
+  else
+    if not redis.call('ZSCORE', ARGV[2], clientId) then problem('client ' .. clientId .. ' missing from the clients index') end
+    if c[3] and redis.call('HGET', ARGV[3] .. enc(c[3]), 'key:' .. (c[4] or '')) ~= clientId then
+      problem('client ' .. clientId .. ' says it is bound to ' .. c[3] .. ' ' .. (c[4] or '') .. ', which does not name it')
+    end
+  end
+end
+return problems
+`);
+
+/**
+ * verifyIndexMembers: every member of a sorted-set index names a record that exists (and, for an
+ * owner's index, belongs to that owner).
+ * KEYS[1] the index; ARGV[1] record key prefix, ARGV[2] owner index prefix or '' (not an owner's index),
+ * ARGV[3] what a missing record is called in a problem ("clients index names missing client"),
+ * ARGV[4..] members
+ */
+export const verifyIndexMembers = defineScript('appkeysVerifyIndexMembers-1', PRELUDE + `
+for i = 4, #ARGV do
+  local member = ARGV[i]
+  local key = ARGV[1] .. enc(member)
+  if ARGV[2] == '' then
+    if redis.call('EXISTS', key) == 0 then problem(ARGV[3] .. ' ' .. member) end
+  else
+    local owner = redis.call('HGET', key, 'owner')
+    if not owner or ARGV[2] .. enc(owner) ~= KEYS[1] then
+      problem('owner index ' .. KEYS[1] .. ' names application ' .. member .. ", which is not that owner's")
+    end
+  end
+end
+return problems
+`);
+
+/**
+ * verifyNames: every (name, application id) of an owner's name index is held by that application.
+ * KEYS[1] the names hash; ARGV[1] app key prefix, ARGV[2] names prefix, ARGV[3..] name, id pairs
+ */
+export const verifyNames = defineScript('appkeysVerifyNames-1', PRELUDE + `
+for i = 3, #ARGV, 2 do
+  local nameKey, id = ARGV[i], ARGV[i + 1]
+  local app = redis.call('HMGET', ARGV[1] .. enc(id), 'name_key', 'owner')
+  if app[1] ~= nameKey or not app[2] or ARGV[2] .. enc(app[2]) ~= KEYS[1] then
+    problem('name index ' .. KEYS[1] .. ' maps a name to application ' .. id .. ', which does not hold it')
+  end
+end
+return problems
+`);
