@@ -50,14 +50,19 @@ export interface SendOptions {
    */
   readonly key?: string | undefined;
   readonly keyless?: boolean;
-  /** Aborted when the caller stops waiting: a command the client has not written yet is then dropped. */
-  readonly signal: AbortSignal;
+  /**
+   * Aborted when the caller stops waiting: a command the client has not written yet is then dropped.
+   * Given only to clients that take one (`abortable`).
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** One Redis client, whatever its library, as connection.ts uses it. */
 export interface CommandClient {
   /** The library and topology, for messages. */
   readonly kind: string;
+  /** Whether `send` honours `signal` (node-redis); the others are spared an AbortController per call. */
+  readonly abortable: boolean;
   /**
    * Why no command may be sent now toward the master owning `key` (the client or that node is
    * disconnected), or undefined when one may. A command refused here is never queued for later.
@@ -121,6 +126,7 @@ function ioredisRefusal(client: Redis | Cluster, what: string): string | undefin
 const strings = (args: readonly Arg[]) => args.map(String);
 
 class IoredisClient implements CommandClient {
+  readonly abortable = false;
   readonly kind = 'ioredis';
   readonly #client: Redis;
 
@@ -144,6 +150,7 @@ class IoredisClient implements CommandClient {
 }
 
 class IoredisCluster implements CommandClient {
+  readonly abortable = false;
   readonly kind = 'ioredis Cluster';
   readonly #cluster: Cluster;
 
@@ -204,6 +211,7 @@ function watchNodeRedis(client: NodeRedisClient): void {
 }
 
 class NodeRedisStandalone implements CommandClient {
+  readonly abortable = true;
   readonly kind = 'node-redis';
   readonly #client: NodeRedisClient;
 
@@ -226,6 +234,7 @@ class NodeRedisStandalone implements CommandClient {
 }
 
 class NodeRedisClusterClient implements CommandClient {
+  readonly abortable = true;
   readonly kind = 'node-redis cluster';
   readonly #cluster: NodeRedisCluster;
 

@@ -81,22 +81,28 @@ export class Connection {
     if (refused) throw storeUnavailable(new Error(refused));
   }
 
-  async #bounded<T>(work: (signal: AbortSignal) => Promise<T>, timeoutMs = this.#timeoutMs): Promise<T> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
+  /**
+   * Settles with `work` or, after `timeoutMs`, with storeUnavailable, whichever comes first. On the
+   * token endpoint's path: one timer per call, and an AbortController only for clients that use it.
+   */
+  #bounded<T>(work: (signal: AbortSignal | undefined) => Promise<T>, timeoutMs = this.#timeoutMs): Promise<T> {
+    const controller = this.#client.abortable ? new AbortController() : undefined;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        controller?.abort();
         reject(storeUnavailable(new Error(`redis call exceeded ${timeoutMs} ms`)));
       }, timeoutMs);
+      work(controller?.signal).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(isConnectionFailure(err) ? storeUnavailable(err) : err);
+        },
+      );
     });
-    try {
-      return await Promise.race([work(controller.signal), timeout]);
-    } catch (err) {
-      throw isConnectionFailure(err) ? storeUnavailable(err) : err;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** One command; `args[0]` is its first key, which routes it on a cluster. */
@@ -138,7 +144,7 @@ export class Connection {
     return reply;
   }
 
-  async #evaluate(script: Script, keys: readonly string[], args: readonly Arg[], signal: AbortSignal): Promise<unknown> {
+  async #evaluate(script: Script, keys: readonly string[], args: readonly Arg[], signal: AbortSignal | undefined): Promise<unknown> {
     const key = keys[0];
     try {
       return await this.#client.send(['EVALSHA', script.sha, keys.length, ...keys, ...args], { key, signal });
