@@ -267,6 +267,24 @@ if (!existsSync(redisStorePath)) {
       it('reports a binding whose application record is gone', async () => {
         await without(subject.keys.application('app1'), expectProblems);
       });
+
+      it('pages through owner and name indexes larger than one batch, and reports a stray entry in them', async () => {
+        const { store, client, keys } = subject;
+        await Promise.all(Array.from({ length: 520 }, (_, i) => store.createApplication(newApplication(`big${i}`, 'carol', `App ${i}`))));
+        expect(await store.verify()).toEqual({ ok: true, problems: [] });
+        await client.zadd(keys.ownerApplications('carol'), 0, 'app1');
+        await client.hset(keys.ownerNames('carol'), 'ghost', 'big0');
+        try {
+          const result = await store.verify();
+          expect(result.problems).toEqual(expect.arrayContaining([
+            expect.stringContaining('names application app1'),
+            expect.stringContaining('maps a name to application big0'),
+          ]));
+        } finally {
+          await client.zrem(keys.ownerApplications('carol'), 'app1');
+          await client.hdel(keys.ownerNames('carol'), 'ghost');
+        }
+      });
     });
   });
 }

@@ -48,8 +48,13 @@ export async function verifyRedisStore(connection: Connection, keys: StoreKeys):
   for await (const members of zscan(connection, keys.applications, BATCH)) {
     collect(await connection.run(scripts.verifyIndexMembers, [keys.applications], [keys.applicationPrefix, '', 'applications index names missing application', ...members]));
   }
+  // owners' indexes are small: a batch of them per call, paging only through the rare large one
   for await (const ownerKeys of connection.scan(keys.pattern('owner'), BATCH)) {
-    for (const ownerKey of ownerKeys) {
+    const [found, large] = (await connection.run(scripts.verifyOwnerIndexes, ownerKeys, [
+      keys.applicationPrefix, keys.ownerApplicationsPrefix, BATCH,
+    ])) as [unknown[], string[]];
+    collect(found);
+    for (const ownerKey of large) {
       for await (const members of zscan(connection, ownerKey, BATCH)) {
         collect(await connection.run(scripts.verifyIndexMembers, [ownerKey], [
           keys.applicationPrefix, keys.ownerApplicationsPrefix, '', ...members,
@@ -58,7 +63,11 @@ export async function verifyRedisStore(connection: Connection, keys: StoreKeys):
     }
   }
   for await (const namesKeys of connection.scan(keys.pattern('names'), BATCH)) {
-    for (const namesKey of namesKeys) {
+    const [found, large] = (await connection.run(scripts.verifyNameIndexes, namesKeys, [
+      keys.applicationPrefix, keys.ownerNamesPrefix, BATCH,
+    ])) as [unknown[], string[]];
+    collect(found);
+    for (const namesKey of large) {
       for await (const entries of hscan(connection, namesKey, BATCH)) {
         collect(await connection.run(scripts.verifyNames, [namesKey], [
           keys.applicationPrefix, keys.ownerNamesPrefix, ...entries.flat(),

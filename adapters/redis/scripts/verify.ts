@@ -120,3 +120,50 @@ for i = 3, #ARGV, 2 do
 end
 return problems
 `);
+
+/**
+ * verifyOwnerIndexes: a batch of owners' indexes at once; an index too large to read in one call is
+ * handed back for verifyIndexMembers to page through.
+ * KEYS owner index keys; ARGV[1] app key prefix, ARGV[2] owner index prefix, ARGV[3] largest index read here
+ * Returns {problems, keys of larger indexes}.
+ */
+export const verifyOwnerIndexes = defineScript('appkeysVerifyOwnerIndexes', PRELUDE + `
+local large = {}
+for _, ownerKey in ipairs(KEYS) do
+  if redis.call('ZCARD', ownerKey) > tonumber(ARGV[3]) then
+    table.insert(large, ownerKey)
+  else
+    for _, id in ipairs(redis.call('ZRANGE', ownerKey, 0, -1)) do
+      local owner = redis.call('HGET', ARGV[1] .. enc(id), 'owner')
+      if not owner or ARGV[2] .. enc(owner) ~= ownerKey then
+        problem('owner index ' .. ownerKey .. ' names application ' .. id .. ", which is not that owner's")
+      end
+    end
+  end
+end
+return {problems, large}
+`);
+
+/**
+ * verifyNameIndexes: a batch of owners' name indexes at once; larger ones are handed back for verifyNames.
+ * KEYS names keys; ARGV[1] app key prefix, ARGV[2] names prefix, ARGV[3] largest index read here
+ * Returns {problems, keys of larger indexes}.
+ */
+export const verifyNameIndexes = defineScript('appkeysVerifyNameIndexes', PRELUDE + `
+local large = {}
+for _, namesKey in ipairs(KEYS) do
+  if redis.call('HLEN', namesKey) > tonumber(ARGV[3]) then
+    table.insert(large, namesKey)
+  else
+    local entries = redis.call('HGETALL', namesKey)
+    for i = 1, #entries, 2 do
+      local nameKey, id = entries[i], entries[i + 1]
+      local app = redis.call('HMGET', ARGV[1] .. enc(id), 'name_key', 'owner')
+      if app[1] ~= nameKey or not app[2] or ARGV[2] .. enc(app[2]) ~= namesKey then
+        problem('name index ' .. namesKey .. ' maps a name to application ' .. id .. ', which does not hold it')
+      end
+    end
+  end
+end
+return {problems, large}
+`);
