@@ -16,6 +16,18 @@ local function dec(s)
 end
 local problems = {}
 local function problem(text) table.insert(problems, text) end
+local function checkOwnerMember(appPrefix, ownerPrefix, ownerKey, id)
+  local owner = redis.call('HGET', appPrefix .. enc(id), 'owner')
+  if not owner or ownerPrefix .. enc(owner) ~= ownerKey then
+    problem('owner index ' .. ownerKey .. ' names application ' .. id .. ", which is not that owner's")
+  end
+end
+local function checkNameEntry(appPrefix, namesPrefix, namesKey, nameKey, id)
+  local app = redis.call('HMGET', appPrefix .. enc(id), 'name_key', 'owner')
+  if app[1] ~= nameKey or not app[2] or namesPrefix .. enc(app[2]) ~= namesKey then
+    problem('name index ' .. namesKey .. ' maps a name to application ' .. id .. ', which does not hold it')
+  end
+end
 `;
 
 /**
@@ -97,10 +109,7 @@ for i = 4, #ARGV do
   if ARGV[2] == '' then
     if redis.call('EXISTS', key) == 0 then problem(ARGV[3] .. ' ' .. member) end
   else
-    local owner = redis.call('HGET', key, 'owner')
-    if not owner or ARGV[2] .. enc(owner) ~= KEYS[1] then
-      problem('owner index ' .. KEYS[1] .. ' names application ' .. member .. ", which is not that owner's")
-    end
+    checkOwnerMember(ARGV[1], ARGV[2], KEYS[1], member)
   end
 end
 return problems
@@ -111,13 +120,7 @@ return problems
  * KEYS[1] the names hash; ARGV[1] app key prefix, ARGV[2] names prefix, ARGV[3..] name, id pairs
  */
 export const verifyNames = defineScript('appkeysVerifyNames-1', PRELUDE + `
-for i = 3, #ARGV, 2 do
-  local nameKey, id = ARGV[i], ARGV[i + 1]
-  local app = redis.call('HMGET', ARGV[1] .. enc(id), 'name_key', 'owner')
-  if app[1] ~= nameKey or not app[2] or ARGV[2] .. enc(app[2]) ~= KEYS[1] then
-    problem('name index ' .. KEYS[1] .. ' maps a name to application ' .. id .. ', which does not hold it')
-  end
-end
+for i = 3, #ARGV, 2 do checkNameEntry(ARGV[1], ARGV[2], KEYS[1], ARGV[i], ARGV[i + 1]) end
 return problems
 `);
 
@@ -133,12 +136,7 @@ for _, ownerKey in ipairs(KEYS) do
   if redis.call('ZCARD', ownerKey) > tonumber(ARGV[3]) then
     table.insert(large, ownerKey)
   else
-    for _, id in ipairs(redis.call('ZRANGE', ownerKey, 0, -1)) do
-      local owner = redis.call('HGET', ARGV[1] .. enc(id), 'owner')
-      if not owner or ARGV[2] .. enc(owner) ~= ownerKey then
-        problem('owner index ' .. ownerKey .. ' names application ' .. id .. ", which is not that owner's")
-      end
-    end
+    for _, id in ipairs(redis.call('ZRANGE', ownerKey, 0, -1)) do checkOwnerMember(ARGV[1], ARGV[2], ownerKey, id) end
   end
 end
 return {problems, large}
@@ -156,13 +154,7 @@ for _, namesKey in ipairs(KEYS) do
     table.insert(large, namesKey)
   else
     local entries = redis.call('HGETALL', namesKey)
-    for i = 1, #entries, 2 do
-      local nameKey, id = entries[i], entries[i + 1]
-      local app = redis.call('HMGET', ARGV[1] .. enc(id), 'name_key', 'owner')
-      if app[1] ~= nameKey or not app[2] or ARGV[2] .. enc(app[2]) ~= namesKey then
-        problem('name index ' .. namesKey .. ' maps a name to application ' .. id .. ', which does not hold it')
-      end
-    end
+    for i = 1, #entries, 2 do checkNameEntry(ARGV[1], ARGV[2], namesKey, entries[i], entries[i + 1]) end
   end
 end
 return {problems, large}
