@@ -1,5 +1,5 @@
 import type {
-  ApplicationStatus, BindingOrigin, ClientBinding, ClientMetadata, KeyType, VerifyResult,
+  Application, ApplicationStatus, Binding, BindingOrigin, ClientBinding, ClientMetadata, KeyType, VerifyResult,
 } from './types.js';
 
 /**
@@ -114,23 +114,11 @@ export interface StoredClient {
   readonly revision: number;
 }
 
-export interface StoredBinding {
-  readonly application_id: string;
-  readonly key_type: KeyType;
-  readonly client_id: string;
-  readonly origin: BindingOrigin;
-  readonly bound_at: string;
-  readonly bound_by: string;
-}
+/** A binding as stores hold it: the same fields the HTTP API shows. */
+export type StoredBinding = Binding;
 
-export interface StoredApplication {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string;
-  readonly owner: string;
-  readonly status: ApplicationStatus;
-  readonly created_at: string;
-  readonly updated_at: string;
+/** An application as stores hold it: the API's shape, with its bindings as a list. */
+export interface StoredApplication extends Omit<Application, 'keys'> {
   readonly bindings: readonly StoredBinding[];
 }
 

@@ -9,6 +9,7 @@ import type { AppKeysOptions } from '../src/options.js';
 import type { BindingStore } from '../src/store.js';
 import { startAppKeys, type AppKeysHarness } from './support/appkeys.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { prng } from './support/prng.js';
 
 /**
  * Hostile input against every route of the management API, on the memory and the Redis store: bodies
@@ -118,17 +119,6 @@ function encodeCursor(value: unknown): string {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
 }
 
-/** A small deterministic PRNG (mulberry32), so that a failing fuzz run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Stack {
   readonly h: AppKeysHarness;

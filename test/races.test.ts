@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { redisBackend, Subject } from './support/routes-cases.js';
+import { prng as random } from './support/prng.js';
 
 /**
  * Concurrent requests through HTTP against one Redis store: whatever interleaving the server picks,
@@ -20,17 +21,6 @@ interface Binding { application_id: string; key_type: string; client_id: string;
 interface ApplicationBody { id: string; keys: Record<string, Binding> }
 interface ClientBody { client_id: string; binding: Binding | null }
 
-/** A small deterministic PRNG (mulberry32), so that a failing storm can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function statusCounts(responses: readonly request.Response[]): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -6,6 +6,7 @@ import { redisStore } from '../../adapters/redis/index.js';
 import { ownerToken } from '../../examples/owner-token.js';
 import { startServerProcesses, stopServerProcesses, type ServerProcess } from '../support/processes.js';
 import { redisOrSkip, startRedis, type TestRedis } from '../support/redis.js';
+import { prng } from '../support/prng.js';
 
 /**
  * Several `npm start` server processes on one Redis, stormed concurrently with every kind of change
@@ -35,17 +36,6 @@ const oobMetadata = (clientId: string) => ({
 });
 
 
-/** A small deterministic PRNG (mulberry32), so that a failing storm can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Answer {
   readonly status: number;
