@@ -139,9 +139,11 @@ async function memoryUsage(probe: Redis, key: string): Promise<number> {
   return Number(await probe.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
 }
 
+const ADMIN = { kind: 'admin' } as const;
+
 function bindRequest(fixtures: Fixtures, i: number) {
   return {
-    applicationId: fixtures.application(i), owner: undefined, keyType: 'PRODUCTION' as const, clientId: fixtures.client(i),
+    applicationId: fixtures.application(i), access: ADMIN, keyType: 'PRODUCTION' as const, clientId: fixtures.client(i),
     origin: 'provided' as const, boundAt: fixtures.at, boundBy: BOUND_BY,
     attempt: { caller: BOUND_BY, clientId: fixtures.client(i) }, limits: LIMITS, nowMs: Date.now(),
   };
@@ -268,7 +270,9 @@ async function timeOnce(data: Dataset, operation: ScaleOperation, sequence: numb
     const result = await store.bind(bindRequest(f, p));
     elapsed = Number(process.hrtime.bigint() - started) / 1000;
     if (result.outcome !== 'created') throw new Error(`${data.label}: bind of pair ${p}: ${result.outcome}`);
-    if (!(await store.unbind(f.application(p), 'PRODUCTION'))) throw new Error(`${data.label}: unbind of pair ${p} found nothing`);
+    if ((await store.unbind(f.application(p), 'PRODUCTION', ADMIN)).outcome !== 'unbound') {
+      throw new Error(`${data.label}: unbind of pair ${p} found nothing`);
+    }
   }
   return elapsed;
 }

@@ -41,6 +41,8 @@ export function dryRunStore(store: BindingStore): BindingStore {
     createAndBind: refuse,
     unbind: refuse,
     recordFailedAttempt: refuse,
+    attemptWait: refuse,
+    clearFailedAttempts: refuse,
     async close() {
       pending.clear();
     },

@@ -41,6 +41,7 @@ const EVENT_LEVELS: Record<AppKeysEvent, Level> = {
   'appkeys.client.registered': 'info',
   'appkeys.client.deleted': 'info',
   'appkeys.client.secret_rotated': 'info',
+  'appkeys.client.attempts_cleared': 'info',
   'appkeys.provide_keys.failed': 'warn',
 };
 

@@ -54,6 +54,8 @@ export const clientIsStatic = () =>
   new AppKeysError(409, 'client_is_static', 'statically configured clients cannot be registered or bound here');
 export const clientManagedExternally = () =>
   new AppKeysError(409, 'client_managed_externally', 'this client was provided from elsewhere; rotate its secret where it was created');
+export const applicationBlocked = () =>
+  new AppKeysError(403, 'application_blocked', 'an administrator has blocked this application; only an administrator can change it');
 export const tooManyAttempts = (retryAfter: number) =>
   new AppKeysError(429, 'too_many_attempts', 'too many failed attempts; try again later', { retryAfter });
 export const storeUnavailable = (cause?: unknown) =>

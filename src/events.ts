@@ -15,6 +15,7 @@ export type AppKeysEvent =
   | 'appkeys.client.registered'
   | 'appkeys.client.deleted'
   | 'appkeys.client.secret_rotated'
+  | 'appkeys.client.attempts_cleared'
   | 'appkeys.provide_keys.failed';
 
 export interface AppKeysEventPayload extends Record<string, unknown> {

@@ -47,7 +47,7 @@ export interface ResolvedOptions {
 const STORE_METHODS = [
   'getClient', 'putClient', 'replaceClientMetadata', 'deleteClient', 'listClients', 'createApplication',
   'getApplication', 'listApplications', 'updateApplication', 'deleteApplication', 'bind', 'createAndBind',
-  'unbind', 'recordFailedAttempt', 'verify', 'close',
+  'unbind', 'recordFailedAttempt', 'attemptWait', 'clearFailedAttempts', 'verify', 'close',
 ] as const;
 
 function fail(path: string, expectation: string): never {

@@ -6,7 +6,8 @@ import { emit } from './events.js';
 import { newApplicationId, newClientId, newClientSecret } from './ids.js';
 import type { ResolvedOptions } from './options.js';
 import { decodeCursor, encodeCursor } from './pagination.js';
-import type { BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
+import { ADMIN_SCOPE, managementScopesIn } from './scopes.js';
+import type { Access, BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
 import type {
   Actor, Application, ApplicationStatus, Binding, ClientMetadata, KeyType, Page,
 } from './types.js';
@@ -25,8 +26,11 @@ const DUMMY_SECRET = 'appkeys-dummy-secret-for-unknown-clients-000000000000';
 
 const REGENERATE_ATTEMPTS = 3;
 
-/** Scopes of the management API itself; never granted to keys a developer generates. */
-const MANAGEMENT_SCOPES = new Set(['appkeys', 'appkeys:admin']);
+/**
+ * The owner of an application an admin creates without naming one. No account can be it (account ids
+ * are never empty), so such an application is no account's: it is shown with `owner: null`.
+ */
+const NO_OWNER = '';
 
 export interface ClientView extends Record<string, unknown> {
   readonly client_id: string;
@@ -67,7 +71,7 @@ function applicationView(stored: StoredApplication): Application {
     id: stored.id,
     name: stored.name,
     description: stored.description,
-    owner: stored.owner,
+    owner: stored.owner === NO_OWNER ? null : stored.owner,
     status: stored.status,
     created_at: stored.created_at,
     updated_at: stored.updated_at,
@@ -119,8 +123,8 @@ export class Registry {
     const name = validate.text(input.name, 'name', validate.NAME_MAX);
     const description = input.description === undefined
       ? '' : validate.text(input.description, 'description', validate.DESCRIPTION_MAX, { allowEmpty: true });
-    const owner = actor.kind === 'admin' && input.owner !== undefined
-      ? validate.text(input.owner, 'owner', validate.OWNER_MAX) : actor.id;
+    const owner = actor.kind === 'owner' ? actor.id
+      : input.owner === undefined || input.owner === null ? NO_OWNER : validate.accountId(input.owner, 'owner');
     const at = now();
     const application = {
       id: newApplicationId(), name, nameKey: validate.nameKey(name), description, owner, status: 'ACTIVE' as const, created_at: at,
@@ -132,8 +136,7 @@ export class Registry {
 
   async listApplications(actor: Actor, cursor: unknown, limit: number): Promise<Page<Application>> {
     const after = decodeCursor(cursor);
-    const owner = actor.kind === 'admin' ? undefined : actor.id;
-    const items = await this.#store.listApplications(owner, after, limit + 1);
+    const items = await this.#store.listApplications(accessOf(actor), after, limit + 1);
     return this.#page(items.map(applicationView), limit, (app) => app.id);
   }
 
@@ -142,7 +145,8 @@ export class Registry {
   }
 
   async updateApplication(actor: Actor, applicationId: string, input: Record<string, unknown>): Promise<Application> {
-    validate.onlyFields(input, actor.kind === 'admin' ? ['name', 'description', 'status'] : ['name', 'description']);
+    if (actor.kind !== 'admin' && input.status !== undefined) throw err.insufficientScope(ADMIN_SCOPE);
+    validate.onlyFields(input, ['name', 'description', 'status']);
     const current = await this.#application(actor, applicationId);
     const name = input.name === undefined ? undefined : validate.text(input.name, 'name', validate.NAME_MAX);
     const description = input.description === undefined
@@ -153,9 +157,10 @@ export class Registry {
       ...(description !== undefined && { description }),
       ...(status !== undefined && { status }),
       updated_at: now(),
-    });
+    }, accessOf(actor));
     if (outcome === 'name_taken') throw err.applicationNameTaken();
     if (outcome === 'not_found') throw err.applicationNotFound();
+    if (outcome === 'blocked') throw err.applicationBlocked();
     if (status !== undefined && status !== current.status) {
       emit(this.#provider, 'appkeys.application.status_changed', actor, { application_id: current.id, status });
     }
@@ -164,8 +169,9 @@ export class Registry {
 
   async deleteApplication(actor: Actor, applicationId: string): Promise<void> {
     const current = await this.#application(actor, applicationId);
-    const removed = await this.#store.deleteApplication(current.id);
-    if (!removed) throw err.applicationNotFound();
+    const result = await this.#store.deleteApplication(current.id, accessOf(actor));
+    if (result.outcome !== 'deleted') throw result.outcome === 'blocked' ? err.applicationBlocked() : err.applicationNotFound();
+    const removed = result.bindings;
     for (const binding of removed) this.#bindingRemoved(actor, binding, 'application_deleted');
     emit(this.#provider, 'appkeys.application.deleted', actor, {
       application_id: current.id,
@@ -178,7 +184,8 @@ export class Registry {
 
   /**
    * "Provide Keys": proves possession of an existing client's secret, then binds it. Unknown client and
-   * wrong secret are one answer reached through the same work; failures are throttled in the store.
+   * wrong secret are one answer reached through the same work; failures are throttled in the store, and
+   * a throttled caller is answered before any secret is compared, so no answer then depends on it.
    * Resolves whether the binding was created (false: this exact binding already existed).
    */
   async provideKeys(actor: Actor, applicationId: string, keyTypeInput: string, input: Record<string, unknown>): Promise<{ created: boolean; binding: Binding }> {
@@ -187,8 +194,15 @@ export class Registry {
     validate.onlyFields(input, ['client_id', 'client_secret']);
     const clientId = validate.clientId(input.client_id);
     const secret = validate.clientSecret(input.client_secret);
-    const attempt = { caller: actor.id, clientId };
+    const attempt = { caller: callerOf(actor), clientId };
 
+    const waitMs = await this.#store.attemptWait(attempt, this.#options.attempts, Date.now());
+    if (waitMs > 0) {
+      emit(this.#provider, 'appkeys.provide_keys.failed', actor, {
+        application_id: applicationId, key_type: keyType, client_id: clientId, throttled: true,
+      });
+      throw err.tooManyAttempts(Math.ceil(waitMs / 1000));
+    }
     const client = await this.#provider.Client.find(clientId);
     if (!(await this.#proves(client, secret))) {
       const retryAfterMs = await this.#store.recordFailedAttempt(attempt, this.#options.attempts, Date.now());
@@ -203,7 +217,7 @@ export class Registry {
 
     const boundAt = now();
     const result = await this.#store.bind({
-      applicationId, owner: this.#ownerFilter(actor), keyType, clientId, origin: 'provided', boundAt, boundBy: actor.id,
+      applicationId, access: accessOf(actor), keyType, clientId, origin: 'provided', boundAt, boundBy: actor.id,
       attempt, limits: this.#options.attempts, nowMs: Date.now(),
     });
     switch (result.outcome) {
@@ -218,6 +232,8 @@ export class Registry {
         throw err.tooManyAttempts(Math.ceil(result.retryAfterMs / 1000));
       case 'application_not_found':
         throw err.applicationNotFound();
+      case 'application_blocked':
+        throw err.applicationBlocked();
       // proven against a client the store does not hold (e.g. one resolved from elsewhere): not bindable
       case 'client_not_found':
         throw err.invalidClient();
@@ -236,11 +252,7 @@ export class Registry {
     for (const field of ['client_id', 'client_secret', 'client_secret_expires_at', 'client_id_issued_at']) {
       if (input[field] !== undefined) throw err.invalidRequest(`${field} is chosen by the server for generated keys`);
     }
-    const requested = typeof input.scope === 'string' ? input.scope.split(' ') : [];
-    if (requested.some((scope) => MANAGEMENT_SCOPES.has(scope))) {
-      throw err.invalidClientMetadata('generated clients cannot be given the management API scopes');
-    }
-    const current = await this.#application(actor, applicationId);
+    const current = await this.#changeableApplication(actor, applicationId);
     if (current.bindings.some((b) => b.key_type === keyType)) throw err.keyTypeAlreadyBound();
 
     const clientSecret = newClientSecret();
@@ -252,9 +264,10 @@ export class Registry {
     });
     const boundAt = now();
     const outcome = await this.#store.createAndBind({
-      applicationId: current.id, owner: this.#ownerFilter(actor), keyType, metadata, boundAt, boundBy: actor.id,
+      applicationId: current.id, access: accessOf(actor), keyType, metadata, boundAt, boundBy: actor.id,
     });
     if (outcome === 'application_not_found') throw err.applicationNotFound();
+    if (outcome === 'application_blocked') throw err.applicationBlocked();
     if (outcome === 'key_type_already_bound') throw err.keyTypeAlreadyBound();
     if (outcome === 'client_exists') throw new Error('generated client id collided');
     const binding = bindingView({
@@ -275,14 +288,17 @@ export class Registry {
   async unbind(actor: Actor, applicationId: string, keyTypeInput: string): Promise<void> {
     const keyType = validate.keyType(keyTypeInput);
     const current = await this.#application(actor, applicationId);
-    const removed = await this.#store.unbind(current.id, keyType);
-    if (!removed) throw err.bindingNotFound();
-    this.#bindingRemoved(actor, removed, 'unbound');
+    const result = await this.#store.unbind(current.id, keyType, accessOf(actor));
+    if (result.outcome !== 'unbound') throw result.outcome === 'blocked' ? err.applicationBlocked() : err.bindingNotFound();
+    this.#bindingRemoved(actor, result.binding, 'unbound');
   }
 
   /** A new secret for a generated client; provided clients keep the secret they were created with. */
   async regenerateSecret(actor: Actor, applicationId: string, keyTypeInput: string): Promise<{ client_id: string; client_secret: string }> {
-    const binding = await this.getBinding(actor, applicationId, keyTypeInput);
+    const keyType = validate.keyType(keyTypeInput);
+    const current = await this.#changeableApplication(actor, applicationId);
+    const binding = current.bindings.find((b) => b.key_type === keyType);
+    if (!binding) throw err.bindingNotFound();
     if (binding.origin !== 'generated') throw err.clientManagedExternally();
     for (let attempt = 0; attempt < REGENERATE_ATTEMPTS; attempt += 1) {
       const stored = await this.#store.getClient(binding.client_id);
@@ -290,12 +306,15 @@ export class Registry {
       const clientSecret = newClientSecret();
       const metadata = { ...stored.metadata, client_secret: clientSecret };
       // compare-and-set on the revision: a concurrent change to the client is never overwritten
-      const outcome = await this.#store.replaceClientMetadata(metadata, stored.revision, now());
+      const outcome = await this.#store.replaceClientMetadata(metadata, stored.revision, now(), {
+        unlessBlocked: actor.kind !== 'admin',
+      });
       if (outcome === 'ok') {
         emit(this.#provider, 'appkeys.client.secret_rotated', actor, { client_id: binding.client_id, application_id: binding.application_id });
         return { client_id: binding.client_id, client_secret: clientSecret };
       }
       if (outcome === 'not_found') throw err.bindingNotFound();
+      if (outcome === 'blocked') throw err.applicationBlocked();
     }
     throw new err.AppKeysError(409, 'conflict', 'the client changed while its secret was being rotated; try again');
   }
@@ -344,6 +363,17 @@ export class Registry {
     emit(this.#provider, 'appkeys.client.deleted', actor, { client_id: clientId, forced: Boolean(binding) });
   }
 
+  /**
+   * Forgets the failures counted against a client from every caller, so that Provide Keys works for it
+   * again after many callers' failures locked it out. Admin only; resolves whether there were any.
+   */
+  async clearFailedAttempts(actor: Actor, clientIdInput: string): Promise<boolean> {
+    const clientId = validate.clientId(clientIdInput);
+    const cleared = await this.#store.clearFailedAttempts(clientId);
+    emit(this.#provider, 'appkeys.client.attempts_cleared', actor, { client_id: clientId, cleared });
+    return cleared;
+  }
+
   // ---- internals -------------------------------------------------------------------------------
 
   /** The application if the actor may see it; another owner's application is "not found", not "forbidden". */
@@ -354,8 +384,14 @@ export class Registry {
     return stored;
   }
 
-  #ownerFilter(actor: Actor): string | undefined {
-    return actor.kind === 'admin' ? undefined : actor.id;
+  /**
+   * The application if the actor may change it: an owner's is the admin's while BLOCKED. Stores check
+   * the same again in the step that changes it; asking first spares work that would be refused.
+   */
+  async #changeableApplication(actor: Actor, applicationId: string): Promise<StoredApplication> {
+    const stored = await this.#application(actor, applicationId);
+    if (actor.kind !== 'admin' && stored.status === 'BLOCKED') throw err.applicationBlocked();
+    return stored;
   }
 
   async #proves(client: ProviderClient | undefined, secret: string): Promise<boolean> {
@@ -396,6 +432,7 @@ export class Registry {
     if (needsSecret && typeof metadata.client_secret !== 'string') {
       throw err.invalidClientMetadata(`client_secret is required for token_endpoint_auth_method ${String(metadata.token_endpoint_auth_method)}`);
     }
+    checkStoreClientRules(metadata);
     return metadata;
   }
 
@@ -409,6 +446,32 @@ export class Registry {
     emit(this.#provider, 'appkeys.binding.removed', actor, {
       ...bindingView(binding), reason, client_deleted: binding.origin === 'generated' || reason === 'client_deleted',
     });
+  }
+}
+
+/** Who is counted for throttling: admins and owners apart, whatever their ids. */
+function callerOf(actor: Actor): string {
+  return `${actor.kind}:${actor.id}`;
+}
+
+/** What a store checks, in the step that makes a change, about who makes it. */
+function accessOf(actor: Actor): Access {
+  return actor.kind === 'admin' ? { kind: 'admin' } : { kind: 'owner', owner: actor.id };
+}
+
+/**
+ * Rules for every client this registry writes (registered out of band or generated), beyond the
+ * provider's schema: the management scopes are the operator's static clients' alone, and a client that
+ * gets tokens for itself (client_credentials) must authenticate, else anyone knowing its id could.
+ */
+function checkStoreClientRules(metadata: ClientMetadata): void {
+  const scopes = managementScopesIn(metadata.scope);
+  if (scopes.length > 0) {
+    throw err.invalidClientMetadata(`the scope ${scopes[0]} is kept for statically configured clients`);
+  }
+  const grants = Array.isArray(metadata.grant_types) ? metadata.grant_types : [];
+  if (grants.includes('client_credentials') && metadata.token_endpoint_auth_method === 'none') {
+    throw err.invalidClientMetadata('a client_credentials client must authenticate: token_endpoint_auth_method none is not allowed');
   }
 }
 

@@ -29,9 +29,12 @@ export interface BindingStore {
 
   /**
    * Replaces the metadata of a client whose revision is still `revision` (compare-and-set).
-   * Resolves `ok`, `not_found`, or `conflict` when the record changed meanwhile.
+   * Resolves `ok`, `not_found`, `conflict` when the record changed meanwhile, or `blocked` when
+   * `unlessBlocked` is set and the client's application is BLOCKED (checked in the same step).
    */
-  replaceClientMetadata(metadata: ClientMetadata, revision: number, at: string): Promise<'ok' | 'not_found' | 'conflict'>;
+  replaceClientMetadata(
+    metadata: ClientMetadata, revision: number, at: string, options?: ReplaceOptions,
+  ): Promise<'ok' | 'not_found' | 'conflict' | 'blocked'>;
 
   /**
    * Removes a client. A bound client is removed only with `force`, and then its binding goes too.
@@ -53,20 +56,20 @@ export interface BindingStore {
   /** The application with its bindings, or `undefined`. */
   getApplication(applicationId: string): Promise<StoredApplication | undefined>;
 
-  /** Applications in id byte order after `after`: one owner's, or every one when `owner` is undefined. */
-  listApplications(owner: string | undefined, after: string | undefined, limit: number): Promise<StoredApplication[]>;
+  /** Applications in id byte order after `after`: every one for an admin, an owner's own for an owner. */
+  listApplications(access: Access, after: string | undefined, limit: number): Promise<StoredApplication[]>;
 
   /**
    * Changes name, description or status. A status change is mirrored into the bound client records in
-   * the same step. Resolves `ok`, `not_found`, or `name_taken`.
+   * the same step. Resolves `ok`, `not_found` (also: not this owner's), `name_taken`, or `blocked`.
    */
-  updateApplication(applicationId: string, change: ApplicationChange): Promise<'ok' | 'not_found' | 'name_taken'>;
+  updateApplication(applicationId: string, change: ApplicationChange, access: Access): Promise<'ok' | 'not_found' | 'name_taken' | 'blocked'>;
 
   /**
    * Deletes an application: provided clients are unbound and kept, generated clients deleted.
-   * Resolves the bindings it had, or `undefined` when there was no such application.
+   * Resolves the bindings it had, `not_found` (also: not this owner's), or `blocked`.
    */
-  deleteApplication(applicationId: string): Promise<StoredBinding[] | undefined>;
+  deleteApplication(applicationId: string, access: Access): Promise<DeleteApplicationResult>;
 
   // ---- bindings --------------------------------------------------------------------------------
 
@@ -77,13 +80,15 @@ export interface BindingStore {
   bind(request: BindRequest): Promise<BindResult>;
 
   /** Creates a client and binds it in one step (no orphan client can be left behind). */
-  createAndBind(request: CreateAndBindRequest): Promise<'created' | 'application_not_found' | 'key_type_already_bound' | 'client_exists'>;
+  createAndBind(request: CreateAndBindRequest): Promise<
+    'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'
+  >;
 
   /**
-   * Removes the binding of one key type; a generated client is deleted with it.
-   * Resolves the removed binding, or `undefined` when there was none.
+   * Removes the binding of one key type; a generated client is deleted with it. Resolves the removed
+   * binding, `not_found` when there was none (or the application is not this owner's), or `blocked`.
    */
-  unbind(applicationId: string, keyType: KeyType): Promise<StoredBinding | undefined>;
+  unbind(applicationId: string, keyType: KeyType, access: Access): Promise<UnbindResult>;
 
   // ---- throttling of failed provide-keys attempts ----------------------------------------------
 
@@ -96,6 +101,16 @@ export interface BindingStore {
    */
   recordFailedAttempt(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number>;
 
+  /** How long the caller must wait before trying again (0: not throttled), recording nothing. */
+  attemptWait(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number>;
+
+  /**
+   * Forgets every failure counted against a client from anyone (its per-client window), so that a
+   * client locked out by many callers can be provided again. Per-caller windows stay: they hold back
+   * only the caller who failed. Resolves whether there was anything to forget.
+   */
+  clearFailedAttempts(clientId: string): Promise<boolean>;
+
   // ---- operations ------------------------------------------------------------------------------
 
   /** Checks every invariant on the live data: binding ⇄ client record ⇄ owner index ⇄ name index. */
@@ -103,6 +118,18 @@ export interface BindingStore {
 
   /** Releases what the store holds (timers); never closes a client the caller passed in. */
   close(): Promise<void>;
+}
+
+/**
+ * On whose behalf a change is made, checked in the same atomic step as the change: an admin may act on
+ * every application; an owner only on their own, and not while an admin holds it BLOCKED. Two cases,
+ * so that no owner id can ever mean "any owner".
+ */
+export type Access = { readonly kind: 'admin' } | { readonly kind: 'owner'; readonly owner: string };
+
+export interface ReplaceOptions {
+  /** Refuse (`blocked`) when the client's application is BLOCKED: an owner's change. */
+  readonly unlessBlocked?: boolean;
 }
 
 export interface StoredClient {
@@ -118,7 +145,9 @@ export interface StoredClient {
 export type StoredBinding = Binding;
 
 /** An application as stores hold it: the API's shape, with its bindings as a list. */
-export interface StoredApplication extends Omit<Application, 'keys'> {
+export interface StoredApplication extends Omit<Application, 'keys' | 'owner'> {
+  /** The owner's account id, or `''` for an application an admin created for no account. */
+  readonly owner: string;
   readonly bindings: readonly StoredBinding[];
 }
 
@@ -155,8 +184,7 @@ export interface AttemptLimits {
 
 export interface BindRequest {
   readonly applicationId: string;
-  /** When set, the application must belong to this owner (else `application_not_found`). */
-  readonly owner: string | undefined;
+  readonly access: Access;
   readonly keyType: KeyType;
   readonly clientId: string;
   readonly origin: BindingOrigin;
@@ -169,12 +197,15 @@ export interface BindRequest {
 
 export type BindResult =
   | { readonly outcome: 'created' | 'exists' }
-  | { readonly outcome: 'application_not_found' | 'client_not_found' | 'client_already_bound' | 'key_type_already_bound' }
+  | {
+    readonly outcome:
+      'application_not_found' | 'application_blocked' | 'client_not_found' | 'client_already_bound' | 'key_type_already_bound';
+  }
   | { readonly outcome: 'throttled'; readonly retryAfterMs: number };
 
 export interface CreateAndBindRequest {
   readonly applicationId: string;
-  readonly owner: string | undefined;
+  readonly access: Access;
   readonly keyType: KeyType;
   readonly metadata: ClientMetadata;
   readonly boundAt: string;
@@ -184,3 +215,11 @@ export interface CreateAndBindRequest {
 export type DeleteClientResult =
   | { readonly outcome: 'deleted'; readonly binding?: StoredBinding }
   | { readonly outcome: 'not_found' | 'bound' };
+
+export type DeleteApplicationResult =
+  | { readonly outcome: 'deleted'; readonly bindings: readonly StoredBinding[] }
+  | { readonly outcome: 'not_found' | 'blocked' };
+
+export type UnbindResult =
+  | { readonly outcome: 'unbound'; readonly binding: StoredBinding }
+  | { readonly outcome: 'not_found' | 'blocked' };

@@ -23,7 +23,8 @@ export interface Application {
   readonly id: string;
   readonly name: string;
   readonly description: string;
-  readonly owner: string;
+  /** The owner's account id; `null` for an application an admin created for no account. */
+  readonly owner: string | null;
   readonly status: ApplicationStatus;
   readonly created_at: string;
   readonly updated_at: string;

@@ -38,6 +38,22 @@ export function text(value: unknown, field: string, max: number, { allowEmpty = 
   return value;
 }
 
+/** C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows. */
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * An account id (an owner): 1–OWNER_MAX characters of well-formed Unicode without control characters,
+ * so that it can be shown in a terminal or a page as it is.
+ */
+export function accountId(value: unknown, field = 'account id'): string {
+  if (typeof value !== 'string' || value.length === 0 || [...value].length > OWNER_MAX) {
+    throw invalidRequest(`${field} must be a string of 1–${OWNER_MAX} characters`);
+  }
+  if (CONTROLS.test(value) || !value.isWellFormed()) throw invalidRequest(`${field} must not contain control characters`);
+  return value;
+}
+
 /** A client_id as RFC 6749 allows it (VSCHAR: printable ASCII and space), 1–512 characters. */
 export function clientId(value: unknown, field = 'client_id'): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > CLIENT_ID_MAX || !/^[\x20-\x7e]+$/.test(value)) {

@@ -320,6 +320,8 @@ describe.each(storeKinds)('hostile input on the $name store', (kind) => {
           // empty lists are valid metadata for these: no grant needs them here
           // (a client without grant types is valid to the provider's schema: it simply gets no tokens)
           (['grant_types', 'response_types', 'redirect_uris', 'contacts'].includes(spec.field) && Array.isArray(value) && value.length === 0)
+          // an admin's owner null is "no account's application", as the API shows it
+          || (spec.field === 'owner' && value === null)
         ));
         for (const value of values) {
           const answer = await s.call({ method: spec.method, path: spec.path, token: spec.token, body: { ...spec.base, [spec.field]: value } });
@@ -338,7 +340,7 @@ describe.each(storeKinds)('hostile input on the $name store', (kind) => {
       expectError(await s.call({ method: 'POST', path: APPS, token: s.alice, body: { name: 'with extra', ...unknown } }), 400, 'invalid_request', 'create');
       expectError(await s.call({ method: 'POST', path: APPS, token: s.alice, body: { name: 'owner field', owner: 'bob' } }), 400, 'invalid_request', 'owner sets owner');
       expectError(await s.call({ method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, body: unknown }), 400, 'invalid_request', 'update');
-      expectError(await s.call({ method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, body: { status: 'BLOCKED' } }), 400, 'invalid_request', 'owner sets status');
+      expectError(await s.call({ method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, body: { status: 'BLOCKED' } }), 403, 'insufficient_scope', 'owner sets status');
       expectError(await s.call({ method: 'PUT', path: `${APPS}/${appId}/keys/PRODUCTION`, token: s.alice, body: { client_id: 'x', client_secret: 'y', ...unknown } }), 400, 'invalid_request', 'provide');
 
       const registered = await s.call({ method: 'PUT', path: `${CLIENTS}/oob-unknown`, token: s.admin, body: oobMetadata(secretOf('oob-unknown'), unknown) });

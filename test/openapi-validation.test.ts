@@ -354,10 +354,13 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     await call('patch', `${PREFIX}/applications/${app.id}`, 200, { token: alice, body: { description: 'Invoices and credit notes' } });
     await call('patch', `${PREFIX}/applications/${app.id}`, 409, { token: alice, body: { name: 'Second' } }, 'application_name_taken');
     await call('patch', `${PREFIX}/applications/${app.id}`, 404, { token: bob, body: { name: 'Mine' } }, 'application_not_found');
-    await call('patch', `${PREFIX}/applications/${app.id}`, 400, { token: alice, body: { status: 'BLOCKED' } }, 'invalid_request');
+    await call('patch', `${PREFIX}/applications/${app.id}`, 403, { token: alice, body: { status: 'BLOCKED' } }, 'insufficient_scope');
     await call('patch', `${PREFIX}/applications/${app.id}`, 415, { token: alice, raw: { type: 'text/plain', text: 'x' } }, 'invalid_request');
     await call('patch', `${PREFIX}/applications/${app.id}`, 413, { token: alice, body: { description: 'y'.repeat(5000) } }, 'invalid_request');
     await call('patch', `${PREFIX}/applications/${bobApp.id}`, 200, { token: admin, body: { status: 'BLOCKED' } });
+    await call('patch', `${PREFIX}/applications/${bobApp.id}`, 403, { token: bob, body: { name: 'Unblocked by me' } }, 'application_blocked');
+    await call('delete', `${PREFIX}/applications/${bobApp.id}`, 403, { token: bob }, 'application_blocked');
+    await call('post', `${PREFIX}/applications/${bobApp.id}/keys/SANDBOX`, 403, { token: bob, body: {} }, 'application_blocked');
     await call('patch', `${PREFIX}/applications/${bobApp.id}`, 200, { token: admin, body: { status: 'ACTIVE' } });
 
     // provide keys
@@ -381,6 +384,9 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     await call('put', `${keys}/SANDBOX`, 401, { token: alice, body: { client_id: 'corp-reports', client_secret: 'wrong-2' } }, 'invalid_client');
     const throttled = await call('put', `${keys}/SANDBOX`, 429, { token: alice, body: { client_id: 'corp-reports', client_secret: 'wrong-3' } }, 'too_many_attempts');
     expect(throttled.headers['retry-after']).toMatch(/^\d+$/);
+    await call('delete', `${PREFIX}/clients/corp-reports/attempts`, 204, { token: admin });
+    await call('delete', `${PREFIX}/clients/${'x'.repeat(600)}/attempts`, 400, { token: admin }, 'invalid_request');
+    await call('delete', `${PREFIX}/clients/corp-reports/attempts`, 403, { token: alice }, 'insufficient_scope');
     const disabledAdmin = await disabled.adminToken();
     const disabledApp = (await callDisabled('post', `${PREFIX}/applications`, 201, { token: disabledAdmin, body: { name: 'Any' } })).body as { id: string };
     await callDisabled('put', `${PREFIX}/applications/${disabledApp.id}/keys/SANDBOX`, 403, {

@@ -28,6 +28,7 @@ const ROUTES: readonly { method: string; path: string; statuses: readonly string
   { method: 'get', path: '/clients/:client_id', statuses: ['200', '400', '404', ...OWNER] },
   { method: 'get', path: '/clients', statuses: ['200', '400', ...OWNER] },
   { method: 'delete', path: '/clients/:client_id', statuses: ['204', '400', '404', '409', ...OWNER] },
+  { method: 'delete', path: '/clients/:client_id/attempts', statuses: ['204', '400', ...OWNER] },
 ];
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];

@@ -233,7 +233,7 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     // nothing answered 503 was queued to land on the restarted server
     await client.ping();
     await freshStore(async (fresh) => {
-      expect(await fresh.listApplications(undefined, undefined, 100)).toEqual([]);
+      expect(await fresh.listApplications({ kind: 'admin' }, undefined, 100)).toEqual([]);
       expect(await fresh.listClients(undefined, 100)).toEqual([]);
     });
     const probe = redis.client();
@@ -278,7 +278,7 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     // the commands queued in the socket run now; a PING behind them answers once they have
     await client.ping();
     await freshStore(async (fresh) => {
-      const apps = await fresh.listApplications('alice', undefined, 100);
+      const apps = await fresh.listApplications({ kind: 'owner', owner: 'alice' }, undefined, 100);
       expect(apps.map((app) => app.name)).toEqual([`app stopped`]);
       expect(await fresh.getClient(kept)).toBeDefined();
       expect((await fresh.getClient(oob))?.binding).toBeUndefined();

@@ -204,7 +204,7 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const alice = await t.owner('alice');
       const id = await t.application(alice, 'App');
 
-      expectError(await t.patch(appPath(id), alice, { status: 'BLOCKED' }), 400, 'invalid_request');
+      expectError(await t.patch(appPath(id), alice, { status: 'BLOCKED' }), 403, 'insufficient_scope');
       expect((await t.get(appPath(id), alice)).body.status).toBe('ACTIVE');
 
       const blocked = await t.patch(appPath(id), await t.admin(), { status: 'BLOCKED' });

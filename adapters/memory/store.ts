@@ -1,7 +1,8 @@
 import { canonicalJson } from '../../src/canonical-json.js';
 import type {
-  ApplicationChange, AttemptKey, AttemptLimits, BindingStore, BindRequest, BindResult, CreateAndBindRequest,
-  DeleteClientResult, NewApplication, StoredApplication, StoredBinding, StoredClient,
+  Access, ApplicationChange, AttemptKey, AttemptLimits, BindingStore, BindRequest, BindResult, CreateAndBindRequest,
+  DeleteApplicationResult, DeleteClientResult, NewApplication, ReplaceOptions, StoredApplication, StoredBinding,
+  StoredClient, UnbindResult,
 } from '../../src/store.js';
 import {
   KEY_TYPES, type ApplicationStatus, type ClientBinding, type ClientMetadata, type KeyType, type VerifyResult,
@@ -171,11 +172,14 @@ class MemoryBindingStore implements BindingStore {
     return 'created';
   }
 
-  async replaceClientMetadata(metadata: ClientMetadata, revision: number, at: string): Promise<'ok' | 'not_found' | 'conflict'> {
+  async replaceClientMetadata(
+    metadata: ClientMetadata, revision: number, at: string, options: ReplaceOptions = {},
+  ): Promise<'ok' | 'not_found' | 'conflict' | 'blocked'> {
     const copy = copyMetadata(metadata);
     const existing = this.#clients.get(copy.client_id);
     if (!existing) return 'not_found';
     if (existing.revision !== revision) return 'conflict';
+    if (options.unlessBlocked && existing.binding?.status === 'BLOCKED') return 'blocked';
     existing.metadata = copy;
     existing.updated_at = at;
     existing.revision += 1;
@@ -234,14 +238,18 @@ class MemoryBindingStore implements BindingStore {
     return record && applicationView(record);
   }
 
-  async listApplications(owner: string | undefined, after: string | undefined, limit: number): Promise<StoredApplication[]> {
-    const ids = owner === undefined ? this.#applicationIds : this.#ownerApplications.get(owner);
+  async listApplications(access: Access, after: string | undefined, limit: number): Promise<StoredApplication[]> {
+    const ids = access.kind === 'admin' ? this.#applicationIds : this.#ownerApplications.get(access.owner);
     if (!ids) return [];
     return ids.page(after, limit).map((id) => applicationView(this.#applications.get(id) as ApplicationRecord));
   }
 
-  async updateApplication(applicationId: string, change: ApplicationChange): Promise<'ok' | 'not_found' | 'name_taken'> {
+  async updateApplication(
+    applicationId: string, change: ApplicationChange, access: Access,
+  ): Promise<'ok' | 'not_found' | 'name_taken' | 'blocked'> {
     const record = this.#applications.get(applicationId);
+    const denied = refusal(record, access);
+    if (denied) return denied;
     if (!record) return 'not_found';
     const names = mapOf(this.#ownerNames, record.owner, () => new Map<string, string>());
     const nameKey = change.nameKey;
@@ -272,9 +280,11 @@ class MemoryBindingStore implements BindingStore {
     return 'ok';
   }
 
-  async deleteApplication(applicationId: string): Promise<StoredBinding[] | undefined> {
+  async deleteApplication(applicationId: string, access: Access): Promise<DeleteApplicationResult> {
     const record = this.#applications.get(applicationId);
-    if (!record) return undefined;
+    const denied = refusal(record, access);
+    if (denied) return { outcome: denied };
+    if (!record) return { outcome: 'not_found' };
     const removed = [...record.bindings.values()];
     for (const binding of removed) this.#releaseClient(binding);
     this.#applications.delete(applicationId);
@@ -285,7 +295,7 @@ class MemoryBindingStore implements BindingStore {
     const names = this.#ownerNames.get(record.owner);
     if (names?.get(record.nameKey) === applicationId) names.delete(record.nameKey);
     if (names?.size === 0) this.#ownerNames.delete(record.owner);
-    return removed.map((binding) => ({ ...binding }));
+    return { outcome: 'deleted', bindings: removed.map((binding) => ({ ...binding })) };
   }
 
   // ---- bindings --------------------------------------------------------------------------------
@@ -295,9 +305,9 @@ class MemoryBindingStore implements BindingStore {
     if (retryAfterMs > 0) return { outcome: 'throttled', retryAfterMs };
 
     const application = this.#applications.get(request.applicationId);
-    if (!application || (request.owner !== undefined && request.owner !== application.owner)) {
-      return { outcome: 'application_not_found' };
-    }
+    const denied = refusal(application, request.access);
+    if (denied) return { outcome: `application_${denied}` };
+    if (!application) return { outcome: 'application_not_found' };
     const client = this.#clients.get(request.clientId);
     if (!client) return { outcome: 'client_not_found' };
     if (client.binding) {
@@ -310,11 +320,13 @@ class MemoryBindingStore implements BindingStore {
     return { outcome: 'created' };
   }
 
-  async createAndBind(request: CreateAndBindRequest): Promise<'created' | 'application_not_found' | 'key_type_already_bound' | 'client_exists'> {
+  async createAndBind(request: CreateAndBindRequest): Promise<
+    'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'
+  > {
     const application = this.#applications.get(request.applicationId);
-    if (!application || (request.owner !== undefined && request.owner !== application.owner)) {
-      return 'application_not_found';
-    }
+    const denied = refusal(application, request.access);
+    if (denied) return `application_${denied}`;
+    if (!application) return 'application_not_found';
     if (application.bindings.has(request.keyType)) return 'key_type_already_bound';
     const metadata = copyMetadata(request.metadata);
     if (this.#clients.has(metadata.client_id)) return 'client_exists';
@@ -323,11 +335,14 @@ class MemoryBindingStore implements BindingStore {
     return 'created';
   }
 
-  async unbind(applicationId: string, keyType: KeyType): Promise<StoredBinding | undefined> {
-    const binding = this.#applications.get(applicationId)?.bindings.get(keyType);
-    if (!binding) return undefined;
+  async unbind(applicationId: string, keyType: KeyType, access: Access): Promise<UnbindResult> {
+    const application = this.#applications.get(applicationId);
+    const denied = refusal(application, access);
+    if (denied) return { outcome: denied };
+    const binding = application?.bindings.get(keyType);
+    if (!binding) return { outcome: 'not_found' };
     this.#releaseClient(binding);
-    return { ...binding };
+    return { outcome: 'unbound', binding: { ...binding } };
   }
 
   // ---- throttling ------------------------------------------------------------------------------
@@ -344,6 +359,14 @@ class MemoryBindingStore implements BindingStore {
     }
     this.#sweepIfLarge(nowMs);
     return 0;
+  }
+
+  async attemptWait(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number> {
+    return this.#retryAfter(attempt, limits, nowMs);
+  }
+
+  async clearFailedAttempts(clientId: string): Promise<boolean> {
+    return this.#attempts.delete(clientWindowKey({ clientId }));
   }
 
   // ---- operations ------------------------------------------------------------------------------
@@ -504,6 +527,16 @@ class MemoryBindingStore implements BindingStore {
   }
 }
 
+/**
+ * Why `access` may not change `application`, if it may not: another owner's application is not found
+ * (never "forbidden", so ids cannot be probed), and a BLOCKED one is the admin's until lifted.
+ */
+function refusal(application: ApplicationRecord | undefined, access: Access): 'not_found' | 'blocked' | undefined {
+  if (!application || access.kind === 'admin') return undefined;
+  if (application.owner !== access.owner) return 'not_found';
+  return application.status === 'BLOCKED' ? 'blocked' : undefined;
+}
+
 function copyMetadata(metadata: ClientMetadata): ClientMetadata {
   if (metadata === null || typeof metadata !== 'object' || typeof metadata.client_id !== 'string') {
     throw new TypeError('client metadata must be an object with a string client_id');
@@ -550,7 +583,7 @@ function storedBinding(clientId: string, binding: ClientBinding): StoredBinding 
 
 // JSON arrays keep the two parts apart whatever characters they contain.
 const callerWindowKey = (attempt: AttemptKey) => JSON.stringify(['caller', attempt.caller, attempt.clientId]);
-const clientWindowKey = (attempt: AttemptKey) => JSON.stringify(['client', attempt.clientId]);
+const clientWindowKey = (attempt: Pick<AttemptKey, 'clientId'>) => JSON.stringify(['client', attempt.clientId]);
 
 function mapOf<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   let value = map.get(key);

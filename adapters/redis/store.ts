@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
 import type {
-  ApplicationChange, AttemptKey, AttemptLimits, BindRequest, BindResult, BindingStore,
-  CreateAndBindRequest, DeleteClientResult, NewApplication, StoredApplication, StoredBinding, StoredClient,
+  Access, ApplicationChange, AttemptKey, AttemptLimits, BindRequest, BindResult, BindingStore, CreateAndBindRequest,
+  DeleteApplicationResult, DeleteClientResult, NewApplication, ReplaceOptions, StoredApplication, StoredBinding,
+  StoredClient, UnbindResult,
 } from '../../src/store.js';
 import type {
   ApplicationStatus, BindingOrigin, ClientMetadata, KeyType, VerifyResult,
@@ -50,6 +51,7 @@ const REFUSALS = {
   [-5]: 'client_exists',
   [-6]: 'name_taken',
   [-7]: 'conflict',
+  [-8]: 'blocked',
 } as const;
 type RefusalCode = keyof typeof REFUSALS;
 
@@ -111,6 +113,9 @@ function applicationFromReply(reply: unknown): StoredApplication | undefined {
 
 const lexicalStart = (after: string | undefined) => (after === undefined ? '-' : `(${after}`);
 
+/** The two ARGV every change made for someone takes: the access kind and the owner ('' for an admin). */
+const accessArgs = (access: Access): [string, string] => (access.kind === 'admin' ? ['admin', ''] : ['owner', access.owner]);
+
 class RedisBindingStore implements BindingStore {
   readonly kind = 'redis';
   readonly #connection: Connection;
@@ -139,15 +144,19 @@ class RedisBindingStore implements BindingStore {
     return reply === 2 ? 'replaced' : 'unchanged';
   }
 
-  async replaceClientMetadata(metadata: ClientMetadata, revision: number, at: string): Promise<'ok' | 'not_found' | 'conflict'> {
+  async replaceClientMetadata(
+    metadata: ClientMetadata, revision: number, at: string, options: ReplaceOptions = {},
+  ): Promise<'ok' | 'not_found' | 'conflict' | 'blocked'> {
     const reply = Number(await this.#connection.run(
       scripts.replaceClientMetadata,
       [this.#keys.client(metadata.client_id)],
-      [JSON.stringify(metadata), revision, at, metadataDigest(metadata)],
+      [JSON.stringify(metadata), revision, at, metadataDigest(metadata), options.unlessBlocked ? '1' : '0'],
     ));
     if (reply === 1) return 'ok';
     if (reply === 0) return 'not_found';
-    return refusal(reply) === 'conflict' ? 'conflict' : 'not_found';
+    const outcome = refusal(reply);
+    if (outcome === 'conflict' || outcome === 'blocked') return outcome;
+    throw new Error(`unexpected replaceClientMetadata reply ${reply}`);
   }
 
   async deleteClient(clientId: string, force: boolean): Promise<DeleteClientResult> {
@@ -204,8 +213,8 @@ class RedisBindingStore implements BindingStore {
     return applicationFromReply(reply);
   }
 
-  async listApplications(owner: string | undefined, after: string | undefined, limit: number): Promise<StoredApplication[]> {
-    const index = owner === undefined ? this.#keys.applications : this.#keys.ownerApplications(owner);
+  async listApplications(access: Access, after: string | undefined, limit: number): Promise<StoredApplication[]> {
+    const index = access.kind === 'admin' ? this.#keys.applications : this.#keys.ownerApplications(access.owner);
     const reply = await this.#connection.run(
       scripts.listApplications,
       [index],
@@ -214,28 +223,35 @@ class RedisBindingStore implements BindingStore {
     return (reply as unknown[]).flatMap((app) => applicationFromReply(app) ?? []);
   }
 
-  async updateApplication(applicationId: string, change: ApplicationChange): Promise<'ok' | 'not_found' | 'name_taken'> {
+  async updateApplication(
+    applicationId: string, change: ApplicationChange, access: Access,
+  ): Promise<'ok' | 'not_found' | 'name_taken' | 'blocked'> {
     const reply = Number(await this.#connection.run(
       scripts.updateApplication,
       [this.#keys.application(applicationId)],
       [
         change.name ?? '', change.nameKey ?? '', change.description === undefined ? '0' : '1',
         change.description ?? '', change.status ?? '', change.updated_at,
-        this.#keys.ownerNamesPrefix, this.#keys.clientPrefix,
+        this.#keys.ownerNamesPrefix, this.#keys.clientPrefix, ...accessArgs(access),
       ],
     ));
     if (reply === 1) return 'ok';
-    return refusal(reply) === 'name_taken' ? 'name_taken' : 'not_found';
+    const outcome = refusal(reply);
+    if (outcome === 'name_taken' || outcome === 'blocked') return outcome;
+    if (outcome === 'application_not_found') return 'not_found';
+    throw new Error(`unexpected updateApplication reply ${reply}`);
   }
 
-  async deleteApplication(applicationId: string): Promise<StoredBinding[] | undefined> {
+  async deleteApplication(applicationId: string, access: Access): Promise<DeleteApplicationResult> {
     const reply = await this.#connection.run(
       scripts.deleteApplication,
       [this.#keys.application(applicationId), this.#keys.applications, this.#keys.clients],
-      [this.#keys.clientPrefix, this.#keys.ownerApplicationsPrefix, this.#keys.ownerNamesPrefix],
+      [this.#keys.clientPrefix, this.#keys.ownerApplicationsPrefix, this.#keys.ownerNamesPrefix, ...accessArgs(access)],
     );
-    if (!Array.isArray(reply)) return undefined;
-    return reply.slice(1).map((tuple) => bindingFromTuple(applicationId, tuple));
+    if (Array.isArray(reply)) {
+      return { outcome: 'deleted', bindings: reply.slice(1).map((tuple) => bindingFromTuple(applicationId, tuple)) };
+    }
+    return { outcome: Number(reply) !== 0 && refusal(reply) === 'blocked' ? 'blocked' : 'not_found' };
   }
 
   async bind(request: BindRequest): Promise<BindResult> {
@@ -248,8 +264,8 @@ class RedisBindingStore implements BindingStore {
       ],
       [
         request.applicationId, request.keyType, request.clientId, request.origin, request.boundAt,
-        request.boundBy, request.owner ?? '', request.nowMs, request.limits.windowMs,
-        request.limits.perCaller, request.limits.perClient,
+        request.boundBy, accessArgs(request.access)[0], request.nowMs, request.limits.windowMs,
+        request.limits.perCaller, request.limits.perClient, accessArgs(request.access)[1],
       ],
     );
     if (Array.isArray(reply)) return { outcome: 'throttled', retryAfterMs: Number(reply[1]) };
@@ -257,39 +273,44 @@ class RedisBindingStore implements BindingStore {
     if (code === 1) return { outcome: 'created' };
     if (code === 0) return { outcome: 'exists' };
     const outcome = refusal(code);
+    if (outcome === 'blocked') return { outcome: 'application_blocked' };
     if (outcome === 'client_exists' || outcome === 'name_taken' || outcome === 'conflict') {
       throw new Error(`unexpected bind reply ${code}`);
     }
     return { outcome };
   }
 
-  async createAndBind(request: CreateAndBindRequest): Promise<'created' | 'application_not_found' | 'key_type_already_bound' | 'client_exists'> {
+  async createAndBind(request: CreateAndBindRequest): Promise<
+    'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'
+  > {
     const clientId = request.metadata.client_id;
+    const [kind, owner] = accessArgs(request.access);
     const reply = Number(await this.#connection.run(
       scripts.createAndBind,
       [this.#keys.application(request.applicationId), this.#keys.client(clientId), this.#keys.clients],
       [
         request.applicationId, request.keyType, clientId, JSON.stringify(request.metadata), request.boundAt,
-        request.boundBy, request.owner ?? '', metadataDigest(request.metadata),
+        request.boundBy, kind, metadataDigest(request.metadata), owner,
       ],
     ));
     if (reply === 1) return 'created';
     const outcome = refusal(reply);
+    if (outcome === 'blocked') return 'application_blocked';
     if (outcome === 'application_not_found' || outcome === 'key_type_already_bound' || outcome === 'client_exists') {
       return outcome;
     }
     throw new Error(`unexpected createAndBind reply ${reply}`);
   }
 
-  async unbind(applicationId: string, keyType: KeyType): Promise<StoredBinding | undefined> {
+  async unbind(applicationId: string, keyType: KeyType, access: Access): Promise<UnbindResult> {
     const reply = await this.#connection.run(
       scripts.unbind,
       [this.#keys.application(applicationId), this.#keys.clients],
-      [keyType, this.#keys.clientPrefix],
+      [keyType, this.#keys.clientPrefix, ...accessArgs(access)],
     );
-    if (!Array.isArray(reply)) return undefined;
+    if (!Array.isArray(reply)) return { outcome: Number(reply) === 0 ? 'not_found' : 'blocked' };
     const [, clientId, origin, boundAt, boundBy] = reply.map(String);
-    return bindingFromTuple(applicationId, [keyType, clientId, origin, boundAt, boundBy]);
+    return { outcome: 'unbound', binding: bindingFromTuple(applicationId, [keyType, clientId, origin, boundAt, boundBy]) };
   }
 
   async recordFailedAttempt(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number> {
@@ -299,6 +320,19 @@ class RedisBindingStore implements BindingStore {
       [nowMs, limits.windowMs, limits.perCaller, limits.perClient, `${nowMs}-${randomBytes(6).toString('hex')}`],
     );
     return Number(reply);
+  }
+
+  async attemptWait(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number> {
+    const reply = await this.#connection.run(
+      scripts.attemptWait,
+      [this.#keys.callerAttempts(attempt.caller, attempt.clientId), this.#keys.clientAttempts(attempt.clientId)],
+      [nowMs, limits.windowMs, limits.perCaller, limits.perClient],
+    );
+    return Number(reply);
+  }
+
+  async clearFailedAttempts(clientId: string): Promise<boolean> {
+    return Number(await this.#connection.run(scripts.clearFailedAttempts, [this.#keys.clientAttempts(clientId)], [])) > 0;
   }
 
   async verify(): Promise<VerifyResult> {

@@ -2,10 +2,8 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
 import { insufficientScope, invalidToken } from '../errors.js';
+import { ADMIN_SCOPE, OWNER_SCOPE } from '../scopes.js';
 import type { Actor } from '../types.js';
-
-export const OWNER_SCOPE = 'appkeys';
-export const ADMIN_SCOPE = 'appkeys:admin';
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,2048})$/i;
 

@@ -7,7 +7,7 @@
  * response lists its `error` codes in its description and as an `enum` on the body's `error` field.
  */
 
-import { ADMIN_SCOPE, OWNER_SCOPE } from './authenticate.js';
+import { ADMIN_SCOPE, OWNER_SCOPE } from '../scopes.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../pagination.js';
 import { APPLICATION_STATUSES, KEY_TYPES } from '../types.js';
 import { CLIENT_ID_MAX, DESCRIPTION_MAX, NAME_MAX, OWNER_MAX, SECRET_MAX } from '../validate.js';
@@ -137,7 +137,10 @@ function schemas(): Record<string, Json> {
         id: string('Server-assigned id; ids sort by creation time.'),
         name: nameSchema(),
         description: descriptionSchema(),
-        owner: string('Account id of the owner.'),
+        owner: {
+          type: ['string', 'null'],
+          description: 'Account id of the owner; `null` for an application an admin created for no account (only admins see and change it).',
+        },
         status: schema('ApplicationStatus'),
         created_at: timestamp('When the application was created.'),
         updated_at: timestamp('When the application was last changed.'),
@@ -154,7 +157,14 @@ function schemas(): Record<string, Json> {
       {
         name: nameSchema(),
         description: descriptionSchema(),
-        owner: string(`Admin only: the owner's account id, 1–${OWNER_MAX} characters (default: the caller). An owner sending it gets 400 \`invalid_request\`.`, { minLength: 1, maxLength: OWNER_MAX }),
+        owner: {
+          type: ['string', 'null'],
+          minLength: 1,
+          maxLength: OWNER_MAX,
+          description: `Admin only: the owner's account id, 1–${OWNER_MAX} characters without control characters. `
+            + 'Absent or `null`: the application belongs to no account (an owner creating one always owns it). '
+            + 'An owner sending it gets 400 `invalid_request`.',
+        },
       },
       ['name'],
       { description: 'A new application. Unknown fields are rejected with 400 `invalid_request`.', additionalProperties: false },
@@ -163,7 +173,7 @@ function schemas(): Record<string, Json> {
       {
         name: nameSchema(),
         description: descriptionSchema(),
-        status: { ...schema('ApplicationStatus'), description: 'Admin only. An owner sending it gets 400 `invalid_request`.' },
+        status: { ...schema('ApplicationStatus'), description: 'Admin only. An owner sending it gets 403 `insufficient_scope`.' },
       },
       [],
       { description: 'Fields to change; absent fields are kept. Unknown fields are rejected with 400 `invalid_request`.', additionalProperties: false },
@@ -381,6 +391,13 @@ const PAGE_PARAMS = ['limit', 'cursor'] as const;
 
 const applicationNotFound = () => errorResponse('No such application, or one the caller does not own.', ['application_not_found']);
 
+/** An owner's change to a BLOCKED application: only an admin may change it until the block is lifted. */
+const blockedOrScope = (more = '', codes: string[] = []) => errorResponse(
+  `The token lacks the scope (\`insufficient_scope\`), or an admin has blocked the application: its owner may read it but not change it (\`application_blocked\`)${more}.`,
+  ['insufficient_scope', 'application_blocked', ...codes],
+  AUTH_CHALLENGE,
+);
+
 function paths(): Record<string, Record<string, Json>> {
   return {
     '/openapi.json': {
@@ -429,6 +446,7 @@ function paths(): Record<string, Record<string, Json>> {
         parameters: ['app_id'], body: 'ApplicationPatch',
         responses: {
           200: jsonResponse('The updated application.', schema('Application')),
+          403: blockedOrScope(', or an owner sent `status` (`insufficient_scope`)'),
           404: applicationNotFound(),
           409: errorResponse('The owner already has an application with this name.', ['application_name_taken']),
         },
@@ -440,6 +458,7 @@ function paths(): Record<string, Record<string, Json>> {
         parameters: ['app_id'],
         responses: {
           204: noContent('Deleted.'),
+          403: blockedOrScope(),
           404: applicationNotFound(),
         },
       }),
@@ -457,10 +476,10 @@ function paths(): Record<string, Record<string, Json>> {
           201: jsonResponse('The client is now bound.', schema('Binding')),
           400: errorResponse('A bad key type, an unknown field, or a malformed `client_id` or `client_secret`.', ['invalid_request']),
           401: errorResponse('No valid access token (`invalid_token`), or the client is unknown or its secret wrong or expired (`invalid_client`).', ['invalid_token', 'invalid_client'], AUTH_CHALLENGE),
-          403: errorResponse('The token lacks the scope (`insufficient_scope`), or providing keys is not enabled on this server (`provide_keys_disabled`).', ['insufficient_scope', 'provide_keys_disabled'], AUTH_CHALLENGE),
+          403: blockedOrScope(', or providing keys is not enabled on this server (`provide_keys_disabled`)', ['provide_keys_disabled']),
           404: errorResponse('No such application, or one the caller does not own (`binding_not_found` only if the binding is removed while being read back).', ['application_not_found', 'binding_not_found']),
           409: errorResponse('The client is bound elsewhere, the application already has keys of this type, or the client is statically configured.', ['client_already_bound', 'key_type_already_bound', 'client_is_static']),
-          429: errorResponse('Too many failed attempts; try again after `Retry-After` seconds.', ['too_many_attempts'], RETRY_AFTER),
+          429: errorResponse('Too many failed attempts; try again after `Retry-After` seconds. A throttled caller gets this answer before any secret is compared.', ['too_many_attempts'], RETRY_AFTER),
         },
       }),
       post: operation({
@@ -470,7 +489,8 @@ function paths(): Record<string, Record<string, Json>> {
         parameters: KEY_PARAMS, body: 'GenerateKeysRequest',
         responses: {
           201: jsonResponse('The new client, bound.', schema('GeneratedKeys')),
-          400: errorResponse('A bad key type or request (`invalid_request`, also for `client_id`, `client_secret`, `client_secret_expires_at` or `client_id_issued_at` in the body), or metadata the provider\'s client schema rejects.', ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri']),
+          400: errorResponse('A bad key type or request (`invalid_request`, also for `client_id`, `client_secret`, `client_secret_expires_at` or `client_id_issued_at` in the body), or metadata the provider\'s client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.', ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri']),
+          403: blockedOrScope(),
           404: applicationNotFound(),
           409: errorResponse('The application already has keys of this type.', ['key_type_already_bound']),
         },
@@ -493,6 +513,7 @@ function paths(): Record<string, Record<string, Json>> {
         responses: {
           204: noContent('Unbound.'),
           400: errorResponse('A bad key type.', ['invalid_request']),
+          403: blockedOrScope(),
           404: errorResponse('No such application (or not the caller\'s), or no keys of this type.', ['application_not_found', 'binding_not_found']),
         },
       }),
@@ -506,6 +527,7 @@ function paths(): Record<string, Record<string, Json>> {
         responses: {
           200: jsonResponse('The new secret, shown once.', schema('SecretRotation')),
           400: errorResponse('A bad key type.', ['invalid_request']),
+          403: blockedOrScope(),
           404: errorResponse('No such application (or not the caller\'s), or no keys of this type.', ['application_not_found', 'binding_not_found']),
           409: errorResponse('The client was provided from elsewhere (`client_managed_externally`: rotate it where it was created), or it kept changing during the rotation (`conflict`: try again).', ['client_managed_externally', 'conflict']),
         },
@@ -531,7 +553,7 @@ function paths(): Record<string, Record<string, Json>> {
         responses: {
           200: jsonResponse('The client was replaced.', schema('ClientView')),
           201: jsonResponse('The client was registered.', schema('ClientView')),
-          400: errorResponse('A bad `client_id` or request (`invalid_request`, also when the body\'s `client_id` differs from the path), or metadata the provider\'s client schema rejects.', ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri']),
+          400: errorResponse('A bad `client_id` or request (`invalid_request`, also when the body\'s `client_id` differs from the path), or metadata the provider\'s client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.', ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri']),
           409: errorResponse('The client is statically configured in the provider.', ['client_is_static']),
         },
       }),
@@ -555,6 +577,20 @@ function paths(): Record<string, Record<string, Json>> {
           400: errorResponse('A bad `client_id` or `force`.', ['invalid_request']),
           404: errorResponse('No such client.', ['client_not_found']),
           409: errorResponse('The client is bound and `force=true` was not given.', ['client_already_bound']),
+        },
+      }),
+    },
+    '/clients/{client_id}/attempts': {
+      delete: operation({
+        operationId: 'clearFailedAttempts', tag: 'clients', access: 'admin',
+        summary: 'Forget the failed provide-keys attempts counted against a client',
+        description: 'Clears the client\'s per-client window (failures from every caller), so that a client locked out of '
+          + 'provide keys by many callers\' failures can be provided again at once. Each caller\'s own window stays. '
+          + 'Answers 204 whether or not there were failures; the client need not exist.',
+        parameters: ['client_id'],
+        responses: {
+          204: noContent('Forgotten.'),
+          400: errorResponse('A bad `client_id`.', ['invalid_request']),
         },
       }),
     },

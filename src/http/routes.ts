@@ -7,7 +7,8 @@ import type { ResolvedOptions } from '../options.js';
 import { pageLimit } from '../pagination.js';
 import type { Registry } from '../registry.js';
 import type { Actor } from '../types.js';
-import { ADMIN_SCOPE, bearerActor } from './authenticate.js';
+import { ADMIN_SCOPE } from '../scopes.js';
+import { bearerActor } from './authenticate.js';
 import { readJsonObject } from './body.js';
 import { errorOut } from './error-out.js';
 import { openApiDocument } from './openapi.js';
@@ -123,6 +124,10 @@ export function buildRoutes(provider: Provider, registry: Registry, options: Res
   });
   router.delete('/clients/:client_id', async (ctx) => {
     await registry.deleteClient(actorOf(ctx), params(ctx).client_id!, forceFlag(ctx.query.force));
+    ctx.status = 204;
+  });
+  router.delete('/clients/:client_id/attempts', async (ctx) => {
+    await registry.clearFailedAttempts(actorOf(ctx), params(ctx).client_id!);
     ctx.status = 204;
   });
 

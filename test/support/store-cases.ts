@@ -1,5 +1,8 @@
-import type { AttemptLimits, BindRequest, BindingStore, CreateAndBindRequest, NewApplication } from '../../src/store.js';
+import type { Access, AttemptLimits, BindRequest, BindingStore, CreateAndBindRequest, NewApplication } from '../../src/store.js';
 import type { ClientMetadata, KeyType } from '../../src/types.js';
+
+export const ADMIN: Access = { kind: 'admin' };
+export const ownerAccess = (owner: string): Access => ({ kind: 'owner', owner });
 
 /** What the conformance suite needs of a store under test: a fresh, empty store and a way to release it. */
 export interface StoreUnderTest {
@@ -45,7 +48,7 @@ export function bindRequest(
 ): BindRequest {
   return {
     applicationId,
-    owner: undefined,
+    access: ADMIN,
     keyType,
     clientId,
     origin: 'provided',
@@ -61,7 +64,7 @@ export function bindRequest(
 export function createAndBindRequest(
   applicationId: string, keyType: KeyType, metadata: ClientMetadata, extra: Partial<CreateAndBindRequest> = {},
 ): CreateAndBindRequest {
-  return { applicationId, owner: undefined, keyType, metadata, boundAt: T1, boundBy: 'owner:bob', ...extra };
+  return { applicationId, access: ADMIN, keyType, metadata, boundAt: T1, boundBy: 'owner:bob', ...extra };
 }
 
 /** Ids that must be stored and found as themselves: separators, braces, globs, spaces, unicode, size. */

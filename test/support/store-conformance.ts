@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AttemptLimits, BindingStore, StoredApplication, StoredBinding } from '../../src/store.js';
 import type { KeyType } from '../../src/types.js';
 import {
-  HOSTILE_IDS, T0, T1, T2, bindRequest, byteOrder, clientMetadata, createAndBindRequest, newApplication,
-  type StoreUnderTest,
+  ADMIN, HOSTILE_IDS, T0, T1, T2, bindRequest, byteOrder, clientMetadata, createAndBindRequest, newApplication,
+  ownerAccess, type StoreUnderTest,
 } from './store-cases.js';
 
 function bindingOf(application: StoredApplication | undefined, keyType: KeyType): StoredBinding | undefined {
@@ -201,7 +201,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.createApplication(newApplication('app2', 'bob', 'SHOP'))).toBe('name_taken');
         expect(await store.getApplication('app2')).toBeUndefined();
         expect(await store.createApplication(newApplication('app3', 'carol', 'Shop'))).toBe('created');
-        expect((await store.listApplications(undefined, undefined, 10)).map((a) => a.id)).toEqual(['app1', 'app3']);
+        expect((await store.listApplications(ADMIN, undefined, 10)).map((a) => a.id)).toEqual(['app1', 'app3']);
       });
 
       it('renames within the owner\'s names: conflicts refused, its own name allowed, the old name freed', async () => {
@@ -209,26 +209,26 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await store.createApplication(newApplication('app2', 'bob', 'Two'));
         await store.createApplication(newApplication('app3', 'carol', 'Three'));
 
-        expect(await store.updateApplication('app2', { name: 'ONE', nameKey: 'one', updated_at: T1 })).toBe('name_taken');
+        expect(await store.updateApplication('app2', { name: 'ONE', nameKey: 'one', updated_at: T1 }, ADMIN)).toBe('name_taken');
         expect((await store.getApplication('app2'))?.name).toBe('Two');
 
-        expect(await store.updateApplication('app1', { name: 'ONE', nameKey: 'one', updated_at: T1 })).toBe('ok');
+        expect(await store.updateApplication('app1', { name: 'ONE', nameKey: 'one', updated_at: T1 }, ADMIN)).toBe('ok');
         expect((await store.getApplication('app1'))).toMatchObject({ name: 'ONE', updated_at: T1 });
 
-        expect(await store.updateApplication('app2', { name: 'Three', nameKey: 'three', updated_at: T1 })).toBe('ok');
-        expect(await store.updateApplication('app1', { name: 'Two', nameKey: 'two', updated_at: T2 })).toBe('ok');
+        expect(await store.updateApplication('app2', { name: 'Three', nameKey: 'three', updated_at: T1 }, ADMIN)).toBe('ok');
+        expect(await store.updateApplication('app1', { name: 'Two', nameKey: 'two', updated_at: T2 }, ADMIN)).toBe('ok');
         expect(await store.createApplication(newApplication('app4', 'bob', 'One'))).toBe('created');
         expect(await store.createApplication(newApplication('app5', 'bob', 'Three'))).toBe('name_taken');
       });
 
       it('changes description and status, and answers not_found for a missing application', async () => {
         await store.createApplication(newApplication('app1', 'bob', 'One', { description: 'old' }));
-        expect(await store.updateApplication('app1', { description: '', updated_at: T1 })).toBe('ok');
-        expect(await store.updateApplication('app1', { status: 'BLOCKED', updated_at: T2 })).toBe('ok');
+        expect(await store.updateApplication('app1', { description: '', updated_at: T1 }, ADMIN)).toBe('ok');
+        expect(await store.updateApplication('app1', { status: 'BLOCKED', updated_at: T2 }, ADMIN)).toBe('ok');
         expect(await store.getApplication('app1')).toMatchObject({
           name: 'One', description: '', status: 'BLOCKED', created_at: T0, updated_at: T2,
         });
-        expect(await store.updateApplication('nope', { status: 'BLOCKED', updated_at: T2 })).toBe('not_found');
+        expect(await store.updateApplication('nope', { status: 'BLOCKED', updated_at: T2 }, ADMIN)).toBe('not_found');
         expect(await store.getApplication('nope')).toBeUndefined();
       });
 
@@ -238,13 +238,13 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await store.bind(bindRequest('app1', 'SANDBOX', 'sandbox'));
         await store.bind(bindRequest('app2', 'PRODUCTION', 'other'));
 
-        expect(await store.updateApplication('app1', { status: 'BLOCKED', updated_at: T2 })).toBe('ok');
+        expect(await store.updateApplication('app1', { status: 'BLOCKED', updated_at: T2 }, ADMIN)).toBe('ok');
         expect((await store.getClient('prod'))?.binding?.status).toBe('BLOCKED');
         expect((await store.getClient('sandbox'))?.binding?.status).toBe('BLOCKED');
         expect((await store.getClient('other'))?.binding?.status).toBe('ACTIVE');
         expect((await store.getClient('prod'))?.revision).toBe(1);
 
-        expect(await store.updateApplication('app1', { status: 'ACTIVE', updated_at: T2 })).toBe('ok');
+        expect(await store.updateApplication('app1', { status: 'ACTIVE', updated_at: T2 }, ADMIN)).toBe('ok');
         expect((await store.getClient('prod'))?.binding?.status).toBe('ACTIVE');
         expect((await store.getClient('sandbox'))?.binding?.status).toBe('ACTIVE');
       });
@@ -267,7 +267,8 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const bobs = all.filter((id) => owners[id] === 'bob');
 
         const ids = async (owner: string | undefined, after: string | undefined, limit: number) =>
-          (await store.listApplications(owner, after, limit)).map((application) => application.id);
+          (await store.listApplications(owner === undefined ? ADMIN : ownerAccess(owner), after, limit))
+            .map((application) => application.id);
         expect(await ids(undefined, undefined, 100)).toEqual(all);
         expect(await ids('bob', undefined, 100)).toEqual(bobs);
         expect(await ids('bob', undefined, 2)).toEqual(bobs.slice(0, 2));
@@ -275,13 +276,13 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await ids(undefined, all[2], 3)).toEqual(all.slice(3, 6));
         expect(await ids(undefined, all[all.length - 1], 3)).toEqual([]);
         expect(await ids('dave', undefined, 10)).toEqual([]);
-        expect((await store.listApplications('carol', undefined, 10)).every((application) => application.owner === 'carol')).toBe(true);
+        expect((await store.listApplications(ownerAccess('carol'), undefined, 10)).every((application) => application.owner === 'carol')).toBe(true);
       });
 
       it('lists applications with their bindings', async () => {
         await seed(['c1'], [['app1', 'bob']]);
         await store.bind(bindRequest('app1', 'SANDBOX', 'c1'));
-        const [listed] = await store.listApplications('bob', undefined, 10);
+        const [listed] = await store.listApplications(ownerAccess('bob'), undefined, 10);
         expect(listed?.bindings).toEqual([
           { application_id: 'app1', key_type: 'SANDBOX', client_id: 'c1', origin: 'provided', bound_at: T1, bound_by: 'admin:alice' },
         ]);
@@ -289,18 +290,18 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
 
       it('frees an application\'s name when it is deleted', async () => {
         await store.createApplication(newApplication('app1', 'bob', 'Shop'));
-        expect(await store.deleteApplication('app1')).toEqual([]);
+        expect(await store.deleteApplication('app1', ADMIN)).toEqual({ outcome: 'deleted', bindings: [] });
         expect(await store.getApplication('app1')).toBeUndefined();
-        expect(await store.listApplications('bob', undefined, 10)).toEqual([]);
+        expect(await store.listApplications(ownerAccess('bob'), undefined, 10)).toEqual([]);
         expect(await store.createApplication(newApplication('app2', 'bob', 'Shop'))).toBe('created');
-        expect(await store.deleteApplication('app1')).toBeUndefined();
+        expect(await store.deleteApplication('app1', ADMIN)).toEqual({ outcome: 'not_found' });
       });
     });
 
     describe('bindings', () => {
       it('binds a provided client and shows the binding on the client and on the application', async () => {
         await seed(['c1'], [['app1', 'bob']]);
-        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { owner: 'bob', boundBy: 'owner:bob' }))).toEqual({ outcome: 'created' });
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { access: ownerAccess('bob'), boundBy: 'owner:bob' }))).toEqual({ outcome: 'created' });
 
         expect((await store.getClient('c1'))?.binding).toEqual({
           application_id: 'app1', key_type: 'PRODUCTION', origin: 'provided', status: 'ACTIVE', bound_at: T1, bound_by: 'owner:bob',
@@ -343,10 +344,10 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       it('answers application_not_found for a missing application and for another owner\'s', async () => {
         await seed(['c1'], [['app1', 'bob']]);
         expect(await store.bind(bindRequest('missing', 'PRODUCTION', 'c1'))).toEqual({ outcome: 'application_not_found' });
-        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { owner: 'carol' }))).toEqual({ outcome: 'application_not_found' });
-        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { owner: 'Bob' }))).toEqual({ outcome: 'application_not_found' });
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { access: ownerAccess('carol') }))).toEqual({ outcome: 'application_not_found' });
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { access: ownerAccess('Bob') }))).toEqual({ outcome: 'application_not_found' });
         expect((await store.getClient('c1'))?.binding).toBeUndefined();
-        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { owner: 'bob' }))).toEqual({ outcome: 'created' });
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { access: ownerAccess('bob') }))).toEqual({ outcome: 'created' });
       });
 
       it('answers client_not_found for a client that is not registered', async () => {
@@ -360,24 +361,25 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await store.bind(bindRequest('app1', 'PRODUCTION', 'provided'));
         await store.createAndBind(createAndBindRequest('app1', 'SANDBOX', clientMetadata('generated')));
 
-        expect(await store.unbind('app1', 'PRODUCTION')).toEqual({
-          application_id: 'app1', key_type: 'PRODUCTION', client_id: 'provided', origin: 'provided', bound_at: T1, bound_by: 'admin:alice',
+        expect(await store.unbind('app1', 'PRODUCTION', ADMIN)).toEqual({
+          outcome: 'unbound',
+          binding: { application_id: 'app1', key_type: 'PRODUCTION', client_id: 'provided', origin: 'provided', bound_at: T1, bound_by: 'admin:alice' },
         });
         expect(await store.getClient('provided')).toEqual({ metadata: clientMetadata('provided'), registered_at: T0, updated_at: T0, revision: 1 });
 
-        expect(await store.unbind('app1', 'SANDBOX')).toMatchObject({ client_id: 'generated', origin: 'generated' });
+        expect(await store.unbind('app1', 'SANDBOX', ADMIN)).toMatchObject({ outcome: 'unbound', binding: { client_id: 'generated', origin: 'generated' } });
         expect(await store.getClient('generated')).toBeUndefined();
         expect((await store.listClients(undefined, 10)).map((client) => client.metadata.client_id)).toEqual(['provided']);
 
         expect((await store.getApplication('app1'))?.bindings).toEqual([]);
-        expect(await store.unbind('app1', 'SANDBOX')).toBeUndefined();
-        expect(await store.unbind('missing', 'PRODUCTION')).toBeUndefined();
+        expect(await store.unbind('app1', 'SANDBOX', ADMIN)).toEqual({ outcome: 'not_found' });
+        expect(await store.unbind('missing', 'PRODUCTION', ADMIN)).toEqual({ outcome: 'not_found' });
       });
 
       it('lets a client be bound again after it was unbound', async () => {
         await seed(['c1'], [['app1', 'bob'], ['app2', 'carol']]);
         await store.bind(bindRequest('app1', 'PRODUCTION', 'c1'));
-        await store.unbind('app1', 'PRODUCTION');
+        await store.unbind('app1', 'PRODUCTION', ADMIN);
         expect(await store.bind(bindRequest('app2', 'SANDBOX', 'c1'))).toEqual({ outcome: 'created' });
         expect((await store.getClient('c1'))?.binding).toMatchObject({ application_id: 'app2', key_type: 'SANDBOX' });
       });
@@ -388,7 +390,8 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await store.bind(bindRequest('app2', 'PRODUCTION', 'elsewhere'));
         await store.createAndBind(createAndBindRequest('app1', 'SANDBOX', clientMetadata('generated')));
 
-        const removed = await store.deleteApplication('app1');
+        const deleted = await store.deleteApplication('app1', ADMIN);
+        const removed = deleted.outcome === 'deleted' ? deleted.bindings : undefined;
         expect(removed && [...removed].sort((a, b) => a.key_type.localeCompare(b.key_type))).toEqual([
           { application_id: 'app1', key_type: 'PRODUCTION', client_id: 'provided', origin: 'provided', bound_at: T1, bound_by: 'admin:alice' },
           { application_id: 'app1', key_type: 'SANDBOX', client_id: 'generated', origin: 'generated', bound_at: T1, bound_by: 'owner:bob' },
@@ -397,21 +400,21 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.getClient('provided')).toEqual({ metadata: clientMetadata('provided'), registered_at: T0, updated_at: T0, revision: 1 });
         expect(await store.getClient('generated')).toBeUndefined();
         expect((await store.getClient('elsewhere'))?.binding?.application_id).toBe('app2');
-        expect(await store.deleteApplication('app1')).toBeUndefined();
+        expect(await store.deleteApplication('app1', ADMIN)).toEqual({ outcome: 'not_found' });
       });
 
       it('lets a provided client be bound again after its application is deleted', async () => {
         await seed(['c1'], [['app1', 'bob'], ['app2', 'carol']]);
         await store.bind(bindRequest('app1', 'PRODUCTION', 'c1'));
-        await store.deleteApplication('app1');
-        expect(await store.bind(bindRequest('app2', 'PRODUCTION', 'c1', { owner: 'carol' }))).toEqual({ outcome: 'created' });
+        await store.deleteApplication('app1', ADMIN);
+        expect(await store.bind(bindRequest('app2', 'PRODUCTION', 'c1', { access: ownerAccess('carol') }))).toEqual({ outcome: 'created' });
         expect((await store.getClient('c1'))?.binding?.application_id).toBe('app2');
       });
 
       it('creates and binds a generated client in one step', async () => {
         await seed([], [['app1', 'bob']]);
         const metadata = clientMetadata('gen-1', { redirect_uris: [], jwks: { keys: [] } });
-        expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', metadata, { owner: 'bob' }))).toBe('created');
+        expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', metadata, { access: ownerAccess('bob') }))).toBe('created');
         expect(await store.getClient('gen-1')).toEqual({
           metadata,
           binding: { application_id: 'app1', key_type: 'PRODUCTION', origin: 'generated', status: 'ACTIVE', bound_at: T1, bound_by: 'owner:bob' },
@@ -427,7 +430,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       it('refuses createAndBind for a missing or foreign application, a taken key type, or an existing client id', async () => {
         await seed(['taken'], [['app1', 'bob']]);
         expect(await store.createAndBind(createAndBindRequest('missing', 'PRODUCTION', clientMetadata('g1')))).toBe('application_not_found');
-        expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g1'), { owner: 'carol' }))).toBe('application_not_found');
+        expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g1'), { access: ownerAccess('carol') }))).toBe('application_not_found');
         expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('taken', { client_name: 'clobber' })))).toBe('client_exists');
         expect(await store.getClient('taken')).toEqual({ metadata: clientMetadata('taken'), registered_at: T0, updated_at: T0, revision: 1 });
         expect(await store.getClient('g1')).toBeUndefined();
@@ -435,6 +438,70 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g1')))).toBe('created');
         expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g2')))).toBe('key_type_already_bound');
         expect(await store.getClient('g2')).toBeUndefined();
+      });
+    });
+
+    describe('access: an owner reaches only their own applications, and none while it is BLOCKED', () => {
+      const bob = ownerAccess('bob');
+
+      async function blockedApplication(): Promise<void> {
+        await seed(['provided', 'spare'], [['app1', 'bob']]);
+        await store.bind(bindRequest('app1', 'PRODUCTION', 'provided'));
+        expect(await store.updateApplication('app1', { status: 'BLOCKED', updated_at: T2 }, ADMIN)).toBe('ok');
+      }
+
+      it('refuses every change its owner asks for while the application is BLOCKED, and changes nothing', async () => {
+        await blockedApplication();
+        const before = { application: await store.getApplication('app1'), client: await store.getClient('provided') };
+        expect(await store.unbind('app1', 'PRODUCTION', bob)).toEqual({ outcome: 'blocked' });
+        expect(await store.deleteApplication('app1', bob)).toEqual({ outcome: 'blocked' });
+        expect(await store.updateApplication('app1', { status: 'ACTIVE', updated_at: T2 }, bob)).toBe('blocked');
+        expect(await store.updateApplication('app1', { name: 'Renamed', nameKey: 'renamed', updated_at: T2 }, bob)).toBe('blocked');
+        expect(await store.bind(bindRequest('app1', 'SANDBOX', 'spare', { access: bob }))).toEqual({ outcome: 'application_blocked' });
+        expect(await store.createAndBind(createAndBindRequest('app1', 'SANDBOX', clientMetadata('gen'), { access: bob })))
+          .toBe('application_blocked');
+        const client = before.client!;
+        expect(await store.replaceClientMetadata(
+          { ...client.metadata, client_secret: 'rotated-by-the-owner' }, client.revision, T2, { unlessBlocked: true },
+        )).toBe('blocked');
+        expect(await store.getApplication('app1')).toEqual(before.application);
+        expect(await store.getClient('provided')).toEqual(before.client);
+        expect(await store.getClient('gen')).toBeUndefined();
+        expect((await store.getClient('spare'))?.binding).toBeUndefined();
+      });
+
+      it('lets an admin change a BLOCKED application', async () => {
+        await blockedApplication();
+        expect(await store.bind(bindRequest('app1', 'SANDBOX', 'spare'))).toEqual({ outcome: 'created' });
+        expect(await store.unbind('app1', 'SANDBOX', ADMIN)).toMatchObject({ outcome: 'unbound' });
+        const client = (await store.getClient('provided'))!;
+        expect(await store.replaceClientMetadata({ ...client.metadata, client_name: 'x' }, client.revision, T2)).toBe('ok');
+        expect(await store.updateApplication('app1', { status: 'ACTIVE', updated_at: T2 }, ADMIN)).toBe('ok');
+        expect(await store.unbind('app1', 'PRODUCTION', bob)).toMatchObject({ outcome: 'unbound' });
+        expect(await store.deleteApplication('app1', bob)).toEqual({ outcome: 'deleted', bindings: [] });
+      });
+
+      it('answers not_found to another owner, and to an owner id that is empty or differs in case', async () => {
+        await seed(['c1'], [['app1', 'bob']]);
+        for (const other of [ownerAccess('carol'), ownerAccess(''), ownerAccess('Bob')]) {
+          expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { access: other }))).toEqual({ outcome: 'application_not_found' });
+          expect(await store.createAndBind(createAndBindRequest('app1', 'SANDBOX', clientMetadata('gen'), { access: other })))
+            .toBe('application_not_found');
+          expect(await store.updateApplication('app1', { name: 'Mine', nameKey: 'mine', updated_at: T2 }, other)).toBe('not_found');
+          expect(await store.deleteApplication('app1', other)).toEqual({ outcome: 'not_found' });
+          expect(await store.listApplications(other, undefined, 10)).toEqual([]);
+        }
+        await store.bind(bindRequest('app1', 'PRODUCTION', 'c1'));
+        expect(await store.unbind('app1', 'PRODUCTION', ownerAccess(''))).toEqual({ outcome: 'not_found' });
+        expect((await store.getApplication('app1'))?.bindings).toHaveLength(1);
+      });
+
+      it('keeps an application of no owner (\'\') to admins: no owner access reaches it', async () => {
+        await seed(['c1'], [['held', '']]);
+        expect(await store.bind(bindRequest('held', 'PRODUCTION', 'c1', { access: bob }))).toEqual({ outcome: 'application_not_found' });
+        expect((await store.listApplications(bob, undefined, 10))).toEqual([]);
+        expect((await store.listApplications(ADMIN, undefined, 10)).map((a) => a.owner)).toEqual(['']);
+        expect(await store.bind(bindRequest('held', 'PRODUCTION', 'c1'))).toEqual({ outcome: 'created' });
       });
     });
 
@@ -520,6 +587,34 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.recordFailedAttempt({ caller: 'a:b', clientId: 'c' }, one, 1_000)).toBe(10_000);
       });
 
+      it('tells the wait without recording anything', async () => {
+        expect(await store.attemptWait(attempt, limits, 1_000)).toBe(0);
+        for (const nowMs of [1_000, 2_000]) await store.recordFailedAttempt(attempt, limits, nowMs);
+        expect(await store.attemptWait(attempt, limits, 2_500)).toBe(0);
+        expect(await store.attemptWait(attempt, limits, 2_500)).toBe(0);
+        await store.recordFailedAttempt(attempt, limits, 3_000);
+        expect(await store.attemptWait(attempt, limits, 5_000)).toBe(6_000);
+        expect(await store.attemptWait(attempt, limits, 10_999)).toBe(1);
+        expect(await store.attemptWait(attempt, limits, 11_000)).toBe(0);
+        expect(await store.attemptWait({ caller: 'trent', clientId: 'c1' }, limits, 5_000)).toBe(0);
+      });
+
+      it('clears a client\'s failures from every caller, keeping each caller\'s own window', async () => {
+        const perClient: AttemptLimits = { perCaller: 2, perClient: 3, windowMs: 10_000 };
+        await store.recordFailedAttempt({ caller: 'a', clientId: 'c1' }, perClient, 1_000);
+        await store.recordFailedAttempt({ caller: 'a', clientId: 'c1' }, perClient, 1_000);
+        await store.recordFailedAttempt({ caller: 'b', clientId: 'c1' }, perClient, 1_000);
+        await store.recordFailedAttempt({ caller: 'b', clientId: 'c2' }, perClient, 1_000);
+        expect(await store.attemptWait({ caller: 'c', clientId: 'c1' }, perClient, 2_000)).toBe(9_000);
+
+        expect(await store.clearFailedAttempts('c1')).toBe(true);
+        expect(await store.attemptWait({ caller: 'c', clientId: 'c1' }, perClient, 2_000)).toBe(0);
+        expect(await store.attemptWait({ caller: 'a', clientId: 'c1' }, perClient, 2_000)).toBe(9_000);
+        expect(await store.clearFailedAttempts('c1')).toBe(false);
+        expect(await store.clearFailedAttempts('never-tried')).toBe(false);
+        expect(await store.recordFailedAttempt({ caller: 'b', clientId: 'c2' }, { ...perClient, perClient: 1 }, 2_000)).toBe(9_000);
+      });
+
       it('lets exactly the limit of parallel failures through', async () => {
         const results = await Promise.all(Array.from({ length: 12 }, () => store.recordFailedAttempt(attempt, limits, 1_000)));
         expect(results.filter((wait) => wait === 0)).toHaveLength(3);
@@ -533,7 +628,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         for (const [i, id] of HOSTILE_IDS.entries()) {
           expect(await store.createApplication(newApplication(id, `owner ${id}`, `name ${id}`))).toBe('created');
           const keyType: KeyType = i % 2 === 0 ? 'PRODUCTION' : 'SANDBOX';
-          expect(await store.bind(bindRequest(id, keyType, id, { owner: `owner ${id}`, attempt: { caller: id, clientId: id } }))).toEqual({ outcome: 'created' });
+          expect(await store.bind(bindRequest(id, keyType, id, { access: ownerAccess(`owner ${id}`), attempt: { caller: id, clientId: id } }))).toEqual({ outcome: 'created' });
         }
         for (const [i, id] of HOSTILE_IDS.entries()) {
           const keyType: KeyType = i % 2 === 0 ? 'PRODUCTION' : 'SANDBOX';
@@ -543,11 +638,11 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
           const application = await store.getApplication(id);
           expect(application).toMatchObject({ id, owner: `owner ${id}`, name: `name ${id}` });
           expect(bindingOf(application, keyType)?.client_id).toBe(id);
-          expect((await store.listApplications(`owner ${id}`, undefined, 10)).map((a) => a.id)).toEqual([id]);
+          expect((await store.listApplications(ownerAccess(`owner ${id}`), undefined, 10)).map((a) => a.id)).toEqual([id]);
         }
         const listed = (await store.listClients(undefined, 1000)).map((client) => client.metadata.client_id);
         expect(listed).toEqual(byteOrder(HOSTILE_IDS));
-        expect((await store.listApplications(undefined, undefined, 1000)).map((a) => a.id)).toEqual(byteOrder(HOSTILE_IDS));
+        expect((await store.listApplications(ADMIN, undefined, 1000)).map((a) => a.id)).toEqual(byteOrder(HOSTILE_IDS));
         // '%41' and 'A' stay two clients; removing one leaves the other.
         expect(await store.deleteClient('%41', true)).toMatchObject({ outcome: 'deleted' });
         expect((await store.getClient('A'))?.metadata.client_id).toBe('A');
@@ -559,10 +654,10 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.createApplication(newApplication('app2', 'bob', 'Name'))).toBe('created');
         expect(await store.createApplication(newApplication('app3', 'b*', '*'))).toBe('created');
         expect(await store.createApplication(newApplication('app4', 'b*', 'n*'))).toBe('created');
-        expect((await store.listApplications('*', undefined, 10)).map((a) => a.id)).toEqual(['app1']);
-        expect((await store.listApplications('b*', undefined, 10)).map((a) => a.id)).toEqual(['app3', 'app4']);
-        expect(await store.deleteApplication('app1')).toEqual([]);
-        expect((await store.listApplications('bob', undefined, 10)).map((a) => a.id)).toEqual(['app2']);
+        expect((await store.listApplications(ownerAccess('*'), undefined, 10)).map((a) => a.id)).toEqual(['app1']);
+        expect((await store.listApplications(ownerAccess('b*'), undefined, 10)).map((a) => a.id)).toEqual(['app3', 'app4']);
+        expect(await store.deleteApplication('app1', ADMIN)).toEqual({ outcome: 'deleted', bindings: [] });
+        expect((await store.listApplications(ownerAccess('bob'), undefined, 10)).map((a) => a.id)).toEqual(['app2']);
       });
     });
 
@@ -579,7 +674,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
 
         const winner = ids[results.findIndex((r) => r.outcome === 'created')];
         expect((await store.getClient('c1'))?.binding?.application_id).toBe(winner);
-        const bound = (await store.listApplications(undefined, undefined, 100)).filter((a) => a.bindings.length > 0);
+        const bound = (await store.listApplications(ADMIN, undefined, 100)).filter((a) => a.bindings.length > 0);
         expect(bound.map((a) => a.id)).toEqual([winner]);
         expect(await store.verify()).toEqual({ ok: true, problems: [] });
       });
@@ -602,7 +697,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
           store.createApplication(newApplication(`app-${i}`, 'bob', 'Same'))));
         expect(results.filter((r) => r === 'created')).toHaveLength(1);
-        expect(await store.listApplications('bob', undefined, 100)).toHaveLength(1);
+        expect(await store.listApplications(ownerAccess('bob'), undefined, 100)).toHaveLength(1);
       });
 
       it('keeps the invariants while binds, unbinds, deletes and status changes race', async () => {
@@ -617,12 +712,12 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
           }
           work.push(store.createAndBind(createAndBindRequest(apps[i % apps.length] as string, keyTypes[i % 2] as KeyType, clientMetadata(`gen${i}`))));
         }
-        work.push(store.unbind('app1', 'PRODUCTION'), store.deleteClient('c3', true), store.deleteApplication('app2'));
-        work.push(store.updateApplication('app0', { status: 'BLOCKED', updated_at: T2 }));
+        work.push(store.unbind('app1', 'PRODUCTION', ADMIN), store.deleteClient('c3', true), store.deleteApplication('app2', ADMIN));
+        work.push(store.updateApplication('app0', { status: 'BLOCKED', updated_at: T2 }, ADMIN));
         await Promise.all(work);
 
         const seen = new Map<string, string>();
-        for (const application of await store.listApplications(undefined, undefined, 100)) {
+        for (const application of await store.listApplications(ADMIN, undefined, 100)) {
           for (const binding of application.bindings) {
             expect(seen.has(binding.client_id)).toBe(false);
             seen.set(binding.client_id, application.id);

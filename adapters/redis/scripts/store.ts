@@ -22,9 +22,13 @@ import { defineScript } from '../connection.js';
  * Every change also takes a deadline as its last ARGV (connection.ts) and fails with APPKEYS_DEADLINE
  * past it, having changed nothing.
  *
+ * Changes made for someone take their access as two ARGV: the kind ('admin' or 'owner') and the owner
+ * ('' for an admin). An owner reaches only their own applications, and none while it is BLOCKED.
+ *
  * Return codes: 1 (or a table) success, 0 nothing there / idempotent, negative = refused:
  *   -1 application not found  -2 client not found  -3 client already bound  -4 key type already bound
- *   -5 client exists  -6 name taken  -7 revision conflict  -9 throttled (second element: retry ms)
+ *   -5 client exists  -6 name taken  -7 revision conflict  -8 application blocked
+ *   -9 throttled (second element: retry ms)
  */
 
 const PRELUDE = `
@@ -41,6 +45,15 @@ local function unbindClient(clientKey, clientsKey, clientId)
     redis.call('HDEL', clientKey, unpack(BINDING_FIELDS))
   end
   return b
+end
+-- why an access (kind, owner) may not change an application, if it may not: another owner's application
+-- is not found (never "forbidden", so ids cannot be probed); a BLOCKED one is the admin's until lifted
+local function refusal(appOwner, appStatus, kind, owner)
+  if kind == 'admin' then return nil end
+  if kind ~= 'owner' then return redis.error_reply('APPKEYS_ACCESS unknown access kind') end
+  if appOwner ~= owner then return -1 end
+  if appStatus == 'BLOCKED' then return -8 end
+  return nil
 end
 `;
 
@@ -69,13 +82,15 @@ return 1
 
 /**
  * replaceClientMetadata (compare-and-set on the revision)
- * KEYS[1] client key; ARGV[1] metadata JSON, ARGV[2] expected revision, ARGV[3] time, ARGV[4] digest
- * Returns 1, 0 not found, -7 conflict.
+ * KEYS[1] client key; ARGV[1] metadata JSON, ARGV[2] expected revision, ARGV[3] time, ARGV[4] digest,
+ * ARGV[5] '1' to refuse while the client's application is BLOCKED
+ * Returns 1, 0 not found, -7 conflict, -8 blocked.
  */
 export const replaceClientMetadata = change('appkeysReplaceClientMetadata-1', `
-local rev = redis.call('HGET', KEYS[1], 'rev')
-if not rev then return 0 end
-if rev ~= ARGV[2] then return -7 end
+local c = redis.call('HMGET', KEYS[1], 'rev', 'status')
+if not c[1] then return 0 end
+if c[1] ~= ARGV[2] then return -7 end
+if ARGV[5] == '1' and c[2] == 'BLOCKED' then return -8 end
 redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'digest', ARGV[4], 'updated_at', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 return 1
@@ -175,12 +190,15 @@ return out
  * updateApplication
  * KEYS[1] app key
  * ARGV[1] name ('' unchanged), ARGV[2] name_key, ARGV[3] '1' to set description, ARGV[4] description,
- * ARGV[5] status ('' unchanged), ARGV[6] updated_at, ARGV[7] names key prefix, ARGV[8] client key prefix
- * Returns 1, -1 not found, -6 name taken. A status change is mirrored into every bound client.
+ * ARGV[5] status ('' unchanged), ARGV[6] updated_at, ARGV[7] names key prefix, ARGV[8] client key prefix,
+ * ARGV[9] access kind, ARGV[10] owner
+ * Returns 1, -1 not found, -6 name taken, -8 blocked. A status change is mirrored into every bound client.
  */
 export const updateApplication = change('appkeysUpdateApplication-1', `
-local app = redis.call('HMGET', KEYS[1], 'id', 'owner', 'name_key')
+local app = redis.call('HMGET', KEYS[1], 'id', 'owner', 'name_key', 'status')
 if not app[1] then return -1 end
+local denied = refusal(app[2], app[4], ARGV[9], ARGV[10])
+if denied then return denied end
 if ARGV[1] ~= '' and ARGV[2] ~= app[3] then
   local namesKey = ARGV[7] .. enc(app[2])
   local holder = redis.call('HGET', namesKey, ARGV[2])
@@ -211,14 +229,17 @@ return 1
 /**
  * deleteApplication: provided clients unbound and kept, generated clients deleted.
  * KEYS[1] app key, KEYS[2] apps index, KEYS[3] clients index
- * ARGV[1] client key prefix, ARGV[2] owner index prefix, ARGV[3] names key prefix
- * Returns 0 not found, or {1, {key_type, client_id, origin, bound_at, bound_by}, ...}.
+ * ARGV[1] client key prefix, ARGV[2] owner index prefix, ARGV[3] names key prefix, ARGV[4] access kind,
+ * ARGV[5] owner
+ * Returns 0 not found, -1 not this owner's, -8 blocked, or {1, {key_type, client_id, origin, bound_at, bound_by}, ...}.
  */
 export const deleteApplication = change('appkeysDeleteApplication-3', `
 local fields = redis.call('HGETALL', KEYS[1])
 if #fields == 0 then return 0 end
 local app = {}
 for i = 1, #fields, 2 do app[fields[i]] = fields[i + 1] end
+local denied = refusal(app.owner, app.status, ARGV[4], ARGV[5])
+if denied then return denied end
 local out = {1}
 for name, clientId in pairs(app) do
   local kt = string.match(name, '^key:(.+)$')
@@ -239,15 +260,16 @@ return out
 `);
 
 const THROTTLE = `
--- trims both windows and answers the ms until the caller may try again (0: not throttled)
+-- the ms until the caller may try again (0: not throttled); reads only, so a read script may ask it.
+-- A failure at t counts while now - t < window.
 local function throttled(callerKey, clientKey, now, window, perCaller, perClient)
   local wait = 0
+  local live = '(' .. (now - window)
   for _, w in ipairs({{callerKey, perCaller}, {clientKey, perClient}}) do
-    redis.call('ZREMRANGEBYSCORE', w[1], '-inf', now - window)
-    local count = redis.call('ZCARD', w[1])
+    local count = redis.call('ZCOUNT', w[1], live, '+inf')
     if count >= w[2] then
       -- the window opens again when enough of its oldest failures have aged out
-      local oldest = redis.call('ZRANGE', w[1], count - w[2], count - w[2], 'WITHSCORES')
+      local oldest = redis.call('ZRANGE', w[1], live, '+inf', 'BYSCORE', 'LIMIT', count - w[2], 1, 'WITHSCORES')
       local until_ms = tonumber(oldest[2]) + window - now
       if until_ms < 1 then until_ms = 1 end
       if until_ms > wait then wait = until_ms end
@@ -261,14 +283,16 @@ end
  * bind: binds an existing client, unless its failed attempts are over the limit.
  * KEYS[1] app key, KEYS[2] client key, KEYS[3] caller attempts, KEYS[4] client attempts
  * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] origin, ARGV[5] bound_at, ARGV[6] bound_by,
- * ARGV[7] required owner ('' any), ARGV[8] now ms, ARGV[9] window ms, ARGV[10] per caller, ARGV[11] per client
- * Returns 1 created, 0 exists, -1, -2, -3, -4, or {-9, retry ms}.
+ * ARGV[7] access kind, ARGV[8] now ms, ARGV[9] window ms, ARGV[10] per caller, ARGV[11] per client, ARGV[12] owner
+ * Returns 1 created, 0 exists, -1, -2, -3, -4, -8, or {-9, retry ms}.
  */
 export const bind = change('appkeysBind-4', THROTTLE + `
 local wait = throttled(KEYS[3], KEYS[4], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
 if wait > 0 then return {-9, wait} end
 local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
-if not app[1] or (ARGV[7] ~= '' and app[1] ~= ARGV[7]) then return -1 end
+if not app[1] then return -1 end
+local denied = refusal(app[1], app[2], ARGV[7], ARGV[12])
+if denied then return denied end
 local c = redis.call('HMGET', KEYS[2], 'rev', 'app', 'key_type')
 if not c[1] then return -2 end
 if c[2] == ARGV[1] and c[3] == ARGV[2] then return 0 end
@@ -284,12 +308,14 @@ return 1
  * createAndBind: registers a new client already bound, so no orphan can exist.
  * KEYS[1] app key, KEYS[2] client key, KEYS[3] clients index
  * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] metadata JSON, ARGV[5] time, ARGV[6] bound_by,
- * ARGV[7] required owner ('' any), ARGV[8] metadata digest
- * Returns 1, -1, -4, -5.
+ * ARGV[7] access kind, ARGV[8] metadata digest, ARGV[9] owner
+ * Returns 1, -1, -4, -5, -8.
  */
 export const createAndBind = change('appkeysCreateAndBind-3', `
 local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
-if not app[1] or (ARGV[7] ~= '' and app[1] ~= ARGV[7]) then return -1 end
+if not app[1] then return -1 end
+local denied = refusal(app[1], app[2], ARGV[7], ARGV[9])
+if denied then return denied end
 if app[3] then return -4 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -5 end
 redis.call('HSET', KEYS[2], 'metadata', ARGV[4], 'digest', ARGV[8], 'registered_at', ARGV[5], 'updated_at', ARGV[5], 'rev', 1,
@@ -301,13 +327,18 @@ return 1
 
 /**
  * unbind: removes one binding; a generated client goes with it.
- * KEYS[1] app key, KEYS[2] clients index; ARGV[1] key type, ARGV[2] client key prefix
- * Returns 0 none, or {1, client_id, origin, bound_at, bound_by}.
+ * KEYS[1] app key, KEYS[2] clients index; ARGV[1] key type, ARGV[2] client key prefix, ARGV[3] access kind,
+ * ARGV[4] owner
+ * Returns 0 none (or not this owner's), -8 blocked, or {1, client_id, origin, bound_at, bound_by}.
  */
 export const unbind = change('appkeysUnbind-2', `
-local appId = redis.call('HGET', KEYS[1], 'id')
-local clientId = redis.call('HGET', KEYS[1], 'key:' .. ARGV[1])
-if not appId or not clientId then return 0 end
+local app = redis.call('HMGET', KEYS[1], 'id', 'owner', 'status', 'key:' .. ARGV[1])
+local appId, clientId = app[1], app[4]
+if not appId then return 0 end
+local denied = refusal(app[2], app[3], ARGV[3], ARGV[4])
+if denied == -1 then return 0 end
+if denied then return denied end
+if not clientId then return 0 end
 redis.call('HDEL', KEYS[1], 'key:' .. ARGV[1])
 local clientKey = ARGV[2] .. enc(clientId)
 if redis.call('HGET', clientKey, 'app') ~= appId then return {1, clientId, '', '', ''} end
@@ -326,8 +357,29 @@ local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local wait = throttled(KEYS[1], KEYS[2], now, window, tonumber(ARGV[3]), tonumber(ARGV[4]))
 if wait > 0 then return wait end
 for i = 1, 2 do
+  -- failures that aged out go as new ones come, so a window holds at most its limit's worth
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   redis.call('ZADD', KEYS[i], now, ARGV[5])
   redis.call('PEXPIRE', KEYS[i], window)
 end
 return 0
+`);
+
+/**
+ * attemptWait: how long the caller must wait before trying again, recording nothing.
+ * KEYS[1] caller attempts, KEYS[2] client attempts
+ * ARGV[1] now ms, ARGV[2] window ms, ARGV[3] per caller, ARGV[4] per client
+ * Returns the ms until the next attempt is allowed (0: not throttled).
+ */
+export const attemptWait = read('appkeysAttemptWait-2', THROTTLE + `
+return throttled(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+`);
+
+/**
+ * clearFailedAttempts: forgets a client's failures from anyone (its per-client window).
+ * KEYS[1] client attempts
+ * Returns 1 when there was a window, else 0.
+ */
+export const clearFailedAttempts = change('appkeysClearFailedAttempts-1', `
+return redis.call('DEL', KEYS[1])
 `);

@@ -1,0 +1,21 @@
+/** The scopes of the management API, and who may hold them. */
+
+export const OWNER_SCOPE = 'appkeys';
+export const ADMIN_SCOPE = 'appkeys:admin';
+export const MANAGEMENT_SCOPES: readonly string[] = [OWNER_SCOPE, ADMIN_SCOPE];
+
+/** The management scopes that a space-separated scope value names. */
+export function managementScopesIn(scope: unknown): string[] {
+  if (typeof scope !== 'string' || !scope.includes(OWNER_SCOPE)) return [];
+  return scope.split(' ').filter((name) => MANAGEMENT_SCOPES.includes(name));
+}
+
+/**
+ * A management scope goes only to a statically configured client whose own `scope` metadata lists it:
+ * that is where the operator names the admin tool and the portal. A client without a `scope`
+ * restriction, and every client of the appkeys store (generated, provided, dynamically registered),
+ * never holds one.
+ */
+export function mayHoldManagementScope(client: { readonly scope?: unknown }, isStatic: boolean, scope: string): boolean {
+  return isStatic && managementScopesIn(client.scope).includes(scope);
+}
