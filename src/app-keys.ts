@@ -36,6 +36,7 @@ export class AppKeys {
       clientAdapter,
       defaultAdapter: memoryAdapter(),
       requireBinding: this.options.requireBinding,
+      clientRecord: (clientId) => this.store.getClient(clientId),
     });
   }
 

@@ -3,16 +3,19 @@ import Provider, {
 } from 'oidc-provider';
 
 import { BINDING_PROPERTY, bindingOfClient } from './client-record.js';
-import type { ClientBinding } from './types.js';
+import { managementScopesIn, mayHoldManagementScope } from './scopes.js';
+import type { StoredClient } from './store.js';
+import { BindingCheckedTokens } from './token-adapter.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
 type IntrospectionFeature = NonNullable<NonNullable<Configuration['features']>['introspection']>;
 type AllowedPolicy = NonNullable<IntrospectionFeature['allowedPolicy']>;
 type ExtraTokenClaims = NonNullable<Configuration['extraTokenClaims']>;
-type IntrospectedToken = Parameters<AllowedPolicy>[2];
-
 /** The claims a token of a bound client carries; only the binding sets them. */
 const BINDING_CLAIMS = ['application_id', 'key_type'] as const;
+
+/** Access tokens: what a resource server, userinfo or introspection finds, and so what follows the binding. */
+const ACCESS_TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
 
 export interface IntegrationParts {
   /** The adapter of the `Client` model (the appkeys store). */
@@ -20,6 +23,8 @@ export interface IntegrationParts {
   /** The adapter of every other model when the caller configured none. */
   readonly defaultAdapter: AdapterFactory;
   readonly requireBinding: boolean;
+  /** A client's record in the appkeys store, or `undefined` when it has none. */
+  readonly clientRecord: (clientId: string) => Promise<StoredClient | undefined>;
 }
 
 /** oidc-provider's own test for "construct it" versus "call it" (helpers/type_validators.js). */
@@ -27,12 +32,18 @@ function isConstructable(adapter: AdapterConstructor | AdapterFactory): adapter 
   return typeof adapter === 'function' && adapter.prototype !== null && typeof adapter.prototype === 'object';
 }
 
-/** Routes the `Client` model to the appkeys store and every other model to the caller's adapter. */
-function routedAdapter(callerAdapter: Configuration['adapter'], parts: IntegrationParts): AdapterFactory {
+/**
+ * Routes the `Client` model to the appkeys store and every other model to the caller's adapter; access
+ * tokens are found only while they hold under their client's binding (token-adapter.ts).
+ */
+function routedAdapter(callerAdapter: Configuration['adapter'], parts: IntegrationParts, staticIds: ReadonlySet<string>): AdapterFactory {
   const others = callerAdapter ?? parts.defaultAdapter;
   return (model: string) => {
     if (model === 'Client') return parts.clientAdapter;
-    return isConstructable(others) ? new others(model) : others(model);
+    const adapter = isConstructable(others) ? new others(model) : others(model);
+    if (!ACCESS_TOKEN_MODELS.has(model)) return adapter;
+    // static clients are never bound: their tokens cost no lookup
+    return new BindingCheckedTokens(adapter, (clientId) => (staticIds.has(clientId) ? Promise.resolve(undefined) : parts.clientRecord(clientId)));
   };
 }
 
@@ -79,6 +90,7 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
   const extraTokenClaims: ExtraTokenClaims = async (ctx, token) => {
     const own = withoutBindingClaims(callerClaims ? await callerClaims(ctx, token) : undefined);
     const client = await clientOfToken(ctx, token.clientId);
+    refuseManagementScopes(client, (token as { scope?: unknown }).scope);
     const binding = bindingOfClient(client);
     if (!binding) {
       if (parts.requireBinding && client && !isStaticClient(client)) {
@@ -95,19 +107,27 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
       // the provider's default: public clients may only introspect their own tokens
       : !(client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId);
     if (!allowed) return false;
-    return tokenStillBound(ctx, token);
+    // any token dies with its client: the provider would otherwise call a deleted client's token
+    // active, or fail on it with a 500 when it has a subject
+    return (await clientOfToken(ctx, token.clientId)) !== undefined;
   };
 
+  const staticIds = new Set((config.clients ?? []).map((client) => String(client.client_id)));
   return {
     ...config,
-    adapter: routedAdapter(config.adapter, parts),
+    adapter: routedAdapter(config.adapter, parts, staticIds),
     extraClientMetadata: {
       ...callerExtraMetadata,
       properties: [...callerProperties, BINDING_PROPERTY],
       validator(ctx, key, value, metadata) {
         if (key === BINDING_PROPERTY) {
-          // with a request context this is a registration or update: the binding is server-owned
-          if (ctx) delete (metadata as Record<string, unknown>)[BINDING_PROPERTY];
+          // with a request context this is a registration or update: the binding is server-owned, and
+          // the management scopes are the operator's static clients' alone
+          if (ctx) {
+            delete (metadata as Record<string, unknown>)[BINDING_PROPERTY];
+            const scopes = managementScopesIn((metadata as { scope?: unknown }).scope);
+            if (scopes.length > 0) throw new errors.InvalidClientMetadata(`the scope ${scopes[0]} is kept for statically configured clients`);
+          }
           return undefined;
         }
         return callerValidator?.(ctx, key, value, metadata);
@@ -123,37 +143,13 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
 }
 
 /**
- * A token issued under a binding stays active only while that exact binding holds: unbound, deleted
- * or blocked (a blocked client is invisible) all turn it inactive. Any token dies with its client:
- * the provider would otherwise call a deleted client's token active, or fail on it with a 500 when
- * it has a subject.
+ * A management scope in a token is refused unless its client may hold it (scopes.ts): whatever the
+ * grant, this is where every access token is made, so no client gets one by any other route.
  */
-async function tokenStillBound(ctx: KoaContextWithOIDC, token: IntrospectedToken): Promise<boolean> {
-  const client = await clientOfToken(ctx, token.clientId);
-  if (!client) return false;
-  const { extra } = token as { extra?: Record<string, unknown> };
-  if (typeof extra?.application_id !== 'string') return true;
-  const binding = bindingOfClient(client);
-  if (binding?.application_id !== extra.application_id || binding.key_type !== extra.key_type || binding.status !== 'ACTIVE') {
-    return false;
+function refuseManagementScopes(client: ProviderClient | undefined, scope: unknown): void {
+  for (const name of managementScopesIn(scope)) {
+    if (!client || !mayHoldManagementScope(client, isStaticClient(client), name)) {
+      throw new errors.InvalidScope('requested scope is not allowed', name);
+    }
   }
-  return issuedUnder(binding, (token as { iat?: number }).iat);
-}
-
-/**
- * Whether a token was issued under the binding as it stands: not under an earlier binding of the same
- * application and key type (unbound, then bound again), and not before a block that has since been
- * lifted. `iat` has whole seconds, so the edges are conservative where it matters: a token of the
- * block's own second is never active again (a client that got one then simply asks anew), while a token
- * of the binding's own second counts (else a client's first token could come back inactive).
- */
-function issuedUnder(binding: ClientBinding, iat: number | undefined): boolean {
-  if (typeof iat !== 'number') return false;
-  const boundSecond = Math.floor(Date.parse(binding.bound_at) / 1000);
-  if (Number.isFinite(boundSecond) && iat < boundSecond) return false;
-  if (binding.tokens_since !== undefined) {
-    const blockedSecond = Math.floor(Date.parse(binding.tokens_since) / 1000);
-    if (!Number.isFinite(blockedSecond) || iat <= blockedSecond) return false;
-  }
-  return true;
 }

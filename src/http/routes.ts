@@ -2,11 +2,13 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 
-import { AppKeysError, insufficientScope, invalidRequest } from '../errors.js';
+import { BINDING_PROPERTY } from '../client-record.js';
+import { AppKeysError, insufficientScope, invalidRequest, invalidToken } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { pageLimit } from '../pagination.js';
 import type { Registry } from '../registry.js';
 import type { Actor } from '../types.js';
+import { accountId, OWNER_MAX } from '../validate.js';
 import { ADMIN_SCOPE } from '../scopes.js';
 import { bearerActor } from './authenticate.js';
 import { readJsonObject } from './body.js';
@@ -33,6 +35,35 @@ function forceFlag(value: unknown): boolean {
 }
 
 /**
+ * An actor as the routes trust it, whoever resolved it: an owner's account id is one that can be shown
+ * as it is (no control characters), so nothing stored for it can reach a terminal or a page raw.
+ */
+function checkedActor(actor: Actor): Actor {
+  if (actor.kind === 'admin' && typeof actor.id === 'string') return actor;
+  if (actor.kind !== 'owner') throw invalidToken('the caller is neither an owner nor an admin');
+  try {
+    return { kind: 'owner', id: accountId(actor.id) };
+  } catch {
+    throw invalidToken(`the account id is not acceptable: 1–${OWNER_MAX} characters without control characters`);
+  }
+}
+
+/** The provider's RFC 7592 answers (read, update) and RFC 7591's, whose bodies are client metadata. */
+const REGISTRATION_ROUTES = new Set(['registration', 'client', 'client_update']);
+
+/**
+ * A client's binding is carried in its record as client metadata, which RFC 7591/7592 answers show in
+ * full: whoever holds a registration access token would see the application and its owner. Removed
+ * from those bodies after the provider made them.
+ */
+function hideBindingFromRegistration(ctx: Context): void {
+  const route = (ctx as Context & { oidc?: { route?: string } }).oidc?.route;
+  if (route === undefined || !REGISTRATION_ROUTES.has(route)) return;
+  const body: unknown = ctx.body;
+  if (body && typeof body === 'object' && BINDING_PROPERTY in body) delete (body as Record<string, unknown>)[BINDING_PROPERTY];
+}
+
+/**
  * The management API, composed in one place: error shape, no caching, authentication, then the
  * routes. Everything outside the prefix passes straight through to the provider.
  */
@@ -45,7 +76,7 @@ export function buildRoutes(provider: Provider, registry: Registry, options: Res
   const authenticate: Middleware = async (ctx, next) => {
     const actor = options.authenticate ? await options.authenticate(ctx) : await bearerActor(ctx, provider);
     if (!actor) throw new AppKeysError(401, 'invalid_token', 'authentication required');
-    ctx.state.actor = actor;
+    ctx.state.actor = checkedActor(actor);
     await next();
   };
   const adminOnly: Middleware = async (ctx, next) => {
@@ -138,7 +169,11 @@ export function buildRoutes(provider: Provider, registry: Registry, options: Res
   const inPrefix = (path: string) => path === options.prefix || path.startsWith(`${options.prefix}/`);
 
   return async function appkeysRoutes(ctx: Context, next: Next): Promise<void> {
-    if (!inPrefix(ctx.path)) return next();
+    if (!inPrefix(ctx.path)) {
+      await next();
+      hideBindingFromRegistration(ctx);
+      return;
+    }
     // responses may carry a freshly generated secret; nothing here may be cached
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Pragma', 'no-cache');
