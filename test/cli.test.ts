@@ -404,7 +404,8 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       await raw.zrem(keys.clients, 'svc-d');                               // client missing from the clients index
       await raw.hset(keys.client('svc-b'), 'status', 'BLOCKED');           // status mirror wrong
       await raw.hset(keys.application(bob.id), 'key:SANDBOX', 'svc-ghost'); // names a missing client
-      await raw.hset(keys.client('svc-e'), 'app', 'app_gone', 'key_type', 'PRODUCTION', 'origin', 'provided', 'status', 'ACTIVE');
+      await raw.hset(keys.client('svc-e'), 'app', 'app_gone', 'key_type', 'PRODUCTION', 'origin', 'provided', 'status', 'ACTIVE',
+        'tokens_since', '2025-01-01T00:00:00.000Z');
       await raw.zadd(keys.clients, 0, 'svc-ghost');                        // index names nothing
       await raw.hset(keys.ownerNames('alice'), 'stale name', 'app_gone');  // name index names nothing
 
@@ -437,6 +438,8 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(await raw.hget(keys.client('svc-b'), 'status')).toBe('ACTIVE');
       expect(await raw.exists(keys.client('svc-e'))).toBe(1);
       expect(await raw.hexists(keys.client('svc-e'), 'app')).toBe(0);
+      // every binding field goes, as unbinding removes them (scripts/prelude.ts lists them once)
+      expect(await raw.hexists(keys.client('svc-e'), 'tokens_since')).toBe(0);
       // binding changes never touch a client's revision
       expect(await raw.hget(keys.client('svc-a'), 'rev')).toBe('1');
 

@@ -1,4 +1,5 @@
 import { defineScript } from '../connection.js';
+import { PRELUDE } from './prelude.js';
 
 /**
  * Scripts of `appkeys check --repair` (adapters/redis/repair.ts), one per kind of fix, over the data
@@ -16,10 +17,7 @@ import { defineScript } from '../connection.js';
  * changed.
  */
 
-/** A client record's binding fields, as scripts/store.ts writes them. */
-const BINDING_FIELDS = `{'app', 'key_type', 'origin', 'bound_at', 'bound_by', 'status'}`;
-
-const change = (name: string, body: string) => defineScript(name, body, { deadline: true });
+const change = (name: string, body: string) => defineScript(name, PRELUDE + body, { deadline: true });
 
 /**
  * dropMissingClient: an application's key field names a client that does not exist.
@@ -79,7 +77,7 @@ export const clearBinding = change('appkeysRepairClearBinding-2', `
 local c = redis.call('HMGET', KEYS[1], 'app', 'key_type')
 if c[1] ~= ARGV[2] or (c[2] or '') ~= ARGV[3] then return 0 end
 if redis.call('HGET', KEYS[2], 'key:' .. ARGV[3]) == ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], unpack(${BINDING_FIELDS}))
+redis.call('HDEL', KEYS[1], unpack(BINDING_FIELDS))
 return 1
 `);
 

@@ -1,4 +1,5 @@
 import { defineScript } from '../connection.js';
+import { PRELUDE } from './prelude.js';
 
 /**
  * Scripts of the appkeys BindingStore. Every change that touches more than one key is one of these:
@@ -31,11 +32,7 @@ import { defineScript } from '../connection.js';
  *   -9 throttled (second element: retry ms)
  */
 
-const PRELUDE = `
-local function enc(s)
-  return (string.gsub(s, '[^%w%-_%.]', function(c) return string.format('%%%02X', string.byte(c)) end))
-end
-local BINDING_FIELDS = {'app', 'key_type', 'origin', 'bound_at', 'bound_by', 'status', 'tokens_since'}
+const STORE_PRELUDE = PRELUDE + `
 local function unbindClient(clientKey, clientsKey, clientId)
   local b = redis.call('HMGET', clientKey, 'origin', 'bound_at', 'bound_by')
   if b[1] == 'generated' then
@@ -58,8 +55,8 @@ end
 `;
 
 /** A change: refused after its deadline (see connection.ts), so a 503 answer is never followed by it. */
-const change = (name: string, body: string) => defineScript(name, PRELUDE + body, { deadline: true });
-const read = (name: string, body: string) => defineScript(name, PRELUDE + body);
+const change = (name: string, body: string) => defineScript(name, STORE_PRELUDE + body, { deadline: true });
+const read = (name: string, body: string) => defineScript(name, STORE_PRELUDE + body);
 
 /**
  * putClient

@@ -1,4 +1,5 @@
 import { defineScript } from '../connection.js';
+import { PRELUDE } from './prelude.js';
 
 /**
  * Read-only scripts of verify(): each checks a whole batch of records on the server (one round trip
@@ -7,10 +8,7 @@ import { defineScript } from '../connection.js';
  * Layout and key building as in store.ts's scripts (`enc` is keys.ts's `encodeKeyPart`).
  */
 
-const PRELUDE = `
-local function enc(s)
-  return (string.gsub(s, '[^%w%-_%.]', function(c) return string.format('%%%02X', string.byte(c)) end))
-end
+const VERIFY_PRELUDE = PRELUDE + `
 local function dec(s)
   return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
 end
@@ -35,7 +33,7 @@ end
  * KEYS application keys; ARGV[1] app key prefix, ARGV[2] applications index, ARGV[3] owner index prefix,
  * ARGV[4] names prefix, ARGV[5] client key prefix
  */
-export const verifyApplications = defineScript('appkeysVerifyApplications', PRELUDE + `
+export const verifyApplications = defineScript('appkeysVerifyApplications', VERIFY_PRELUDE + `
 for _, appKey in ipairs(KEYS) do
   local fields = redis.call('HGETALL', appKey)
   local app = {}
@@ -77,7 +75,7 @@ return problems
  * verifyClients
  * KEYS client keys; ARGV[1] client key prefix, ARGV[2] clients index, ARGV[3] app key prefix
  */
-export const verifyClients = defineScript('appkeysVerifyClients', PRELUDE + `
+export const verifyClients = defineScript('appkeysVerifyClients', VERIFY_PRELUDE + `
 for _, clientKey in ipairs(KEYS) do
   local c = redis.call('HMGET', clientKey, 'metadata', 'rev', 'app', 'key_type')
   local clientId = dec(string.sub(clientKey, #ARGV[1] + 1))
@@ -102,7 +100,7 @@ return problems
  * ARGV[3] what a missing record is called in a problem ("clients index names missing client"),
  * ARGV[4..] members
  */
-export const verifyIndexMembers = defineScript('appkeysVerifyIndexMembers-1', PRELUDE + `
+export const verifyIndexMembers = defineScript('appkeysVerifyIndexMembers-1', VERIFY_PRELUDE + `
 for i = 4, #ARGV do
   local member = ARGV[i]
   local key = ARGV[1] .. enc(member)
@@ -119,7 +117,7 @@ return problems
  * verifyNames: every (name, application id) of an owner's name index is held by that application.
  * KEYS[1] the names hash; ARGV[1] app key prefix, ARGV[2] names prefix, ARGV[3..] name, id pairs
  */
-export const verifyNames = defineScript('appkeysVerifyNames-1', PRELUDE + `
+export const verifyNames = defineScript('appkeysVerifyNames-1', VERIFY_PRELUDE + `
 for i = 3, #ARGV, 2 do checkNameEntry(ARGV[1], ARGV[2], KEYS[1], ARGV[i], ARGV[i + 1]) end
 return problems
 `);
@@ -130,7 +128,7 @@ return problems
  * KEYS owner index keys; ARGV[1] app key prefix, ARGV[2] owner index prefix, ARGV[3] largest index read here
  * Returns {problems, keys of larger indexes}.
  */
-export const verifyOwnerIndexes = defineScript('appkeysVerifyOwnerIndexes', PRELUDE + `
+export const verifyOwnerIndexes = defineScript('appkeysVerifyOwnerIndexes', VERIFY_PRELUDE + `
 local large = {}
 for _, ownerKey in ipairs(KEYS) do
   if redis.call('ZCARD', ownerKey) > tonumber(ARGV[3]) then
@@ -147,7 +145,7 @@ return {problems, large}
  * KEYS names keys; ARGV[1] app key prefix, ARGV[2] names prefix, ARGV[3] largest index read here
  * Returns {problems, keys of larger indexes}.
  */
-export const verifyNameIndexes = defineScript('appkeysVerifyNameIndexes', PRELUDE + `
+export const verifyNameIndexes = defineScript('appkeysVerifyNameIndexes', VERIFY_PRELUDE + `
 local large = {}
 for _, namesKey in ipairs(KEYS) do
   if redis.call('HLEN', namesKey) > tonumber(ARGV[3]) then
