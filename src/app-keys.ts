@@ -2,8 +2,8 @@ import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 
-import { memoryAdapter } from '../adapters/memory/provider-adapter.js';
-import { memoryStore } from '../adapters/memory/store.js';
+import { memoryAdapter } from './memory/provider-adapter.js';
+import { memoryStore } from './memory/store.js';
 import { StoreClientAdapter } from './client-adapter.js';
 import { mergeConfiguration } from './configuration.js';
 import { emit } from './events.js';

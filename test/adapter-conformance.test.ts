@@ -3,7 +3,7 @@ import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.j
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { memoryAdapter } from '../adapters/memory/provider-adapter.js';
+import { memoryAdapter } from '../src/memory/provider-adapter.js';
 import type { NodeRedisClient } from '../adapters/redis/client.js';
 import { redisAdapter } from '../adapters/redis/index.js';
 import { ProviderKeys } from '../adapters/redis/keys.js';

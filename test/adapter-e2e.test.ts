@@ -4,7 +4,7 @@ import type { AdapterFactory } from 'oidc-provider';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { memoryAdapter } from '../adapters/memory/provider-adapter.js';
+import { memoryAdapter } from '../src/memory/provider-adapter.js';
 import { redisAdapter } from '../adapters/redis/index.js';
 import { authorizationCodeFlow, tokenRequest, type AuthorizationCodeFlowOptions } from './support/auth-code.js';
 import { baseConfiguration, basicAuth, buildProvider, serve, serviceClient } from './support/provider.js';

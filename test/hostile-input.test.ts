@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { memoryStore } from '../adapters/memory/store.js';
+import { memoryStore } from '../src/memory/store.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { AppKeysOptions } from '../src/options.js';
 import type { BindingStore } from '../src/store.js';

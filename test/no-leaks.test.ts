@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { memoryStore } from '../adapters/memory/store.js';
+import { memoryStore } from '../src/memory/store.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { BindingStore } from '../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';

@@ -9,7 +9,7 @@ import addFormatsModule from 'ajv-formats';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { memoryStore } from '../adapters/memory/store.js';
+import { memoryStore } from '../src/memory/store.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { AppKeysOptions } from '../src/options.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';

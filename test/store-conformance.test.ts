@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { NodeRedisClient, RedisClient } from '../adapters/redis/client.js';
 import { clientCacheOf } from '../adapters/redis/client-cache.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
-import { memoryStore, MEMORY_STORE_WARNING } from '../adapters/memory/store.js';
+import { memoryStore, MEMORY_STORE_WARNING } from '../src/memory/store.js';
 import { isStoreUnavailable } from '../src/errors.js';
 import type { BindingStore } from '../src/store.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';

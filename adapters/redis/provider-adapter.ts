@@ -1,6 +1,6 @@
 import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
 
-import { GRANTABLE } from '../grantable.js';
+import { GRANTABLE } from '../../src/grantable.js';
 import { Connection, type RedisClient } from './connection.js';
 import { checkPrefix, ProviderKeys } from './keys.js';
 import { hashFields } from './replies.js';

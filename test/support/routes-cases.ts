@@ -2,7 +2,7 @@ import type { AdapterFactory, Configuration } from 'oidc-provider';
 import request from 'supertest';
 import { expect } from 'vitest';
 
-import { memoryStore } from '../../adapters/memory/store.js';
+import { memoryStore } from '../../src/memory/store.js';
 import { redisAdapter, redisStore } from '../../adapters/redis/index.js';
 import type { AppKeysOptions } from '../../src/options.js';
 import type { BindingStore } from '../../src/store.js';

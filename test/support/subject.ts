@@ -2,8 +2,8 @@ import type { AdapterFactory, Configuration } from 'oidc-provider';
 import request from 'supertest';
 import { expect } from 'vitest';
 
-import { memoryAdapter } from '../../adapters/memory/provider-adapter.js';
-import { memoryStore } from '../../adapters/memory/store.js';
+import { memoryAdapter } from '../../src/memory/provider-adapter.js';
+import { memoryStore } from '../../src/memory/store.js';
 import { redisAdapter, redisStore } from '../../adapters/redis/index.js';
 import { ProviderKeys } from '../../adapters/redis/keys.js';
 import type { AppKeysOptions } from '../../src/options.js';

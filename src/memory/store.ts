@@ -1,12 +1,14 @@
-import { canonicalJson } from '../../src/canonical-json.js';
+import { canonicalJson } from '../canonical-json.js';
 import type {
   Access, ApplicationChange, AttemptKey, AttemptLimits, BindingStore, BindRequest, BindResult, CreateAndBindRequest,
   DeleteApplicationResult, DeleteClientResult, NewApplication, ReplaceOptions, StoredApplication, StoredBinding,
   StoredClient, UnbindResult,
-} from '../../src/store.js';
-import {
-  KEY_TYPES, type ApplicationStatus, type ClientBinding, type ClientMetadata, type KeyType, type VerifyResult,
-} from '../../src/types.js';
+} from '../store.js';
+import { KEY_TYPES, type ClientBinding, type ClientMetadata, type KeyType, type VerifyResult } from '../types.js';
+import { newMemoryState, type ApplicationRecord, type ClientRecord, type MemoryState } from './records.js';
+import { SortedIds } from './sorted-ids.js';
+import { AttemptWindows } from './throttle.js';
+import { verifyMemoryState } from './verify.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -23,100 +25,6 @@ export const MEMORY_STORE_WARNING =
   + '(e.g. redisStore()) in production.';
 
 let warnedThisProcess = false;
-
-/**
- * Orders strings as the bytes of their UTF-8 encoding compare (what Redis ZRANGEBYLEX and
- * `Buffer.compare` do), which is code point order. UTF-16 code unit order differs only where a
- * surrogate meets U+E000–U+FFFF: at the first differing unit, lift surrogates above that range.
- */
-export function compareUtf8(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i += 1) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      x += x <= 0xdfff ? 0x2000 : -0x800;
-      y += y <= 0xdfff ? 0x2000 : -0x800;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
-/** Ids kept in UTF-8 byte order, for listings that page with an exclusive `after`. */
-class SortedIds {
-  readonly #ids: string[] = [];
-
-  /** Index of the first id greater than `id` (`inclusive`: greater or equal). */
-  #bound(id: string, inclusive: boolean): number {
-    let low = 0;
-    let high = this.#ids.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      const order = compareUtf8(this.#ids[mid] as string, id);
-      if (order < 0 || (!inclusive && order === 0)) low = mid + 1;
-      else high = mid;
-    }
-    return low;
-  }
-
-  add(id: string): void {
-    const at = this.#bound(id, true);
-    if (this.#ids[at] !== id) this.#ids.splice(at, 0, id);
-  }
-
-  delete(id: string): void {
-    const at = this.#bound(id, true);
-    if (this.#ids[at] === id) this.#ids.splice(at, 1);
-  }
-
-  has(id: string): boolean {
-    return this.#ids[this.#bound(id, true)] === id;
-  }
-
-  page(after: string | undefined, limit: number): string[] {
-    const start = after === undefined ? 0 : this.#bound(after, false);
-    return this.#ids.slice(start, start + Math.max(0, Math.floor(limit)));
-  }
-
-  get size(): number {
-    return this.#ids.length;
-  }
-
-  values(): readonly string[] {
-    return this.#ids;
-  }
-}
-
-interface ClientRecord {
-  metadata: ClientMetadata;
-  binding: ClientBinding | undefined;
-  readonly registered_at: string;
-  updated_at: string;
-  revision: number;
-}
-
-interface ApplicationRecord {
-  readonly id: string;
-  name: string;
-  nameKey: string;
-  description: string;
-  readonly owner: string;
-  status: ApplicationStatus;
-  readonly created_at: string;
-  updated_at: string;
-  readonly bindings: Map<KeyType, StoredBinding>;
-}
-
-/** Failure timestamps of one throttling window, oldest first, and the window length they were kept for. */
-interface AttemptWindow {
-  times: number[];
-  windowMs: number;
-}
-
-/** How many windows may exist before expired ones are swept, at least. */
-const MIN_SWEEP_SIZE = 1024;
 
 /**
  * The embedded default store: everything in this process's memory. Each method does all of its
@@ -141,15 +49,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): BindingStore {
 class MemoryBindingStore implements BindingStore {
   readonly kind = 'memory';
 
-  readonly #clients = new Map<string, ClientRecord>();
-  readonly #clientIds = new SortedIds();
-  readonly #applications = new Map<string, ApplicationRecord>();
-  readonly #applicationIds = new SortedIds();
-  readonly #ownerApplications = new Map<string, SortedIds>();
-  /** owner → nameKey → application id */
-  readonly #ownerNames = new Map<string, Map<string, string>>();
-  readonly #attempts = new Map<string, AttemptWindow>();
-  #sweepAt = MIN_SWEEP_SIZE;
+  readonly #state: MemoryState = newMemoryState();
+  readonly #clients = this.#state.clients;
+  readonly #clientIds = this.#state.clientIds;
+  readonly #applications = this.#state.applications;
+  readonly #applicationIds = this.#state.applicationIds;
+  readonly #ownerApplications = this.#state.ownerApplications;
+  readonly #ownerNames = this.#state.ownerNames;
+  readonly #attempts = new AttemptWindows();
 
   // ---- clients ---------------------------------------------------------------------------------
 
@@ -301,7 +208,7 @@ class MemoryBindingStore implements BindingStore {
   // ---- bindings --------------------------------------------------------------------------------
 
   async bind(request: BindRequest): Promise<BindResult> {
-    const retryAfterMs = this.#retryAfter(request.attempt, request.limits, request.nowMs);
+    const retryAfterMs = this.#attempts.retryAfter(request.attempt, request.limits, request.nowMs);
     if (retryAfterMs > 0) return { outcome: 'throttled', retryAfterMs };
 
     const application = this.#applications.get(request.applicationId);
@@ -348,109 +255,21 @@ class MemoryBindingStore implements BindingStore {
   // ---- throttling ------------------------------------------------------------------------------
 
   async recordFailedAttempt(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number> {
-    const retryAfterMs = this.#retryAfter(attempt, limits, nowMs);
-    if (retryAfterMs > 0) return retryAfterMs;
-    for (const key of [callerWindowKey(attempt), clientWindowKey(attempt)]) {
-      const window = mapOf(this.#attempts, key, () => ({ times: [], windowMs: limits.windowMs }));
-      window.windowMs = limits.windowMs;
-      // Kept sorted, so the oldest leave from the front even if callers' clocks disagree slightly.
-      const at = window.times.findLastIndex((t) => t <= nowMs) + 1;
-      window.times.splice(at, 0, nowMs);
-    }
-    this.#sweepIfLarge(nowMs);
-    return 0;
+    return this.#attempts.record(attempt, limits, nowMs);
   }
 
   async attemptWait(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number> {
-    return this.#retryAfter(attempt, limits, nowMs);
+    return this.#attempts.retryAfter(attempt, limits, nowMs);
   }
 
   async clearFailedAttempts(clientId: string): Promise<boolean> {
-    return this.#attempts.delete(clientWindowKey({ clientId }));
+    return this.#attempts.clear(clientId);
   }
 
   // ---- operations ------------------------------------------------------------------------------
 
   async verify(): Promise<VerifyResult> {
-    const problems: string[] = [];
-    const show = JSON.stringify;
-
-    for (const [clientId, client] of this.#clients) {
-      if (client.metadata.client_id !== clientId) {
-        problems.push(`client ${show(clientId)}: its metadata names client_id ${show(client.metadata.client_id)}`);
-      }
-      if (!this.#clientIds.has(clientId)) problems.push(`client ${show(clientId)}: missing from the client listing`);
-      const binding = client.binding;
-      if (!binding) continue;
-      const application = this.#applications.get(binding.application_id);
-      if (!application) {
-        problems.push(`client ${show(clientId)}: bound to application ${show(binding.application_id)}, which does not exist`);
-        continue;
-      }
-      const held = application.bindings.get(binding.key_type);
-      if (!held || held.client_id !== clientId) {
-        problems.push(`client ${show(clientId)}: bound to ${show(binding.application_id)}/${binding.key_type}, `
-          + `but that application holds ${held ? show(held.client_id) : 'no client'} there`);
-        continue;
-      }
-      if (binding.origin !== held.origin || binding.bound_at !== held.bound_at || binding.bound_by !== held.bound_by) {
-        problems.push(`client ${show(clientId)}: its binding's origin/bound_at/bound_by differ from application ${show(application.id)}'s`);
-      }
-      if (binding.status !== application.status) {
-        problems.push(`client ${show(clientId)}: binding status ${binding.status}, application ${show(application.id)} is ${application.status}`);
-      }
-    }
-    for (const id of this.#clientIds.values()) {
-      if (!this.#clients.has(id)) problems.push(`client listing names ${show(id)}, which has no record`);
-    }
-
-    for (const [applicationId, application] of this.#applications) {
-      const where = `application ${show(applicationId)}`;
-      if (application.id !== applicationId) problems.push(`${where}: its record names id ${show(application.id)}`);
-      if (!this.#applicationIds.has(applicationId)) problems.push(`${where}: missing from the application listing`);
-      if (!this.#ownerApplications.get(application.owner)?.has(applicationId)) {
-        problems.push(`${where}: missing from owner ${show(application.owner)}'s index`);
-      }
-      const holder = this.#ownerNames.get(application.owner)?.get(application.nameKey);
-      if (holder !== applicationId) {
-        problems.push(`${where}: name key ${show(application.nameKey)} of owner ${show(application.owner)} points to `
-          + `${holder === undefined ? 'nothing' : show(holder)}`);
-      }
-      for (const [keyType, binding] of application.bindings) {
-        if (binding.key_type !== keyType || binding.application_id !== applicationId) {
-          problems.push(`${where}: ${keyType} binding is recorded as ${show(binding.application_id)}/${binding.key_type}`);
-        }
-        const client = this.#clients.get(binding.client_id);
-        if (!client) {
-          problems.push(`${where}: ${keyType} is bound to client ${show(binding.client_id)}, which does not exist`);
-        } else if (client.binding?.application_id !== applicationId || client.binding.key_type !== keyType) {
-          problems.push(`${where}: ${keyType} is bound to client ${show(binding.client_id)}, whose record says `
-            + `${client.binding ? `${show(client.binding.application_id)}/${client.binding.key_type}` : 'unbound'}`);
-        }
-      }
-    }
-    for (const id of this.#applicationIds.values()) {
-      if (!this.#applications.has(id)) problems.push(`application listing names ${show(id)}, which has no record`);
-    }
-    for (const [owner, ids] of this.#ownerApplications) {
-      for (const id of ids.values()) {
-        const application = this.#applications.get(id);
-        if (application?.owner !== owner) {
-          problems.push(`owner ${show(owner)}'s index names application ${show(id)}, `
-            + `${application ? `owned by ${show(application.owner)}` : 'which does not exist'}`);
-        }
-      }
-    }
-    for (const [owner, names] of this.#ownerNames) {
-      for (const [nameKey, id] of names) {
-        const application = this.#applications.get(id);
-        if (application?.owner !== owner || application.nameKey !== nameKey) {
-          problems.push(`owner ${show(owner)}'s name ${show(nameKey)} points to application ${show(id)}, `
-            + `${application ? `named ${show(application.nameKey)} of owner ${show(application.owner)}` : 'which does not exist'}`);
-        }
-      }
-    }
-    return { ok: problems.length === 0, problems };
+    return verifyMemoryState(this.#state);
   }
 
   async close(): Promise<void> {
@@ -491,40 +310,6 @@ class MemoryBindingStore implements BindingStore {
     }
   }
 
-  /** Milliseconds until both windows are below their limits again; 0 when they already are. */
-  #retryAfter(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): number {
-    return Math.max(
-      this.#windowRetryAfter(callerWindowKey(attempt), limits.perCaller, limits.windowMs, nowMs),
-      this.#windowRetryAfter(clientWindowKey(attempt), limits.perClient, limits.windowMs, nowMs),
-    );
-  }
-
-  #windowRetryAfter(key: string, limit: number, windowMs: number, nowMs: number): number {
-    const window = this.#attempts.get(key);
-    if (!window) return 0;
-    // A failure at t counts while nowMs - t < windowMs.
-    const firstLive = window.times.findIndex((t) => t > nowMs - windowMs);
-    if (firstLive === -1) {
-      this.#attempts.delete(key);
-      return 0;
-    }
-    if (firstLive > 0) window.times.splice(0, firstLive);
-    const { times } = window;
-    if (times.length < limit) return 0;
-    // The oldest (count - limit + 1) failures must leave; the last of them leaves at its t + windowMs.
-    const leaving = times[Math.min(times.length - limit, times.length - 1)] as number;
-    return Math.max(1, leaving + windowMs - nowMs);
-  }
-
-  /** Drops windows whose failures have all expired, whenever the number of windows has doubled. */
-  #sweepIfLarge(nowMs: number): void {
-    if (this.#attempts.size < this.#sweepAt) return;
-    for (const [key, window] of this.#attempts) {
-      const newest = window.times[window.times.length - 1];
-      if (newest === undefined || newest <= nowMs - window.windowMs) this.#attempts.delete(key);
-    }
-    this.#sweepAt = Math.max(MIN_SWEEP_SIZE, this.#attempts.size * 2);
-  }
 }
 
 /**
@@ -580,10 +365,6 @@ function storedBinding(clientId: string, binding: ClientBinding): StoredBinding 
     bound_by: binding.bound_by,
   };
 }
-
-// JSON arrays keep the two parts apart whatever characters they contain.
-const callerWindowKey = (attempt: AttemptKey) => JSON.stringify(['caller', attempt.caller, attempt.clientId]);
-const clientWindowKey = (attempt: Pick<AttemptKey, 'clientId'>) => JSON.stringify(['client', attempt.clientId]);
 
 function mapOf<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   let value = map.get(key);
