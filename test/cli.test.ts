@@ -81,7 +81,7 @@ function serviceEntry(clientId: string, extra: Record<string, unknown> = {}): Re
 describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
   const cases: Array<[string[], string[]]> = [
     [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--prefix', '--redis-url']],
-    [['serve'], ['--port', '--issuer', '--redis-url', '--prefix']],
+    [['serve'], ['--port', '--host', '--issuer', '--redis-url', '--prefix']],
     [['clients'], ['import', 'ls']],
     [['clients', 'import'], ['FILE', '--dry-run', '--prefix', '--redis-url']],
     [['clients', 'ls'], ['--limit', '--json', '--prefix', '--redis-url']],
@@ -165,6 +165,7 @@ describe.concurrent('appkeys usage errors', { timeout: 60_000 }, () => {
       cli(['clients', 'ls', '--limit', 'many'], { REDIS_URL: 'redis://127.0.0.1:1' }),
       cli(['check', '--prefix', 'bad{prefix}'], { REDIS_URL: 'redis://127.0.0.1:1' }),
       cli(['serve', '--port', 'eighty']),
+      cli(['serve', '--host', 'no such host!']),
     ]);
     for (const run of runs) expect(run.code, run.stderr).toBe(2);
     expect(runs[0]!.stderr).toContain('unknown command: bogus');
@@ -173,6 +174,7 @@ describe.concurrent('appkeys usage errors', { timeout: 60_000 }, () => {
     expect(runs[4]!.stderr).toContain('--limit must be a positive integer');
     expect(runs[5]!.stderr).toContain('--prefix');
     expect(runs[6]!.stderr).toContain('--port must be a port number');
+    expect(runs[7]!.stderr).toContain('--host must be an IP address or a host name');
   });
 
   it('exits 2 with a clear message when no Redis is given', async () => {
@@ -559,12 +561,18 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
     it('prints the npm start banner, serves, and stops on SIGTERM with exit 0', async () => {
       const port = await freePort();
       const prefix = redis.namespace('serve');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve', '--port', String(port), '--prefix', prefix], {
-        cwd: root, env: { ...process.env, REDIS_URL: redis.url, PORT: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      const adminSecret = secret('serve-admin');
+      const child = spawn(process.execPath, [
+        '--import', 'tsx', 'cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--prefix', prefix,
+      ], {
+        cwd: root,
+        env: { ...process.env, REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
+      let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-      child.stderr.on('data', () => {});
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
       const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
       const until = Date.now() + 20_000;
       while (!stdout.includes('management API') && Date.now() < until && child.exitCode === null) {
@@ -572,8 +580,10 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       }
       try {
         expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
+        expect(stdout).toContain(`address: 127.0.0.1:${port} (this machine only`);
         expect(stdout).toContain('storage: Redis at');
-        expect(stdout).toMatch(/admin secret: \S+/);
+        expect(stdout).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');
+        expect(stdout + stderr).not.toContain(adminSecret);
         const discovery = await fetch(`http://localhost:${port}/.well-known/openid-configuration`);
         expect(discovery.status).toBe(200);
         const openapi = await fetch(`http://localhost:${port}/appkeys/openapi.json`);
