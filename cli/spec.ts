@@ -68,12 +68,16 @@ export const COMMANDS: readonly CommandSpec[] = [
       'tokens). Flags override the environment: PORT (3000), HOST (127.0.0.1: this machine only),',
       'ISSUER (http://localhost:PORT; http://HOST:PORT for a HOST other than loopback or 0.0.0.0),',
       'REDIS_URL (memory when unset), APPKEYS_ADMIN_CLIENT_ID (appkeys-admin) and',
-      'APPKEYS_ADMIN_CLIENT_SECRET (generated and printed when unset; a secret given is never printed).',
-      'Stops on SIGINT or SIGTERM.',
+      'APPKEYS_ADMIN_CLIENT_SECRET (generated and printed when unset; a secret given is never printed),',
+      'METRICS_PORT (metrics off when unset) and METRICS_HOST (127.0.0.1). Stops on SIGINT or SIGTERM.',
     ].join('\n'),
     options: {
       port: { type: 'string', value: 'N', description: 'port to listen on (default: PORT, else 3000; 0 picks a free one)' },
       host: { type: 'string', value: 'HOST', description: 'interface to listen on (default: HOST, else 127.0.0.1; 0.0.0.0 for every interface)' },
+      'metrics-port': {
+        type: 'string', value: 'N',
+        description: 'serve GET /metrics on this port, a listener of its own on METRICS_HOST, else 127.0.0.1 (default: METRICS_PORT, else not served)',
+      },
       issuer: { type: 'string', value: 'URL', description: 'the issuer identifier (default: ISSUER, else http://localhost:PORT or http://HOST:PORT)' },
     },
     exitCodes: { 0: 'stopped by SIGINT or SIGTERM', 1: 'the server could not start (the port is taken, say)' },

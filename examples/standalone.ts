@@ -11,7 +11,10 @@
  *   APPKEYS_ADMIN_CLIENT_ID / APPKEYS_ADMIN_CLIENT_SECRET
  *                        the static admin client (the secret is generated and printed when unset; a
  *                        secret given is never printed)
- *   LOG_LEVEL            JSON log lines on stdout from this level (default info); metrics at GET /metrics
+ *   METRICS_PORT         serve Prometheus metrics at GET /metrics on a listener of their own, on this
+ *                        port (default: not served; never on the public listener)
+ *   METRICS_HOST         the interface of that listener, default 127.0.0.1
+ *   LOG_LEVEL            JSON log lines on stdout from this level (default info)
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -40,6 +43,11 @@ export interface StandaloneSettings {
   readonly clientCache?: boolean;
   /** Key prefix of the appkeys store in Redis. Default `appkeys:`. */
   readonly prefix?: string;
+  /**
+   * Serve Prometheus metrics at `GET /metrics` on a listener of their own (host default `127.0.0.1`).
+   * Default: not served. Never on the public listener: they are not authenticated.
+   */
+  readonly metrics?: { readonly port: number; readonly host?: string };
 }
 
 export interface RunningServer {
@@ -50,7 +58,9 @@ export interface RunningServer {
   readonly adminClientSecret: string;
   /** Whether the server made the secret up, so that it is the banner's to show. */
   readonly adminClientSecretGenerated: boolean;
-  /** The metrics (also served at `/metrics`) and the logger. */
+  /** Where the metrics are served (`settings.metrics`); undefined when they are not. */
+  readonly metricsUrl?: string;
+  /** The metrics and the logger. */
   readonly observability: Observability;
   close(): Promise<void>;
 }
@@ -125,6 +135,11 @@ function shownAddress({ address, family, port }: AddressInfo): string {
   return family === 'IPv6' ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** The URL of a bound listener: `localhost` when it listens on every interface, else its address. */
+function listenerUrl(host: string, bound: AddressInfo): string {
+  return `http://${isWildcard(host) ? `localhost:${bound.port}` : shownAddress(bound)}`;
+}
+
 /**
  * The provider configuration of the standalone server, before `keys.configuration()` merges appkeys in.
  * The CLI builds its schema-only provider from it, so an import is validated as this server validates.
@@ -177,16 +192,36 @@ export function standaloneConfiguration(settings: {
   };
 }
 
+async function close(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+}
+
+/** The metrics' own listener, when asked for: Prometheus reaches it, the public does not. */
+async function metricsListener(observed: Observability, settings: NonNullable<StandaloneSettings['metrics']>): Promise<{ server: Server; url: string }> {
+  const host = settings.host ?? DEFAULT_HOST;
+  const server = createServer(observed.metricsListener());
+  const bound = await listen(server, settings.port, host);
+  return { server, url: `${listenerUrl(host, bound)}/metrics` };
+}
+
 export async function startStandalone(settings: StandaloneSettings): Promise<RunningServer> {
   const host = settings.host ?? DEFAULT_HOST;
   // listening first, so that with port 0 the issuer names the port actually bound
   const server = createServer();
   const bound = await listen(server, settings.port, host);
+  const observed = observability(settings.log);
+  let metrics: Awaited<ReturnType<typeof metricsListener>> | undefined;
+  try {
+    metrics = settings.metrics && await metricsListener(observed, settings.metrics);
+  } catch (error) {
+    await close(server);
+    throw error;
+  }
   const issuer = settings.issuer ?? `http://${urlHost(host)}:${bound.port}`;
   const adminClientSecret = settings.adminClientSecret ?? randomBytes(24).toString('base64url');
   const redis = settings.redisUrl ? new Redis(settings.redisUrl) : undefined;
 
-  const observed = observability(settings.log);
   const keys = appKeys({
     store: observed.instrumentStore(redis
       ? redisStore({ client: redis, prefix: settings.prefix ?? 'appkeys:', clientCache: settings.clientCache === true })
@@ -212,10 +247,10 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
     adminClientId: settings.adminClientId,
     adminClientSecret,
     adminClientSecretGenerated: settings.adminClientSecret === undefined,
+    ...(metrics && { metricsUrl: metrics.url }),
     observability: observed,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      await Promise.all([close(server), metrics && close(metrics.server)]);
       await keys.store.close();
       if (redis) await redis.quit().catch(() => redis.disconnect());
     },
@@ -261,7 +296,10 @@ export function banner(running: RunningServer, redisUrl: string | undefined): st
     `  npm run -s owner-token -- alice        # ISSUER=${running.url} if not the default`,
     '',
     `The management API is under ${running.url}/appkeys (OpenAPI: ${running.url}/appkeys/openapi.json).`,
-    `Metrics: ${running.url}/metrics; JSON logs on stdout (LOG_LEVEL, default info).`,
+    running.metricsUrl
+      ? `Metrics: ${running.metricsUrl} (a listener of their own); JSON logs on stdout (LOG_LEVEL, default info).`
+      : 'Metrics: off (set METRICS_PORT to serve them on a listener of their own, on 127.0.0.1 unless METRICS_HOST);'
+        + ' JSON logs on stdout (LOG_LEVEL, default info).',
     '',
   ].join('\n');
 }
@@ -269,10 +307,13 @@ export function banner(running: RunningServer, redisUrl: string | undefined): st
 async function main(): Promise<void> {
   const port = checkPort(process.env.PORT || '3000', 'PORT');
   const host = checkHost(process.env.HOST || DEFAULT_HOST, 'HOST');
+  const metricsPort = process.env.METRICS_PORT ? checkPort(process.env.METRICS_PORT, 'METRICS_PORT') : undefined;
+  const metricsHost = checkHost(process.env.METRICS_HOST || DEFAULT_HOST, 'METRICS_HOST');
   const redisUrl = process.env.REDIS_URL || undefined;
   const running = await startStandalone({
     port,
     host,
+    ...(metricsPort !== undefined && { metrics: { port: metricsPort, host: metricsHost } }),
     ...(process.env.ISSUER && { issuer: process.env.ISSUER }),
     ...(redisUrl && { redisUrl }),
     adminClientId: process.env.APPKEYS_ADMIN_CLIENT_ID || 'appkeys-admin',

@@ -81,7 +81,7 @@ function serviceEntry(clientId: string, extra: Record<string, unknown> = {}): Re
 describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
   const cases: Array<[string[], string[]]> = [
     [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--prefix', '--redis-url']],
-    [['serve'], ['--port', '--host', '--issuer', '--redis-url', '--prefix']],
+    [['serve'], ['--port', '--host', '--metrics-port', '--issuer', '--redis-url', '--prefix']],
     [['clients'], ['import', 'ls']],
     [['clients', 'import'], ['FILE', '--dry-run', '--prefix', '--redis-url']],
     [['clients', 'ls'], ['--limit', '--json', '--prefix', '--redis-url']],
@@ -559,11 +559,11 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
 
   describe('serve', () => {
     it('prints the npm start banner, serves, and stops on SIGTERM with exit 0', async () => {
-      const port = await freePort();
+      const [port, metricsPort] = [await freePort(), await freePort()];
       const prefix = redis.namespace('serve');
       const adminSecret = secret('serve-admin');
       const child = spawn(process.execPath, [
-        '--import', 'tsx', 'cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--prefix', prefix,
+        '--import', 'tsx', 'cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--prefix', prefix,
       ], {
         cwd: root,
         env: { ...process.env, REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret },
@@ -588,6 +588,9 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
         expect(discovery.status).toBe(200);
         const openapi = await fetch(`http://localhost:${port}/appkeys/openapi.json`);
         expect(openapi.status).toBe(200);
+        expect(stdout).toContain(`Metrics: http://127.0.0.1:${metricsPort}/metrics`);
+        expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
+        expect((await fetch(`http://localhost:${port}/metrics`)).status).toBe(404);
       } finally {
         child.kill('SIGTERM');
       }

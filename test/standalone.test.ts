@@ -1,6 +1,6 @@
 /**
- * The standalone server of `npm start` and `appkeys serve` as an operator meets it: where it listens
- * and what its banner shows of the admin secret. Real listeners and real processes.
+ * The standalone server of `npm start` and `appkeys serve` as an operator meets it: where it listens,
+ * what its banner shows of the admin secret, and where its metrics are. Real listeners and real processes.
  */
 import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
@@ -176,4 +176,37 @@ describe('the banner and the admin secret', () => {
       expect(await server.stop()).toBe(0);
     }
   }, 60_000);
+});
+
+describe('metrics', () => {
+  it('are not served on the public listener unless asked for', async () => {
+    const running = await start();
+    try {
+      const scraped = await fetch(`${running.url}/metrics`);
+      expect(scraped.status).toBe(404);
+      expect(await scraped.text()).not.toContain('appkeys_');
+      expect(running.metricsUrl).toBeUndefined();
+      expect(banner(running, undefined)).toMatch(/Metrics: off \(set METRICS_PORT/);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('are served on a listener of their own, on 127.0.0.1, when given a port', async () => {
+    const running = await start({ metrics: { port: 0 } });
+    try {
+      expect(running.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const scraped = await fetch(running.metricsUrl!);
+      expect(scraped.status).toBe(200);
+      expect(scraped.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await scraped.text()).toContain('appkeys_bindings_created_total');
+      expect((await fetch(`${running.url}/metrics`)).status).toBe(404);
+      expect((await fetch(running.metricsUrl!.replace(/\/metrics$/, '/other'))).status).toBe(404);
+      expect(banner(running, undefined)).toContain(`Metrics: ${running.metricsUrl}`);
+      const external = externalAddress('IPv4');
+      if (external) expect(await answers(running.metricsUrl!.replace('127.0.0.1', external))).toBe(false);
+    } finally {
+      await running.close();
+    }
+  });
 });

@@ -43,6 +43,9 @@ export async function run(context: CommandContext): Promise<number> {
   const port = usage(() => (typeof values.port === 'string' ? checkPort(values.port, '--port') : checkPort(env.PORT || '3000', 'PORT')));
   const host = usage(() => (typeof values.host === 'string'
     ? checkHost(values.host, '--host') : checkHost(env.HOST || standalone.DEFAULT_HOST, 'HOST')));
+  const metricsPort = usage(() => (typeof values['metrics-port'] === 'string'
+    ? checkPort(values['metrics-port'], '--metrics-port') : env.METRICS_PORT ? checkPort(env.METRICS_PORT, 'METRICS_PORT') : undefined));
+  const metricsHost = usage(() => checkHost(env.METRICS_HOST || standalone.DEFAULT_HOST, 'METRICS_HOST'));
   const issuer = typeof values.issuer === 'string'
     ? issuerOf(values.issuer, '--issuer')
     : env.ISSUER ? issuerOf(env.ISSUER, 'ISSUER') : undefined;
@@ -55,6 +58,7 @@ export async function run(context: CommandContext): Promise<number> {
     running = await standalone.startStandalone({
       port,
       host,
+      ...(metricsPort !== undefined && { metrics: { port: metricsPort, host: metricsHost } }),
       ...(issuer && { issuer }),
       ...(redisUrl && { redisUrl }),
       prefix: context.prefix,
