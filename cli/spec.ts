@@ -70,6 +70,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       'REDIS_URL (memory when unset), APPKEYS_ADMIN_CLIENT_ID (appkeys-admin) and',
       'APPKEYS_ADMIN_CLIENT_SECRET (generated and printed when unset; a secret given is never printed),',
       'METRICS_PORT (metrics off when unset) and METRICS_HOST (127.0.0.1). Stops on SIGINT or SIGTERM.',
+      '',
+      'It signs people in with the development login (any username, no password), so it refuses to',
+      'start when NODE_ENV=production: for production, mount appKeys() into your own server, with your',
+      'own login (README: "Mounting into your server").',
     ].join('\n'),
     options: {
       port: { type: 'string', value: 'N', description: 'port to listen on (default: PORT, else 3000; 0 picks a free one)' },
@@ -80,7 +84,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       issuer: { type: 'string', value: 'URL', description: 'the issuer identifier (default: ISSUER, else http://localhost:PORT or http://HOST:PORT)' },
     },
-    exitCodes: { 0: 'stopped by SIGINT or SIGTERM', 1: 'the server could not start (the port is taken, say)' },
+    exitCodes: { 0: 'stopped by SIGINT or SIGTERM', 1: 'the server could not start (the port is taken, or NODE_ENV=production)' },
     load: () => import('./commands/serve.js'),
   },
   {

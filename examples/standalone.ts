@@ -15,18 +15,18 @@
  *                        port (default: not served; never on the public listener)
  *   METRICS_HOST         the interface of that listener, default 127.0.0.1
  *   LOG_LEVEL            JSON log lines on stdout from this level (default info)
+ *   NODE_ENV=production  refused: this server signs people in with the development login
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 
 import { Redis } from 'ioredis';
-import Provider, { type Configuration } from 'oidc-provider';
+import type { Configuration } from 'oidc-provider';
 
 import { memoryStore } from '../adapters/memory/index.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
-import { appKeys } from '../src/index.js';
-import { observability, type LoggerOptions, type Observability } from './observability.js';
+import type { LoggerOptions, Observability } from './observability.js';
 
 export interface StandaloneSettings {
   readonly port: number;
@@ -48,6 +48,8 @@ export interface StandaloneSettings {
    * Default: not served. Never on the public listener: they are not authenticated.
    */
   readonly metrics?: { readonly port: number; readonly host?: string };
+  /** Default `process.env.NODE_ENV`; `production` is refused (see `developmentLoginRefusal()`). */
+  readonly nodeEnv?: string;
 }
 
 export interface RunningServer {
@@ -140,6 +142,39 @@ function listenerUrl(host: string, bound: AddressInfo): string {
   return `http://${isWildcard(host) ? `localhost:${bound.port}` : shownAddress(bound)}`;
 }
 
+/** The standalone server's provider features, the development login among them. */
+function standaloneFeatures(): NonNullable<Configuration['features']> {
+  return {
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    // development login: any username, any password; there is no other login in this server
+    devInteractions: { enabled: true },
+  };
+}
+
+/**
+ * Why a server must not start, or undefined when it may: with `NODE_ENV=production`, a provider that
+ * would serve oidc-provider's development login (on unless `features.devInteractions.enabled` is
+ * `false`), which signs anyone in as any account without a password.
+ */
+export function developmentLoginRefusal(settings: {
+  readonly nodeEnv: string | undefined;
+  readonly configuration: Pick<Configuration, 'features'>;
+}): Error | undefined {
+  if (settings.nodeEnv !== 'production') return undefined;
+  if (settings.configuration.features?.devInteractions?.enabled === false) return undefined;
+  return new Error('refusing to start: NODE_ENV=production, but this server would sign anyone in through oidc-provider\'s '
+    + 'development login (any username, no password). In production, mount appKeys() into your own server, with your '
+    + 'own login (configuration.interactions and findAccount, features.devInteractions off): see README.md, "Mounting '
+    + 'into your server". To try this server out, unset NODE_ENV.');
+}
+
+/** `developmentLoginRefusal()` for the standalone server, whose only login is the development one. */
+export function standaloneRefusal(nodeEnv: string | undefined): Error | undefined {
+  return developmentLoginRefusal({ nodeEnv, configuration: { features: standaloneFeatures() } });
+}
+
 /**
  * The provider configuration of the standalone server, before `keys.configuration()` merges appkeys in.
  * The CLI builds its schema-only provider from it, so an import is validated as this server validates.
@@ -172,13 +207,7 @@ export function standaloneConfiguration(settings: {
       },
     ],
     scopes: ['openid', 'offline_access', 'appkeys', 'appkeys:admin', 'api'],
-    features: {
-      clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
-      // development login: any username, any password; replace with your own login in production
-      devInteractions: { enabled: true },
-    },
+    features: standaloneFeatures(),
     ttl: {
       AccessToken: 600,
       ClientCredentials: 600,
@@ -206,6 +235,13 @@ async function metricsListener(observed: Observability, settings: NonNullable<St
 }
 
 export async function startStandalone(settings: StandaloneSettings): Promise<RunningServer> {
+  const refusal = standaloneRefusal(settings.nodeEnv ?? process.env.NODE_ENV);
+  if (refusal) throw refusal;
+  // loaded only now, so that a refused start prints its message alone (oidc-provider warns on import
+  // when the runtime is one it does not support)
+  const [{ default: Provider }, { appKeys }, { observability }] = await Promise.all([
+    import('oidc-provider'), import('../src/index.js'), import('./observability.js'),
+  ]);
   const host = settings.host ?? DEFAULT_HOST;
   // listening first, so that with port 0 the issuer names the port actually bound
   const server = createServer();

@@ -1,15 +1,20 @@
 /**
  * The standalone server of `npm start` and `appkeys serve` as an operator meets it: where it listens,
- * what its banner shows of the admin secret, and where its metrics are. Real listeners and real processes.
+ * what its banner shows of the admin secret, where its metrics are, and that it will not run its
+ * development login in production. Real listeners and real processes.
  */
 import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { createServer } from 'node:net';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { banner, startStandalone, type RunningServer, type StandaloneSettings } from '../examples/standalone.js';
+import { runCli } from '../cli/run.js';
+import {
+  banner, developmentLoginRefusal, startStandalone, type RunningServer, type StandaloneSettings,
+} from '../examples/standalone.js';
 import { freePort } from './support/redis.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -35,6 +40,14 @@ async function answers(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
 }
 
 async function start(settings: Partial<StandaloneSettings> = {}): Promise<RunningServer> {
@@ -208,5 +221,59 @@ describe('metrics', () => {
     } finally {
       await running.close();
     }
+  });
+});
+
+describe('in production', () => {
+  const SAYS_WHAT_INSTEAD = [/NODE_ENV=production/, /development login/, /interactions/, /findAccount/, /Mounting into your server/];
+
+  it('refuses the development login, which oidc-provider enables unless told otherwise', () => {
+    const cases: Array<[string | undefined, Record<string, unknown> | undefined, boolean]> = [
+      ['production', { devInteractions: { enabled: true } }, true],
+      ['production', undefined, true],
+      ['production', { devInteractions: {} }, true],
+      ['production', { devInteractions: { enabled: false } }, false],
+      ['development', { devInteractions: { enabled: true } }, false],
+      [undefined, { devInteractions: { enabled: true } }, false],
+    ];
+    for (const [nodeEnv, features, refused] of cases) {
+      const refusal = developmentLoginRefusal({ nodeEnv, configuration: features === undefined ? {} : { features } });
+      expect(refusal !== undefined, JSON.stringify({ nodeEnv, features })).toBe(refused);
+      if (refusal) for (const says of SAYS_WHAT_INSTEAD) expect(refusal.message).toMatch(says);
+    }
+  });
+
+  it('startStandalone rejects before it listens', async () => {
+    const port = await freePort();
+    await expect(start({ port, nodeEnv: 'production' })).rejects.toThrow(/NODE_ENV=production/);
+    expect(await portIsFree(port)).toBe(true);
+  });
+
+  it('npm start exits 1 with one message on stderr that says what to configure instead', async () => {
+    const port = await freePort();
+    const server = spawnStandalone({ PORT: String(port), NODE_ENV: 'production' });
+    const code = await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 30_000, 'still running'))]);
+    if (code === 'still running') await server.stop();
+    expect(code).toBe(1);
+    expect(server.stdout()).toBe('');
+    const lines = server.stderr().split('\n').filter((line) => line !== '');
+    expect(lines, server.stderr()).toHaveLength(1);
+    for (const says of SAYS_WHAT_INSTEAD) expect(lines[0]).toMatch(says);
+    expect(await portIsFree(port)).toBe(true);
+  }, 60_000);
+
+  it('appkeys serve exits 1 with the same message', async () => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['serve', '--port', '0'], {
+      stdout: { write: (text: string) => { stdout += text; } },
+      stderr: { write: (text: string) => { stderr += text; } },
+      stdin: Readable.from([]),
+      env: { ...process.env, NODE_ENV: 'production', REDIS_URL: '' },
+    });
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    for (const says of SAYS_WHAT_INSTEAD) expect(stderr).toMatch(says);
   });
 });

@@ -39,6 +39,8 @@ export async function run(context: CommandContext): Promise<number> {
   const { values, io } = context;
   const { env } = io;
   const standalone: Standalone = await import('../../examples/standalone.js');
+  const refusal = standalone.standaloneRefusal(env.NODE_ENV);
+  if (refusal) throw new CliError(EXIT.PROBLEMS, refusal.message);
   const { checkHost, checkPort } = standalone;
   const port = usage(() => (typeof values.port === 'string' ? checkPort(values.port, '--port') : checkPort(env.PORT || '3000', 'PORT')));
   const host = usage(() => (typeof values.host === 'string'
@@ -58,6 +60,7 @@ export async function run(context: CommandContext): Promise<number> {
     running = await standalone.startStandalone({
       port,
       host,
+      nodeEnv: env.NODE_ENV,
       ...(metricsPort !== undefined && { metrics: { port: metricsPort, host: metricsHost } }),
       ...(issuer && { issuer }),
       ...(redisUrl && { redisUrl }),
