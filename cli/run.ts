@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { checkPrefix } from '../adapters/redis/keys.js';
 import { CliError, EXIT, usageError } from './exit.js';
 import { commandHelp, commandUsage, groupHelp, topHelp } from './help.js';
+import { printable } from './output.js';
 import { COMMANDS, GLOBAL_OPTIONS, GROUPS, type CommandSpec, type Io, type OptionSpec } from './spec.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -76,7 +77,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     const what = group
       ? (rest[1] === undefined ? `appkeys ${group} needs a command` : `unknown command: appkeys ${group} ${rest[1]}`)
       : (rest[0] === undefined ? 'no command given' : `unknown command: ${rest[0]}`);
-    io.stderr.write(`appkeys: ${what}\n\n${group ? groupHelp(group) : topHelp()}`);
+    io.stderr.write(`appkeys: ${printable(what)}\n\n${group ? groupHelp(group) : topHelp()}`);
     return EXIT.USAGE;
   }
 
@@ -109,16 +110,18 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   try {
     return await dispatch(argv, io);
   } catch (error) {
+    // a message may relay stored text or the command line's own arguments
+    const report = (message: string) => io.stderr.write(`appkeys: ${printable(message)}\n`);
     if (error instanceof CliError) {
-      io.stderr.write(`appkeys: ${error.message}\n`);
+      report(error.message);
       return error.exitCode;
     }
     const status = (error as { status?: unknown } | undefined)?.status;
     if (status === 503) {
-      io.stderr.write('appkeys: Redis became unreachable while the command ran\n');
+      report('Redis became unreachable while the command ran');
       return EXIT.UNREACHABLE;
     }
-    io.stderr.write(`appkeys: ${error instanceof Error ? error.message : String(error)}\n`);
+    report(error instanceof Error ? error.message : String(error));
     return EXIT.PROBLEMS;
   }
 }

@@ -4,7 +4,8 @@
  * the `BindingStore` object passed to `appKeys()`, and the Koa app the routes run in. Nothing in `src/`
  * or in a store knows about any of it.
  *
- * - Prometheus metrics (prom-client) in a registry of their own, served at `GET /metrics`;
+ * - Prometheus metrics (prom-client) in a registry of their own, served at `GET /metrics` by a listener
+ *   of their own (`metricsListener()`), not by the public app: they are not authenticated;
  * - JSON log lines (pino) on stdout, level from `LOG_LEVEL` (default `info`): one per appkeys event,
  *   one per server error (its name and message; never a request body).
  *
@@ -15,8 +16,10 @@
  *   provider.use(observed.middleware());   // before keys.mount(provider), so it sees appkeys answers too
  *   keys.mount(provider);
  *   observed.attach(provider);
+ *   createServer(observed.metricsListener()).listen(9464, '127.0.0.1');   // for Prometheus only
  */
 import type { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
@@ -150,7 +153,10 @@ function routeOf(ctx: { _matchedRoute?: unknown }): string {
 export interface ObservabilityOptions extends LoggerOptions {
   /** The appkeys route prefix, to tell its 429 answers. Default `/appkeys`. */
   readonly prefix?: string;
-  /** Where metrics are served. Default `/metrics`. */
+  /**
+   * Also serve the metrics at this path of the app `middleware()` runs in. Default: not served there,
+   * as that app is usually public; serve them with `metricsListener()` on a listener of their own.
+   */
   readonly metricsPath?: string;
 }
 
@@ -159,8 +165,10 @@ export interface Observability {
   readonly logger: Logger;
   /** `instrumentStore(store, metrics.storeLatency)`. */
   instrumentStore(store: BindingStore): BindingStore;
-  /** Serves `GET /metrics` and counts every request; use it ahead of the appkeys routes. */
+  /** Counts every request (and serves `metricsPath`, when given); use it ahead of the appkeys routes. */
   middleware(): Middleware;
+  /** A request listener for a server of its own: `GET /metrics` answers the metrics, any other path 404. */
+  metricsListener(): (req: IncomingMessage, res: ServerResponse) => void;
   /** Logs and counts the provider's appkeys events and server errors. */
   attach(provider: Provider): void;
 }
@@ -169,8 +177,10 @@ export function observability(options: ObservabilityOptions = {}): Observability
   const metrics = createMetrics();
   const logger = createLogger(options);
   const prefix = options.prefix ?? '/appkeys';
-  const metricsPath = options.metricsPath ?? '/metrics';
   const inPrefix = (path: string) => path === prefix || path.startsWith(`${prefix}/`);
+  const counted = (method: string, route: string, status: number) => {
+    metrics.httpRequests.inc({ method, route, status_class: `${Math.floor(status / 100)}xx` });
+  };
 
   return {
     metrics,
@@ -179,11 +189,11 @@ export function observability(options: ObservabilityOptions = {}): Observability
 
     middleware() {
       return async function observed(ctx, next) {
-        if (ctx.path === metricsPath && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+        if (options.metricsPath !== undefined && ctx.path === options.metricsPath && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
           ctx.set('Content-Type', metrics.registry.contentType);
           ctx.set('Cache-Control', 'no-store');
           ctx.body = await metrics.registry.metrics();
-          metrics.httpRequests.inc({ method: ctx.method, route: metricsPath, status_class: '2xx' });
+          counted(ctx.method, options.metricsPath, 200);
           return;
         }
         let status = 500;
@@ -191,8 +201,29 @@ export function observability(options: ObservabilityOptions = {}): Observability
           await next();
           status = ctx.status;
         } finally {
-          metrics.httpRequests.inc({ method: ctx.method, route: routeOf(ctx as { _matchedRoute?: unknown }), status_class: `${Math.floor(status / 100)}xx` });
+          counted(ctx.method, routeOf(ctx as { _matchedRoute?: unknown }), status);
           if (status === 429 && inPrefix(ctx.path)) metrics.throttles.inc();
+        }
+      };
+    },
+
+    metricsListener() {
+      return (req, res) => {
+        const path = (req.url ?? '/').split('?')[0];
+        const answer = (status: number, type: string, body: string, headers: Record<string, string> = {}) => {
+          res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', ...headers });
+          res.end(req.method === 'HEAD' ? undefined : body);
+          counted(req.method ?? 'GET', path === '/metrics' ? '/metrics' : 'unmatched', status);
+        };
+        if (path !== '/metrics') {
+          answer(404, 'text/plain; charset=utf-8', 'not found: metrics are at /metrics\n');
+        } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+          answer(405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
+        } else {
+          metrics.registry.metrics().then(
+            (text) => answer(200, metrics.registry.contentType, text),
+            () => answer(500, 'text/plain; charset=utf-8', 'metrics unavailable\n'),
+          );
         }
       };
     },

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StoreKeys } from '../adapters/redis/keys.js';
+import { jsonLine, printable } from '../cli/output.js';
 import { progressBar } from '../cli/progress.js';
 import { redisStore } from '../adapters/redis/store.js';
 import { appKeys } from '../src/app-keys.js';
@@ -80,7 +81,7 @@ function serviceEntry(clientId: string, extra: Record<string, unknown> = {}): Re
 describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
   const cases: Array<[string[], string[]]> = [
     [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--prefix', '--redis-url']],
-    [['serve'], ['--port', '--issuer', '--redis-url', '--prefix']],
+    [['serve'], ['--port', '--host', '--metrics-port', '--issuer', '--redis-url', '--prefix']],
     [['clients'], ['import', 'ls']],
     [['clients', 'import'], ['FILE', '--dry-run', '--prefix', '--redis-url']],
     [['clients', 'ls'], ['--limit', '--json', '--prefix', '--redis-url']],
@@ -103,6 +104,34 @@ describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
     const { code, stdout } = await cli(['help', 'clients', 'import']);
     expect(code).toBe(0);
     expect(stdout).toContain('--dry-run');
+  });
+});
+
+/** Stored text an account id or a corrupted record could carry: a title change, a screen wipe, C1 CSI, RLO. */
+const HOSTILE = '\x1b]0;pwned\x07\x1b[2J\u009b31m\u202e';
+/** Characters that act on a terminal or reorder text; a printed line may end in \n, nothing else. */
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+describe('printable text', () => {
+  it.each([
+    ['plain-id_0.9', 'plain-id_0.9'],
+    ['Überweisung 漢字 ✓', 'Überweisung 漢字 ✓'],
+    [HOSTILE, '\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202e'],
+    ['a\nb\tc\rd\u0000', 'a\\nb\\tc\\rd\\x00'],
+    ['del\u007f c1\u0085 \u200f\u2028\u2066x\u2069', 'del\\x7f c1\\x85 \\u200f\\u2028\\u2066x\\u2069'],
+  ])('shows %j as %j', (raw, shown) => {
+    expect(printable(raw)).toBe(shown);
+    expect(printable(raw)).not.toMatch(RAW_CONTROL);
+  });
+
+  it('keeps JSON lines exact while no control character stays raw', () => {
+    const value = { owner: HOSTILE, nested: [`x\u0085${HOSTILE}`], [`key${HOSTILE}`]: 1 };
+    const line = jsonLine(value);
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.slice(0, -1)).not.toMatch(RAW_CONTROL);
+    expect(line.slice(0, -1)).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual(value);
   });
 });
 
@@ -136,6 +165,7 @@ describe.concurrent('appkeys usage errors', { timeout: 60_000 }, () => {
       cli(['clients', 'ls', '--limit', 'many'], { REDIS_URL: 'redis://127.0.0.1:1' }),
       cli(['check', '--prefix', 'bad{prefix}'], { REDIS_URL: 'redis://127.0.0.1:1' }),
       cli(['serve', '--port', 'eighty']),
+      cli(['serve', '--host', 'no such host!']),
     ]);
     for (const run of runs) expect(run.code, run.stderr).toBe(2);
     expect(runs[0]!.stderr).toContain('unknown command: bogus');
@@ -144,6 +174,7 @@ describe.concurrent('appkeys usage errors', { timeout: 60_000 }, () => {
     expect(runs[4]!.stderr).toContain('--limit must be a positive integer');
     expect(runs[5]!.stderr).toContain('--prefix');
     expect(runs[6]!.stderr).toContain('--port must be a port number');
+    expect(runs[7]!.stderr).toContain('--host must be an IP address or a host name');
   });
 
   it('exits 2 with a clear message when no Redis is given', async () => {
@@ -372,6 +403,55 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(missing.stderr).toContain('no such client: svc-missing');
     });
 
+    it('prints stored text with its control characters escaped, as text and as JSON', async () => {
+      const { keys, registry, run } = namespace();
+      // an owner's account id is stored as given; it becomes the application's owner and the binding's bound_by
+      const owner: Actor = { kind: 'owner', id: `mallory${HOSTILE}` };
+      const entry = serviceEntry('svc-hostile', { client_name: `Billing\u009b31m\u202e` });
+      const rewritten = serviceEntry('svc-raw');
+      expect((await run('clients', 'import', jsonFile([entry, rewritten]))).code).toBe(0);
+      const app = await registry.createApplication(owner, { name: 'Invoices\u009b31m\u202e' });
+      await registry.provideKeys(owner, app.id, 'PRODUCTION', { client_id: 'svc-hostile', client_secret: entry.client_secret });
+      // a record another tool (or an incident) wrote: its metadata and binding fields hold anything
+      await raw.hset(keys.client('svc-raw'),
+        'metadata', JSON.stringify({ client_id: `svc-raw${HOSTILE}`, grant_types: [`client_credentials${HOSTILE}`], client_name: HOSTILE }),
+        'app', `app${HOSTILE}`, 'key_type', `SANDBOX${HOSTILE}`, 'origin', 'provided', 'bound_by', owner.id, 'bound_at', HOSTILE);
+
+      const [table, json, show, showJson, showRaw, check, rejected, missing] = await Promise.all([
+        run('clients', 'ls'),
+        run('clients', 'ls', '--json'),
+        run('bindings', 'show', 'svc-hostile'),
+        run('bindings', 'show', 'svc-hostile', '--json'),
+        run('bindings', 'show', 'svc-raw'),
+        run('check'),
+        run('clients', 'import', '--dry-run', jsonFile([serviceEntry(`svc-bad${HOSTILE}`)])),
+        run('bindings', 'show', `svc-missing${HOSTILE}`),
+      ]);
+      for (const [label, result] of Object.entries({ table, json, show, showJson, showRaw, check, rejected, missing })) {
+        expect.soft(result.stdout, `stdout of ${label}`).not.toMatch(RAW_CONTROL);
+        expect.soft(result.stderr, `stderr of ${label}`).not.toMatch(RAW_CONTROL);
+      }
+
+      const escaped = '\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202e';
+      expect(table.stdout).toContain(`svc-raw${escaped}  client_credentials${escaped}  app${escaped} SANDBOX${escaped}`);
+      expect(show.stdout).toMatch(new RegExp(`^application\\s+${app.id} \\("Invoices\\\\u009b31m\\\\u202e", owner mallory\\\\x1b`, 'm'));
+      expect(show.stdout).toContain(`bound_by     mallory${escaped}\n`);
+      expect(showRaw.stdout).toContain(`application  app${escaped} (its record is missing`);
+      expect(showRaw.stdout).toContain(`bound_by     mallory${escaped}\n`);
+      expect(check.code).toBe(1);
+      expect(check.stdout).toContain(`says it is bound to app${escaped} SANDBOX${escaped}`);
+      expect(rejected.stdout).toMatch(/^would reject\s+"svc-bad\\u001b\]0;pwned\\u0007\\u001b\[2J\\u009b31m\\u202e" \(entry 1\): invalid_request/m);
+      expect(missing.code).not.toBe(0);
+
+      // JSON keeps every value exact: the escapes are JSON's own
+      const listed = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { client_id: string; client_name?: string; grant_types: string[] });
+      expect(listed.find((client) => client.client_id === 'svc-hostile')!.client_name).toBe('Billing\u009b31m\u202e');
+      expect(listed.find((client) => client.client_id === `svc-raw${HOSTILE}`)!.grant_types).toEqual([`client_credentials${HOSTILE}`]);
+      expect(JSON.parse(showJson.stdout)).toMatchObject({
+        binding: { bound_by: owner.id }, application: { owner: owner.id, name: 'Invoices\u009b31m\u202e' },
+      });
+    });
+
     it('pages through more clients than one page holds', async () => {
       const { run } = namespace();
       const many = Array.from({ length: 130 }, (_, i) => serviceEntry(`svc-${String(i).padStart(3, '0')}`));
@@ -482,14 +562,20 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
 
   describe('serve', () => {
     it('prints the npm start banner, serves, and stops on SIGTERM with exit 0', async () => {
-      const port = await freePort();
+      const [port, metricsPort] = [await freePort(), await freePort()];
       const prefix = redis.namespace('serve');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve', '--port', String(port), '--prefix', prefix], {
-        cwd: root, env: { ...process.env, REDIS_URL: redis.url, PORT: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      const adminSecret = secret('serve-admin');
+      const child = spawn(process.execPath, [
+        '--import', 'tsx', 'cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--prefix', prefix,
+      ], {
+        cwd: root,
+        env: { ...process.env, REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
+      let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-      child.stderr.on('data', () => {});
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
       const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
       const until = Date.now() + 20_000;
       while (!stdout.includes('management API') && Date.now() < until && child.exitCode === null) {
@@ -497,12 +583,17 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       }
       try {
         expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
+        expect(stdout).toContain(`address: 127.0.0.1:${port} (this machine only`);
         expect(stdout).toContain('storage: Redis at');
-        expect(stdout).toMatch(/admin secret: \S+/);
+        expect(stdout).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');
+        expect(stdout + stderr).not.toContain(adminSecret);
         const discovery = await fetch(`http://localhost:${port}/.well-known/openid-configuration`);
         expect(discovery.status).toBe(200);
         const openapi = await fetch(`http://localhost:${port}/appkeys/openapi.json`);
         expect(openapi.status).toBe(200);
+        expect(stdout).toContain(`Metrics: http://127.0.0.1:${metricsPort}/metrics`);
+        expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
+        expect((await fetch(`http://localhost:${port}/metrics`)).status).toBe(404);
       } finally {
         child.kill('SIGTERM');
       }

@@ -1,6 +1,6 @@
 /**
- * examples/observability.ts, wired into the standalone server: Prometheus metrics at /metrics that
- * count what happened, a timed store, and one JSON log line per appkeys event — with no secret in
+ * examples/observability.ts, wired into the standalone server: Prometheus metrics at /metrics on a
+ * listener of their own that count what happened, a timed store, and one JSON log line per appkeys event — with no secret in
  * any log line or metric.
  */
 import request from 'supertest';
@@ -58,7 +58,7 @@ describe('the standalone server\'s metrics and logs', () => {
 
   beforeAll(async () => {
     running = await startStandalone({
-      port: 0, adminClientId: 'appkeys-admin', adminClientSecret: ADMIN_SECRET, log: { level: 'info', destination: log },
+      port: 0, adminClientId: 'appkeys-admin', adminClientSecret: ADMIN_SECRET, log: { level: 'info', destination: log }, metrics: { port: 0 },
     });
     const api = request(running.url);
     const token = async (id: string, secret: string, scope?: string) => {
@@ -100,10 +100,11 @@ describe('the standalone server\'s metrics and logs', () => {
     expect((await api.delete(`/appkeys/applications/${appA.id}/keys/PRODUCTION`).set(as(alice))).status).toBe(204);
     expect((await api.delete(`/appkeys/applications/${appA.id}`).set(as(alice))).status).toBe(204);
 
-    const scraped = await api.get('/metrics');
+    expect((await api.get('/metrics')).status).toBe(404);
+    const scraped = await fetch(running.metricsUrl!);
     expect(scraped.status).toBe(200);
-    expect(scraped.headers['content-type']).toMatch(/^text\/plain/);
-    metricsText = scraped.text;
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain/);
+    metricsText = await scraped.text();
     samples = parseMetrics(metricsText);
   });
   afterAll(async () => {

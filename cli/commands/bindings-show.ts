@@ -1,5 +1,5 @@
 import { EXIT, usageError } from '../exit.js';
-import { shownId } from '../output.js';
+import { jsonLine, jsonText, printable, shownId } from '../output.js';
 import { CLI_ACTOR, cliRedisStore, cliRegistry } from '../registry.js';
 import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
 import type { CommandContext, CommandModule } from '../spec.js';
@@ -35,7 +35,7 @@ export async function run(context: CommandContext): Promise<number> {
       : undefined;
 
     if (json) {
-      context.io.stdout.write(`${JSON.stringify({
+      context.io.stdout.write(jsonLine({
         client_id: client.client_id,
         binding,
         ...(binding && {
@@ -43,7 +43,7 @@ export async function run(context: CommandContext): Promise<number> {
             ? { id: application.id, name: application.name, owner: application.owner, status: application.status }
             : null,
         }),
-      })}\n`);
+      }));
       return EXIT.OK;
     }
     if (!binding) {
@@ -51,8 +51,9 @@ export async function run(context: CommandContext): Promise<number> {
       return EXIT.OK;
     }
     const about = application
-      ? `(${JSON.stringify(application.name)}, owner ${application.owner}, ${application.status})`
+      ? `(${jsonText(application.name)}, owner ${application.owner}, ${application.status})`
       : '(its record is missing: run appkeys check)';
+    // every field comes from the store, where an account id or another tool may have put anything
     context.io.stdout.write([
       `client_id    ${shownId(client.client_id)}`,
       `application  ${binding.application_id} ${about}`,
@@ -60,8 +61,7 @@ export async function run(context: CommandContext): Promise<number> {
       `origin       ${binding.origin}`,
       `bound_at     ${binding.bound_at}`,
       `bound_by     ${binding.bound_by}`,
-      '',
-    ].join('\n'));
+    ].map((line) => `${printable(line)}\n`).join(''));
     return EXIT.OK;
   } finally {
     await closeRedis(redis);

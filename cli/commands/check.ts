@@ -1,6 +1,7 @@
 import { redisMaintenance } from '../../adapters/redis/repair.js';
 import type { VerifyResult } from '../../src/types.js';
 import { EXIT } from '../exit.js';
+import { printable } from '../output.js';
 import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
 import type { CommandContext, CommandModule, Output } from '../spec.js';
 
@@ -9,7 +10,7 @@ function report(out: Output, result: VerifyResult, heading: string): void {
     out.write(`${heading}no problems found\n`);
     return;
   }
-  for (const problem of result.problems) out.write(`problem: ${problem}\n`);
+  for (const problem of result.problems) out.write(`problem: ${printable(problem)}\n`);
   out.write(`${heading}${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} found\n`);
 }
 
@@ -24,8 +25,8 @@ export async function run(context: CommandContext): Promise<number> {
     if (before.ok || !repair) return before.ok ? EXIT.OK : EXIT.PROBLEMS;
 
     stdout.write('repairing\n');
-    const repaired = await maintenance.repair({ onChange: (change) => stdout.write(`fixed: ${change.description}\n`) });
-    for (const text of repaired.unrepairable) stdout.write(`cannot fix: ${text}\n`);
+    const repaired = await maintenance.repair({ onChange: (change) => stdout.write(`fixed: ${printable(change.description)}\n`) });
+    for (const text of repaired.unrepairable) stdout.write(`cannot fix: ${printable(text)}\n`);
     stdout.write(`${repaired.changed} fix${repaired.changed === 1 ? '' : 'es'} made\n`);
     const after = await maintenance.verify();
     report(stdout, after, 'after repair: ');

@@ -5,7 +5,7 @@ import type { Registry, RegisterOutcome } from '../../src/registry.js';
 import type { BindingStore } from '../../src/store.js';
 import { dryRunStore } from '../dry-run-store.js';
 import { EXIT, unreachable, usageError } from '../exit.js';
-import { scrubber, shownId } from '../output.js';
+import { printable, scrubber, shownId } from '../output.js';
 import { progressBar } from '../progress.js';
 import { CLI_ACTOR, cliRedisStore, cliRegistry } from '../registry.js';
 import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
@@ -157,7 +157,8 @@ export async function run(context: CommandContext): Promise<number> {
     const left = entries.length - results.size;
     out.push(`stopped with ${left} of ${entries.length} entries not processed`);
   }
-  context.io.stdout.write(scrub(`${out.join('\n')}\n`));
+  // scrubbed first, so that a secret is found as it was given; reasons may quote what the file held
+  context.io.stdout.write(out.map((line) => `${printable(scrub(line))}\n`).join(''));
 
   if (stopped !== undefined) {
     if ((stopped as { status?: unknown }).status === 503) throw unreachable('Redis became unreachable during the import');

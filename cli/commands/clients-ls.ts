@@ -1,6 +1,6 @@
 import type { ClientView } from '../../src/registry.js';
 import { EXIT, usageError } from '../exit.js';
-import { table } from '../output.js';
+import { jsonLine, table } from '../output.js';
 import { cliRedisStore, cliRegistry } from '../registry.js';
 import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
 import type { CommandContext, CommandModule } from '../spec.js';
@@ -32,7 +32,7 @@ export async function run(context: CommandContext): Promise<number> {
     do {
       const page = await registry.listClients(cursor, Math.min(PAGE_SIZE, limit - shown));
       for (const client of page.items) {
-        if (json) context.io.stdout.write(`${JSON.stringify(client)}\n`);
+        if (json) context.io.stdout.write(jsonLine(client));
         else rows.push(row(client));
       }
       shown += page.items.length;

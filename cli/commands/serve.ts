@@ -2,9 +2,15 @@ import { CliError, EXIT, usageError } from '../exit.js';
 import { closeRedis, connectRedis, checkRedisUrl } from '../redis.js';
 import type { CommandContext, CommandModule } from '../spec.js';
 
-function portOf(value: string, source: string): number {
-  if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 65535) throw usageError(`${source} must be a port number (0–65535)`);
-  return Number(value);
+type Standalone = typeof import('../../examples/standalone.js');
+
+/** A value the server's own checks refuse is a usage error; their messages name the flag or variable. */
+function usage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw usageError((error as Error).message);
+  }
 }
 
 function issuerOf(value: string, source: string): string {
@@ -32,7 +38,16 @@ function signalled(): Promise<NodeJS.Signals> {
 export async function run(context: CommandContext): Promise<number> {
   const { values, io } = context;
   const { env } = io;
-  const port = typeof values.port === 'string' ? portOf(values.port, '--port') : portOf(env.PORT || '3000', 'PORT');
+  const standalone: Standalone = await import('../../examples/standalone.js');
+  const refusal = standalone.standaloneRefusal(env.NODE_ENV);
+  if (refusal) throw new CliError(EXIT.PROBLEMS, refusal.message);
+  const { checkHost, checkPort } = standalone;
+  const port = usage(() => (typeof values.port === 'string' ? checkPort(values.port, '--port') : checkPort(env.PORT || '3000', 'PORT')));
+  const host = usage(() => (typeof values.host === 'string'
+    ? checkHost(values.host, '--host') : checkHost(env.HOST || standalone.DEFAULT_HOST, 'HOST')));
+  const metricsPort = usage(() => (typeof values['metrics-port'] === 'string'
+    ? checkPort(values['metrics-port'], '--metrics-port') : env.METRICS_PORT ? checkPort(env.METRICS_PORT, 'METRICS_PORT') : undefined));
+  const metricsHost = usage(() => checkHost(env.METRICS_HOST || standalone.DEFAULT_HOST, 'METRICS_HOST'));
   const issuer = typeof values.issuer === 'string'
     ? issuerOf(values.issuer, '--issuer')
     : env.ISSUER ? issuerOf(env.ISSUER, 'ISSUER') : undefined;
@@ -40,11 +55,13 @@ export async function run(context: CommandContext): Promise<number> {
   // fail now, with exit 3, rather than serve 503s from a server whose Redis is not there
   if (redisUrl) await closeRedis(await connectRedis(redisUrl));
 
-  const { banner, startStandalone } = await import('../../examples/standalone.js');
   let running;
   try {
-    running = await startStandalone({
+    running = await standalone.startStandalone({
       port,
+      host,
+      nodeEnv: env.NODE_ENV,
+      ...(metricsPort !== undefined && { metrics: { port: metricsPort, host: metricsHost } }),
       ...(issuer && { issuer }),
       ...(redisUrl && { redisUrl }),
       prefix: context.prefix,
@@ -52,13 +69,10 @@ export async function run(context: CommandContext): Promise<number> {
       ...(env.APPKEYS_ADMIN_CLIENT_SECRET && { adminClientSecret: env.APPKEYS_ADMIN_CLIENT_SECRET }),
     });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      throw new CliError(EXIT.PROBLEMS, `cannot listen on port ${port}: ${code === 'EADDRINUSE' ? 'it is in use' : 'permission denied'}`);
-    }
+    if (error instanceof standalone.ListenError) throw new CliError(EXIT.PROBLEMS, error.message);
     throw error;
   }
-  io.stdout.write(banner(running, redisUrl));
+  io.stdout.write(standalone.banner(running, redisUrl));
 
   const signal = await signalled();
   io.stdout.write(`\n${signal}: shutting down\n`);
