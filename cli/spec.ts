@@ -122,6 +122,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/clients-ls.js'),
   },
   {
+    path: ['clients', 'unthrottle'],
+    positionals: ['CLIENT_ID'],
+    summary: 'forget the failed provide-keys attempts counted against a client',
+    description: [
+      'Clears CLIENT_ID\'s per-client window of failed provide-keys attempts (failures from every',
+      'caller), as DELETE /appkeys/clients/:client_id/attempts does: a client that many callers\' failures',
+      'locked out of Provide Keys can be provided again at once. Each caller\'s own window stays, so a',
+      'caller who guessed stays held back. The client need not exist.',
+    ].join('\n'),
+    options: {},
+    exitCodes: { 0: 'cleared, or there was nothing to clear', 1: 'not used by this command' },
+    load: () => import('./commands/clients-unthrottle.js'),
+  },
+  {
     path: ['bindings', 'show'],
     positionals: ['CLIENT_ID'],
     summary: 'show the application binding of one client',
@@ -163,6 +177,6 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 export const GROUPS: Readonly<Record<string, string>> = {
-  clients: 'out-of-band clients: import, ls',
+  clients: 'out-of-band clients: import, ls, unthrottle',
   bindings: 'application bindings: show',
 };

@@ -82,7 +82,8 @@ describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
   const cases: Array<[string[], string[]]> = [
     [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--prefix', '--redis-url']],
     [['serve'], ['--port', '--host', '--metrics-port', '--issuer', '--redis-url', '--prefix']],
-    [['clients'], ['import', 'ls']],
+    [['clients'], ['import', 'ls', 'unthrottle']],
+    [['clients', 'unthrottle'], ['CLIENT_ID', '--prefix', '--redis-url']],
     [['clients', 'import'], ['FILE', '--dry-run', '--prefix', '--redis-url']],
     [['clients', 'ls'], ['--limit', '--json', '--prefix', '--redis-url']],
     [['bindings', 'show'], ['CLIENT_ID', '--json', '--prefix', '--redis-url']],
@@ -459,6 +460,27 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const listed = await run('clients', 'ls');
       expect(listed.stdout.trimEnd().split('\n')).toHaveLength(131);
       expect(listed.stdout).toMatch(/^svc-129\s/m);
+    });
+  });
+
+  describe('clients unthrottle', () => {
+    it('forgets a client\'s failures from every caller and keeps each caller\'s own', async () => {
+      const { prefix, keys, run } = namespace();
+      const limits = { perCaller: 5, perClient: 50, windowMs: 600_000 };
+      const store = redisStore({ client: raw, prefix });
+      for (const caller of ['owner:m1', 'owner:m2']) await store.recordFailedAttempt({ caller, clientId: 'svc-locked' }, limits, Date.now());
+      expect(await raw.exists(keys.clientAttempts('svc-locked'))).toBe(1);
+
+      const cleared = await run('clients', 'unthrottle', 'svc-locked');
+      expect(cleared.code, cleared.stderr).toBe(0);
+      expect(cleared.stdout).toContain('cleared the failed provide-keys attempts counted against svc-locked');
+      expect(await raw.exists(keys.clientAttempts('svc-locked'))).toBe(0);
+      expect(await raw.exists(keys.callerAttempts('owner:m1', 'svc-locked'))).toBe(1);
+
+      const again = await run('clients', 'unthrottle', 'svc-locked');
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('no failed provide-keys attempts were counted against svc-locked');
+      expect((await run('clients', 'unthrottle', 'x'.repeat(600))).code).toBe(2);
     });
   });
 
