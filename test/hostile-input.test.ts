@@ -458,10 +458,12 @@ describe.each(storeKinds)('hostile input on the $name store', (kind) => {
       }
       const registered = await s.call({ method: 'PUT', path: `${CLIENTS}/${tenK}`, token: s.admin, body: oobMetadata('s') });
       expectError(registered, 400, 'invalid_request', 'PUT a 10 KB client id');
-      // 100 KB overflows Node's 16 KiB header limit: its parser answers 431 before the app sees it
+      // 100 KB overflows Node's 16 KiB header limit: its parser refuses it before the app sees it, with
+      // 431 (Node 20–24) or by resetting the connection (Node 26)
       const hundredK = 'x'.repeat(100 * 1024);
-      const overflow = await s.call({ method: 'GET', path: `${APPS}/${hundredK}`, token: s.alice });
-      expect([400, 404, 414, 431]).toContain(overflow.status);
+      const overflow = await s.call({ method: 'GET', path: `${APPS}/${hundredK}`, token: s.alice })
+        .then((answer) => answer.status, (error: NodeJS.ErrnoException) => error.code);
+      expect([400, 404, 414, 431, 'ECONNRESET']).toContain(overflow);
 
       const big = await openStack(kind, { bodyLimitBytes: BIG_LIMIT });
       try {
