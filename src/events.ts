@@ -15,6 +15,8 @@ export type AppKeysEvent =
   | 'appkeys.client.registered'
   | 'appkeys.client.deleted'
   | 'appkeys.client.secret_rotated'
+  | 'appkeys.client.secret_hashed'
+  | 'appkeys.client.secret_hash_failed'
   | 'appkeys.provide_keys.failed';
 
 export interface AppKeysEventPayload extends Record<string, unknown> {
