@@ -6,6 +6,8 @@
  *   REDIS_URL            keep everything in Redis (else in memory, with a warning)
  *   APPKEYS_CLIENT_CACHE=1
  *                        with REDIS_URL: keep client records in memory, invalidated by Redis (clientCache)
+ *   APPKEYS_HASH_SECRETS=1
+ *                        keep client secrets as scrypt hashes (secrets: { hash: 'scrypt' })
  *   APPKEYS_ADMIN_CLIENT_ID / APPKEYS_ADMIN_CLIENT_SECRET
  *                        the static admin client (the secret is generated and printed when unset)
  *   LOG_LEVEL            JSON log lines on stdout from this level (default info); metrics at GET /metrics
@@ -34,6 +36,8 @@ export interface StandaloneSettings {
   readonly clientCache?: boolean;
   /** Key prefix of the appkeys store in Redis. Default `appkeys:`. */
   readonly prefix?: string;
+  /** `secrets: { hash: 'scrypt' }`: client secrets kept as hashes. Default off. */
+  readonly hashSecrets?: boolean;
 }
 
 export interface RunningServer {
@@ -118,6 +122,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       ? redisStore({ client: redis, prefix: settings.prefix ?? 'appkeys:', clientCache: settings.clientCache === true })
       : memoryStore()),
     provideKeys: { enabled: true },
+    ...(settings.hashSecrets && { secrets: { hash: 'scrypt' } }),
   });
 
   const configuration = standaloneConfiguration({
@@ -179,6 +184,7 @@ async function main(): Promise<void> {
     adminClientId: process.env.APPKEYS_ADMIN_CLIENT_ID || 'appkeys-admin',
     ...(process.env.APPKEYS_ADMIN_CLIENT_SECRET && { adminClientSecret: process.env.APPKEYS_ADMIN_CLIENT_SECRET }),
     clientCache: process.env.APPKEYS_CLIENT_CACHE === '1',
+    hashSecrets: process.env.APPKEYS_HASH_SECRETS === '1',
   });
   process.stdout.write(banner(running, redisUrl));
 

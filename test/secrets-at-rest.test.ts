@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+
 import type { Configuration } from 'oidc-provider';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -5,8 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { memoryStore } from '../adapters/memory/store.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
+import { runCli } from '../cli/run.js';
 import type { AppKeysOptions } from '../src/options.js';
-import { setCostOfNewHashesForTests } from '../src/secrets/scrypt.js';
+import { hashSecret, setCostOfNewHashesForTests } from '../src/secrets/scrypt.js';
 import type { BindingStore } from '../src/store.js';
 import { startAppKeys } from './support/appkeys.js';
 import { basicAuth } from './support/provider.js';
@@ -343,6 +346,68 @@ describe('a provider that never met the extension', () => {
       }
     } finally {
       await harness.close();
+    }
+  });
+});
+
+describe.runIf(withRedis)('appkeys clients hash-secrets', () => {
+  async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(args, {
+      stdout: { write: (text: string) => { stdout += text; } },
+      stderr: { write: (text: string) => { stderr += text; } },
+      stdin: Readable.from([]),
+      env: { ...process.env, REDIS_URL: redis!.url },
+    });
+    return { code, stdout, stderr };
+  }
+
+  it('hashes every plaintext secret, keeps those that need the plaintext, and changes nothing when run again', async () => {
+    const client = redis!.client();
+    const prefix = `${redis!.namespace('hash-secrets')}appkeys:`;
+    const store = redisStore({ client, prefix });
+    const keys = new StoreKeys(prefix);
+    const rawSecret = async (id: string) => (JSON.parse((await client.hget(keys.client(id), 'metadata'))!) as { client_secret?: string }).client_secret;
+    const at = new Date().toISOString();
+    const service = (id: string, secret: string, extra: Record<string, unknown> = {}) => ({ client_id: id, ...oobMetadata(secret), ...extra });
+    const secrets = [`${SECRET}-1`, `${SECRET}-2`, `${SECRET}-jwt`];
+    await store.putClient(service('plain-1', secrets[0]!), at);
+    await store.putClient(service('plain-2', secrets[1]!), at);
+    await store.putClient(service('jwt', secrets[2]!, { token_endpoint_auth_method: 'client_secret_jwt' }), at);
+    await store.putClient(service('hashed', await hashSecret(OTHER)), at);
+    await store.putClient({ client_id: 'public', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none' }, at);
+    const args = ['clients', 'hash-secrets', '--prefix', prefix];
+    try {
+      const first = await cli(args);
+      expect(first.stdout).toContain('hashed 2, already hashed 1, without secret 1, kept plaintext 1, not hashed 0');
+      expect(first.stdout).toContain('kept plaintext  jwt: token_endpoint_auth_method client_secret_jwt needs the secret itself');
+      expect(first.code).toBe(1);
+      expect(await rawSecret('plain-1')).toMatch(PHC);
+      expect(await rawSecret('plain-2')).toMatch(PHC);
+      expect(await rawSecret('jwt')).toBe(secrets[2]);
+      const hashed = await Promise.all(['plain-1', 'plain-2', 'hashed'].map(rawSecret));
+
+      const second = await cli(args);
+      expect(second.stdout).toContain('hashed 0, already hashed 3, without secret 1, kept plaintext 1, not hashed 0');
+      expect(await Promise.all(['plain-1', 'plain-2', 'hashed'].map(rawSecret))).toEqual(hashed);
+      for (const printed of [first.stdout, first.stderr, second.stdout, second.stderr]) {
+        for (const secret of [...secrets, OTHER]) expect(printed).not.toContain(secret);
+        expect(printed).not.toContain('$scrypt$');
+      }
+
+      const server = await startAppKeys({ store, ...HASHING }, { adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }) });
+      try {
+        const token = (secret: string) => request(server.server).post('/token').set('Authorization', basicAuth('plain-1', secret))
+          .type('form').send({ grant_type: 'client_credentials' });
+        expect((await token(secrets[0]!)).status).toBe(200);
+        expect((await token(WRONG)).status).toBe(401);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await store.close();
+      client.disconnect();
     }
   });
 });

@@ -66,3 +66,62 @@ export function upgradeInBackground(
       .finally(() => running.delete(clientId));
   };
 }
+
+export interface HashAllReport {
+  readonly hashed: number;
+  readonly alreadyHashed: number;
+  readonly withoutSecret: number;
+  /** Clients that keep a plaintext secret, and why. */
+  readonly keptPlaintext: ReadonlyArray<{ readonly clientId: string; readonly reason: string }>;
+  /** Clients that changed (or went) while being hashed, each tried again `ATTEMPTS` times. */
+  readonly changed: readonly string[];
+}
+
+const PAGE = 100;
+/** Hashes at once: libuv's default thread pool runs four scrypt calls side by side. */
+const CONCURRENCY = 4;
+
+/**
+ * Hashes every plaintext secret of the store (`appkeys clients hash-secrets`). Idempotent: hashed
+ * secrets are left as they are, so a second run changes nothing.
+ */
+export async function hashAllStoredSecrets(store: BindingStore, onProgress: (clientId: string) => void = () => {}): Promise<HashAllReport> {
+  let hashed = 0;
+  let alreadyHashed = 0;
+  let withoutSecret = 0;
+  const keptPlaintext: Array<{ clientId: string; reason: string }> = [];
+  const changed: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.listClients(after, PAGE);
+    const todo: string[] = [];
+    for (const client of page) {
+      const secret = client.metadata.client_secret;
+      if (typeof secret !== 'string') withoutSecret += 1;
+      else if (isSecretHash(secret)) alreadyHashed += 1;
+      else todo.push(client.metadata.client_id);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const clientId = todo[next]!;
+        next += 1;
+        const result = await hashStoredSecret(store, clientId);
+        switch (result.outcome) {
+          case 'hashed': hashed += 1; break;
+          case 'already_hashed': alreadyHashed += 1; break;
+          case 'no_secret': withoutSecret += 1; break;
+          case 'needs_plaintext': keptPlaintext.push({ clientId, reason: result.reason }); break;
+          // deleted meanwhile: nothing left to hash
+          case 'not_found': break;
+          default: changed.push(clientId);
+        }
+        onProgress(clientId);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker));
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]!.metadata.client_id;
+  }
+  return { hashed, alreadyHashed, withoutSecret, keptPlaintext, changed };
+}
