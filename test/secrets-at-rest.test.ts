@@ -243,6 +243,13 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
     expect(updated.text).not.toContain('$scrypt$');
     expect(await stored().rawSecret(clientId!)).toBe(hash);
     expect((await t.clientCredentials(clientId!, secret!)).status).toBe(200);
+
+    // the provider compares a repeated client_secret with what it holds: as documented, leave it out
+    const repeated = await request(t.server).put(`/reg/${encodeURIComponent(clientId!)}`).set('Authorization', `Bearer ${rat}`)
+      .send({ ...metadata, client_id: clientId, client_secret: secret });
+    expect(repeated.status).toBe(400);
+    expect(repeated.body.error).toBe('invalid_request');
+    expect(await stored().rawSecret(clientId!)).toBe(hash);
   });
 
   it('refuses what needs the plaintext secret with 400 invalid_client_metadata naming why', async () => {
