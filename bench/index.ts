@@ -2,9 +2,11 @@
  * `npm run bench [-- part… | a:b…]`: benchmarks that print ratios measured side by side in one run, in
  * alternating rounds, and a summary block to paste into the README.
  *
- * Parts (all three by default):
+ * Parts (all four by default):
  *   tokens  token endpoint throughput, server variants side by side (bench/tokens.ts); `a:b` arguments
  *           pick the pairs (variants in bench/variants.ts), default redis:redis-appkeys and memory:redis
+ *   secrets the token endpoint with secrets hashed at rest (scrypt) against kept as given, with the cache
+ *           of recent verifications and without it: redis-appkeys:redis-appkeys-hashed(-nocache)
  *   binds   provide keys over HTTP: binds per second and Redis round trips per bind (bench/binds.ts)
  *   scale   the registry at N bound applications against 1,000: memory per binding, lookup and bind
  *           latency, verify() time and memory (bench/scale.ts). `BENCH_SCALE=1` runs this part alone.
@@ -15,7 +17,8 @@
  *                       so that a burst of other work lands on both sides of a ratio
  *   BENCH_WARMUP        warm-up seconds per token server (2)
  *   BENCH_CONNECTIONS   concurrent HTTP connections (16)
- *   BENCH_COUNT         sequential token requests whose Redis commands are counted (500)
+ *   BENCH_COUNT         sequential token requests whose Redis commands are counted (500; at most 100 in secrets,
+ *                       where scrypt on every request makes them slow and the commands are those of tokens)
  *   BENCH_BINDS         binds per timed round (4000); BENCH_BIND_WARMUP (3000); BENCH_BIND_COUNT counted (200)
  *   BENCH_SCALE_N       bound applications in the large store (50000, which keeps the default run near 5 min;
  *                       1000000 for the full-size run, ~15 min on 2 cores, most of it verify())
@@ -43,15 +46,16 @@ import { installedRedisVersion, startBenchRedis, type BenchRedis } from './suppo
 import { commandTable, cpuBusyShare, describeMachine, machineLine } from './support/report.js';
 import { runScale, scaleDetail } from './scale.js';
 import { atLeast, atMost, renderSummary, type BindsSection, type Goal, type ScaleSection, type TokenSection } from './support/summary.js';
-import { DEFAULT_PAIRS, pairError, parsePair, runTokens, tokenSetup, type Pair } from './tokens.js';
+import { DEFAULT_PAIRS, pairError, parsePair, runTokens, SECRETS_PAIRS, tokenSetup, type Pair } from './tokens.js';
 
-const PARTS = ['tokens', 'binds', 'scale'] as const;
+const PARTS = ['tokens', 'secrets', 'binds', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 
 /** The goals the printout checks, by pair (`a:b`, ratio b/a) and by part. */
 const PAIR_GOALS: Readonly<Record<string, Goal>> = {
   'redis:redis-appkeys': atLeast(0.97),
   'memory:redis': atLeast(0.9),
+  'redis-appkeys:redis-appkeys-hashed': atLeast(0.9),
 };
 const BINDS_GOAL = atLeast(1500, formatRate);
 const SCALE_GOALS = {
@@ -120,6 +124,7 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 async function main(): Promise<number> {
   // every round, warm-up and start-up is bounded by itself; this catches anything that still hangs
   const expectedSeconds = (parts.has('tokens') ? pairs.length * (2 * (warmupSeconds + rounds * durationSeconds) + 40) : 0)
+    + (parts.has('secrets') ? SECRETS_PAIRS.length * (2 * (warmupSeconds + rounds * durationSeconds) + 100) : 0)
     + (parts.has('binds') ? 120 + ((bindWarmup + rounds * bindsPerRound + countedBinds) / 200) : 0)
     + (parts.has('scale') ? 300 + scaleN / 1000 : 0);
   setTimeout(() => {
@@ -129,11 +134,12 @@ async function main(): Promise<number> {
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
 
   const started = Date.now();
-  const needsRedis = parts.has('binds') || parts.has('tokens');
+  const needsRedis = parts.has('binds') || parts.has('tokens') || parts.has('secrets');
   let redis: BenchRedis | undefined;
   const keyPrefix = `bench:${randomBytes(4).toString('hex')}:`;
   const problems: string[] = [];
   let tokens: TokenSection | undefined;
+  let secrets: TokenSection | undefined;
   let binds: BindsSection | undefined;
   let scale: ScaleSection | undefined;
   try {
@@ -161,6 +167,21 @@ async function main(): Promise<number> {
       print(`\n==== token endpoint\n${setup}`);
       const comparisons = await runTokens(pairs, options);
       tokens = { setup, comparisons: comparisons.map((comparison) => ({ comparison, goal: PAIR_GOALS[`${comparison.a.name}:${comparison.b.name}`] })) };
+      for (const comparison of comparisons) {
+        if (!comparison.valid) problems.push(...comparison.a.problems, ...comparison.b.problems);
+      }
+    }
+
+    if (parts.has('secrets') && redis) {
+      const options: CompareOptions = {
+        rounds, warmupSeconds, load: { connections, durationSeconds }, countedRequests: Math.min(countedRequests, 100), redis,
+        keyPrefix: `${keyPrefix}s:`, cpuProfileDir, print,
+      };
+      const setup = `${tokenSetup(options)} Both sides run appkeys; the bench client's secret is kept as given on one side and as a`
+        + ' PHC scrypt hash on the other (production parameters), verified through the provider\'s compareClientSecret.';
+      print(`\n==== secrets at rest: token endpoint\n${setup}`);
+      const comparisons = await runTokens(SECRETS_PAIRS, options);
+      secrets = { setup, comparisons: comparisons.map((comparison) => ({ comparison, goal: PAIR_GOALS[`${comparison.a.name}:${comparison.b.name}`] })) };
       for (const comparison of comparisons) {
         if (!comparison.valid) problems.push(...comparison.a.problems, ...comparison.b.problems);
       }
@@ -217,7 +238,7 @@ async function main(): Promise<number> {
     print('----8<---- summary ----');
     print(renderSummary({
       machine, date: new Date(), load: `${formatPercent(busyBefore)} CPU busy before start`,
-      externalRedis: redis?.external ?? false, tokens, binds, scale,
+      externalRedis: redis?.external ?? false, tokens, secrets, binds, scale,
     }));
     print('----8<----');
     if (problems.length > 0) {

@@ -15,6 +15,9 @@ export type Pair = readonly [VariantName, VariantName];
 /** Pairs run by default: with and without appkeys (like with like: both read a registered client), and Redis against memory. */
 export const DEFAULT_PAIRS: readonly Pair[] = [['redis', 'redis-appkeys'], ['memory', 'redis']];
 
+/** The `secrets` part: the token endpoint with secrets hashed at rest against kept as given, with and without the cache. */
+export const SECRETS_PAIRS: readonly Pair[] = [['redis-appkeys', 'redis-appkeys-hashed'], ['redis-appkeys', 'redis-appkeys-hashed-nocache']];
+
 export function parsePair(arg: string): Pair | undefined {
   const [a = '', b = '', ...rest] = arg.split(':');
   if (rest.length > 0 || !isVariantName(a) || !isVariantName(b) || a === b) return undefined;
@@ -22,7 +25,7 @@ export function parsePair(arg: string): Pair | undefined {
 }
 
 export function pairError(arg: string): string {
-  return `"${arg}" is not a part (tokens, binds, scale) nor a pair a:b of two variants (${Object.keys(VARIANTS).join(', ')})`;
+  return `"${arg}" is not a part (tokens, secrets, binds, scale) nor a pair a:b of two variants (${Object.keys(VARIANTS).join(', ')})`;
 }
 
 export function tokenSetup(options: Pick<CompareOptions, 'load' | 'warmupSeconds' | 'rounds' | 'countedRequests' | 'redis'>): string {
@@ -38,8 +41,9 @@ export function tokenSetup(options: Pick<CompareOptions, 'load' | 'warmupSeconds
 export async function runTokens(pairs: readonly Pair[], options: CompareOptions): Promise<Comparison[]> {
   const { print } = options;
   const comparisons: Comparison[] = [];
-  for (const [a, b] of pairs) {
-    const comparison = await compare(a, b, options);
+  for (const [index, [a, b]] of pairs.entries()) {
+    // a key space per pair: a variant that appears in two pairs finds none of its first run's records
+    const comparison = await compare(a, b, { ...options, keyPrefix: `${options.keyPrefix}${index}:` });
     comparisons.push(comparison);
     print('');
     for (const server of [comparison.a, comparison.b]) {

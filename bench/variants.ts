@@ -1,5 +1,6 @@
 import type { Adapter, ClientMetadata, Configuration, default as Provider } from 'oidc-provider';
 
+import type { SecretsOptions } from '../src/secrets/options.js';
 import { adminClientMetadata, benchClientMetadata, BENCH_ADMIN, BENCH_CLIENT } from './workload.js';
 
 /** What the parent hands a server child (through its environment). */
@@ -95,6 +96,38 @@ function redisUrlOf(context: VariantContext, variant: string): string {
   return context.redisUrl;
 }
 
+/**
+ * appkeys on redisStore + redisAdapter (one ioredis client), the bench client registered out of band and
+ * bound through the registry: the same steps as the HTTP API. `secrets` is how the client's secret is kept.
+ */
+async function appkeysServer(context: VariantContext, variant: string, secrets?: SecretsOptions): Promise<BuiltServer> {
+  const [{ Redis }, { redisAdapter, redisStore }, { appKeys }] = await Promise.all([
+    import('ioredis'), import('../adapters/redis/index.js'), import('../src/index.js'),
+  ]);
+  const client = new Redis(redisUrlOf(context, variant));
+  const keys = appKeys({
+    store: redisStore({ client, prefix: storePrefix(context) }),
+    provideKeys: { enabled: true },
+    ...(secrets && { secrets }),
+  });
+  const provider = await newProvider(keys.configuration(tokenEndpointConfiguration({
+    adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
+  })));
+  keys.mount(provider);
+  const registry = keys.registry(provider);
+  const admin = { kind: 'admin', id: `client:${BENCH_ADMIN.clientId}` } as const;
+  const { client_id: clientId, client_secret: clientSecret, ...metadata } = benchClientMetadata();
+  await registry.registerClient(admin, clientId, { ...metadata, client_secret: clientSecret });
+  const application = await registry.createApplication(admin, { name: 'bench application', owner: 'bench-owner' });
+  await registry.provideKeys(admin, application.id, 'PRODUCTION', { client_id: clientId, client_secret: clientSecret });
+  return {
+    provider,
+    async close() {
+      client.disconnect();
+    },
+  };
+}
+
 export const VARIANTS = {
   memory: {
     description: "oidc-provider's default in-memory adapter; bench client registered dynamically in it",
@@ -130,33 +163,20 @@ export const VARIANTS = {
       + ' and bound to an application (PRODUCTION, provided keys)',
     redis: true,
     bound: true,
-    async create(context) {
-      const [{ Redis }, { redisAdapter, redisStore }, { appKeys }] = await Promise.all([
-        import('ioredis'), import('../adapters/redis/index.js'), import('../src/index.js'),
-      ]);
-      const client = new Redis(redisUrlOf(context, 'redis-appkeys'));
-      const keys = appKeys({
-        store: redisStore({ client, prefix: storePrefix(context) }),
-        provideKeys: { enabled: true },
-      });
-      const provider = await newProvider(keys.configuration(tokenEndpointConfiguration({
-        adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
-      })));
-      keys.mount(provider);
-      // the same steps as the HTTP API, through the registry: register, create an application, provide keys
-      const registry = keys.registry(provider);
-      const admin = { kind: 'admin', id: `client:${BENCH_ADMIN.clientId}` } as const;
-      const { client_id: clientId, client_secret: clientSecret, ...metadata } = benchClientMetadata();
-      await registry.registerClient(admin, clientId, { ...metadata, client_secret: clientSecret });
-      const application = await registry.createApplication(admin, { name: 'bench application', owner: 'bench-owner' });
-      await registry.provideKeys(admin, application.id, 'PRODUCTION', { client_id: clientId, client_secret: clientSecret });
-      return {
-        provider,
-        async close() {
-          client.disconnect();
-        },
-      };
-    },
+    create: (context) => appkeysServer(context, 'redis-appkeys'),
+  },
+  'redis-appkeys-hashed': {
+    description: "redis-appkeys with secrets: { hash: 'scrypt' } (production cost, ln=15 r=8 p=1) and its default cache"
+      + ' of recent verifications (10,000 entries, 60 s)',
+    redis: true,
+    bound: true,
+    create: (context) => appkeysServer(context, 'redis-appkeys-hashed', { hash: 'scrypt' }),
+  },
+  'redis-appkeys-hashed-nocache': {
+    description: "redis-appkeys with secrets: { hash: 'scrypt', cache: false }: scrypt on every token request",
+    redis: true,
+    bound: true,
+    create: (context) => appkeysServer(context, 'redis-appkeys-hashed-nocache', { hash: 'scrypt', cache: false }),
   },
 } satisfies Record<string, ServerVariant>;
 

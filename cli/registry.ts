@@ -43,7 +43,8 @@ export async function cliRegistry(store: BindingStore, env: NodeJS.ProcessEnv): 
       import('../examples/standalone.js'),
     ]);
     const issuer = env.ISSUER || `http://localhost:${env.PORT || 3000}`;
-    const keys = appKeys({ store, provideKeys: { enabled: true } });
+    // as the server stores secrets, so that an import hashes them when the server does
+    const keys = appKeys({ store, provideKeys: { enabled: true }, ...(env.APPKEYS_HASH_SECRETS === '1' && { secrets: { hash: 'scrypt' } }) });
     const provider = new Provider(issuer, keys.configuration(standaloneConfiguration({
       issuer,
       adminClientId: env.APPKEYS_ADMIN_CLIENT_ID || 'appkeys-admin',

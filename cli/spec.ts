@@ -69,7 +69,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'ISSUER (http://localhost:PORT; http://HOST:PORT for a HOST other than loopback or 0.0.0.0),',
       'REDIS_URL (memory when unset), APPKEYS_ADMIN_CLIENT_ID (appkeys-admin) and',
       'APPKEYS_ADMIN_CLIENT_SECRET (generated and printed when unset; a secret given is never printed),',
-      'METRICS_PORT (metrics off when unset) and METRICS_HOST (127.0.0.1). Stops on SIGINT or SIGTERM.',
+      'METRICS_PORT (metrics off when unset) and METRICS_HOST (127.0.0.1); APPKEYS_HASH_SECRETS=1 keeps',
+      'client secrets as scrypt hashes. Stops on SIGINT or SIGTERM.',
       '',
       'It signs people in with the development login (any username, no password), so it refuses to',
       'start when NODE_ENV=production: for production, mount appKeys() into your own server, with your',
@@ -97,7 +98,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'same registry rules and the provider\'s own client schema as PUT /appkeys/clients/:client_id.',
       'Bindings are kept. A client whose metadata is already stored as given is left untouched, so',
       'running an import twice changes nothing the second time. Prints what changed and every rejected',
-      'entry with its reason; never a secret. A progress bar shows on a terminal (standard error).',
+      'entry with its reason; never a secret. A progress bar shows on a terminal (standard error). With',
+      'APPKEYS_HASH_SECRETS=1, as for the server, secrets are stored as scrypt hashes.',
     ].join('\n'),
     options: {
       'dry-run': { type: 'boolean', description: 'validate and report what would change; write nothing' },
@@ -134,6 +136,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {},
     exitCodes: { 0: 'cleared, or there was nothing to clear', 1: 'not used by this command' },
     load: () => import('./commands/clients-unthrottle.js'),
+  },
+  {
+    path: ['clients', 'hash-secrets'],
+    positionals: [],
+    summary: 'replace every plaintext client secret in the store by its scrypt hash (idempotent)',
+    description: [
+      'Hashes the secret of every client in the store that still keeps it in plaintext, as',
+      "appKeys({ secrets: { hash: 'scrypt' } }) stores secrets (a PHC-format scrypt hash), each with the",
+      'store\'s compare-and-set, so that a change made meanwhile is never overwritten. Hashed secrets are',
+      'left as they are: a second run changes nothing. A client whose metadata needs its secret in',
+      'plaintext (client_secret_jwt, HS* signing, symmetric encryption) keeps it and is listed with the',
+      'reason. Prints counts and client ids, never a secret or a hash. Run it once hashing is on: clients',
+      'that authenticate are upgraded by the server anyway; this covers the others.',
+    ].join('\n'),
+    options: {},
+    exitCodes: { 0: 'every client secret is hashed (or the client has none)', 1: 'some clients keep a plaintext secret (listed with why)' },
+    load: () => import('./commands/clients-hash-secrets.js'),
   },
   {
     path: ['bindings', 'show'],
@@ -177,6 +196,6 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 export const GROUPS: Readonly<Record<string, string>> = {
-  clients: 'out-of-band clients: import, ls, unthrottle',
+  clients: 'out-of-band clients: import, ls, unthrottle, hash-secrets',
   bindings: 'application bindings: show',
 };

@@ -45,6 +45,8 @@ const EVENT_LEVELS: Record<AppKeysEvent, Level> = {
   'appkeys.client.deleted': 'info',
   'appkeys.client.secret_rotated': 'info',
   'appkeys.client.attempts_cleared': 'info',
+  'appkeys.client.secret_hashed': 'info',
+  'appkeys.client.secret_hash_failed': 'warn',
   'appkeys.provide_keys.failed': 'warn',
 };
 

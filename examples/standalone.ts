@@ -8,6 +8,8 @@
  *   REDIS_URL            keep everything in Redis (else in memory, with a warning)
  *   APPKEYS_CLIENT_CACHE=1
  *                        with REDIS_URL: keep client records in memory, invalidated by Redis (clientCache)
+ *   APPKEYS_HASH_SECRETS=1
+ *                        keep client secrets as scrypt hashes (secrets: { hash: 'scrypt' })
  *   APPKEYS_ADMIN_CLIENT_ID / APPKEYS_ADMIN_CLIENT_SECRET
  *                        the static admin client (the secret is generated and printed when unset; a
  *                        secret given is never printed)
@@ -50,6 +52,8 @@ export interface StandaloneSettings {
   readonly metrics?: { readonly port: number; readonly host?: string };
   /** Default `process.env.NODE_ENV`; `production` is refused (see `developmentLoginRefusal()`). */
   readonly nodeEnv?: string;
+  /** `secrets: { hash: 'scrypt' }`: client secrets kept as hashes. Default off. */
+  readonly hashSecrets?: boolean;
 }
 
 export interface RunningServer {
@@ -263,6 +267,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       ? redisStore({ client: redis, prefix: settings.prefix ?? 'appkeys:', clientCache: settings.clientCache === true })
       : memoryStore()),
     provideKeys: { enabled: true },
+    ...(settings.hashSecrets && { secrets: { hash: 'scrypt' } }),
   });
 
   const configuration = standaloneConfiguration({
@@ -355,6 +360,7 @@ async function main(): Promise<void> {
     adminClientId: process.env.APPKEYS_ADMIN_CLIENT_ID || 'appkeys-admin',
     ...(process.env.APPKEYS_ADMIN_CLIENT_SECRET && { adminClientSecret: process.env.APPKEYS_ADMIN_CLIENT_SECRET }),
     clientCache: process.env.APPKEYS_CLIENT_CACHE === '1',
+    hashSecrets: process.env.APPKEYS_HASH_SECRETS === '1',
   });
   process.stdout.write(banner(running, redisUrl));
 

@@ -10,6 +10,9 @@ import { emit } from './events.js';
 import { buildRoutes } from './http/routes.js';
 import { resolveOptions, type AppKeysOptions, type ResolvedOptions } from './options.js';
 import { Registry } from './registry.js';
+import { SecretsAtRest } from './secrets/at-rest.js';
+import { installSecretsAtRest } from './secrets/provider.js';
+import { upgradeInBackground, type BackgroundOutcome } from './secrets/upgrade.js';
 import type { BindingStore, StoredBinding } from './store.js';
 
 /** The extension bound to one store; see `appKeys()`. */
@@ -19,10 +22,12 @@ export class AppKeys {
   readonly options: ResolvedOptions;
   readonly #registries = new WeakMap<Provider, Registry>();
   #provider: Provider | undefined;
+  readonly #secrets: SecretsAtRest;
 
   constructor(options: AppKeysOptions = {}) {
     this.options = resolveOptions(options);
     this.store = this.options.store ?? memoryStore();
+    this.#secrets = new SecretsAtRest(this.options.secrets);
   }
 
   /**
@@ -31,7 +36,7 @@ export class AppKeys {
    * claims and introspection that follow the binding. The caller's own hooks are kept and called.
    */
   configuration(config: Configuration = {}): Configuration {
-    const clientAdapter = new StoreClientAdapter(this.store, (binding) => this.#clientDeletedByRegistration(binding));
+    const clientAdapter = new StoreClientAdapter(this.store, (binding) => this.#clientDeletedByRegistration(binding), this.#secrets);
     return mergeConfiguration(config, {
       clientAdapter,
       defaultAdapter: memoryAdapter(),
@@ -40,11 +45,15 @@ export class AppKeys {
     });
   }
 
-  /** The domain operations on one provider, for programmatic use (the routes and CLI call these). */
+  /**
+   * The domain operations on one provider, for programmatic use (the routes and CLI call these). The
+   * first call for a provider also teaches it the stored secret hashes (`routes()` and `mount()` make it).
+   */
   registry(provider: Provider): Registry {
     let registry = this.#registries.get(provider);
     if (!registry) {
-      registry = new Registry(this.store, provider, this.options);
+      registry = new Registry(this.store, provider, this.options, this.#secrets);
+      installSecretsAtRest(provider, this.#secrets, upgradeInBackground(this.store, (clientId, result) => this.#upgraded(provider, clientId, result)));
       this.#registries.set(provider, registry);
       this.#provider ??= provider;
     }
@@ -59,6 +68,15 @@ export class AppKeys {
   /** Mounts the routes on the provider's own Koa app, ahead of its endpoints. */
   mount(provider: Provider): void {
     provider.use(this.routes(provider));
+  }
+
+  /** An upgrade of a plaintext secret after an authentication, audited; the secret is in no payload. */
+  #upgraded(provider: Provider, clientId: string, result: BackgroundOutcome): void {
+    const actor = { kind: 'admin', id: `client:${clientId}` } as const;
+    if (result.outcome === 'hashed') emit(provider, 'appkeys.client.secret_hashed', actor, { client_id: clientId, trigger: 'authentication' });
+    if (result.outcome === 'failed' || result.outcome === 'conflict') {
+      emit(provider, 'appkeys.client.secret_hash_failed', actor, { client_id: clientId, error: result.outcome === 'failed' ? result.error : 'conflict' });
+    }
   }
 
   /** A client deleted through RFC 7592 took its binding along: audit it like any other removal. */

@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 
 import { providerPayload, withoutServerOwned } from './client-record.js';
+import type { SecretsAtRest } from './secrets/at-rest.js';
 import type { BindingStore, StoredBinding } from './store.js';
 import type { ClientMetadata } from './types.js';
 
@@ -11,10 +12,12 @@ import type { ClientMetadata } from './types.js';
 export class StoreClientAdapter implements Adapter {
   readonly #store: BindingStore;
   readonly #onBindingRemoved: (binding: StoredBinding) => void;
+  readonly #secrets: SecretsAtRest;
 
-  constructor(store: BindingStore, onBindingRemoved: (binding: StoredBinding) => void) {
+  constructor(store: BindingStore, onBindingRemoved: (binding: StoredBinding) => void, secrets: SecretsAtRest) {
     this.#store = store;
     this.#onBindingRemoved = onBindingRemoved;
+    this.#secrets = secrets;
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -22,12 +25,19 @@ export class StoreClientAdapter implements Adapter {
     // a BLOCKED application's clients are invisible to the provider: the token endpoint answers
     // invalid_client and their tokens stop introspecting, at no extra lookup
     if (!stored || stored.binding?.status === 'BLOCKED') return undefined;
-    return providerPayload(stored) as AdapterPayload;
+    const payload = providerPayload(stored);
+    // a stored hash reaches the provider only as its stand-in (see SecretsAtRest)
+    if (payload.client_secret !== undefined) payload.client_secret = this.#secrets.forProvider(payload.client_secret);
+    return payload as AdapterPayload;
   }
 
-  /** Dynamic registration (RFC 7591/7592): metadata is replaced, the binding kept and never forged. */
+  /**
+   * Dynamic registration (RFC 7591/7592): metadata is replaced, the binding kept and never forged. The
+   * secret is stored as `secrets` says; a client that would need a hashed secret in plaintext is
+   * refused here (400 invalid_client_metadata), the one place every such write passes.
+   */
   async upsert(id: string, payload: AdapterPayload): Promise<void> {
-    const metadata = withoutServerOwned({ ...payload, client_id: id }) as ClientMetadata;
+    const metadata = await this.#secrets.forProviderWrite(withoutServerOwned({ ...payload, client_id: id }) as ClientMetadata);
     await this.#store.putClient(metadata, new Date().toISOString());
   }
 

@@ -16,6 +16,8 @@ export type AppKeysEvent =
   | 'appkeys.client.deleted'
   | 'appkeys.client.secret_rotated'
   | 'appkeys.client.attempts_cleared'
+  | 'appkeys.client.secret_hashed'
+  | 'appkeys.client.secret_hash_failed'
   | 'appkeys.provide_keys.failed';
 
 export interface AppKeysEventPayload extends Record<string, unknown> {

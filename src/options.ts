@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 
+import { resolveSecretsOptions, type ResolvedSecretsOptions, type SecretsOptions } from './secrets/options.js';
 import type { BindingStore } from './store.js';
 import type { Actor } from './types.js';
 
@@ -32,6 +33,8 @@ export interface AppKeysOptions {
   readonly authenticate?: (ctx: Context) => Promise<Actor | undefined>;
   /** Largest accepted request body in bytes. Default 64 KiB. */
   readonly bodyLimitBytes?: number;
+  /** How client secrets are kept in the store: `{ hash: 'scrypt' }` keeps hashes only. Default: as given. */
+  readonly secrets?: SecretsOptions;
 }
 
 export interface ResolvedOptions {
@@ -42,6 +45,7 @@ export interface ResolvedOptions {
   readonly prefix: string;
   readonly authenticate: AppKeysOptions['authenticate'];
   readonly bodyLimitBytes: number;
+  readonly secrets: ResolvedSecretsOptions;
 }
 
 const STORE_METHODS = [
@@ -78,7 +82,7 @@ function checkKnownKeys(value: Record<string, unknown>, path: string, known: rea
 
 export function resolveOptions(input: unknown = {}): ResolvedOptions {
   if (!isObject(input)) throw new TypeError('appKeys: options must be an object');
-  checkKnownKeys(input, '', ['store', 'provideKeys', 'requireBinding', 'prefix', 'authenticate', 'bodyLimitBytes']);
+  checkKnownKeys(input, '', ['store', 'provideKeys', 'requireBinding', 'prefix', 'authenticate', 'bodyLimitBytes', 'secrets']);
 
   const { store } = input;
   if (store !== undefined) {
@@ -115,5 +119,6 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
     prefix,
     authenticate: input.authenticate as AppKeysOptions['authenticate'],
     bodyLimitBytes: optionalPositiveInteger(input.bodyLimitBytes, 'bodyLimitBytes', 64 * 1024),
+    secrets: resolveSecretsOptions(input.secrets, fail),
   };
 }

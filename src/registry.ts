@@ -7,6 +7,7 @@ import { newApplicationId, newClientId, newClientSecret } from './ids.js';
 import type { ResolvedOptions } from './options.js';
 import { decodeCursor, encodeCursor } from './pagination.js';
 import { ADMIN_SCOPE, managementScopesIn } from './scopes.js';
+import { SecretsAtRest } from './secrets/at-rest.js';
 import type { Access, BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
 import type {
   Actor, Application, ApplicationStatus, Binding, ClientMetadata, KeyType, Page,
@@ -109,11 +110,13 @@ export class Registry {
   readonly #store: BindingStore;
   readonly #provider: Provider;
   readonly #options: ResolvedOptions;
+  readonly #secrets: SecretsAtRest;
 
-  constructor(store: BindingStore, provider: Provider, options: ResolvedOptions) {
+  constructor(store: BindingStore, provider: Provider, options: ResolvedOptions, secrets = new SecretsAtRest(options.secrets)) {
     this.#store = store;
     this.#provider = provider;
     this.#options = options;
+    this.#secrets = secrets;
   }
 
   // ---- applications ----------------------------------------------------------------------------
@@ -252,16 +255,17 @@ export class Registry {
     for (const field of ['client_id', 'client_secret', 'client_secret_expires_at', 'client_id_issued_at']) {
       if (input[field] !== undefined) throw err.invalidRequest(`${field} is chosen by the server for generated keys`);
     }
+    this.#secrets.checkRequest(input);
     const current = await this.#changeableApplication(actor, applicationId);
     if (current.bindings.some((b) => b.key_type === keyType)) throw err.keyTypeAlreadyBound();
 
     const clientSecret = newClientSecret();
-    const metadata = await this.#validatedMetadata({
+    const metadata = await this.#secrets.forNewClient(await this.#validatedMetadata({
       ...defaultsForGenerated(input),
       ...withoutServerOwned(input),
       client_id: newClientId(),
       client_secret: clientSecret,
-    });
+    }));
     const boundAt = now();
     const outcome = await this.#store.createAndBind({
       applicationId: current.id, access: accessOf(actor), keyType, metadata, boundAt, boundBy: actor.id,
@@ -304,7 +308,7 @@ export class Registry {
       const stored = await this.#store.getClient(binding.client_id);
       if (!stored || stored.binding?.application_id !== binding.application_id) throw err.bindingNotFound();
       const clientSecret = newClientSecret();
-      const metadata = { ...stored.metadata, client_secret: clientSecret };
+      const metadata = await this.#secrets.withRotatedSecret(stored.metadata, clientSecret);
       // compare-and-set on the revision: a concurrent change to the client is never overwritten
       const outcome = await this.#store.replaceClientMetadata(metadata, stored.revision, now(), {
         unlessBlocked: actor.kind !== 'admin',
@@ -328,7 +332,11 @@ export class Registry {
       throw err.invalidRequest('client_id in the body must match the path');
     }
     if (await this.#isStatic(clientId)) throw err.clientIsStatic();
-    const metadata = await this.#validatedMetadata({ ...withoutServerOwned(input), client_id: clientId });
+    this.#secrets.checkRequest(input);
+    const metadata = await this.#secrets.forRegistration(
+      await this.#validatedMetadata({ ...withoutServerOwned(input), client_id: clientId }),
+      () => this.#store.getClient(clientId),
+    );
     // re-registering the same metadata writes nothing (decided by the store, atomically): bulk imports
     // are idempotent and cheap
     const outcome = await this.#store.putClient(metadata, now());

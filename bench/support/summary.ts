@@ -49,6 +49,8 @@ export interface SummaryInput {
   readonly load: string;
   readonly externalRedis: boolean;
   readonly tokens: TokenSection | undefined;
+  /** The token endpoint with secrets hashed at rest against kept as given. */
+  readonly secrets?: TokenSection | undefined;
   readonly binds: BindsSection | undefined;
   readonly scale: ScaleSection | undefined;
 }
@@ -77,8 +79,8 @@ function serverRow(server: ServerResult): string {
     + ` | ${report ? `${formatPerRequest(commandsPerRequest(report))}: ${commandBreakdown(report)}` : 'n/a'} |`;
 }
 
-function tokenLines(section: TokenSection): string[] {
-  const lines = ['##### Token endpoint', '', section.setup];
+function tokenLines(section: TokenSection, title = 'Token endpoint'): string[] {
+  const lines = [`##### ${title}`, '', section.setup];
   const described = new Map<string, string>();
   for (const { comparison } of section.comparisons) {
     for (const server of [comparison.a, comparison.b]) described.set(server.name, server.description);
@@ -220,6 +222,7 @@ export function renderSummary(input: SummaryInput): string {
   ];
   if (input.externalRedis) lines.push('', 'Redis: shared server from REDIS_URL; command counts include any other traffic on it.');
   if (input.tokens) lines.push('', ...tokenLines(input.tokens));
+  if (input.secrets) lines.push('', ...tokenLines(input.secrets, 'Token endpoint, secrets hashed at rest'));
   if (input.binds) lines.push('', ...bindsLines(input.binds));
   if (input.scale) lines.push('', ...scaleLines(input.scale));
   return lines.join('\n');

@@ -67,6 +67,7 @@ export async function run(context: CommandContext): Promise<number> {
       prefix: context.prefix,
       adminClientId: env.APPKEYS_ADMIN_CLIENT_ID || 'appkeys-admin',
       ...(env.APPKEYS_ADMIN_CLIENT_SECRET && { adminClientSecret: env.APPKEYS_ADMIN_CLIENT_SECRET }),
+      hashSecrets: env.APPKEYS_HASH_SECRETS === '1',
     });
   } catch (error) {
     if (error instanceof standalone.ListenError) throw new CliError(EXIT.PROBLEMS, error.message);

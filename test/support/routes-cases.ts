@@ -144,11 +144,11 @@ export class Subject {
     return response;
   }
 
-  get(path: string, token: string | undefined) { return this.call('get', path, token); }
-  post(path: string, token: string | undefined, body?: unknown) { return this.call('post', path, token, body); }
-  put(path: string, token: string | undefined, body?: unknown) { return this.call('put', path, token, body); }
-  patch(path: string, token: string | undefined, body?: unknown) { return this.call('patch', path, token, body); }
-  delete(path: string, token: string | undefined) { return this.call('delete', path, token); }
+  get(path: string, token: string | undefined): Promise<request.Response> { return this.call('get', path, token); }
+  post(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('post', path, token, body); }
+  put(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('put', path, token, body); }
+  patch(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('patch', path, token, body); }
+  delete(path: string, token: string | undefined): Promise<request.Response> { return this.call('delete', path, token); }
 
   /** An application of `owner`, created through the API; resolves its id. */
   async application(ownerToken: string, name: string): Promise<string> {
