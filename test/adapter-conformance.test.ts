@@ -58,7 +58,7 @@ describe.runIf(redisOrSkip())('Redis adapter', () => {
     return keys;
   }
 
-  it('creates every key under its prefix\'s hash tag, whatever the ids', async () => {
+  it('creates every key under its prefix, each tagged by its own id, whatever the ids', async () => {
     const prefix = redis.namespace('layout');
     const factory = redisAdapter({ client: isolated, prefix });
     // with REDIS_URL the database may hold keys of earlier runs: only the new ones are this adapter's
@@ -71,8 +71,9 @@ describe.runIf(redisOrSkip())('Redis adapter', () => {
     const keys = (await allKeys(isolated)).filter((key) => !before.has(key));
     // per id: one instance per model, a Session uid index, a grant set, one user-code index per model
     expect(keys.length).toBe(HOSTILE_IDS.length * (MODELS.length + 2 + MODELS.length));
-    for (const key of keys) expect(key.startsWith(`{${prefix}}`)).toBe(true);
-    expect(keys.filter((key) => key.indexOf('{', 1) !== -1 || key.indexOf('}', prefix.length + 2) !== -1)).toEqual([]);
+    for (const key of keys) expect(key.startsWith(prefix)).toBe(true);
+    // one hash tag per key, holding only the encoded id: no id can open or close another
+    for (const key of keys) expect(key.slice(prefix.length)).toMatch(/^[A-Za-z]+(:[A-Za-z]+)?:\{[A-Za-z0-9._%-]*\}$/);
   });
 
   it('sets a TTL on an instance and on each of its indexes', async () => {
@@ -88,6 +89,20 @@ describe.runIf(redisOrSkip())('Redis adapter', () => {
     ]) {
       expect(await client.pttl(key), key).toBeGreaterThan(0);
     }
+  });
+
+  it('marks a revoked grant for at least revokedGrantTtl, and as long as its longest-lived member', async () => {
+    const prefix = redis.namespace('revoked-ttl');
+    const keys = new ProviderKeys(prefix);
+    const factory = redisAdapter({ client, prefix, revokedGrantTtl: 120 });
+    await factory('RefreshToken').upsert('rt', payloadFor('RefreshToken', 'rt', { grantId: 'g' }), 3600);
+    await factory('RefreshToken').upsert('short', payloadFor('RefreshToken', 'short', { grantId: 'h' }), 30);
+    await factory('RefreshToken').revokeByGrantId('g');
+    await factory('RefreshToken').revokeByGrantId('h');
+    expect(await client.ttl(keys.revokedGrant('g'))).toBeGreaterThan(3000);
+    expect(await client.ttl(keys.revokedGrant('h'))).toBeGreaterThan(100);
+    expect(await client.exists(keys.grant('g'), keys.model('RefreshToken', 'rt'))).toBe(0);
+    expect(() => redisAdapter({ client, revokedGrantTtl: 0 })).toThrow('redisAdapter options.revokedGrantTtl');
   });
 
   it('keeps a grant index as long as its longest-lived member', async () => {
@@ -156,4 +171,5 @@ describe('memoryAdapter', () => {
 adapterConformance('oidc-provider memory adapter (reference)', () => createMemoryAdapter(), {
   consumeOfMissingRejects: true,
   sharesObjects: true,
+  forgetsRevokedGrants: true,
 });

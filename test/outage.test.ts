@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
+import { ProviderKeys } from '../adapters/redis/keys.js';
 import type { BindingStore } from '../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
 import { basicAuth } from './support/provider.js';
@@ -238,7 +239,7 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     });
     const probe = redis.client();
     try {
-      const tokenKeys = await probe.keys(`{${prefix}oidc:}ClientCredentials:*`);
+      const tokenKeys = await probe.keys(new ProviderKeys(`${prefix}oidc:`).modelPattern('ClientCredentials'));
       expect(tokenKeys.length).toBeGreaterThan(0);
       for (const key of tokenKeys) {
         const payload = JSON.parse((await probe.hget(key, 'payload')) ?? '{}') as { scope?: string };

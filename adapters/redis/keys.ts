@@ -1,8 +1,9 @@
 /**
  * Every Redis key this package touches is built here, and nowhere else.
  *
- * Layout: `{<prefix>}<kind>:<encoded id>`. The whole prefix is the hash tag, so every key of one
- * prefix lives in one Redis Cluster slot and every script may touch any of them atomically. Ids are
+ * The store's layout: `{<prefix>}<kind>:<encoded id>`. The whole prefix is the hash tag, so every key of
+ * one store lives in one Redis Cluster slot and every script may touch any of them atomically. The
+ * provider adapter's keys spread over slots instead (ProviderKeys). Ids are
  * percent-encoded down to `[A-Za-z0-9._-]`, so no input can contain a separator, a brace or a glob
  * character and thereby name another key or widen a SCAN pattern.
  */
@@ -33,29 +34,44 @@ export function checkPrefix(prefix: unknown, optionPath: string): string {
   return prefix;
 }
 
-/** Keys of the oidc-provider Adapter: one hash per stored model instance, plus lookup indexes. */
+/**
+ * Keys of the oidc-provider Adapter: one hash per stored model instance, plus lookup indexes. Unlike the
+ * store's, these keys do not share one hash tag: each instance, index entry and grant is tagged by its
+ * own id, `<prefix><kind>:{<encoded id>}`, so that on a Redis Cluster tokens, sessions, grants and codes
+ * spread over every master. A grant's set of members and its revocation marker share the grant's tag.
+ */
 export class ProviderKeys {
-  readonly tag: string;
+  readonly prefix: string;
 
   constructor(prefix: string) {
-    this.tag = `{${prefix}}`;
+    this.prefix = prefix;
   }
 
   model(model: string, id: string): string {
-    return `${this.tag}${model}:${encodeKeyPart(id)}`;
+    return `${this.prefix}${model}:{${encodeKeyPart(id)}}`;
   }
 
   grant(grantId: string): string {
-    return `${this.tag}grant:${encodeKeyPart(grantId)}`;
+    return `${this.prefix}grant:{${encodeKeyPart(grantId)}}`;
+  }
+
+  /** Set when a grant is revoked: its tokens written later, by a slow process, are not found. */
+  revokedGrant(grantId: string): string {
+    return `${this.prefix}revoked:{${encodeKeyPart(grantId)}}`;
   }
 
   sessionUid(uid: string): string {
-    return `${this.tag}uid:${encodeKeyPart(uid)}`;
+    return `${this.prefix}uid:{${encodeKeyPart(uid)}}`;
   }
 
   /** Per model, so that one model's lookup can never yield another model's instance. */
   userCode(model: string, userCode: string): string {
-    return `${this.tag}userCode:${model}:${encodeKeyPart(userCode)}`;
+    return `${this.prefix}userCode:${model}:{${encodeKeyPart(userCode)}}`;
+  }
+
+  /** A SCAN pattern matching every instance of one model. */
+  modelPattern(model: string): string {
+    return `${this.prefix}${model}:{*`;
   }
 }
 

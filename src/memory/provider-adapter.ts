@@ -5,7 +5,14 @@ import { GRANTABLE } from '../grantable.js';
 export interface MemoryAdapterOptions {
   /** Seconds added to every expiry, as oidc-provider's own memory adapter does. Default 0. */
   readonly clockTolerance?: number;
+  /**
+   * How long, in seconds, a revoked grant stays marked revoked, so that a token of it saved late is
+   * never found (as redisAdapter's `revokedGrantTtl`). Default 14 days.
+   */
+  readonly revokedGrantTtl?: number;
 }
+
+const DEFAULT_REVOKED_GRANT_TTL = 14 * 24 * 3600;
 
 /**
  * The factory, plus a view of what it holds, so that an operator (or a test) can see that expired
@@ -54,9 +61,16 @@ class Store {
   readonly #userCodes = new Map<string, Map<string, string>>();
   /** grantId → model → ids */
   readonly #grants = new Map<string, Map<string, Set<string>>>();
+  /** grantId → until when (epoch ms) it stays marked revoked */
+  readonly #revoked = new Map<string, number>();
+  readonly #revokedGrantTtlMs: number;
+
+  constructor(revokedGrantTtl: number) {
+    this.#revokedGrantTtlMs = revokedGrantTtl * 1000;
+  }
 
   get size(): number {
-    let size = this.#uids.size;
+    let size = this.#uids.size + this.#revoked.size;
     for (const ids of this.#instances.values()) size += ids.size;
     for (const codes of this.#userCodes.values()) size += codes.size;
     for (const models of this.#grants.values()) {
@@ -73,6 +87,8 @@ class Store {
       this.remove(model, id);
       return undefined;
     }
+    // saved after its grant was revoked (by a slow request): as good as gone
+    if (instance.grantId !== undefined && (this.#revoked.get(instance.grantId) ?? 0) > now) return undefined;
     return instance;
   }
 
@@ -124,8 +140,9 @@ class Store {
     return this.#userCodes.get(model)?.get(userCode);
   }
 
-  /** Removes every instance of the grant, whichever grantable model holds it. */
-  revokeGrant(grantId: string): void {
+  /** Removes every instance of the grant, whichever grantable model holds it, and marks it revoked. */
+  revokeGrant(grantId: string, now: number): void {
+    this.#revoked.set(grantId, Math.max(this.#revoked.get(grantId) ?? 0, now + this.#revokedGrantTtlMs));
     const models = this.#grants.get(grantId);
     if (models === undefined) return;
     for (const [model, ids] of [...models]) {
@@ -134,6 +151,9 @@ class Store {
   }
 
   sweep(now: number): void {
+    for (const [grantId, until] of [...this.#revoked]) {
+      if (until <= now) this.#revoked.delete(grantId);
+    }
     for (const [model, ids] of [...this.#instances]) {
       for (const [id, instance] of [...ids]) {
         if (instance.expiresAt <= now) this.remove(model, id);
@@ -197,9 +217,14 @@ class MemoryModelAdapter implements Adapter {
     return instance && copyOut(instance);
   }
 
+  /** A refresh token consumed twice revokes its grant: see redisAdapter's `consume` for why. */
   async consume(id: string): Promise<void> {
-    const instance = this.#store.get(this.#model, id, Date.now());
-    if (instance) instance.consumed = Math.floor(Date.now() / 1000);
+    const now = Date.now();
+    const instance = this.#store.get(this.#model, id, now);
+    if (!instance) return;
+    const consumedBefore = instance.consumed !== undefined;
+    instance.consumed = Math.floor(now / 1000);
+    if (this.#model === 'RefreshToken' && consumedBefore && instance.grantId !== undefined) this.#store.revokeGrant(instance.grantId, now);
   }
 
   async destroy(id: string): Promise<void> {
@@ -207,7 +232,7 @@ class MemoryModelAdapter implements Adapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    this.#store.revokeGrant(grantId);
+    this.#store.revokeGrant(grantId, Date.now());
   }
 }
 
@@ -223,8 +248,12 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
   if (typeof clockTolerance !== 'number' || !Number.isFinite(clockTolerance) || clockTolerance < 0) {
     throw new TypeError('memoryAdapter options.clockTolerance must be a non-negative number of seconds');
   }
+  const revokedGrantTtl = options.revokedGrantTtl ?? DEFAULT_REVOKED_GRANT_TTL;
+  if (!Number.isInteger(revokedGrantTtl) || revokedGrantTtl <= 0) {
+    throw new TypeError('memoryAdapter options.revokedGrantTtl must be a positive integer of seconds');
+  }
 
-  const store = new Store();
+  const store = new Store(revokedGrantTtl);
   // the timer holds the store weakly, so that a factory nobody uses any more can be collected
   // (and then stops its own timer) instead of being kept alive by it
   const storeRef = new WeakRef(store);

@@ -4,23 +4,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot, type NodeRedisCluster } from '../../adapters/redis/client.js';
 import { redisAdapter, redisStore } from '../../adapters/redis/index.js';
 import { ProviderKeys, StoreKeys } from '../../adapters/redis/keys.js';
-import { adapterConformance, MODELS, payloadFor } from '../support/adapter-conformance.js';
+import { adapterConformance, payloadFor } from '../support/adapter-conformance.js';
 import { command, redisToolsOrSkip, startCluster, type TestCluster } from '../support/cluster.js';
 import { T0, bindRequest, clientMetadata, newApplication } from '../support/store-cases.js';
 import { describeStoreConformance } from '../support/store-conformance.js';
 
-/** Every key of one prefix, from every master, with the port of the master holding it. */
-async function keysOf(cluster: TestCluster, prefix: string): Promise<Array<{ key: string; port: number }>> {
+/** Every key matching a SCAN pattern, from every master, with the port of the master holding it. */
+async function keysOf(cluster: TestCluster, pattern: string): Promise<Array<{ key: string; port: number }>> {
   const found: Array<{ key: string; port: number }> = [];
   for (const port of cluster.ports) {
     let cursor = '0';
     do {
-      const [next, keys] = (await command(port, 'SCAN', cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000)) as [string, string[]];
+      const [next, keys] = (await command(port, 'SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)) as [string, string[]];
       cursor = next;
       found.push(...keys.map((key) => ({ key, port })));
     } while (cursor !== '0');
   }
   return found;
+}
+
+function countBy(entries: ReadonlyArray<{ port: number }>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const { port } of entries) counts.set(port, (counts.get(port) ?? 0) + 1);
+  return counts;
 }
 
 describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
@@ -47,7 +53,7 @@ describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
   adapterConformance('redisAdapter on ioredis Cluster', () => redisAdapter({ client: ioredis, prefix: cluster.namespace('conf') }));
   adapterConformance('redisAdapter on node-redis cluster', () => redisAdapter({ client: nodeRedis, prefix: cluster.namespace('conf-nr') }));
 
-  it('keeps every key of a store and of an adapter in one slot, on one master', async () => {
+  it('keeps every key of a store in one slot, on one master', async () => {
     const storePrefix = cluster.namespace('slot-store');
     const store = redisStore({ client: ioredis, prefix: storePrefix });
     await store.putClient(clientMetadata('c1'), T0);
@@ -55,24 +61,46 @@ describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
     expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { attempt: { caller: 'mallory', clientId: 'c1' } }))).toEqual({ outcome: 'created' });
     await store.recordFailedAttempt({ caller: 'mallory', clientId: 'c1' }, { perCaller: 5, perClient: 5, windowMs: 60_000 }, Date.now());
 
-    const adapterPrefix = cluster.namespace('slot-adapter');
-    const factory = redisAdapter({ client: nodeRedis, prefix: adapterPrefix });
-    for (const model of MODELS) await factory(model).upsert('x', payloadFor(model, 'x', { grantId: 'g', uid: 'u', userCode: 'U' }), 60);
-
     const storeKeys = new StoreKeys(storePrefix);
-    const providerKeys = new ProviderKeys(adapterPrefix);
-    for (const [prefix, sample] of [
-      [storePrefix, [storeKeys.client('c1'), storeKeys.clients, storeKeys.application('app1'), storeKeys.ownerNames('bob'), storeKeys.callerAttempts('mallory', 'c1')]],
-      [adapterPrefix, [providerKeys.model('AccessToken', 'x'), providerKeys.grant('g'), providerKeys.sessionUid('u'), providerKeys.userCode('DeviceCode', 'U')]],
-    ] as const) {
-      const found = await keysOf(cluster, prefix);
-      expect(found.length).toBeGreaterThanOrEqual(sample.length);
-      for (const key of sample) expect(found.map((entry) => entry.key)).toContain(key);
-      const slots = new Set(await Promise.all(found.map(({ key }) => command(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key))));
-      expect(slots.size).toBe(1);
-      expect([...slots][0]).toBe(keySlot(sample[0]));
-      expect(new Set(found.map((entry) => entry.port)).size).toBe(1);
-    }
+    const sample = [storeKeys.client('c1'), storeKeys.clients, storeKeys.application('app1'), storeKeys.ownerNames('bob'), storeKeys.callerAttempts('mallory', 'c1')];
+    const found = await keysOf(cluster, `{${storePrefix}}*`);
+    expect(found.length).toBeGreaterThanOrEqual(sample.length);
+    for (const key of sample) expect(found.map((entry) => entry.key)).toContain(key);
+    const slots = new Set(await Promise.all(found.map(({ key }) => command(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key))));
+    expect([...slots]).toEqual([keySlot(sample[0]!)]);
+    expect(new Set(found.map((entry) => entry.port)).size).toBe(1);
     expect(await store.verify()).toEqual({ ok: true, problems: [] });
+  });
+
+  it('spreads the provider adapter\'s tokens within 10% of an even split over the masters', async () => {
+    const prefix = cluster.namespace('spread');
+    const factory = redisAdapter({ client: ioredis, prefix });
+    const count = 1500;
+    for (let i = 0; i < count; i += 1) {
+      await factory('ClientCredentials').upsert(`token-${i}`, payloadFor('ClientCredentials', `token-${i}`), 600);
+    }
+    const perMaster = countBy(await keysOf(cluster, new ProviderKeys(prefix).modelPattern('ClientCredentials')));
+    expect([...perMaster.values()].reduce((a, b) => a + b, 0)).toBe(count);
+    expect(perMaster.size).toBe(cluster.ports.length);
+    for (const held of perMaster.values()) {
+      expect(Math.abs(held - count / cluster.ports.length)).toBeLessThanOrEqual(0.1 * count / cluster.ports.length);
+    }
+  });
+
+  it('removes a grant\'s tokens held on several masters when it is revoked, and refuses one saved late', async () => {
+    const prefix = cluster.namespace('revoke-spread');
+    const keys = new ProviderKeys(prefix);
+    const factory = redisAdapter({ client: nodeRedis, prefix });
+    const ids = Array.from({ length: 30 }, (_, i) => `grant-token-${i}`);
+    for (const id of ids) await factory('AccessToken').upsert(id, payloadFor('AccessToken', id, { grantId: 'g-spread' }), 600);
+    const holders = await keysOf(cluster, keys.modelPattern('AccessToken'));
+    expect(new Set(holders.map((entry) => entry.port)).size).toBeGreaterThan(1);
+
+    await factory('RefreshToken').revokeByGrantId('g-spread');
+    expect(await keysOf(cluster, keys.modelPattern('AccessToken'))).toEqual([]);
+    for (const id of ids) expect(await factory('AccessToken').find(id)).toBeUndefined();
+
+    await factory('AccessToken').upsert('late', payloadFor('AccessToken', 'late', { grantId: 'g-spread' }), 600);
+    expect(await factory('AccessToken').find('late')).toBeUndefined();
   });
 });

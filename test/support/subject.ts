@@ -67,7 +67,7 @@ const redisBackend = (server: () => TestRedis | undefined): Backend => ({
       store,
       adapter: redisAdapter({ client, prefix: adapterPrefix }),
       // the models' key prefixes, from the one module that builds keys, plus a glob
-      storedTokens: async () => (await count(`${keys.model('AccessToken', '')}*`)) + (await count(`${keys.model('ClientCredentials', '')}*`)),
+      storedTokens: async () => (await count(keys.modelPattern('AccessToken'))) + (await count(keys.modelPattern('ClientCredentials'))),
       async cleanup() {
         await store.close();
         client.disconnect();

@@ -1,115 +1,136 @@
 import { defineScript } from '../connection.js';
 
 /**
- * Scripts of the oidc-provider Adapter. A model instance is a hash: `payload` (the JSON the provider
- * gave, never decoded here: cjson would turn `[]` into `{}`), `consumed` (epoch seconds), and the full
- * names of the index keys that point at it, so that destroy can remove exactly its own indexes.
+ * Scripts of the oidc-provider Adapter. Each touches the keys of one slot only: an instance, an index
+ * entry or a grant each hash to a slot of their own (keys.ts), so that on a Redis Cluster the provider's
+ * models spread over every master. What spans slots is done by the adapter as steps of one slot each,
+ * ordered so that a step left undone is harmless (provider-adapter.ts).
+ *
+ * An instance is a hash: `payload` (the JSON the provider gave, never decoded here: cjson would turn
+ * `[]` into `{}`), `consumed` (epoch seconds), `grant_id`, and the full names of the index keys that
+ * point at it (`uid_key`, `code_key`, `grant_key`), so that destroy can remove exactly its own indexes.
  *
  * Every change carries a deadline (connection.ts): one answered 503 never lands later, so that a code
  * exchange retried after a 503 does not find its code consumed meanwhile.
  */
 
 /**
- * upsert
- * KEYS[1] model key; KEYS[2] grant key, KEYS[3] session-uid key, KEYS[4] user-code key, each KEYS[1]
- * when there is none (an empty key name would hash to another slot: CROSSSLOT on Redis Cluster)
- * ARGV[1] payload JSON; ARGV[2] ttl seconds (0: no expiry)
+ * writeInstance: replaces an instance.
+ * KEYS[1] instance key
+ * ARGV[1] payload JSON, ARGV[2] ttl seconds (0: no expiry), ARGV[3] grant key, ARGV[4] grant id,
+ * ARGV[5] uid key, ARGV[6] user-code key ('' for each the instance has none of)
+ * Returns {old uid key, old user-code key, old grant key} ('' where none), for the adapter to drop
+ * index entries the instance no longer has.
+ */
+export const writeInstance = defineScript('oidcWriteInstance-1', `
+local old = redis.call('HMGET', KEYS[1], 'uid_key', 'code_key', 'grant_key')
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+local fields = {grant_key = ARGV[3], grant_id = ARGV[4], uid_key = ARGV[5], code_key = ARGV[6]}
+for name, value in pairs(fields) do
+  if value ~= '' then redis.call('HSET', KEYS[1], name, value) end
+end
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+return {old[1] or '', old[2] or '', old[3] or ''}
+`, { deadline: true });
+
+/**
+ * pointIndex: an index entry (session uid, user code) names an instance key.
+ * KEYS[1] index key; ARGV[1] instance key, ARGV[2] ttl seconds (0: no expiry)
  * Returns 1.
  */
-export const upsert = defineScript('oidcUpsert-4', `
-local key = KEYS[1]
-local function optional(indexKey) if indexKey == key then return '' end return indexKey end
-local grantKey, uidKey, codeKey = optional(KEYS[2]), optional(KEYS[3]), optional(KEYS[4])
+export const pointIndex = defineScript('oidcPointIndex-1', `
 local ttl = tonumber(ARGV[2])
-local old = redis.call('HMGET', key, 'uid_key', 'code_key', 'grant_key')
-for i = 1, 2 do
-  local index = old[i]
-  if index and index ~= uidKey and index ~= codeKey and redis.call('GET', index) == key then
-    redis.call('DEL', index)
-  end
-end
--- an instance that moves to another grant (or to none) must no longer die with the old one
-if old[3] and old[3] ~= grantKey then redis.call('SREM', old[3], key) end
-redis.call('DEL', key)
-redis.call('HSET', key, 'payload', ARGV[1])
-if grantKey ~= '' then redis.call('HSET', key, 'grant_key', grantKey) end
-if uidKey ~= '' then redis.call('HSET', key, 'uid_key', uidKey) end
-if codeKey ~= '' then redis.call('HSET', key, 'code_key', codeKey) end
-if ttl > 0 then redis.call('EXPIRE', key, ttl) end
-local function index(indexKey)
-  if ttl > 0 then redis.call('SET', indexKey, key, 'EX', ttl) else redis.call('SET', indexKey, key) end
-end
-if uidKey ~= '' then index(uidKey) end
-if codeKey ~= '' then index(codeKey) end
-if grantKey ~= '' then
-  -- read before SADD: -2 (no set yet) must get this member's TTL, -1 means a member never expires
-  local current = redis.call('TTL', grantKey)
-  redis.call('SADD', grantKey, key)
-  -- the grant index lives as long as its longest-lived member
-  if ttl == 0 then
-    redis.call('PERSIST', grantKey)
-  elseif current == -2 or (current ~= -1 and current < ttl) then
-    redis.call('EXPIRE', grantKey, ttl)
-  end
+if ttl > 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl) else redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`, { deadline: true });
+
+/**
+ * dropIndex: removes an index entry, only while it still names the given instance (a newer instance
+ * may have taken it over meanwhile).
+ * KEYS[1] index key; ARGV[1] instance key
+ * Returns 1 removed, 0 left.
+ */
+export const dropIndex = defineScript('oidcDropIndex-1', `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`, { deadline: true });
+
+/**
+ * joinGrant: adds an instance to its grant's set of members.
+ * KEYS[1] grant key; ARGV[1] instance key, ARGV[2] ttl seconds (0: no expiry)
+ * Returns 1.
+ */
+export const joinGrant = defineScript('oidcJoinGrant-1', `
+-- read before SADD: -2 (no set yet) must get this member's TTL, -1 means a member never expires
+local current = redis.call('TTL', KEYS[1])
+local ttl = tonumber(ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+-- the set lives as long as its longest-lived member
+if ttl == 0 then
+  redis.call('PERSIST', KEYS[1])
+elseif current == -2 or (current ~= -1 and current < ttl) then
+  redis.call('EXPIRE', KEYS[1], ttl)
 end
 return 1
 `, { deadline: true });
 
 /**
- * findByIndex: the model instance an index key (session uid, user code) points at.
- * KEYS[1] index key
- * Returns the instance's HGETALL reply, or an empty array when the index or the instance is gone.
+ * leaveGrant: removes an instance from a grant's set of members.
+ * KEYS[1] grant key; ARGV[1] instance key
+ * Returns 1.
  */
-export const findByIndex = defineScript('oidcFindByIndex-1', `
-local key = redis.call('GET', KEYS[1])
-if not key then return {} end
-return redis.call('HGETALL', key)
-`);
+export const leaveGrant = defineScript('oidcLeaveGrant-1', `
+redis.call('SREM', KEYS[1], ARGV[1])
+return 1
+`, { deadline: true });
+
+/**
+ * revokeGrant: marks a grant revoked and hands back its members, for the adapter to remove them.
+ * KEYS[1] grant key, KEYS[2] the grant's revocation marker (same slot)
+ * ARGV[1] the marker's least lifetime in seconds
+ * Returns the members' instance keys.
+ */
+export const revokeGrant = defineScript('oidcRevokeGrant-2', `
+local ttl = tonumber(ARGV[1])
+-- the marker outlives every member the set knows of: a member written late is refused on find
+local setTtl = redis.call('TTL', KEYS[1])
+if setTtl == -1 then
+  redis.call('SET', KEYS[2], '1')
+else
+  if setTtl > ttl then ttl = setTtl end
+  -- never shorten a marker already there
+  local markerTtl = redis.call('TTL', KEYS[2])
+  if markerTtl == -1 then ttl = 0 elseif markerTtl > ttl then ttl = markerTtl end
+  if ttl > 0 then redis.call('SET', KEYS[2], '1', 'EX', ttl) end
+end
+local members = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return members
+`, { deadline: true });
+
+/**
+ * removeInstance: deletes an instance, when it is the one expected (`grant key` given: only while it
+ * still belongs to that grant — a member re-created under another grant is no longer this grant's).
+ * KEYS[1] instance key; ARGV[1] grant key or ''
+ * Returns {1, uid key, user-code key, grant key} when removed ('' where none), or 0.
+ */
+export const removeInstance = defineScript('oidcRemoveInstance-1', `
+local fields = redis.call('HMGET', KEYS[1], 'uid_key', 'code_key', 'grant_key')
+if ARGV[1] ~= '' and fields[3] ~= ARGV[1] then return 0 end
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+return {1, fields[1] or '', fields[2] or '', fields[3] or ''}
+`, { deadline: true });
 
 /**
  * consume: marks an existing instance consumed; never creates one (an expired code stays gone).
- * KEYS[1] model key; ARGV[1] epoch seconds
- * Returns 1 when marked, 0 when absent.
+ * KEYS[1] instance key; ARGV[1] epoch seconds
+ * Returns {1, when it was consumed before or '', grant id or ''}, or 0 when absent.
  */
 export const consume = defineScript('oidcConsume-1', `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local before = redis.call('HMGET', KEYS[1], 'payload', 'consumed', 'grant_id')
+if not before[1] then return 0 end
 redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
-return 1
-`, { deadline: true });
-
-/**
- * destroy: removes an instance and the index entries that point at it.
- * KEYS[1] model key
- * Returns 1 when removed, 0 when absent.
- */
-export const destroy = defineScript('oidcDestroy-1', `
-local key = KEYS[1]
-local fields = redis.call('HMGET', key, 'uid_key', 'code_key', 'grant_key')
-if redis.call('DEL', key) == 0 then return 0 end
-for i = 1, 2 do
-  if fields[i] and redis.call('GET', fields[i]) == key then redis.call('DEL', fields[i]) end
-end
-if fields[3] then redis.call('SREM', fields[3], key) end
-return 1
-`, { deadline: true });
-
-/**
- * revokeByGrantId: removes every instance of a grant and their indexes, then the grant index.
- * KEYS[1] grant key
- * Returns the number of instances removed.
- */
-export const revokeByGrantId = defineScript('oidcRevokeByGrantId-1', `
-local removed = 0
-for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local fields = redis.call('HMGET', key, 'uid_key', 'code_key', 'grant_key')
-  -- a member that expired and was re-created, or moved to another grant, is no longer this grant's
-  if fields[3] == KEYS[1] then
-    removed = removed + redis.call('DEL', key)
-    for i = 1, 2 do
-      if fields[i] and redis.call('GET', fields[i]) == key then redis.call('DEL', fields[i]) end
-    end
-  end
-end
-redis.call('DEL', KEYS[1])
-return removed
+return {1, before[2] or '', before[3] or ''}
 `, { deadline: true });
