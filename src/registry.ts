@@ -378,7 +378,7 @@ export class Registry {
 
   /** The application if the actor may see it; another owner's application is "not found", not "forbidden". */
   async #application(actor: Actor, applicationId: string): Promise<StoredApplication> {
-    if (typeof applicationId !== 'string' || applicationId.length === 0 || applicationId.length > 128) throw err.applicationNotFound();
+    if (typeof applicationId !== 'string' || applicationId.length === 0 || applicationId.length > validate.APPLICATION_ID_MAX) throw err.applicationNotFound();
     const stored = await this.#store.getApplication(applicationId);
     if (!stored || (actor.kind !== 'admin' && stored.owner !== actor.id)) throw err.applicationNotFound();
     return stored;
