@@ -38,13 +38,18 @@ const ENTRIES = ['src/index.ts', 'adapters/redis/index.ts', 'adapters/memory/ind
 
 const NAMED_TYPE = ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias | ts.SymbolFlags.Class | ts.SymbolFlags.Enum;
 
+let compiled: ts.Program | undefined;
+
+/** The entry points and all they import, compiled once for every walk. */
 function createProgram(): ts.Program {
+  if (compiled) return compiled;
   const config = ts.getParsedCommandLineOfConfigFile(`${ROOT}tsconfig.json`, {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (diagnostic) => { throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')); },
   });
   if (!config) throw new Error('tsconfig.json could not be read');
-  return ts.createProgram(ENTRIES, config.options);
+  compiled = ts.createProgram(ENTRIES, config.options);
+  return compiled;
 }
 
 const isOurs = (declaration: ts.Declaration) => {
