@@ -3,6 +3,7 @@ import Provider, {
 } from 'oidc-provider';
 
 import { BINDING_PROPERTY, bindingOfClient } from './client-record.js';
+import { defaultIntrospectionAllowed, isStaticClient } from './provider-internals.js';
 import { managementScopesIn, mayHoldManagementScope } from './scopes.js';
 import type { StoredClient } from './store.js';
 import { BindingCheckedTokens } from './token-adapter.js';
@@ -67,11 +68,6 @@ function withoutBindingClaims(claims: Awaited<ReturnType<ExtraTokenClaims>>): Aw
   return copy;
 }
 
-function isStaticClient(client: ProviderClient): boolean {
-  // oidc-provider marks statically configured clients with a non-enumerable `noManage`
-  return (client as ProviderClient & { noManage?: boolean }).noManage === true;
-}
-
 /**
  * `keys.configuration(config)`: the caller's provider configuration with the extension merged in,
  * keeping the caller's own hooks (each still called, and first).
@@ -102,10 +98,7 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
   };
 
   const allowedPolicy: AllowedPolicy = async (ctx, client, token) => {
-    const allowed = callerPolicy
-      ? await callerPolicy(ctx, client, token)
-      // the provider's default: public clients may only introspect their own tokens
-      : !(client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId);
+    const allowed = callerPolicy ? await callerPolicy(ctx, client, token) : defaultIntrospectionAllowed(ctx, client, token);
     if (!allowed) return false;
     // any token dies with its client: the provider would otherwise call a deleted client's token
     // active, or fail on it with a 500 when it has a subject

@@ -1,8 +1,12 @@
 export { appKeys, AppKeys } from './app-keys.js';
-export type { AppKeysOptions } from './options.js';
-export type { BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
+export type { AppKeysOptions, ResolvedOptions } from './options.js';
+export type {
+  Access, ApplicationChange, AttemptKey, AttemptLimits, BindingStore, BindRequest, BindResult, CreateAndBindRequest,
+  DeleteApplicationResult, DeleteClientResult, NewApplication, ReplaceOptions, StoredApplication, StoredBinding,
+  StoredClient, UnbindResult,
+} from './store.js';
 export type { AppKeysEvent, AppKeysEventPayload } from './events.js';
 export { AppKeysError } from './errors.js';
 export { BINDING_PROPERTY } from './client-record.js';
-export { Registry } from './registry.js';
+export { Registry, type ClientView, type GeneratedKeys, type RegisterOutcome } from './registry.js';
 export * from './types.js';

@@ -1,14 +1,19 @@
 import { invalidRequest } from './errors.js';
 
+export const MIN_LIMIT = 1;
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
+/** A cursor is base64url text; these bound what is decoded at all. Strings, as the OpenAPI document states them. */
+export const CURSOR_MAX = 2048;
+export const CURSOR_PATTERN = '^[A-Za-z0-9_-]+$';
+const CURSOR_CHARACTERS = new RegExp(CURSOR_PATTERN);
 
-/** `limit` from a query string: 1–100, default 20. */
+/** `limit` from a query string: MIN_LIMIT–MAX_LIMIT, default DEFAULT_LIMIT. */
 export function pageLimit(value: unknown): number {
   if (value === undefined) return DEFAULT_LIMIT;
-  if (typeof value !== 'string' || !/^[0-9]{1,3}$/.test(value)) throw invalidRequest(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+  if (typeof value !== 'string' || !/^[0-9]{1,3}$/.test(value)) throw invalidRequest(`limit must be an integer from ${MIN_LIMIT} to ${MAX_LIMIT}`);
   const limit = Number(value);
-  if (limit < 1 || limit > MAX_LIMIT) throw invalidRequest(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+  if (limit < MIN_LIMIT || limit > MAX_LIMIT) throw invalidRequest(`limit must be an integer from ${MIN_LIMIT} to ${MAX_LIMIT}`);
   return limit;
 }
 
@@ -22,7 +27,7 @@ export function encodeCursor(lastId: string): string {
 
 export function decodeCursor(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(value)) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > CURSOR_MAX || !CURSOR_CHARACTERS.test(value)) {
     throw invalidRequest('cursor is not valid');
   }
   try {

@@ -6,6 +6,7 @@ import { emit } from './events.js';
 import { newApplicationId, newClientId, newClientSecret } from './ids.js';
 import type { ResolvedOptions } from './options.js';
 import { decodeCursor, encodeCursor } from './pagination.js';
+import { checkClientSecretExpiration, compareWithStandIn, constructClient, isStaticClient, needsSecret } from './provider-internals.js';
 import { ADMIN_SCOPE, managementScopesIn } from './scopes.js';
 import { SecretsAtRest } from './secrets/at-rest.js';
 import type { Access, BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
@@ -15,12 +16,6 @@ import type {
 import * as validate from './validate.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
-
-/** What the provider's Client class offers beyond its published types. */
-interface ClientInternals {
-  noManage?: boolean;
-  checkClientSecretExpiration?(message: string): void;
-}
 
 /** Compared against when the client is unknown, so both failures cost the same work. */
 const DUMMY_SECRET = 'appkeys-dummy-secret-for-unknown-clients-000000000000';
@@ -216,7 +211,7 @@ export class Registry {
       throw err.invalidClient();
     }
     // asked only after the secret is proven, so a stranger learns nothing about static client ids
-    if ((client as ClientInternals).noManage) throw err.clientIsStatic();
+    if (client && isStaticClient(client)) throw err.clientIsStatic();
 
     const boundAt = now();
     const result = await this.#store.bind({
@@ -386,7 +381,7 @@ export class Registry {
 
   /** The application if the actor may see it; another owner's application is "not found", not "forbidden". */
   async #application(actor: Actor, applicationId: string): Promise<StoredApplication> {
-    if (typeof applicationId !== 'string' || applicationId.length === 0 || applicationId.length > 128) throw err.applicationNotFound();
+    if (typeof applicationId !== 'string' || applicationId.length === 0 || applicationId.length > validate.APPLICATION_ID_MAX) throw err.applicationNotFound();
     const stored = await this.#store.getApplication(applicationId);
     if (!stored || (actor.kind !== 'admin' && stored.owner !== actor.id)) throw err.applicationNotFound();
     return stored;
@@ -403,15 +398,13 @@ export class Registry {
   }
 
   async #proves(client: ProviderClient | undefined, secret: string): Promise<boolean> {
-    const ClientClass = this.#provider.Client;
     if (!client || typeof client.clientSecret !== 'string') {
-      // same comparison on a dummy, through the provider's own (possibly overridden) method
-      await ClientClass.prototype.compareClientSecret.call({ clientSecret: DUMMY_SECRET } as ProviderClient, secret);
+      await compareWithStandIn(this.#provider.Client, DUMMY_SECRET, secret);
       return false;
     }
     if (!(await client.compareClientSecret(secret))) return false;
     try {
-      (client as ClientInternals).checkClientSecretExpiration?.('client secret is expired');
+      checkClientSecretExpiration(client);
     } catch {
       return false;
     }
@@ -420,7 +413,7 @@ export class Registry {
 
   async #isStatic(clientId: string): Promise<boolean> {
     const client = await this.#provider.Client.find(clientId);
-    return Boolean(client && (client as ClientInternals).noManage);
+    return Boolean(client && isStaticClient(client));
   }
 
   /** Client metadata as the provider's own schema normalizes it; its errors keep their RFC 7591 codes. */
@@ -429,15 +422,12 @@ export class Registry {
     let metadata: ClientMetadata;
     try {
       if (input.sector_identifier_uri !== undefined) await ClientClass.validate(input as Parameters<typeof ClientClass.validate>[0]);
-      // the published types omit the constructor's metadata parameter
-      const Construct = ClientClass as unknown as new (metadata: Record<string, unknown>) => ProviderClient;
-      const client = new Construct(input);
+      const client = constructClient(ClientClass, input);
       metadata = withoutServerOwned(client.metadata() as ClientMetadata);
     } catch (cause) {
       throw schemaError(cause);
     }
-    const needsSecret = (ClientClass as unknown as { needsSecret(m: Record<string, unknown>): boolean }).needsSecret(metadata);
-    if (needsSecret && typeof metadata.client_secret !== 'string') {
+    if (needsSecret(ClientClass, metadata) && typeof metadata.client_secret !== 'string') {
       throw err.invalidClientMetadata(`client_secret is required for token_endpoint_auth_method ${String(metadata.token_endpoint_auth_method)}`);
     }
     checkStoreClientRules(metadata);

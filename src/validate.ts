@@ -8,6 +8,11 @@ export const DESCRIPTION_MAX = 1000;
 export const CLIENT_ID_MAX = 512;
 export const SECRET_MAX = 1024;
 export const OWNER_MAX = 256;
+/** Application ids are far shorter (ids.ts); a longer one is not looked up. */
+export const APPLICATION_ID_MAX = 128;
+/** RFC 6749's VSCHAR: printable ASCII and space. A string, so that the OpenAPI document states it as is. */
+export const CLIENT_ID_PATTERN = '^[\\x20-\\x7E]+$';
+const CLIENT_ID_CHARACTERS = new RegExp(CLIENT_ID_PATTERN);
 
 export function keyType(value: unknown): KeyType {
   if (typeof value !== 'string' || !(KEY_TYPES as readonly string[]).includes(value)) {
@@ -54,9 +59,9 @@ export function accountId(value: unknown, field = 'account id'): string {
   return value;
 }
 
-/** A client_id as RFC 6749 allows it (VSCHAR: printable ASCII and space), 1–512 characters. */
+/** A client_id as RFC 6749 allows it, 1–CLIENT_ID_MAX characters. */
 export function clientId(value: unknown, field = 'client_id'): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > CLIENT_ID_MAX || !/^[\x20-\x7e]+$/.test(value)) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > CLIENT_ID_MAX || !CLIENT_ID_CHARACTERS.test(value)) {
     throw invalidRequest(`${field} must be 1–${CLIENT_ID_MAX} printable ASCII characters`);
   }
   return value;

@@ -4,9 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { memoryStore } from '../src/memory/store.js';
+import { MAX_LIMIT } from '../src/pagination.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { AppKeysOptions } from '../src/options.js';
 import type { BindingStore } from '../src/store.js';
+import { CLIENT_ID_MAX, DESCRIPTION_MAX, NAME_MAX, OWNER_MAX, SECRET_MAX } from '../src/validate.js';
 import { startAppKeys, type AppKeysHarness } from './support/appkeys.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { prng } from './support/prng.js';
@@ -297,14 +299,14 @@ describe.each(storeKinds)('hostile input on the $name store', (kind) => {
     it('answers 400 to a wrong type in every field of every body', async () => {
       const wrong: unknown[] = [1, 0, -1, 1.5, true, false, null, [], ['x'], {}, { a: 1 }];
       const fields: Array<{ route: string; method: string; path: string; token: string; base: Record<string, unknown>; field: string; extra?: unknown[]; errors: string[] }> = [
-        { route: 'create application', method: 'POST', path: APPS, token: s.alice, base: { name: 'typed' }, field: 'name', extra: ['', 'x'.repeat(201), 'a\u0000b', '\u0007'], errors: ['invalid_request'] },
-        { route: 'create application', method: 'POST', path: APPS, token: s.alice, base: { name: 'typed' }, field: 'description', extra: ['x'.repeat(1001)], errors: ['invalid_request'] },
-        { route: 'create application (admin)', method: 'POST', path: APPS, token: s.admin, base: { name: 'typed' }, field: 'owner', extra: ['', 'x'.repeat(257)], errors: ['invalid_request'] },
-        { route: 'update application', method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, base: {}, field: 'name', extra: ['', 'x'.repeat(201)], errors: ['invalid_request'] },
+        { route: 'create application', method: 'POST', path: APPS, token: s.alice, base: { name: 'typed' }, field: 'name', extra: ['', 'x'.repeat(NAME_MAX + 1), 'a\u0000b', '\u0007'], errors: ['invalid_request'] },
+        { route: 'create application', method: 'POST', path: APPS, token: s.alice, base: { name: 'typed' }, field: 'description', extra: ['x'.repeat(DESCRIPTION_MAX + 1)], errors: ['invalid_request'] },
+        { route: 'create application (admin)', method: 'POST', path: APPS, token: s.admin, base: { name: 'typed' }, field: 'owner', extra: ['', 'x'.repeat(OWNER_MAX + 1)], errors: ['invalid_request'] },
+        { route: 'update application', method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, base: {}, field: 'name', extra: ['', 'x'.repeat(NAME_MAX + 1)], errors: ['invalid_request'] },
         { route: 'update application', method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, base: {}, field: 'description', errors: ['invalid_request'] },
         { route: 'update application (admin)', method: 'PATCH', path: `${APPS}/${appId}`, token: s.admin, base: {}, field: 'status', extra: ['', 'active', 'DELETED', 'ACTIVE '], errors: ['invalid_request'] },
-        { route: 'provide keys', method: 'PUT', path: `${APPS}/${appId}/keys/PRODUCTION`, token: s.alice, base: { client_id: 'oob-valid', client_secret: 'x' }, field: 'client_id', extra: ['', 'x'.repeat(513), 'tab\there', 'é'], errors: ['invalid_request'] },
-        { route: 'provide keys', method: 'PUT', path: `${APPS}/${appId}/keys/PRODUCTION`, token: s.alice, base: { client_id: 'oob-valid', client_secret: 'x' }, field: 'client_secret', extra: ['', 'x'.repeat(1025)], errors: ['invalid_request'] },
+        { route: 'provide keys', method: 'PUT', path: `${APPS}/${appId}/keys/PRODUCTION`, token: s.alice, base: { client_id: 'oob-valid', client_secret: 'x' }, field: 'client_id', extra: ['', 'x'.repeat(CLIENT_ID_MAX + 1), 'tab\there', 'é'], errors: ['invalid_request'] },
+        { route: 'provide keys', method: 'PUT', path: `${APPS}/${appId}/keys/PRODUCTION`, token: s.alice, base: { client_id: 'oob-valid', client_secret: 'x' }, field: 'client_secret', extra: ['', 'x'.repeat(SECRET_MAX + 1)], errors: ['invalid_request'] },
         ...['grant_types', 'response_types', 'redirect_uris', 'token_endpoint_auth_method', 'client_name', 'scope', 'contacts', 'jwks', 'client_uri', 'application_type'].map((field) => (
           { route: 'generate keys', method: 'POST', path: `${APPS}/${appId}/keys/SANDBOX`, token: s.alice, base: {}, field, errors: ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri'] }
         )),
@@ -506,7 +508,7 @@ describe.each(storeKinds)('hostile input on the $name store', (kind) => {
   describe('listings', () => {
     it('answers 400 to a limit that is negative, zero, huge, not a number or given twice', async () => {
       for (const path of [APPS, CLIENTS]) {
-        for (const limit of ['-1', '0', '101', '1000', '99999999999999999999', 'abc', '1.5', '1e2', '0x10', '', '%20', '+5', ' 5', 'Infinity', 'NaN', '5abc']) {
+        for (const limit of ['-1', '0', String(MAX_LIMIT + 1), '1000', '99999999999999999999', 'abc', '1.5', '1e2', '0x10', '', '%20', '+5', ' 5', 'Infinity', 'NaN', '5abc']) {
           const answer = await s.call({ method: 'GET', path: `${path}?limit=${encodeURIComponent(limit)}`, token: s.admin });
           expectError(answer, 400, 'invalid_request', `${path} limit=${limit}`);
         }
@@ -556,7 +558,7 @@ describe.each(storeKinds)('hostile input on the $name store', (kind) => {
       ];
       for (const cursor of cursors) {
         for (const [token, owner, others] of [[s.alice, 'alice', bobApp], [s.bob, 'bob', aliceApp]] as const) {
-          const answer = await s.call({ method: 'GET', path: `${APPS}?limit=100&cursor=${cursor}`, token });
+          const answer = await s.call({ method: 'GET', path: `${APPS}?limit=${MAX_LIMIT}&cursor=${cursor}`, token });
           expect(answer.status, answer.text).toBe(200);
           const items = (answer.body as { items: Array<{ id: string; owner: string }> }).items;
           for (const item of items) expect(item.owner, `${owner} listed ${item.id}`).toBe(owner);
@@ -592,7 +594,7 @@ describe.each(storeKinds)('hostile input on the $name store', (kind) => {
         () => `/appkeys//${segment()}`,
       ])();
       const query = (): string => pick<() => string>([
-        () => '', () => '', () => `?limit=${encodeURIComponent(pick(['-1', '0', '101', 'abc', '1.5', '', '5', '100', '1e9']))}`,
+        () => '', () => '', () => `?limit=${encodeURIComponent(pick(['-1', '0', String(MAX_LIMIT + 1), 'abc', '1.5', '', '5', String(MAX_LIMIT), '1e9']))}`,
         () => `?cursor=${encodeURIComponent(pick(['x', '', '%%%', encodeCursor({ v: 1, after: victim }), encodeCursor('[]'), 'A'.repeat(3000)]))}`,
         () => `?force=${pick(['true', 'false', 'yes', '1', ''])}`, () => '?limit=1&limit=2', () => '?force=true&force=true',
         () => `?${pick(['%', '%ZZ', '&&&', '=', 'a[b]=c', '__proto__[polluted]=yes', 'constructor[prototype][polluted]=yes'])}`,
@@ -693,7 +695,7 @@ async function listAll(s: Stack, path: string, token: string): Promise<Array<{ c
   const items: Array<{ client_id: string }> = [];
   let cursor: string | undefined;
   for (let page = 0; page < 100; page += 1) {
-    const answer = await s.call({ method: 'GET', path: `${path}?limit=100${cursor ? `&cursor=${cursor}` : ''}`, token });
+    const answer = await s.call({ method: 'GET', path: `${path}?limit=${MAX_LIMIT}${cursor ? `&cursor=${cursor}` : ''}`, token });
     expect(answer.status, answer.text).toBe(200);
     const body = answer.body as { items: Array<{ client_id: string }>; next_cursor?: string };
     items.push(...body.items);

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { memoryStore } from '../src/memory/store.js';
+import { MAX_LIMIT } from '../src/pagination.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { BindingStore } from '../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
@@ -410,7 +411,7 @@ describe.each(backends)('no secret leaks and no owner reaches another\'s applica
 
     // listings, with every cursor bob could forge from alice's id
     const cursor = (after: string) => Buffer.from(JSON.stringify({ v: 1, after })).toString('base64url');
-    for (const query of ['', '?limit=100', `?cursor=${cursor(app)}`, `?cursor=${cursor(app.slice(0, -1))}`, `?cursor=${cursor('a')}`, `?cursor=${cursor(' ')}`, `?limit=1&cursor=${cursor('app_')}`]) {
+    for (const query of ['', `?limit=${MAX_LIMIT}`, `?cursor=${cursor(app)}`, `?cursor=${cursor(app.slice(0, -1))}`, `?cursor=${cursor('a')}`, `?cursor=${cursor(' ')}`, `?limit=1&cursor=${cursor('app_')}`]) {
       const listed = await r.call('get', `${APPS}${query}`, bob);
       expect(listed.status, listed.text).toBe(200);
       for (const item of listed.body.items as Array<{ id: string; owner: string }>) {

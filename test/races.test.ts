@@ -1,6 +1,7 @@
 import type request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { MAX_LIMIT } from '../src/pagination.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { redisBackend, Subject } from './support/routes-cases.js';
 import { prng as random } from './support/prng.js';
@@ -60,7 +61,7 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
     const items: T[] = [];
     let cursor: string | undefined;
     do {
-      const page = await s.get(`${path}?limit=100${cursor ? `&cursor=${cursor}` : ''}`, await s.admin());
+      const page = await s.get(`${path}?limit=${MAX_LIMIT}${cursor ? `&cursor=${cursor}` : ''}`, await s.admin());
       expect(page.status, page.text).toBe(200);
       items.push(...(page.body.items as T[]));
       cursor = page.body.next_cursor;

@@ -3,6 +3,8 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { AppKeysOptions } from '../src/options.js';
+import { MAX_LIMIT } from '../src/pagination.js';
+import { CLIENT_ID_MAX, NAME_MAX } from '../src/validate.js';
 import { ADMIN_CLIENT } from './support/appkeys.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { memoryBackend, oobMetadata, redisBackend, Subject, type Backend } from './support/routes-cases.js';
@@ -102,7 +104,7 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const alice = await t.owner('alice');
       expectError(await t.post(APPS, alice, {}), 400, 'invalid_request');
       expectError(await t.post(APPS, alice, { name: '' }), 400, 'invalid_request');
-      expectError(await t.post(APPS, alice, { name: 'x'.repeat(201) }), 400, 'invalid_request');
+      expectError(await t.post(APPS, alice, { name: 'x'.repeat(NAME_MAX + 1) }), 400, 'invalid_request');
       expect((await t.post(APPS, alice, { name: 'x'.repeat(200) })).status).toBe(201);
     });
 
@@ -144,10 +146,10 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const t = await start();
       const a = await t.application(await t.owner('alice'), 'A');
       const b = await t.application(await t.owner('bob'), 'B');
-      const listed = await t.get(`${APPS}?limit=100`, await t.admin());
+      const listed = await t.get(`${APPS}?limit=${MAX_LIMIT}`, await t.admin());
       expect(listed.status).toBe(200);
       expect(listed.body.items.map((app: { id: string }) => app.id).sort()).toEqual([a, b].sort());
-      expect((await t.get(`${APPS}?limit=100`, await t.owner('alice'))).body.items.map((app: { id: string }) => app.id)).toEqual([a]);
+      expect((await t.get(`${APPS}?limit=${MAX_LIMIT}`, await t.owner('alice'))).body.items.map((app: { id: string }) => app.id)).toEqual([a]);
     });
 
     it('answers application_not_found for another owner\'s application on every route', async () => {
@@ -636,10 +638,10 @@ describe.each(backends)('management API on the $name store', (backend) => {
         expect(read.body.client_id).toBe(clientId);
         expect((await t.clientCredentials(clientId, SECRET_A)).status, clientId).toBe(200);
       }
-      expect((await t.get(`${CLIENTS}?limit=100`, admin)).body.items.map((c: { client_id: string }) => c.client_id).sort())
+      expect((await t.get(`${CLIENTS}?limit=${MAX_LIMIT}`, admin)).body.items.map((c: { client_id: string }) => c.client_id).sort())
         .toEqual(['a/b', '%', 'a%2Fb', ' spaced ', '{tag}:*?[x]'].sort());
       expectError(await t.put(clientPath('é'), admin, oobMetadata(SECRET_A)), 400, 'invalid_request');
-      expectError(await t.put(clientPath('x'.repeat(513)), admin, oobMetadata(SECRET_A)), 400, 'invalid_request');
+      expectError(await t.put(clientPath('x'.repeat(CLIENT_ID_MAX + 1)), admin, oobMetadata(SECRET_A)), 400, 'invalid_request');
     });
 
     it('replaces a registered client with 200 and keeps its binding', async () => {

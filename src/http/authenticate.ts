@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
 import { insufficientScope, invalidToken } from '../errors.js';
+import { isStaticClient } from '../provider-internals.js';
 import { ADMIN_SCOPE, OWNER_SCOPE } from '../scopes.js';
 import type { Actor } from '../types.js';
 
@@ -30,7 +31,7 @@ export async function bearerActor(ctx: Context, provider: Provider): Promise<Act
   const token = ((await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value))) as StoredToken | undefined;
   if (!token || token.isExpired) throw invalidToken();
   const actor = actorOf(token);
-  if (!(await isStaticClient(provider, token.clientId))) {
+  if (!(await isStaticClientId(provider, token.clientId))) {
     throw invalidToken('the management API accepts tokens of statically configured clients only');
   }
   return actor;
@@ -44,9 +45,8 @@ function actorOf(token: StoredToken): Actor {
   throw insufficientScope(token.scopes.has(OWNER_SCOPE) ? ADMIN_SCOPE : OWNER_SCOPE);
 }
 
-async function isStaticClient(provider: Provider, clientId: string | undefined): Promise<boolean> {
+async function isStaticClientId(provider: Provider, clientId: string | undefined): Promise<boolean> {
   if (!clientId) return false;
   const client = await provider.Client.find(clientId);
-  // oidc-provider marks statically configured clients with a non-enumerable `noManage`
-  return (client as { noManage?: boolean } | undefined)?.noManage === true;
+  return client !== undefined && isStaticClient(client);
 }

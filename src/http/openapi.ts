@@ -1,44 +1,29 @@
 /**
  * The OpenAPI 3.1 description of the management API, served at `<prefix>/openapi.json`.
  *
- * Built from small helpers: every operation states its own success and route-specific error
- * responses, and `operation()` adds the ones every route of its kind shares (authentication, body
- * reading, store outages, unexpected failures) as references to `components.responses`. Each error
- * response lists its `error` codes in its description and as an `enum` on the body's `error` field.
+ * Its paths are made from the route table (route-table.ts): every operation states there its own
+ * success and route-specific error responses, and `operation()` adds here the ones every route of its
+ * kind shares (authentication, body reading, store outages, unexpected failures) as references to
+ * `components.responses`. Each error response lists its `error` codes in its description and as an
+ * `enum` on the body's `error` field. Every limit is the one the server applies, imported.
  */
 
+import { BINDING_PROPERTY } from '../client-record.js';
 import { ADMIN_SCOPE, OWNER_SCOPE } from '../scopes.js';
-import { DEFAULT_LIMIT, MAX_LIMIT } from '../pagination.js';
+import { CURSOR_MAX, CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT } from '../pagination.js';
 import { APPLICATION_STATUSES, KEY_TYPES } from '../types.js';
-import { CLIENT_ID_MAX, DESCRIPTION_MAX, NAME_MAX, OWNER_MAX, SECRET_MAX } from '../validate.js';
-
-/** Kept equal to package.json's `version` (a test checks it). */
-export const API_VERSION = '0.1.0';
-
-type Json = Record<string, unknown>;
-type ComponentKind = 'schemas' | 'responses' | 'parameters' | 'headers';
+import {
+  APPLICATION_ID_MAX, CLIENT_ID_MAX, CLIENT_ID_PATTERN, DESCRIPTION_MAX, NAME_MAX, OWNER_MAX, SECRET_MAX,
+} from '../validate.js';
+import { VERSION } from '../version.js';
+import {
+  AUTH_CHALLENGE, errorResponse, jsonContent, ref, RETRY_AFTER, schema,
+  type Json, type PathParameterName, type QueryParameterName,
+} from './openapi-parts.js';
+import { pathParams, templateOf, type Access, type Route } from './route.js';
+import { ROUTES } from './route-table.js';
 
 // ---- small builders ------------------------------------------------------------------------------
-
-const ref = (kind: ComponentKind, name: string): Json => ({ $ref: `#/components/${kind}/${name}` });
-const schema = (name: string): Json => ref('schemas', name);
-const jsonContent = (body: Json): Json => ({ 'application/json': { schema: body } });
-const codeList = (codes: readonly string[]) => codes.map((code) => `\`${code}\``).join(', ');
-
-/** An error response: the Error schema with `error` narrowed to the codes this response can carry. */
-function errorResponse(description: string, codes: readonly string[], headers?: Json): Json {
-  return {
-    description: `${description} \`error\`: ${codeList(codes)}.`,
-    ...(headers && { headers }),
-    content: jsonContent({ allOf: [schema('Error'), { properties: { error: { enum: [...codes] } } }] }),
-  };
-}
-
-function jsonResponse(description: string, body: Json, headers?: Json): Json {
-  return { description, ...(headers && { headers }), content: jsonContent(body) };
-}
-
-const noContent = (description: string): Json => ({ description });
 
 function object(properties: Record<string, Json>, required: readonly string[], extra: Json = {}): Json {
   return { type: 'object', properties, required: [...required], ...extra };
@@ -65,8 +50,6 @@ function page(item: string, description: string): Json {
 
 // ---- security ------------------------------------------------------------------------------------
 
-type Access = 'public' | 'owner' | 'admin';
-
 const SECURITY: Record<Access, Json[]> = {
   public: [],
   owner: [{ bearer: [OWNER_SCOPE] }, { bearer: [ADMIN_SCOPE] }],
@@ -74,8 +57,6 @@ const SECURITY: Record<Access, Json[]> = {
 };
 
 // ---- schemas -------------------------------------------------------------------------------------
-
-const CLIENT_ID_PATTERN = '^[\\x20-\\x7E]+$';
 
 const clientIdSchema = (description: string): Json =>
   string(description, { minLength: 1, maxLength: CLIENT_ID_MAX, pattern: CLIENT_ID_PATTERN });
@@ -111,7 +92,7 @@ function rfc7591Properties(): Record<string, Json> {
 /** What the provider's client schema always puts in the metadata it normalizes. */
 const PUBLIC_METADATA_REQUIRED = ['client_id', 'grant_types', 'response_types', 'token_endpoint_auth_method'] as const;
 
-const SERVER_OWNED_NOTE = 'The binding property `appkeys_binding` is server-owned: it is ignored in requests and never returned.';
+const SERVER_OWNED_NOTE = `The binding property \`${BINDING_PROPERTY}\` is server-owned: it is ignored in requests and never returned.`;
 
 function schemas(): Record<string, Json> {
   const bindingProperties: Record<string, Json> = {
@@ -276,12 +257,12 @@ function schemas(): Record<string, Json> {
 
 // ---- parameters, headers, shared responses -------------------------------------------------------
 
-function parameters(): Record<string, Json> {
+function parameters(): Record<PathParameterName | QueryParameterName, Json> {
   return {
     app_id: {
       name: 'app_id', in: 'path', required: true,
       description: 'Application id. Another owner\'s application answers 404 like a missing one.',
-      schema: { type: 'string', minLength: 1, maxLength: 128 },
+      schema: { type: 'string', minLength: 1, maxLength: APPLICATION_ID_MAX },
     },
     key_type: {
       name: 'key_type', in: 'path', required: true,
@@ -295,13 +276,13 @@ function parameters(): Record<string, Json> {
     },
     limit: {
       name: 'limit', in: 'query', required: false,
-      description: `Page size, 1–${MAX_LIMIT} (default ${DEFAULT_LIMIT}); otherwise 400 \`invalid_request\`.`,
-      schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
+      description: `Page size, ${MIN_LIMIT}–${MAX_LIMIT} (default ${DEFAULT_LIMIT}); otherwise 400 \`invalid_request\`.`,
+      schema: { type: 'integer', minimum: MIN_LIMIT, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
     },
     cursor: {
       name: 'cursor', in: 'query', required: false,
       description: 'Opaque `next_cursor` of the previous page; an invalid one gives 400 `invalid_request`.',
-      schema: { type: 'string', minLength: 1, maxLength: 2048, pattern: '^[A-Za-z0-9_-]+$' },
+      schema: { type: 'string', minLength: 1, maxLength: CURSOR_MAX, pattern: CURSOR_PATTERN },
     },
     force: {
       name: 'force', in: 'query', required: false,
@@ -319,9 +300,6 @@ function headers(): Record<string, Json> {
   };
 }
 
-const AUTH_CHALLENGE = { 'WWW-Authenticate': ref('headers', 'WWWAuthenticate') };
-const RETRY_AFTER = { 'Retry-After': ref('headers', 'RetryAfter') };
-
 function sharedResponses(): Record<string, Json> {
   return {
     InvalidRequest: errorResponse('The request is malformed: a bad field, parameter or JSON body.', ['invalid_request']),
@@ -336,23 +314,9 @@ function sharedResponses(): Record<string, Json> {
 
 // ---- operations ----------------------------------------------------------------------------------
 
-interface OperationSpec {
-  readonly operationId: string;
-  readonly summary: string;
-  readonly description?: string;
-  readonly tag: 'applications' | 'keys' | 'clients' | 'meta';
-  readonly access: Access;
-  readonly parameters?: readonly (keyof ReturnType<typeof parameters>)[];
-  /** Name of the request body schema; the body is optional (an absent body reads as `{}`) unless `bodyRequired`. */
-  readonly body?: string;
-  readonly bodyRequired?: boolean;
-  /** Success and route-specific error responses, by status. */
-  readonly responses: Record<number, Json>;
-}
-
 const shared = (name: string): Json => ref('responses', name);
 
-function operation(spec: OperationSpec): Json {
+function operation({ path, access, operation: spec }: Route): Json {
   const responses: Record<number, Json> = { ...spec.responses };
   const add = (status: number, response: Json) => {
     if (!(status in responses)) responses[status] = response;
@@ -362,7 +326,7 @@ function operation(spec: OperationSpec): Json {
     add(413, shared('PayloadTooLarge'));
     add(415, shared('UnsupportedMediaType'));
   }
-  if (spec.access !== 'public') {
+  if (access !== 'public') {
     add(401, shared('InvalidToken'));
     add(403, shared('InsufficientScope'));
     add(503, shared('TemporarilyUnavailable'));
@@ -372,13 +336,14 @@ function operation(spec: OperationSpec): Json {
   const ordered = Object.fromEntries(
     Object.keys(responses).map(Number).sort((a, b) => a - b).map((status) => [String(status), responses[status]]),
   );
+  const parameters = [...pathParams(path), ...(spec.query ?? [])];
   return {
     operationId: spec.operationId,
     summary: spec.summary,
     ...(spec.description !== undefined && { description: spec.description }),
     tags: [spec.tag],
-    security: SECURITY[spec.access],
-    ...(spec.parameters !== undefined && spec.parameters.length > 0 && { parameters: spec.parameters.map((name) => ref('parameters', name)) }),
+    security: SECURITY[access],
+    ...(parameters.length > 0 && { parameters: parameters.map((name) => ref('parameters', name)) }),
     ...(spec.body !== undefined && {
       requestBody: { required: spec.bodyRequired ?? false, content: jsonContent(schema(spec.body)) },
     }),
@@ -386,215 +351,14 @@ function operation(spec: OperationSpec): Json {
   };
 }
 
-const KEY_PARAMS = ['app_id', 'key_type'] as const;
-const PAGE_PARAMS = ['limit', 'cursor'] as const;
-
-const applicationNotFound = () => errorResponse('No such application, or one the caller does not own.', ['application_not_found']);
-
-/** An owner's change to a BLOCKED application: only an admin may change it until the block is lifted. */
-const blockedOrScope = (more = '', codes: string[] = []) => errorResponse(
-  `The token lacks the scope (\`insufficient_scope\`), or an admin has blocked the application: its owner may read it but not change it (\`application_blocked\`)${more}.`,
-  ['insufficient_scope', 'application_blocked', ...codes],
-  AUTH_CHALLENGE,
-);
-
+/** The route table's routes, by path template and method, in the table's order. */
 function paths(): Record<string, Record<string, Json>> {
-  return {
-    '/openapi.json': {
-      get: operation({
-        operationId: 'getOpenApiDocument', tag: 'meta', access: 'public',
-        summary: 'This OpenAPI 3.1 description',
-        responses: { 200: jsonResponse('The OpenAPI document.', { type: 'object' }) },
-      }),
-    },
-    '/applications': {
-      post: operation({
-        operationId: 'createApplication', tag: 'applications', access: 'owner',
-        summary: 'Create an application',
-        description: 'Creates an application owned by the caller; an admin may name another `owner`.',
-        body: 'ApplicationCreate', bodyRequired: true,
-        responses: {
-          201: jsonResponse('The created application.', schema('Application'), { Location: ref('headers', 'Location') }),
-          409: errorResponse('The owner already has an application with this name.', ['application_name_taken']),
-        },
-      }),
-      get: operation({
-        operationId: 'listApplications', tag: 'applications', access: 'owner',
-        summary: 'List applications',
-        description: 'An owner sees their own applications; an admin sees all.',
-        parameters: PAGE_PARAMS,
-        responses: {
-          200: jsonResponse('A page of applications.', schema('ApplicationPage')),
-          400: errorResponse('A bad `limit` or `cursor`.', ['invalid_request']),
-        },
-      }),
-    },
-    '/applications/{app_id}': {
-      get: operation({
-        operationId: 'getApplication', tag: 'applications', access: 'owner',
-        summary: 'Read an application, with its keys',
-        parameters: ['app_id'],
-        responses: {
-          200: jsonResponse('The application.', schema('Application')),
-          404: applicationNotFound(),
-        },
-      }),
-      patch: operation({
-        operationId: 'updateApplication', tag: 'applications', access: 'owner',
-        summary: 'Rename or describe an application; admin: block or unblock it',
-        description: 'Changing `status` is mirrored into the bound clients\' records at once.',
-        parameters: ['app_id'], body: 'ApplicationPatch',
-        responses: {
-          200: jsonResponse('The updated application.', schema('Application')),
-          403: blockedOrScope(', or an owner sent `status` (`insufficient_scope`)'),
-          404: applicationNotFound(),
-          409: errorResponse('The owner already has an application with this name.', ['application_name_taken']),
-        },
-      }),
-      delete: operation({
-        operationId: 'deleteApplication', tag: 'applications', access: 'owner',
-        summary: 'Delete an application',
-        description: 'Provided clients are unbound and kept (they may be bound again); generated clients are deleted.',
-        parameters: ['app_id'],
-        responses: {
-          204: noContent('Deleted.'),
-          403: blockedOrScope(),
-          404: applicationNotFound(),
-        },
-      }),
-    },
-    '/applications/{app_id}/keys/{key_type}': {
-      put: operation({
-        operationId: 'provideKeys', tag: 'keys', access: 'owner',
-        summary: 'Provide keys: bind an existing client after verifying its secret',
-        description: 'Verifies the client\'s secret with the provider\'s own comparison and expiry check, then binds it. '
-          + 'An unknown client and a wrong secret get the same answer. Failed attempts are throttled per caller and client and per client. '
-          + 'Only when the server enables provide keys.',
-        parameters: KEY_PARAMS, body: 'ProvideKeysRequest', bodyRequired: true,
-        responses: {
-          200: jsonResponse('This exact binding already existed.', schema('Binding')),
-          201: jsonResponse('The client is now bound.', schema('Binding')),
-          400: errorResponse('A bad key type, an unknown field, or a malformed `client_id` or `client_secret`.', ['invalid_request']),
-          401: errorResponse('No valid access token (`invalid_token`), or the client is unknown or its secret wrong or expired (`invalid_client`).', ['invalid_token', 'invalid_client'], AUTH_CHALLENGE),
-          403: blockedOrScope(', or providing keys is not enabled on this server (`provide_keys_disabled`)', ['provide_keys_disabled']),
-          404: errorResponse('No such application, or one the caller does not own (`binding_not_found` only if the binding is removed while being read back).', ['application_not_found', 'binding_not_found']),
-          409: errorResponse('The client is bound elsewhere, the application already has keys of this type, or the client is statically configured.', ['client_already_bound', 'key_type_already_bound', 'client_is_static']),
-          429: errorResponse('Too many failed attempts; try again after `Retry-After` seconds. A throttled caller gets this answer before any secret is compared.', ['too_many_attempts'], RETRY_AFTER),
-        },
-      }),
-      post: operation({
-        operationId: 'generateKeys', tag: 'keys', access: 'owner',
-        summary: 'Generate keys: create a new client bound to the application',
-        description: 'The response carries the new client\'s secret, shown only once.',
-        parameters: KEY_PARAMS, body: 'GenerateKeysRequest',
-        responses: {
-          201: jsonResponse('The new client, bound.', schema('GeneratedKeys')),
-          400: errorResponse('A bad key type or request (`invalid_request`, also for `client_id`, `client_secret`, `client_secret_expires_at` or `client_id_issued_at` in the body), or metadata the provider\'s client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.', ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri']),
-          403: blockedOrScope(),
-          404: applicationNotFound(),
-          409: errorResponse('The application already has keys of this type.', ['key_type_already_bound']),
-        },
-      }),
-      get: operation({
-        operationId: 'getBinding', tag: 'keys', access: 'owner',
-        summary: 'Read the binding of a key type (never a secret)',
-        parameters: KEY_PARAMS,
-        responses: {
-          200: jsonResponse('The binding.', schema('Binding')),
-          400: errorResponse('A bad key type.', ['invalid_request']),
-          404: errorResponse('No such application (or not the caller\'s), or no keys of this type.', ['application_not_found', 'binding_not_found']),
-        },
-      }),
-      delete: operation({
-        operationId: 'unbindKeys', tag: 'keys', access: 'owner',
-        summary: 'Unbind the keys of a key type',
-        description: 'A provided client is unbound and kept; a generated client is deleted.',
-        parameters: KEY_PARAMS,
-        responses: {
-          204: noContent('Unbound.'),
-          400: errorResponse('A bad key type.', ['invalid_request']),
-          403: blockedOrScope(),
-          404: errorResponse('No such application (or not the caller\'s), or no keys of this type.', ['application_not_found', 'binding_not_found']),
-        },
-      }),
-    },
-    '/applications/{app_id}/keys/{key_type}/secret': {
-      post: operation({
-        operationId: 'rotateSecret', tag: 'keys', access: 'owner',
-        summary: 'Give a generated client a new secret',
-        description: 'The old secret stops working at once. Provided clients keep the secret they were created with.',
-        parameters: KEY_PARAMS,
-        responses: {
-          200: jsonResponse('The new secret, shown once.', schema('SecretRotation')),
-          400: errorResponse('A bad key type.', ['invalid_request']),
-          403: blockedOrScope(),
-          404: errorResponse('No such application (or not the caller\'s), or no keys of this type.', ['application_not_found', 'binding_not_found']),
-          409: errorResponse('The client was provided from elsewhere (`client_managed_externally`: rotate it where it was created), or it kept changing during the rotation (`conflict`: try again).', ['client_managed_externally', 'conflict']),
-        },
-      }),
-    },
-    '/clients': {
-      get: operation({
-        operationId: 'listClients', tag: 'clients', access: 'admin',
-        summary: 'List registered clients',
-        parameters: PAGE_PARAMS,
-        responses: {
-          200: jsonResponse('A page of clients.', schema('ClientPage')),
-          400: errorResponse('A bad `limit` or `cursor`.', ['invalid_request']),
-        },
-      }),
-    },
-    '/clients/{client_id}': {
-      put: operation({
-        operationId: 'registerClient', tag: 'clients', access: 'admin',
-        summary: 'Register or replace a client created elsewhere (out-of-band)',
-        description: 'Keeps the given `client_id` and `client_secret`. Replacing a client keeps its binding.',
-        parameters: ['client_id'], body: 'ClientMetadata', bodyRequired: true,
-        responses: {
-          200: jsonResponse('The client was replaced.', schema('ClientView')),
-          201: jsonResponse('The client was registered.', schema('ClientView')),
-          400: errorResponse('A bad `client_id` or request (`invalid_request`, also when the body\'s `client_id` differs from the path), or metadata the provider\'s client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.', ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri']),
-          409: errorResponse('The client is statically configured in the provider.', ['client_is_static']),
-        },
-      }),
-      get: operation({
-        operationId: 'getClient', tag: 'clients', access: 'admin',
-        summary: 'Read a client\'s metadata (without secret) and binding',
-        parameters: ['client_id'],
-        responses: {
-          200: jsonResponse('The client.', schema('ClientView')),
-          400: errorResponse('A bad `client_id`.', ['invalid_request']),
-          404: errorResponse('No such client.', ['client_not_found']),
-        },
-      }),
-      delete: operation({
-        operationId: 'deleteClient', tag: 'clients', access: 'admin',
-        summary: 'Remove a client',
-        description: 'A bound client is removed only with `force=true`, which removes its binding too.',
-        parameters: ['client_id', 'force'],
-        responses: {
-          204: noContent('Removed.'),
-          400: errorResponse('A bad `client_id` or `force`.', ['invalid_request']),
-          404: errorResponse('No such client.', ['client_not_found']),
-          409: errorResponse('The client is bound and `force=true` was not given.', ['client_already_bound']),
-        },
-      }),
-    },
-    '/clients/{client_id}/attempts': {
-      delete: operation({
-        operationId: 'clearFailedAttempts', tag: 'clients', access: 'admin',
-        summary: 'Forget the failed provide-keys attempts counted against a client',
-        description: 'Clears the client\'s per-client window (failures from every caller), so that a client locked out of '
-          + 'provide keys by many callers\' failures can be provided again at once. Each caller\'s own window stays. '
-          + 'Answers 204 whether or not there were failures; the client need not exist.',
-        parameters: ['client_id'],
-        responses: {
-          204: noContent('Forgotten.'),
-          400: errorResponse('A bad `client_id`.', ['invalid_request']),
-        },
-      }),
-    },
-  };
+  const byTemplate: Record<string, Record<string, Json>> = {};
+  for (const route of ROUTES) {
+    const item = (byTemplate[templateOf(route.path)] ??= {});
+    item[route.method] = operation(route);
+  }
+  return byTemplate;
 }
 
 // ---- the document --------------------------------------------------------------------------------
@@ -612,7 +376,7 @@ export function openApiDocument(prefix: string): Record<string, unknown> {
     openapi: '3.1.0',
     info: {
       title: 'oidc-provider-appkeys management API',
-      version: API_VERSION,
+      version: VERSION,
       description: DESCRIPTION,
       license: { name: 'MIT', identifier: 'MIT' },
     },
