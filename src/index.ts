@@ -1,5 +1,8 @@
 export { appKeys, AppKeys } from './app-keys.js';
 export type { AppKeysOptions, ResolvedOptions } from './options.js';
+export type { ResolvedSecretsOptions, SecretsOptions } from './secrets/options.js';
+export type { SecretsAtRest } from './secrets/at-rest.js';
+export type { VerificationCacheLimits } from './secrets/cache.js';
 export type {
   Access, ApplicationChange, AttemptKey, AttemptLimits, BindingStore, BindRequest, BindResult, CreateAndBindRequest,
   DeleteApplicationResult, DeleteClientResult, NewApplication, ReplaceOptions, StoredApplication, StoredBinding,

@@ -9,7 +9,7 @@ import type Provider from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 
 type ClientClass = Provider['Client'];
-type ProviderClient = InstanceType<ClientClass>;
+export type ProviderClient = InstanceType<ClientClass>;
 type IntrospectionFeature = NonNullable<NonNullable<Configuration['features']>['introspection']>;
 type IntrospectionPolicy = NonNullable<IntrospectionFeature['allowedPolicy']>;
 

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 
+import { isStaticClient, type ProviderClient } from '../provider-internals.js';
 import type { SecretsAtRest } from './at-rest.js';
 import { plaintextNeed } from './rules.js';
 import { isSecretHash } from './scrypt.js';
@@ -10,14 +11,13 @@ import { isSecretHash } from './scrypt.js';
  * lib/shared/client_auth.js, lib/actions/registration.js):
  * - every secret check — client_secret_basic and _post at every endpoint, and Provide Keys — goes
  *   through `Client.prototype.compareClientSecret(actual)`, one per provider (`provider.Client`);
- * - statically configured clients carry a non-enumerable `noManage`;
+ * - statically configured clients are told apart by provider-internals.ts's `isStaticClient`;
  * - RFC 7592 reads and updates answer with `client.metadata()`, secret included, as `ctx.body`.
  */
 
 interface SecretFields {
   readonly clientId?: string;
   readonly clientSecret?: unknown;
-  readonly noManage?: boolean;
   metadata?(): Record<string, unknown>;
 }
 
@@ -36,7 +36,7 @@ function teachCompare(provider: Provider, secrets: SecretsAtRest, upgrade: Upgra
   const prototype = provider.Client.prototype as unknown as { compareClientSecret: Compare };
   const compare = prototype.compareClientSecret;
   prototype.compareClientSecret = async function compareClientSecret(this: SecretFields, actual: string): Promise<boolean> {
-    if (this.noManage === true) return compare.call(this, actual);
+    if (isStaticClient(this as unknown as ProviderClient)) return compare.call(this, actual);
     const hash = secrets.hashOf(this.clientSecret);
     if (hash) return secrets.verify(this.clientId, hash, actual);
     const matches = await compare.call(this, actual);
