@@ -31,7 +31,7 @@ async function withoutProviderNotices<T>(build: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The registry over `store`, with a provider built (never listening) from the standalone server's
+ * The registry over `store`, with a provider built (never listening) from the development server's
  * configuration for its client schema and static clients: a client registered here is validated exactly
  * as `appkeys serve` would validate it over HTTP, through the same domain rules.
  */
@@ -40,7 +40,7 @@ export async function cliRegistry(store: BindingStore, env: NodeJS.ProcessEnv): 
     const [{ default: Provider }, { appKeys }, { standaloneConfiguration }] = await Promise.all([
       import('oidc-provider'),
       import('../src/app-keys.js'),
-      import('../examples/standalone.js'),
+      import('./server/standalone.js'),
     ]);
     const issuer = env.ISSUER || `http://localhost:${env.PORT || 3000}`;
     // as the server stores secrets, so that an import hashes them when the server does
