@@ -1,7 +1,7 @@
 /**
  * The development server of `npm start` and `appkeys serve` without `--config`: oidc-provider with
  * appkeys mounted, "Provide Keys" on, the development login, a static admin client and the portal's
- * client. For trying appkeys out.
+ * client. For trying appkeys out; an operator runs their own configuration (`--config`, operator.ts).
  *
  *   PORT                 default 3000
  *   HOST                 the interface to listen on, default 127.0.0.1 (this machine only)
@@ -161,12 +161,15 @@ export function metricsLine(metricsUrl: string | undefined): string {
 }
 
 /**
- * What `npm start` and `appkeys serve` print once listening: where, which storage (`storage`: where Redis is, as printable; absent: memory), how to get tokens.
+ * What `npm start` and `appkeys serve` print once listening: that this is the development server,
+ * where, which storage (`storage`: where Redis is, as printable; absent: memory), how to get tokens.
  */
 export function banner(running: RunningServer, storage: string | undefined): string {
   return [
     '',
     `appkeys server listening on ${running.url}`,
+    '  development server: the development login signs anyone in as any account;'
+      + ' pass --config FILE to run your configuration',
     `  address: ${whereItListens(running.address)}`,
     `  storage: ${storage ?? 'memory (lost on restart; set REDIS_URL to keep it in Redis)'}`,
     `  admin client: ${running.adminClientId}`,

@@ -106,9 +106,10 @@ export function developmentLoginRefusal(settings: {
   if (settings.nodeEnv !== 'production') return undefined;
   if (settings.configuration.features?.devInteractions?.enabled === false) return undefined;
   return new Error('refusing to start: NODE_ENV=production, but this server would sign anyone in through oidc-provider\'s '
-    + 'development login (any username, no password). In production, mount appKeys() into your own server, with your '
-    + 'own login (configuration.interactions and findAccount, features.devInteractions off): see README.md, "Mounting '
-    + 'into your server". To try this server out, unset NODE_ENV.');
+    + 'development login (any username, no password). In production, run your own configuration, with your own login '
+    + '(configuration.interactions and findAccount, features.devInteractions off): `appkeys serve --config FILE`, or '
+    + 'mount appKeys() into your own server (see README.md, "Running your configuration" and "Mounting into your server"). '
+    + 'To try the development server out, unset NODE_ENV.');
 }
 
 export interface ServerSettings {
