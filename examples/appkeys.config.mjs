@@ -7,7 +7,7 @@
  * so an import is checked against these static clients and this client metadata. Secrets and keys
  * come from the environment, never from this file:
  *
- *   ISSUER                       the issuer identifier, as clients see it (default http://localhost:3000)
+ *   ISSUER                       the issuer identifier, as clients see it (default http://localhost:PORT)
  *   REDIS_URL                    the Redis server (a Cluster or Sentinels: see `redis` below)
  *   APPKEYS_ADMIN_CLIENT_SECRET  the admin tool's client secret (required)
  *   JWKS                         the provider's signing keys, a JSON Web Key Set with private keys
@@ -21,7 +21,7 @@ function required(name) {
   return value;
 }
 
-const issuer = process.env.ISSUER || 'http://localhost:3000';
+const issuer = process.env.ISSUER || `http://localhost:${process.env.PORT || 3000}`;
 
 /**
  * Your account store. findAccount answers whether `id` is an account and, if so, its claims; the
@@ -68,10 +68,9 @@ export default {
       };
     },
 
-    // Your login and consent pages. This server serves the provider and appkeys, not them: route
-    // /interaction/* to your login app (a reverse proxy in front of both), which builds a Provider from
-    // this same module (same Redis, same cookie keys) to call interactionDetails() and
-    // interactionFinished(). oidc-provider's example/ shows such pages.
+    // Your login and consent pages: this server serves the provider and appkeys, not them (README,
+    // "Running your configuration": pages that must run in the provider's own process call for mounting
+    // appKeys into your server instead). oidc-provider's example/ shows such pages.
     interactions: {
       url(ctx, interaction) {
         return `/interaction/${interaction.uid}`;
