@@ -3,7 +3,7 @@
  *   0  ok
  *   1  problems found (check), entries rejected (clients import), client not found (bindings show),
  *      or the command failed for another reason
- *   2  usage error: unknown command or flag, bad value, unreadable input, REDIS_URL unset
+ *   2  usage error: unknown command or flag, bad value, unreadable input or operator module, no Redis named
  *   3  Redis unreachable, or lost while the command ran
  */
 export const EXIT = {

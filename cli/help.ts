@@ -15,9 +15,7 @@ export function commandUsage(spec: CommandSpec): string {
 }
 
 export function commandHelp(spec: CommandSpec): string {
-  const options = spec.path[0] === 'serve'
-    ? { ...spec.options, 'redis-url': GLOBAL_OPTIONS['redis-url'], prefix: GLOBAL_OPTIONS.prefix, help: GLOBAL_OPTIONS.help }
-    : { ...spec.options, ...GLOBAL_OPTIONS };
+  const options = { ...spec.options, ...GLOBAL_OPTIONS };
   return [
     `Usage: ${commandUsage(spec)}`,
     '',
@@ -29,7 +27,7 @@ export function commandHelp(spec: CommandSpec): string {
     'Exit codes:',
     `  0  ${spec.exitCodes[0]}`,
     `  1  ${spec.exitCodes[1]}`,
-    '  2  usage error (unknown flag, bad value, unreadable input, REDIS_URL unset)',
+    '  2  usage error (unknown flag, bad value, unreadable input or module, no Redis named)',
     '  3  Redis unreachable',
     '',
   ].join('\n');
@@ -54,11 +52,13 @@ export function groupHelp(group: string): string {
 export function topHelp(): string {
   const width = Math.max(...COMMANDS.map((spec) => spec.path.join(' ').length + spec.positionals.join(' ').length + 1));
   return [
-    'Usage: appkeys [--prefix PREFIX] [--redis-url URL] <command> [options]',
+    'Usage: appkeys [--config FILE] [--prefix PREFIX] [--redis-url URL] <command> [options]',
     '',
-    'Operates oidc-provider-appkeys: runs the standalone server, registers out-of-band clients in bulk,',
-    'lists clients and bindings, and checks (and repairs) the Redis store. Every command but serve',
-    'talks to Redis directly: REDIS_URL (or --redis-url) must name it.',
+    'Operates oidc-provider-appkeys: runs the server, registers out-of-band clients in bulk, lists',
+    'clients and bindings, and checks (and repairs) the Redis store. With --config FILE every command',
+    'runs on the operator module\'s configuration (its issuer, provider configuration and static',
+    'clients, appkeys options and redis); without it, on the development server\'s. Every command but',
+    'serve talks to Redis directly: --redis-url, else REDIS_URL, else the module\'s redis names it.',
     '',
     'Commands:',
     ...COMMANDS.map((spec) => `  ${[...spec.path, ...spec.positionals].join(' ').padEnd(width)}  ${spec.summary}`),

@@ -1,9 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { checkPrefix } from '../adapters/redis/keys.js';
+import { loadOperatorConfig } from './config.js';
 import { CliError, EXIT, usageError } from './exit.js';
 import { commandHelp, commandUsage, groupHelp, topHelp } from './help.js';
 import { printable } from './output.js';
+import type { RedisSpec } from './redis.js';
 import { COMMANDS, GLOBAL_OPTIONS, GROUPS, type CommandSpec, type Io, type OptionSpec } from './spec.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -94,15 +96,24 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       : `unexpected argument ${positionals[spec.positionals.length]}; usage: ${commandUsage(spec)}`);
   }
 
+  const given = (name: string) => {
+    const value = values[name] ?? globals[name];
+    return typeof value === 'string' ? value : undefined;
+  };
   let prefix: string;
   try {
-    prefix = checkPrefix(values.prefix ?? globals.prefix ?? 'appkeys:', '--prefix');
+    prefix = checkPrefix(given('prefix') ?? 'appkeys:', '--prefix');
   } catch (error) {
     throw usageError((error as Error).message);
   }
-  const redisUrl = (values['redis-url'] ?? globals['redis-url'] ?? io.env.REDIS_URL) as string | undefined;
+  const configFile = given('config');
+  const operator = configFile === undefined ? undefined : await loadOperatorConfig(configFile);
+  if (given('prefix') === undefined && operator?.redis?.prefix !== undefined) prefix = operator.redis.prefix;
+  // a URL from the command line or the environment wins over the module's redis, as DESIGN says
+  const url = given('redis-url') || io.env.REDIS_URL || undefined;
+  const redis: RedisSpec | undefined = url !== undefined ? { url } : operator?.redis;
   const module = await spec.load();
-  return module.run({ values, positionals, prefix, redisUrl: redisUrl || undefined, io });
+  return module.run({ values, positionals, prefix, redis, operator, io });
 }
 
 /** Runs one command line and resolves its exit code; every failure is reported here, once. */

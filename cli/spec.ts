@@ -1,5 +1,8 @@
 import type { Readable } from 'node:stream';
 
+import type { OperatorConfig } from './config.js';
+import type { RedisSpec } from './redis.js';
+
 /** Where a command reads and writes: the process's streams, or a test's. */
 export interface Io {
   readonly stdout: Output;
@@ -26,10 +29,12 @@ export interface OptionSpec {
 export interface CommandContext {
   readonly values: Readonly<Record<string, string | boolean | undefined>>;
   readonly positionals: readonly string[];
-  /** The store's key prefix (`--prefix`, default `appkeys:`), already checked. */
+  /** The store's key prefix (`--prefix`, else the module's `redis.prefix`, else `appkeys:`), already checked. */
   readonly prefix: string;
-  /** `--redis-url`, else REDIS_URL; undefined when neither is set. */
-  readonly redisUrl: string | undefined;
+  /** `--redis-url`, else REDIS_URL, else the module's `redis`; undefined when none says. */
+  readonly redis: RedisSpec | undefined;
+  /** The operator module of `--config FILE`, checked; undefined without `--config`. */
+  readonly operator: OperatorConfig | undefined;
   readonly io: Io;
 }
 
@@ -52,8 +57,12 @@ export interface CommandSpec {
 }
 
 export const GLOBAL_OPTIONS = {
-  prefix: { type: 'string', value: 'PREFIX', description: 'key prefix of the appkeys store in Redis (default appkeys:)' },
-  'redis-url': { type: 'string', value: 'URL', description: 'the Redis server (default: the REDIS_URL environment variable)' },
+  config: {
+    type: 'string', value: 'FILE',
+    description: 'the operator module (.mjs/.js; .ts under tsx): issuer, provider configuration, appkeys options, redis',
+  },
+  prefix: { type: 'string', value: 'PREFIX', description: 'key prefix of the appkeys store in Redis (default: the module\'s redis.prefix, else appkeys:)' },
+  'redis-url': { type: 'string', value: 'URL', description: 'the Redis server (default: REDIS_URL, else the module\'s redis)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -61,20 +70,25 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['serve'],
     positionals: [],
-    summary: 'run the standalone server (provider + appkeys, Provide Keys on)',
+    summary: 'run the server: the operator module\'s configuration (--config), else the development server',
     description: [
-      'Runs the standalone server of `npm start`: oidc-provider with the appkeys routes mounted and',
-      'Provide Keys enabled, and prints the same banner (where it listens, the admin client, how to get',
-      'tokens). Flags override the environment: PORT (3000), HOST (127.0.0.1: this machine only),',
-      'ISSUER (http://localhost:PORT; http://HOST:PORT for a HOST other than loopback or 0.0.0.0),',
-      'REDIS_URL (memory when unset), APPKEYS_ADMIN_CLIENT_ID (appkeys-admin) and',
-      'APPKEYS_ADMIN_CLIENT_SECRET (generated and printed when unset; a secret given is never printed),',
-      'METRICS_PORT (metrics off when unset) and METRICS_HOST (127.0.0.1); APPKEYS_HASH_SECRETS=1 keeps',
-      'client secrets as scrypt hashes. Stops on SIGINT or SIGTERM.',
+      'With --config FILE, serves the operator module\'s configuration: its issuer, its oidc-provider',
+      'configuration (clients, findAccount, interactions, jwks, cookies) with the appkeys routes mounted',
+      '(keys.mount), its appkeys options, the store on its redis (REDIS_URL or --redis-url win; memory,',
+      'with a warning, when none is named) and, unless its configuration has an adapter, every provider',
+      'model there too. It prints no client and no secret. It refuses NODE_ENV=production only while the',
+      'configuration enables oidc-provider\'s development login.',
       '',
-      'It signs people in with the development login (any username, no password), so it refuses to',
-      'start when NODE_ENV=production: for production, mount appKeys() into your own server, with your',
-      'own login (README: "Mounting into your server").',
+      'Without --config it is the development server of `npm start`, and says so: Provide Keys enabled,',
+      'the development login (any username, no password: refused when NODE_ENV=production), a static',
+      'admin client, and the banner prints how to get tokens. Its environment: ISSUER',
+      '(http://localhost:PORT; http://HOST:PORT for a HOST other than loopback or 0.0.0.0), REDIS_URL',
+      '(memory when unset), APPKEYS_ADMIN_CLIENT_ID (appkeys-admin) and APPKEYS_ADMIN_CLIENT_SECRET',
+      '(generated and printed when unset; a secret given is never printed), APPKEYS_HASH_SECRETS=1 (client',
+      'secrets as scrypt hashes), APPKEYS_CLIENT_CACHE=1 (client records cached, with Redis).',
+      '',
+      'Both: PORT (3000), HOST (127.0.0.1: this machine only), METRICS_PORT (metrics off when unset) and',
+      'METRICS_HOST (127.0.0.1), LOG_LEVEL (info); flags win. Stops on SIGINT or SIGTERM.',
     ].join('\n'),
     options: {
       port: { type: 'string', value: 'N', description: 'port to listen on (default: PORT, else 3000; 0 picks a free one)' },
@@ -83,9 +97,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string', value: 'N',
         description: 'serve GET /metrics on this port, a listener of its own on METRICS_HOST, else 127.0.0.1 (default: METRICS_PORT, else not served)',
       },
-      issuer: { type: 'string', value: 'URL', description: 'the issuer identifier (default: ISSUER, else http://localhost:PORT or http://HOST:PORT)' },
+      issuer: {
+        type: 'string', value: 'URL',
+        description: 'the development server\'s issuer (default: ISSUER, else http://localhost:PORT or http://HOST:PORT); with --config, the module\'s',
+      },
     },
-    exitCodes: { 0: 'stopped by SIGINT or SIGTERM', 1: 'the server could not start (the port is taken, or NODE_ENV=production)' },
+    exitCodes: { 0: 'stopped by SIGINT or SIGTERM', 1: 'the server could not start (the port is taken, or the development login with NODE_ENV=production)' },
     load: () => import('./commands/serve.js'),
   },
   {
@@ -98,8 +115,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       'same registry rules and the provider\'s own client schema as PUT /appkeys/clients/:client_id.',
       'Bindings are kept. A client whose metadata is already stored as given is left untouched, so',
       'running an import twice changes nothing the second time. Prints what changed and every rejected',
-      'entry with its reason; never a secret. A progress bar shows on a terminal (standard error). With',
-      'APPKEYS_HASH_SECRETS=1, as for the server, secrets are stored as scrypt hashes.',
+      'entry with its reason; never a secret. A progress bar shows on a terminal (standard error).',
+      'With --config, entries are validated against the operator module\'s configuration: its static',
+      'clients (client_is_static), its extraClientMetadata, its appkeys secrets option; without it, against',
+      'the development server\'s (APPKEYS_HASH_SECRETS=1 stores secrets as scrypt hashes, as it does).',
     ].join('\n'),
     options: {
       'dry-run': { type: 'boolean', description: 'validate and report what would change; write nothing' },

@@ -1,13 +1,13 @@
 /**
  * Prints an owner access token (scope `appkeys`) for a developer account, by running the
- * authorization-code flow with PKCE against the standalone server's development login, the way a
+ * authorization-code flow with PKCE against the development server's login (`npm start`), the way a
  * developer portal would.
  *
  *   npm run -s owner-token -- alice            # ISSUER defaults to http://localhost:3000
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-import { PORTAL_CLIENT_ID } from './standalone.js';
+import { PORTAL_CLIENT_ID } from '../cli/server/standalone.js';
 
 class CookieJar {
   readonly #cookies = new Map<string, string>();

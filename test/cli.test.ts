@@ -80,14 +80,14 @@ function serviceEntry(clientId: string, extra: Record<string, unknown> = {}): Re
 
 describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
   const cases: Array<[string[], string[]]> = [
-    [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--prefix', '--redis-url']],
-    [['serve'], ['--port', '--host', '--metrics-port', '--issuer', '--redis-url', '--prefix']],
+    [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--config', '--prefix', '--redis-url']],
+    [['serve'], ['--config', '--port', '--host', '--metrics-port', '--issuer', '--redis-url', '--prefix']],
     [['clients'], ['import', 'ls', 'unthrottle']],
-    [['clients', 'unthrottle'], ['CLIENT_ID', '--prefix', '--redis-url']],
-    [['clients', 'import'], ['FILE', '--dry-run', '--prefix', '--redis-url']],
-    [['clients', 'ls'], ['--limit', '--json', '--prefix', '--redis-url']],
-    [['bindings', 'show'], ['CLIENT_ID', '--json', '--prefix', '--redis-url']],
-    [['check'], ['--repair', '--prefix', '--redis-url']],
+    [['clients', 'unthrottle'], ['CLIENT_ID', '--config', '--prefix', '--redis-url']],
+    [['clients', 'import'], ['FILE', '--dry-run', '--config', '--prefix', '--redis-url']],
+    [['clients', 'ls'], ['--limit', '--json', '--config', '--prefix', '--redis-url']],
+    [['bindings', 'show'], ['CLIENT_ID', '--json', '--config', '--prefix', '--redis-url']],
+    [['check'], ['--repair', '--config', '--prefix', '--redis-url']],
   ];
 
   it.each(cases)('appkeys %j --help exits 0 and names its flags and exit codes', async (words, mentions) => {
@@ -583,7 +583,7 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
   });
 
   describe('serve', () => {
-    it('prints the npm start banner, serves, and stops on SIGTERM with exit 0', async () => {
+    it('prints the npm start banner, saying it is the development server, serves, and stops on SIGTERM with exit 0', async () => {
       const [port, metricsPort] = [await freePort(), await freePort()];
       const prefix = redis.namespace('serve');
       const adminSecret = secret('serve-admin');
@@ -605,6 +605,7 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       }
       try {
         expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
+        expect(stdout).toContain('development server: the development login signs anyone in as any account; pass --config FILE to run your configuration');
         expect(stdout).toContain(`address: 127.0.0.1:${port} (this machine only`);
         expect(stdout).toContain('storage: Redis at');
         expect(stdout).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');

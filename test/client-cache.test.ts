@@ -402,7 +402,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     async function startServer(env: Record<string, string>): Promise<Server> {
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
-      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve'], {
         cwd: root,
         env: {
           ...process.env, REDIS_URL: redis.url, PORT: String(port), ISSUER: base,

@@ -1,14 +1,14 @@
 /**
- * examples/observability.ts, wired into the standalone server: Prometheus metrics at /metrics on a
+ * cli/server/observability.ts, wired into the server `appkeys serve` runs: Prometheus metrics at /metrics on a
  * listener of their own that count what happened, a timed store, and one JSON log line per appkeys event — with no secret in
  * any log line or metric.
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger, observability } from '../examples/observability.js';
+import { createLogger, observability } from '../cli/server/observability.js';
 import { ownerToken } from '../examples/owner-token.js';
-import { startStandalone, type RunningServer } from '../examples/standalone.js';
+import { startStandalone, type RunningServer } from '../cli/server/standalone.js';
 import { startAppKeys, type AppKeysHarness } from './support/appkeys.js';
 import { basicAuth } from './support/provider.js';
 

@@ -1,5 +1,5 @@
 /**
- * The standalone server of `npm start` and `appkeys serve` as an operator meets it: where it listens,
+ * The development server of `npm start` and `appkeys serve` as an operator meets it: where it listens,
  * what its banner shows of the admin secret, where its metrics are, and that it will not run its
  * development login in production. Real listeners and real processes.
  */
@@ -12,9 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../cli/run.js';
-import {
-  banner, developmentLoginRefusal, startStandalone, type RunningServer, type StandaloneSettings,
-} from '../examples/standalone.js';
+import { banner, startStandalone, type RunningServer, type StandaloneSettings } from '../cli/server/standalone.js';
+import { developmentLoginRefusal } from '../cli/server/start.js';
 import { freePort } from './support/redis.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -64,9 +63,9 @@ interface Child {
   stop(): Promise<number | null>;
 }
 
-/** `npm start`'s server (examples/standalone.ts) in its own process, as processes.ts starts it. */
+/** `npm start`'s server (`appkeys serve`) in its own process, as processes.ts starts it. */
 function spawnStandalone(env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve'], {
     cwd: root,
     env: { ...process.env, REDIS_URL: '', APPKEYS_ADMIN_CLIENT_SECRET: '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

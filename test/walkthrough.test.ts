@@ -19,7 +19,7 @@ function walkthroughBlocks(): string[] {
 /** Starts `npm start`'s server as a new user would, and reads the admin secret from its banner. */
 async function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; base: string; adminSecret: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve'], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import { EXIT, usageError } from '../exit.js';
 import { jsonLine, jsonText, printable, shownId } from '../output.js';
 import { CLI_ACTOR, cliRedisStore, cliRegistry } from '../registry.js';
-import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
+import { closeRedis, connectFromSpec, requireRedis } from '../redis.js';
 import type { CommandContext, CommandModule } from '../spec.js';
 
 function errorCode(error: unknown): string | undefined {
@@ -12,9 +12,9 @@ function errorCode(error: unknown): string | undefined {
 export async function run(context: CommandContext): Promise<number> {
   const [clientId] = context.positionals as [string];
   const json = context.values.json === true;
-  const redis = await connectRedis(checkRedisUrl(context.redisUrl));
+  const redis = await connectFromSpec(requireRedis(context.redis));
   try {
-    const registry = await cliRegistry(cliRedisStore(redis, context.prefix), context.io.env);
+    const registry = await cliRegistry(cliRedisStore(redis, context.prefix), context);
     let client;
     try {
       client = await registry.getClient(clientId);

@@ -2,7 +2,7 @@ import { redisMaintenance } from '../../adapters/redis/repair.js';
 import type { VerifyResult } from '../../src/types.js';
 import { EXIT } from '../exit.js';
 import { printable } from '../output.js';
-import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
+import { closeRedis, connectFromSpec, requireRedis } from '../redis.js';
 import type { CommandContext, CommandModule, Output } from '../spec.js';
 
 function report(out: Output, result: VerifyResult, heading: string): void {
@@ -16,7 +16,7 @@ function report(out: Output, result: VerifyResult, heading: string): void {
 
 export async function run(context: CommandContext): Promise<number> {
   const repair = context.values.repair === true;
-  const redis = await connectRedis(checkRedisUrl(context.redisUrl));
+  const redis = await connectFromSpec(requireRedis(context.redis));
   try {
     const maintenance = redisMaintenance({ client: redis, prefix: context.prefix });
     const { stdout } = context.io;

@@ -2,11 +2,11 @@ import { hashAllStoredSecrets } from '../../src/secrets/upgrade.js';
 import { EXIT } from '../exit.js';
 import { shownId } from '../output.js';
 import { cliRedisStore } from '../registry.js';
-import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
+import { closeRedis, connectFromSpec, requireRedis } from '../redis.js';
 import type { CommandContext, CommandModule } from '../spec.js';
 
 export async function run(context: CommandContext): Promise<number> {
-  const redis = await connectRedis(checkRedisUrl(context.redisUrl));
+  const redis = await connectFromSpec(requireRedis(context.redis));
   const store = cliRedisStore(redis, context.prefix);
   try {
     const report = await hashAllStoredSecrets(store);

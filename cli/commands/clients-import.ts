@@ -8,7 +8,7 @@ import { EXIT, unreachable, usageError } from '../exit.js';
 import { printable, scrubber, shownId } from '../output.js';
 import { progressBar } from '../progress.js';
 import { CLI_ACTOR, cliRedisStore, cliRegistry } from '../registry.js';
-import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
+import { closeRedis, connectFromSpec, requireRedis } from '../redis.js';
 import type { CommandContext, CommandModule } from '../spec.js';
 
 /** Registrations in flight at once: enough to hide round trips to a remote Redis, few enough to be gentle. */
@@ -102,17 +102,17 @@ async function register(registry: Registry, entry: Entry): Promise<Result> {
 export async function run(context: CommandContext): Promise<number> {
   const [file] = context.positionals as [string];
   const dryRun = context.values['dry-run'] === true;
-  const url = checkRedisUrl(context.redisUrl);
+  const where = requireRedis(context.redis);
   const entries = await readEntries(file, context);
   const scrub = scrubber(secretsOf(entries));
   const results = shapeProblems(entries);
 
-  const redis = await connectRedis(url);
+  const redis = await connectFromSpec(where);
   let store: BindingStore | undefined;
   let stopped: unknown;
   try {
     store = cliRedisStore(redis, context.prefix);
-    const registry = await cliRegistry(dryRun ? dryRunStore(store) : store, context.io.env);
+    const registry = await cliRegistry(dryRun ? dryRunStore(store) : store, context);
     const todo = entries.filter((entry) => !results.has(entry.position));
     const progress = progressBar(context.io.stderr, dryRun ? 'checking' : 'importing', todo.length);
     let next = 0;

@@ -2,7 +2,7 @@ import type { ClientView } from '../../src/registry.js';
 import { EXIT, usageError } from '../exit.js';
 import { jsonLine, table } from '../output.js';
 import { cliRedisStore, cliRegistry } from '../registry.js';
-import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
+import { closeRedis, connectFromSpec, requireRedis } from '../redis.js';
 import type { CommandContext, CommandModule } from '../spec.js';
 
 const PAGE_SIZE = 100;
@@ -22,9 +22,9 @@ function row(client: ClientView): string[] {
 export async function run(context: CommandContext): Promise<number> {
   const limit = limitOf(context.values.limit);
   const json = context.values.json === true;
-  const redis = await connectRedis(checkRedisUrl(context.redisUrl));
+  const redis = await connectFromSpec(requireRedis(context.redis));
   try {
-    const registry = await cliRegistry(cliRedisStore(redis, context.prefix), context.io.env);
+    const registry = await cliRegistry(cliRedisStore(redis, context.prefix), context);
     // a table needs every width first: rows are kept (three short strings each); JSON lines stream
     const rows: string[][] = [];
     let cursor: string | undefined;

@@ -1,14 +1,14 @@
 import { EXIT, usageError } from '../exit.js';
 import { printable, shownId } from '../output.js';
 import { CLI_ACTOR, cliRedisStore, cliRegistry } from '../registry.js';
-import { checkRedisUrl, closeRedis, connectRedis } from '../redis.js';
+import { closeRedis, connectFromSpec, requireRedis } from '../redis.js';
 import type { CommandContext, CommandModule } from '../spec.js';
 
 export async function run(context: CommandContext): Promise<number> {
   const [clientId] = context.positionals as [string];
-  const redis = await connectRedis(checkRedisUrl(context.redisUrl));
+  const redis = await connectFromSpec(requireRedis(context.redis));
   try {
-    const registry = await cliRegistry(cliRedisStore(redis, context.prefix), context.io.env);
+    const registry = await cliRegistry(cliRedisStore(redis, context.prefix), context);
     let cleared: boolean;
     try {
       cleared = await registry.clearFailedAttempts(CLI_ACTOR, clientId);

@@ -6,7 +6,7 @@ import { freePort } from './redis.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** One `npm start` server (examples/standalone.ts) in its own Node process, on loopback. */
+/** One `npm start` server (`appkeys serve`) in its own Node process, on loopback. */
 export interface ServerProcess {
   /** `http://127.0.0.1:<port>`, also its issuer. */
   readonly url: string;
@@ -54,7 +54,7 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startServerProcess(env: ServerEnv): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve'], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), ISSUER: url },
     stdio: ['ignore', 'pipe', 'pipe'],
