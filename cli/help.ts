@@ -1,4 +1,4 @@
-import { EXIT_CODES_HELP } from './exit.js';
+import { EXIT_CODES_HELP, exitCodeLines } from './exit.js';
 import { COMMANDS, GLOBAL_OPTIONS, GROUPS, type CommandSpec, type OptionSpec } from './spec.js';
 
 function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
@@ -25,10 +25,7 @@ export function commandHelp(spec: CommandSpec): string {
     ...optionLines(options),
     '',
     'Exit codes:',
-    `  0  ${spec.exitCodes[0]}`,
-    `  1  ${spec.exitCodes[1]}`,
-    '  2  usage error (unknown flag, bad value, unreadable input or module, no Redis named)',
-    '  3  Redis unreachable',
+    ...exitCodeLines(spec.exitCodes),
     '',
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 
+import { REPAIR_RULES, UNREPAIRABLE } from '../adapters/redis/repair-rules.js';
 import type { OperatorConfig } from './config.js';
 import type { RedisSpec } from './redis.js';
 
@@ -195,16 +196,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'With --repair it then mends what the data settles, printing each change, and checks again. The',
       'application\'s key:<TYPE> field is the binding of record; the client\'s binding fields are its',
       'reverse index:',
-      '  - an application naming a missing client loses that binding;',
-      '  - an application naming an existing, unbound client binds it (origin provided, status mirrored);',
-      '  - an application naming a client bound, both ways, elsewhere loses that one-way claim;',
-      '  - a client pointing to an application and key type that does not name it is unbound (and kept);',
-      '  - a client mirroring another status than its application\'s gets the application\'s;',
-      '  - missing index entries are added, entries naming nothing (or another owner\'s application)',
-      '    are removed.',
+      ...REPAIR_RULES.map(({ rule }) => `  - ${rule};`),
       'Each fix is one atomic script that re-checks its condition, so it is safe beside live traffic.',
-      'What the data cannot settle (two applications of one owner with one name, records without an',
-      'id or metadata) is reported and left alone.',
+      `What the data cannot settle (${UNREPAIRABLE}) is reported and left alone.`,
     ].join('\n'),
     options: {
       repair: { type: 'boolean', description: 'mend what can be derived, then check again' },

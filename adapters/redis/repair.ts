@@ -1,6 +1,9 @@
 import type { VerifyResult } from '../../src/types.js';
 import { Connection, type RedisClient, type Script } from './connection.js';
 import { checkPrefix, decodeKeyPart, StoreKeys } from './keys.js';
+import type { RepairFix } from './repair-rules.js';
+
+export type { RepairFix };
 import * as scripts from './scripts/repair.js';
 import { hashFields } from './replies.js';
 import { hscan, zscan } from './scan.js';
@@ -12,19 +15,6 @@ export interface RepairChange {
   /** One line saying what was changed and why. */
   readonly description: string;
 }
-
-export type RepairFix =
-  | 'dropped_missing_client'
-  | 'restored_client_binding'
-  | 'dropped_contradicted_claim'
-  | 'cleared_client_binding'
-  | 'mirrored_status'
-  | 'indexed_application'
-  | 'indexed_client'
-  | 'unindexed_missing_client'
-  | 'unindexed_missing_application'
-  | 'unindexed_foreign_owner_entry'
-  | 'unindexed_stale_name';
 
 export interface RepairResult {
   /** How many fixes were made. */
@@ -48,19 +38,10 @@ const MAX_ROUNDS = 3;
 const MAX_LISTED = 1000;
 
 /**
- * Mends, on a live Redis store, what verify() reports and the data itself can settle. The application's
- * `key:<TYPE>` field is the binding of record and the client's binding fields its reverse index:
- *  - an application field naming a missing client is removed;
- *  - an application naming an existing unbound client binds that client to it (origin `provided`,
- *    status mirrored);
- *  - an application naming a client bound, both ways, elsewhere loses that one-way claim;
- *  - a client pointing to an application and key type that does not name it is unbound (and kept);
- *  - a client mirroring another status than its application's gets the application's;
- *  - missing index entries (clients, applications, owner, names) are added; entries naming nothing,
- *    or the wrong owner's application, are removed.
- * Each fix is one script that re-checks its condition atomically (scripts/repair.ts), so a concurrent
- * change is never overwritten. Records without an id, owner, name or metadata, and two applications of
- * one owner with one name, cannot be derived: they are reported in `unrepairable` and left alone.
+ * Mends, on a live Redis store, what verify() reports and the data itself can settle, by the rules of
+ * repair-rules.ts (one per fix). Each fix is one script that re-checks its condition atomically
+ * (scripts/repair.ts), so a concurrent change is never overwritten. What cannot be derived (repair-rules.ts's UNREPAIRABLE) is reported in
+ * `unrepairable` and left alone.
  */
 export async function repairRedisStore(connection: Connection, keys: StoreKeys, options: RepairOptions = {}): Promise<RepairResult> {
   const changes: RepairChange[] = [];
