@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   ClientCache, clientCacheOf, clientCacheSettings, type ClientCacheSettings,
-} from '../adapters/redis/client-cache.js';
+} from '../adapters/redis/client-cache/index.js';
 import type { RedisClient } from '../adapters/redis/client.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import { redisStore } from '../adapters/redis/store.js';

@@ -10,7 +10,7 @@ import type {
 } from '../../src/types.js';
 import {
   clientCacheFor, FencedConnection, withClientCache, type ClientCache, type ClientCacheOptions,
-} from './client-cache.js';
+} from './client-cache/index.js';
 import { metadataDigest } from '../../src/canonical-json.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
@@ -37,7 +37,7 @@ export interface RedisStoreOptions {
   /**
    * Keep client records in this process's memory, so that the token endpoint's client lookup costs no
    * round trip; Redis reports every change to every process (CLIENT TRACKING, BCAST) and the record is
-   * dropped. Default off. Needs a standalone ioredis client and Redis 6.2+. See client-cache.ts.
+   * dropped. Default off. Needs a standalone ioredis client and Redis 6.2+. See client-cache/.
    */
   readonly clientCache?: boolean | ClientCacheOptions;
 }
