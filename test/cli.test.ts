@@ -540,7 +540,7 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(await raw.hget(keys.client('svc-b'), 'status')).toBe('ACTIVE');
       expect(await raw.exists(keys.client('svc-e'))).toBe(1);
       expect(await raw.hexists(keys.client('svc-e'), 'app')).toBe(0);
-      // every binding field goes, as unbinding removes them (scripts/prelude.ts lists them once)
+      // every binding field goes, as unbinding removes them (adapters/redis/layout.ts lists them once)
       expect(await raw.hexists(keys.client('svc-e'), 'tokens_since')).toBe(0);
       // binding changes never touch a client's revision
       expect(await raw.hget(keys.client('svc-a'), 'rev')).toBe('1');

@@ -14,6 +14,7 @@ import {
 import { metadataDigest } from '../../src/canonical-json.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
+import type { ApplicationHash, ClientHash } from './layout.js';
 import { hashFields } from './replies.js';
 import * as scripts from './scripts/store.js';
 import { verifyRedisStore } from './verify.js';
@@ -61,7 +62,7 @@ function refusal(code: unknown): (typeof REFUSALS)[RefusalCode] {
   return outcome;
 }
 
-export function clientFromHash(fields: Record<string, string>): StoredClient | undefined {
+export function clientFromHash(fields: ClientHash): StoredClient | undefined {
   if (fields.metadata === undefined) return undefined;
   const metadata = JSON.parse(fields.metadata) as ClientMetadata;
   return {
@@ -97,7 +98,7 @@ function bindingFromTuple(applicationId: string, tuple: unknown): StoredBinding 
 
 function applicationFromReply(reply: unknown): StoredApplication | undefined {
   if (!Array.isArray(reply) || reply.length !== 2) return undefined;
-  const fields = hashFields(reply[0]);
+  const fields: ApplicationHash = hashFields(reply[0]);
   const id = fields.id ?? '';
   return {
     id,

@@ -5,16 +5,8 @@ import { PRELUDE } from './prelude.js';
  * Scripts of the appkeys BindingStore. Every change that touches more than one key is one of these:
  * one round trip, atomic, no read-modify-write from Node.
  *
- * Data (key names from keys.ts, all under one hash tag):
- *   client:<id>  hash  metadata (opaque JSON, never decoded here), digest (of its canonical JSON, to tell
- *                      "unchanged"), registered_at, updated_at, rev,
- *                      and while bound: app, key_type, origin, bound_at, bound_by, status, and
- *                      tokens_since (set when its application is blocked)
- *   clients      zset  every client id (score 0, lexical order)
- *   app:<id>     hash  id, name, name_key, description, owner, status, created_at, updated_at,
- *                      key:<KEY_TYPE> = client id of each binding
- *   apps         zset  every application id; owner:<owner> zset, one owner's application ids
- *   names:<owner> hash name_key -> application id
+ * The records and their fields are described in layout.ts (key names from keys.ts, all under one hash
+ * tag); test/redis-layout.test.ts checks every field named here against it.
  *
  * Scripts that reach a key from an id they read build it with `enc`, the Lua twin of keys.ts's
  * `encodeKeyPart`, and a key prefix passed in ARGV by keys.ts. The binding fields of a client
