@@ -147,8 +147,7 @@ const ADMIN = { kind: 'admin' } as const;
 function bindRequest(fixtures: Fixtures, i: number) {
   return {
     applicationId: fixtures.application(i), access: ADMIN, keyType: 'PRODUCTION' as const, clientId: fixtures.client(i),
-    origin: 'provided' as const, boundAt: fixtures.at, boundBy: BOUND_BY,
-    attempt: { caller: BOUND_BY, clientId: fixtures.client(i) }, limits: LIMITS, nowMs: Date.now(),
+    boundAt: fixtures.at, boundBy: BOUND_BY, caller: BOUND_BY, limits: LIMITS, nowMs: Date.now(),
   };
 }
 

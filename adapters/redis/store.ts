@@ -256,17 +256,16 @@ class RedisBindingStore implements BindingStore {
   }
 
   async bind(request: BindRequest): Promise<BindResult> {
+    const [kind, owner] = accessArgs(request.access);
     const reply = await this.#connection.run(
       scripts.bind,
       [
         this.#keys.application(request.applicationId), this.#keys.client(request.clientId),
-        this.#keys.callerAttempts(request.attempt.caller, request.attempt.clientId),
-        this.#keys.clientAttempts(request.attempt.clientId),
+        this.#keys.callerAttempts(request.caller, request.clientId), this.#keys.clientAttempts(request.clientId),
       ],
       [
-        request.applicationId, request.keyType, request.clientId, request.origin, request.boundAt,
-        request.boundBy, accessArgs(request.access)[0], request.nowMs, request.limits.windowMs,
-        request.limits.perCaller, request.limits.perClient, accessArgs(request.access)[1],
+        request.applicationId, request.keyType, request.clientId, request.boundAt, request.boundBy, kind, request.nowMs,
+        request.limits.windowMs, request.limits.perCaller, request.limits.perClient, owner,
       ],
     );
     if (Array.isArray(reply)) return { outcome: 'throttled', retryAfterMs: Number(reply[1]) };

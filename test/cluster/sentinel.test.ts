@@ -63,7 +63,7 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
       while (pending.length > 0 && Date.now() < deadline) {
         const i = pending.shift()!;
         try {
-          const { outcome } = await store.bind(bindRequest(app(i), 'PRODUCTION', clientId(i), { attempt: { caller: 'load', clientId: clientId(i) } }));
+          const { outcome } = await store.bind(bindRequest(app(i), 'PRODUCTION', clientId(i), { caller: 'load' }));
           expect(['created', 'exists']).toContain(outcome);
           acknowledged.add(i);
           await sleep(5);
