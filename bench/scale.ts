@@ -20,7 +20,8 @@ import {
   formatBytes, formatCount, formatMicros, formatPercent, formatRate, formatSeconds, percentile,
 } from './support/format.js';
 import { CpuMeter } from './support/noise.js';
-import { commandTimes, infoNumber, redisCpuSeconds, startBenchRedis, type BenchRedis } from './support/redis.js';
+import { infoNumber } from '../support/redis-server.js';
+import { commandTimes, redisCpuSeconds, startBenchRedis, type BenchRedis } from './support/redis.js';
 
 /**
  * The registry at scale: two private redis-servers side by side, one holding `small` bound

@@ -6,7 +6,7 @@ import { memoryStore } from '../src/memory/store.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { BindingStore } from '../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
-import { basicAuth } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 /**

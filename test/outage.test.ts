@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { BindingStore } from '../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
-import { basicAuth } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
+import { infoNumber } from '../support/redis-server.js';
+import { waitFor } from '../support/wait.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 /**
@@ -63,21 +65,14 @@ function expectUnavailable({ response, ms }: Timed, context: string): void {
 /** Polls `attempt` until it resolves true; resolves how long that took, or fails past the bound. */
 async function recovers(attempt: () => Promise<boolean>): Promise<number> {
   const started = Date.now();
-  while (Date.now() - started < RECOVER_WITHIN_MS) {
-    try {
-      if (await attempt()) return Date.now() - started;
-    } catch {
-      // still down
-    }
-    await sleep(100);
-  }
-  throw new Error(`service did not come back within ${RECOVER_WITHIN_MS} ms`);
+  await waitFor('service coming back', async () => (await attempt()) || undefined, { withinMs: RECOVER_WITHIN_MS, everyMs: 100 });
+  return Date.now() - started;
 }
 
 async function redisPid(redis: TestRedis): Promise<number> {
   const probe = redis.client();
   try {
-    const pid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
+    const pid = infoNumber(await probe.info('server'), 'process_id');
     if (!Number.isInteger(pid) || pid <= 0) throw new Error('INFO server gave no process_id');
     return pid;
   } finally {

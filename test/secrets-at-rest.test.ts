@@ -12,7 +12,7 @@ import type { AppKeysOptions } from '../src/options.js';
 import { hashSecret, setCostOfNewHashesForTests } from '../src/secrets/scrypt.js';
 import type { BindingStore } from '../src/store.js';
 import { startAppKeys } from './support/appkeys.js';
-import { basicAuth } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { oobMetadata, Subject, type Backend } from './support/routes-cases.js';
 

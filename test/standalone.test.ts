@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -15,9 +14,9 @@ import { runCli } from '../cli/run.js';
 import {
   banner, developmentLoginRefusal, startStandalone, type RunningServer, type StandaloneSettings,
 } from '../examples/standalone.js';
-import { freePort } from './support/redis.js';
+import { freePort, portIsFree } from '../support/ports.js';
+import { startScript, type ScriptProcess } from '../support/scripts.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const GIVEN_SECRET = 'operator-given-admin-secret-0123456789abcdef';
 /** Log lines go nowhere: these tests read banners, not logs. */
 const quiet = { level: 'silent' } as const;
@@ -42,55 +41,13 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, host, () => probe.close(() => resolve(true)));
-  });
-}
-
 async function start(settings: Partial<StandaloneSettings> = {}): Promise<RunningServer> {
   return startStandalone({ port: 0, adminClientId: 'appkeys-admin', log: quiet, ...settings });
 }
 
-interface Child {
-  /** stdout and stderr so far. */
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exited: Promise<number | null>;
-  /** Resolves once stdout contains `text`; rejects if the process exits first. */
-  until(text: string): Promise<void>;
-  stop(): Promise<number | null>;
-}
-
 /** `npm start`'s server (examples/standalone.ts) in its own process, as processes.ts starts it. */
-function spawnStandalone(env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone.ts'], {
-    cwd: root,
-    env: { ...process.env, REDIS_URL: '', APPKEYS_ADMIN_CLIENT_SECRET: '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return {
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-    async until(text) {
-      while (!stdout.includes(text)) {
-        if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${stdout}\n${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    },
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
+function spawnStandalone(env: NodeJS.ProcessEnv): ScriptProcess {
+  return startScript('examples/standalone.ts', [], { env: { REDIS_URL: '', APPKEYS_ADMIN_CLIENT_SECRET: '', LOG_LEVEL: 'warn', ...env } });
 }
 
 describe('where the standalone server listens', () => {
@@ -173,7 +130,7 @@ describe('the banner and the admin secret', () => {
     const port = await freePort();
     const server = spawnStandalone({ PORT: String(port), APPKEYS_ADMIN_CLIENT_SECRET: GIVEN_SECRET });
     try {
-      await server.until('management API');
+      await server.until((output) => output.includes('management API') || undefined, 30_000);
       expect(server.stdout()).not.toContain(GIVEN_SECRET);
       expect(server.stderr()).not.toContain(GIVEN_SECRET);
       const curl = server.stdout().split('\n').find((line) => line.trim().startsWith('curl '));
@@ -186,7 +143,7 @@ describe('the banner and the admin secret', () => {
       expect(await new Promise((resolve) => token.on('close', resolve))).toBe(0);
       expect(JSON.parse(body)).toMatchObject({ access_token: expect.any(String), scope: 'appkeys:admin' });
     } finally {
-      expect(await server.stop()).toBe(0);
+      expect(await server.stop('SIGTERM', 10_000)).toBe(0);
     }
   }, 60_000);
 });

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppKeysOptions } from '../src/options.js';
 import { ADMIN_CLIENT } from './support/appkeys.js';
 import { authorizationCodeFlow, tokenRequest } from './support/auth-code.js';
-import { basicAuth } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { API, backendsOf, expectOAuthError, SECRET, Subject, type Body } from './support/subject.js';
 

@@ -7,7 +7,8 @@ import { redisAdapter, redisStore } from '../../adapters/redis/index.js';
 import type { AppKeysOptions } from '../../src/options.js';
 import type { BindingStore } from '../../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './appkeys.js';
-import { baseConfiguration, basicAuth } from './provider.js';
+import { basicAuth } from '../../support/http.js';
+import { baseConfiguration } from './provider.js';
 import type { TestRedis } from './redis.js';
 
 /** Where a subject keeps its state: the appkeys store, and (optionally) every other provider model. */

@@ -9,7 +9,8 @@ import { ProviderKeys } from '../../adapters/redis/keys.js';
 import type { AppKeysOptions } from '../../src/options.js';
 import type { BindingStore } from '../../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './appkeys.js';
-import { baseConfiguration, basicAuth } from './provider.js';
+import { basicAuth } from '../../support/http.js';
+import { baseConfiguration } from './provider.js';
 import type { TestRedis } from './redis.js';
 
 /** Where the provider keeps its state for one test, and a count of the tokens it holds. */
