@@ -11,6 +11,7 @@ import { basicAuth } from '../support/http.js';
 import { infoNumber } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { oobMetadata } from './support/subject.js';
 
 /**
  * Redis goes away under a real provider and appkeys, both on one ioredis client created with its
@@ -24,9 +25,6 @@ const APPS = '/appkeys/applications';
 const CLIENTS = '/appkeys/clients';
 const keysPath = (appId: string, keyType: string) => `${APPS}/${appId}/keys/${keyType}`;
 const secretOf = (clientId: string) => `secret-of-${clientId}-0123456789abcdef0123456789abcdef`;
-const oobMetadata = (clientId: string) => ({
-  client_secret: secretOf(clientId), grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read',
-});
 
 /** The behavioural bounds this suite holds the server to. */
 const ANSWER_WITHIN_MS = 3000;
@@ -136,7 +134,7 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
   async function setUp(label: string): Promise<{ admin: string; alice: string; appId: string; oob: string }> {
     const [admin, alice] = await Promise.all([h.adminToken(), h.ownerToken('alice')]);
     const oob = `oob-${label}`;
-    const registered = await request(h.server).put(`${CLIENTS}/${oob}`).set(bearer(admin)).send(oobMetadata(oob));
+    const registered = await request(h.server).put(`${CLIENTS}/${oob}`).set(bearer(admin)).send(oobMetadata(secretOf(oob)));
     expect(registered.status, registered.text).toBe(201);
     const created = await request(h.server).post(APPS).set(bearer(alice)).send({ name: `app ${label}` });
     expect(created.status, created.text).toBe(201);
@@ -173,8 +171,8 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     ];
     const adminRows: Array<[Method, string, object?]> = [
       ...ownerRows,
-      ['put', `${CLIENTS}/oob-new`, oobMetadata('oob-new')],
-      ['put', `${CLIENTS}/${oob}`, oobMetadata(oob)],
+      ['put', `${CLIENTS}/oob-new`, oobMetadata(secretOf('oob-new'))],
+      ['put', `${CLIENTS}/${oob}`, oobMetadata(secretOf(oob))],
       ['get', `${CLIENTS}/${oob}`],
       ['get', CLIENTS],
       ['delete', `${CLIENTS}/${oob}`],
@@ -248,7 +246,7 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
   it('never lands a change it answered 503 while Redis was stopped (SIGSTOP), and recovers within 10 s of SIGCONT', async () => {
     const { admin, alice, appId, oob } = await setUp('stopped');
     const kept = 'oob-stopped-kept';
-    expect((await request(h.server).put(`${CLIENTS}/${kept}`).set(bearer(admin)).send(oobMetadata(kept))).status).toBe(201);
+    expect((await request(h.server).put(`${CLIENTS}/${kept}`).set(bearer(admin)).send(oobMetadata(secretOf(kept)))).status).toBe(201);
     const pid = await redisPid(redis);
 
     process.kill(pid, 'SIGSTOP');

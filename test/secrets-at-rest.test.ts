@@ -14,7 +14,8 @@ import type { BindingStore } from '../src/store.js';
 import { startAppKeys } from './support/appkeys.js';
 import { basicAuth } from '../support/http.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { oobMetadata, Subject, type Backend } from './support/routes-cases.js';
+import type { Backend } from './support/backends.js';
+import { oobMetadata, Subject } from './support/subject.js';
 
 // each hash names its own parameters: cheap ones keep this file fast and prove they are read back
 setCostOfNewHashesForTests({ ln: 10, r: 8, p: 1 });
