@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,8 @@ import { appKeys } from '../src/app-keys.js';
 import type { Registry } from '../src/registry.js';
 import type { Actor } from '../src/types.js';
 import { baseConfiguration, buildProvider } from './support/provider.js';
+import { runCliHere, type CliRun } from './support/cli.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { runCli } from '../cli/run.js';
 import { freePort } from '../support/ports.js';
 import { startScript } from '../support/scripts.js';
 const ADMIN: Actor = { kind: 'admin', id: 'test' };
@@ -29,30 +28,17 @@ function secret(label: string): string {
   return value;
 }
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /**
- * Runs the CLI's own entry (`runCli`, what cli/main.ts calls with the process's streams) in this
- * process, and checks that no secret was printed. A few tests below run it as a real process too.
+ * Runs the CLI in this process (without Redis unless `env` names one), and checks that no secret was
+ * printed. A few tests below run it as a real process too.
  */
-async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => { stdout += text; } },
-    stderr: { write: (text: string) => { stderr += text; } },
-    stdin: Readable.from([]),
-    env: { ...process.env, REDIS_URL: '', ...env },
-  });
+async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const run = await runCliHere(args, { REDIS_URL: '', ...env });
   for (const value of secrets) {
-    expect(stdout, `stdout of appkeys ${args.join(' ')}`).not.toContain(value);
-    expect(stderr, `stderr of appkeys ${args.join(' ')}`).not.toContain(value);
+    expect(run.stdout, `stdout of appkeys ${args.join(' ')}`).not.toContain(value);
+    expect(run.stderr, `stderr of appkeys ${args.join(' ')}`).not.toContain(value);
   }
-  return { code, stdout, stderr };
+  return run;
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'appkeys-cli-'));
@@ -214,7 +200,7 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
   });
 
   /** A fresh keyspace, the CLI's arguments for it, and a registry on it for arranging data in-process. */
-  function namespace(): { prefix: string; keys: StoreKeys; env: NodeJS.ProcessEnv; registry: Registry; run: (...args: string[]) => Promise<Run> } {
+  function namespace(): { prefix: string; keys: StoreKeys; env: NodeJS.ProcessEnv; registry: Registry; run: (...args: string[]) => Promise<CliRun> } {
     const prefix = redis.namespace('cli');
     const keys = appKeys({ store: redisStore({ client: redis.client(), prefix }), provideKeys: { enabled: true } });
     const registry = keys.registry(buildProvider(keys.configuration(baseConfiguration())));

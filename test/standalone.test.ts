@@ -6,16 +6,15 @@
 import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { createServer } from 'node:net';
-import { Readable } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from '../cli/run.js';
 import {
   banner, developmentLoginRefusal, startStandalone, type RunningServer, type StandaloneSettings,
 } from '../examples/standalone.js';
 import { freePort, portIsFree } from '../support/ports.js';
 import { startScript, type ScriptProcess } from '../support/scripts.js';
+import { runCliHere } from './support/cli.js';
 
 const GIVEN_SECRET = 'operator-given-admin-secret-0123456789abcdef';
 /** Log lines go nowhere: these tests read banners, not logs. */
@@ -220,14 +219,7 @@ describe('in production', () => {
   }, 60_000);
 
   it('appkeys serve exits 1 with the same message', async () => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(['serve', '--port', '0'], {
-      stdout: { write: (text: string) => { stdout += text; } },
-      stderr: { write: (text: string) => { stderr += text; } },
-      stdin: Readable.from([]),
-      env: { ...process.env, NODE_ENV: 'production', REDIS_URL: '' },
-    });
+    const { code, stdout, stderr } = await runCliHere(['serve', '--port', '0'], { NODE_ENV: 'production', REDIS_URL: '' });
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
