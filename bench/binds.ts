@@ -5,7 +5,7 @@ import type { CommandReport } from './compare.js';
 import { forEachIndex, Fixtures, normalizedClientTemplate } from './support/fixtures.js';
 import { formatPercent, formatRate, formatSeconds, median, medianDefined } from './support/format.js';
 import { describeFailures, isValid, runLoad, sequential, type LoadResult } from './support/load.js';
-import { CpuMeter } from './support/noise.js';
+import { CpuMeter, microsEach } from './support/noise.js';
 import { countCommands, type BenchRedis } from './support/redis.js';
 import { indent, startServer } from './support/servers.js';
 import { storePrefix } from './variants.js';
@@ -110,14 +110,10 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
         verifyBody: isBindingResponse,
       });
       const shares = meter.stop();
-      const perBind = (pid: number | undefined) => {
-        const seconds = pid === undefined ? undefined : shares?.seconds.get(pid);
-        return seconds === undefined || result.ok === 0 ? undefined : (seconds * 1e6) / result.ok;
-      };
       const othersCpu = shares?.others;
       const entry: BindRound = {
         ...result, round, valid: isValid(result) && result.completed === range.amount, othersCpu,
-        serverCpuUs: perBind(server.pid), redisCpuUs: perBind(redis.external ? undefined : redis.pid),
+        serverCpuUs: microsEach(shares, server.pid, result.ok), redisCpuUs: microsEach(shares, redis.external ? undefined : redis.pid, result.ok),
       };
       const label = round === 0 ? 'warm-up' : `round ${round}`;
       print(`  ${label.padEnd(8)} ${SERVER.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} binds/s`

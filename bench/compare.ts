@@ -4,7 +4,7 @@ import { describeFailures, isValid, loadTokenEndpoint, sequentialTokenRequests, 
 import { countCommands, type BenchRedis, type CommandCount } from './support/redis.js';
 import { indent, startServer, type RunningServer } from './support/servers.js';
 import { formatPercent, formatRate, median, medianDefined } from './support/format.js';
-import { CpuMeter } from './support/noise.js';
+import { CpuMeter, microsEach } from './support/noise.js';
 
 export interface CompareOptions {
   /** Timed rounds per server; rounds alternate A, B, A, B, … */
@@ -90,14 +90,11 @@ class Subject {
     const meter = CpuMeter.start([this.server.pid, options.redis?.pid]);
     const result = await loadTokenEndpoint(this.server.baseUrl, { ...options.load, durationSeconds: seconds });
     const shares = meter.stop();
-    const perRequest = (pid: number | undefined) => {
-      const seconds = pid === undefined ? undefined : shares?.seconds.get(pid);
-      return seconds === undefined || result.ok === 0 ? undefined : (seconds * 1e6) / result.ok;
-    };
     const othersCpu = shares?.others;
     const entry: RoundResult = {
       ...result, round, valid: isValid(result), othersCpu,
-      serverCpuUs: perRequest(this.server.pid), redisCpuUs: perRequest(options.redis?.external ? undefined : options.redis?.pid),
+      serverCpuUs: microsEach(shares, this.server.pid, result.ok),
+      redisCpuUs: microsEach(shares, options.redis?.external ? undefined : options.redis?.pid, result.ok),
     };
     const label = round === 0 ? 'warm-up' : `round ${round}`;
     const line = `  ${label.padEnd(8)} ${this.server.name.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} req/s`

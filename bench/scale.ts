@@ -9,6 +9,9 @@ import { Redis } from 'ioredis';
 
 import { redisStore } from '../adapters/redis/index.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
+import {
+  BOUND_FIELDS, keyField, type ApplicationField, type BoundField, type ClientField,
+} from '../adapters/redis/layout.js';
 import { metadataDigest } from '../src/canonical-json.js';
 import type { BindingStore } from '../src/store.js';
 import type { VerifyResult } from '../src/types.js';
@@ -17,7 +20,8 @@ import {
   formatBytes, formatCount, formatMicros, formatPercent, formatRate, formatSeconds, percentile,
 } from './support/format.js';
 import { CpuMeter } from './support/noise.js';
-import { commandTimes, infoNumber, redisCpuSeconds, startBenchRedis, type BenchRedis } from './support/redis.js';
+import { infoNumber } from '../support/redis-server.js';
+import { commandTimes, redisCpuSeconds, startBenchRedis, type BenchRedis } from './support/redis.js';
 
 /**
  * The registry at scale: two private redis-servers side by side, one holding `small` bound
@@ -108,8 +112,8 @@ export interface ScaleResult {
 const PREFIX = 'appkeys:';
 const LIMITS = { perCaller: 5, perClient: 50, windowMs: 600_000 } as const;
 const BOUND_BY = 'client:bench-admin';
-/** The client-record fields a binding adds (scripts/store.ts, BINDING_FIELDS). */
-const BINDING_FIELDS: readonly string[] = ['app', 'key_type', 'origin', 'bound_at', 'bound_by', 'status'];
+/** The client-record fields a bind adds. */
+const BOUND = new Set<string>(BOUND_FIELDS);
 /** Unbound pairs kept aside per store for bind latency (bound, timed, then unbound untimed). */
 const BIND_POOL = 64;
 
@@ -144,8 +148,7 @@ const ADMIN = { kind: 'admin' } as const;
 function bindRequest(fixtures: Fixtures, i: number) {
   return {
     applicationId: fixtures.application(i), access: ADMIN, keyType: 'PRODUCTION' as const, clientId: fixtures.client(i),
-    origin: 'provided' as const, boundAt: fixtures.at, boundBy: BOUND_BY,
-    attempt: { caller: BOUND_BY, clientId: fixtures.client(i) }, limits: LIMITS, nowMs: Date.now(),
+    boundAt: fixtures.at, boundBy: BOUND_BY, caller: BOUND_BY, limits: LIMITS, nowMs: Date.now(),
   };
 }
 
@@ -164,12 +167,14 @@ class Loader {
       });
       return;
     }
-    // createApplication's writes (scripts/store.ts), in its order
+    // createApplication's writes (scripts/store.ts), in its order; the record typed by layout.ts
     await this.#pipelined(from, to, (pipeline, i) => {
       const id = f.application(i);
       const owner = f.owner(i);
-      pipeline.hset(keys.application(id), 'id', id, 'name', f.name(i), 'name_key', f.nameKey(i), 'description', '',
-        'owner', owner, 'status', 'ACTIVE', 'created_at', f.at, 'updated_at', f.at);
+      const application: Record<ApplicationField, string> = {
+        id, name: f.name(i), name_key: f.nameKey(i), description: '', owner, status: 'ACTIVE', created_at: f.at, updated_at: f.at,
+      };
+      pipeline.hset(keys.application(id), application);
       pipeline.zadd(keys.applications, 0, id);
       pipeline.zadd(keys.ownerApplications(owner), 0, id);
       pipeline.hset(keys.ownerNames(owner), f.nameKey(i), id);
@@ -189,8 +194,10 @@ class Loader {
     await this.#pipelined(from, to, (pipeline, i) => {
       const id = f.client(i);
       const metadata = f.metadata(i);
-      pipeline.hset(keys.client(id), 'metadata', JSON.stringify(metadata), 'digest', metadataDigest(metadata),
-        'registered_at', f.at, 'updated_at', f.at, 'rev', 1);
+      const client: Record<ClientField, string | number> = {
+        metadata: JSON.stringify(metadata), digest: metadataDigest(metadata), registered_at: f.at, updated_at: f.at, rev: 1,
+      };
+      pipeline.hset(keys.client(id), client);
       pipeline.zadd(keys.clients, 0, id);
     });
   }
@@ -208,9 +215,11 @@ class Loader {
     await this.#pipelined(from, to, (pipeline, i) => {
       const appId = f.application(i);
       const clientId = f.client(i);
-      pipeline.hset(keys.application(appId), 'key:PRODUCTION', clientId);
-      pipeline.hset(keys.client(clientId), 'app', appId, 'key_type', 'PRODUCTION', 'origin', 'provided', 'bound_at', f.at,
-        'bound_by', BOUND_BY, 'status', 'ACTIVE');
+      const binding: Record<BoundField, string> = {
+        app: appId, key_type: 'PRODUCTION', origin: 'provided', bound_at: f.at, bound_by: BOUND_BY, status: 'ACTIVE',
+      };
+      pipeline.hset(keys.application(appId), keyField('PRODUCTION'), clientId);
+      pipeline.hset(keys.client(clientId), binding);
     });
   }
 
@@ -530,7 +539,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     // sampled records, written unbound, then bound (averaged: allocations come in size classes)
     const records = await Promise.all(loaded.sampleIds.map((i) => probe.hgetall(keys.client(f.client(i)))));
     for (const record of records) {
-      const missing = BINDING_FIELDS.filter((field) => record[field] === undefined);
+      const missing = BOUND_FIELDS.filter((field) => record[field] === undefined);
       if (missing.length > 0) problems.push(`a bound client record lacks binding fields ${missing.join(', ')}`);
     }
     const bindingCost = async (limit: number | undefined): Promise<number> => {
@@ -540,9 +549,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         const costs: number[] = [];
         for (const record of records) {
           const entries = Object.entries(record);
-          await probe.hset(scratch, ...entries.filter(([field]) => !BINDING_FIELDS.includes(field)).flat());
+          await probe.hset(scratch, ...entries.filter(([field]) => !BOUND.has(field)).flat());
           const unbound = await memoryUsage(probe, scratch);
-          await probe.hset(scratch, ...entries.filter(([field]) => BINDING_FIELDS.includes(field)).flat());
+          await probe.hset(scratch, ...entries.filter(([field]) => BOUND.has(field)).flat());
           costs.push((await memoryUsage(probe, scratch)) - unbound);
           await probe.del(scratch);
         }

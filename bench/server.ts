@@ -4,6 +4,7 @@
  * the environment for Redis variants. Prints `listening <port>` once it accepts connections; exits on
  * SIGTERM/SIGINT or when its stdin closes (the parent is gone).
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -17,7 +18,9 @@ if (!isVariantName(name)) {
 
 const built = await variant(name).create({
   redisUrl: process.env.BENCH_REDIS_URL || undefined,
-  prefix: process.env.BENCH_PREFIX || `bench:${name}:`,
+  // run by hand without one, a key space of its own all the same: the appkeys variants set up an
+  // application of a fixed name, which a second run under the same prefix would find taken
+  prefix: process.env.BENCH_PREFIX || `bench:${name}:${randomBytes(4).toString('hex')}:`,
 });
 
 // the parent reports failed requests by status; the reason lands here, in the log it prints then

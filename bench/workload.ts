@@ -1,5 +1,7 @@
 import type { ClientMetadata } from 'oidc-provider';
 
+import { basicAuth } from '../support/http.js';
+
 /**
  * The requests the benchmarks send, the clients that send them, and how to tell that they worked.
  * Server variants configure these clients; the load generator sends these requests.
@@ -34,18 +36,12 @@ export function adminClientMetadata(): ClientMetadata {
   return { ...benchClientMetadata(BENCH_ADMIN.clientId, BENCH_ADMIN.clientSecret), scope: BENCH_ADMIN.scope };
 }
 
-export function basicAuthorization(clientId: string, clientSecret: string): string {
-  // RFC 6749 §2.3.1: both parts are form-urlencoded before base64
-  const encode = (value: string) => encodeURIComponent(value);
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
-}
-
 export const TOKEN_REQUEST = {
   method: 'POST',
   path: '/token',
   headers: {
     'content-type': 'application/x-www-form-urlencoded',
-    authorization: basicAuthorization(BENCH_CLIENT.clientId, BENCH_CLIENT.clientSecret),
+    authorization: basicAuth(BENCH_CLIENT.clientId, BENCH_CLIENT.clientSecret),
   },
   body: new URLSearchParams({ grant_type: 'client_credentials', scope: BENCH_CLIENT.scope }).toString(),
 } as const;
@@ -93,7 +89,7 @@ export async function requestAdminToken(baseUrl: string): Promise<string> {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      authorization: basicAuthorization(BENCH_ADMIN.clientId, BENCH_ADMIN.clientSecret),
+      authorization: basicAuth(BENCH_ADMIN.clientId, BENCH_ADMIN.clientSecret),
     },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope: BENCH_ADMIN.scope }).toString(),
     signal: AbortSignal.timeout(10_000),

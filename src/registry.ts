@@ -215,8 +215,8 @@ export class Registry {
 
     const boundAt = now();
     const result = await this.#store.bind({
-      applicationId, access: accessOf(actor), keyType, clientId, origin: 'provided', boundAt, boundBy: actor.id,
-      attempt, limits: this.#options.attempts, nowMs: Date.now(),
+      applicationId, access: accessOf(actor), keyType, clientId, boundAt, boundBy: actor.id,
+      caller: attempt.caller, limits: this.#options.attempts, nowMs: Date.now(),
     });
     switch (result.outcome) {
       case 'created': {

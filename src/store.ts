@@ -1,5 +1,5 @@
 import type {
-  Application, ApplicationStatus, Binding, BindingOrigin, ClientBinding, ClientMetadata, KeyType, VerifyResult,
+  Application, ApplicationStatus, Binding, ClientBinding, ClientMetadata, KeyType, VerifyResult,
 } from './types.js';
 
 /**
@@ -74,8 +74,10 @@ export interface BindingStore {
   // ---- bindings --------------------------------------------------------------------------------
 
   /**
-   * Binds an existing client. Refused while the caller's or the client's failed attempts are over
-   * the limit (`throttled`, with `retryAfterMs`). `exists` when this exact binding is already there.
+   * Binds an existing client as `provided` keys (a `generated` client is created bound, by
+   * `createAndBind`). Refused while the caller's failed attempts on this client, or the client's from
+   * anyone, are over the limit (`throttled`, with `retryAfterMs`). `exists` when this exact binding is
+   * already there.
    */
   bind(request: BindRequest): Promise<BindResult>;
 
@@ -187,10 +189,10 @@ export interface BindRequest {
   readonly access: Access;
   readonly keyType: KeyType;
   readonly clientId: string;
-  readonly origin: BindingOrigin;
   readonly boundAt: string;
   readonly boundBy: string;
-  readonly attempt: AttemptKey;
+  /** Who binds, as `recordFailedAttempt` counts them: the windows checked are `{ caller, clientId }`'s. */
+  readonly caller: string;
   readonly limits: AttemptLimits;
   readonly nowMs: number;
 }

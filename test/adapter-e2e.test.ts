@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { memoryAdapter } from '../src/memory/provider-adapter.js';
 import { redisAdapter } from '../adapters/redis/index.js';
 import { authorizationCodeFlow, tokenRequest, type AuthorizationCodeFlowOptions } from './support/auth-code.js';
-import { baseConfiguration, basicAuth, buildProvider, serve, serviceClient } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
+import { baseConfiguration, buildProvider, serve, serviceClient } from './support/provider.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 const SERVICE = { id: 'svc', secret: 'svc-secret-svc-secret-svc-secret' };

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOperatorConfig } from '../cli/config.js';
 import { runCli } from '../cli/run.js';
 import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, STATIC_SERVICE_ID, operatorModule, rawModule } from './fixtures/operator-module.js';
-import { freePort, redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { freePort } from '../support/ports.js';
+import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { Readable } from 'node:stream';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +13,10 @@ import { appKeys } from '../src/app-keys.js';
 import type { Registry } from '../src/registry.js';
 import type { Actor } from '../src/types.js';
 import { baseConfiguration, buildProvider } from './support/provider.js';
-import { freePort, redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { runCli } from '../cli/run.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { runCliHere, type CliRun } from './support/cli.js';
+import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { freePort } from '../support/ports.js';
+import { startScript } from '../support/scripts.js';
 const ADMIN: Actor = { kind: 'admin', id: 'test' };
 
 /** Every secret a test hands the CLI: none may appear in anything it prints. */
@@ -31,30 +28,17 @@ function secret(label: string): string {
   return value;
 }
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /**
- * Runs the CLI's own entry (`runCli`, what cli/main.ts calls with the process's streams) in this
- * process, and checks that no secret was printed. A few tests below run it as a real process too.
+ * Runs the CLI in this process (without Redis unless `env` names one), and checks that no secret was
+ * printed. A few tests below run it as a real process too.
  */
-async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => { stdout += text; } },
-    stderr: { write: (text: string) => { stderr += text; } },
-    stdin: Readable.from([]),
-    env: { ...process.env, REDIS_URL: '', ...env },
-  });
+async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const run = await runCliHere(args, { REDIS_URL: '', ...env });
   for (const value of secrets) {
-    expect(stdout, `stdout of appkeys ${args.join(' ')}`).not.toContain(value);
-    expect(stderr, `stderr of appkeys ${args.join(' ')}`).not.toContain(value);
+    expect(run.stdout, `stdout of appkeys ${args.join(' ')}`).not.toContain(value);
+    expect(run.stderr, `stderr of appkeys ${args.join(' ')}`).not.toContain(value);
   }
-  return { code, stdout, stderr };
+  return run;
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'appkeys-cli-'));
@@ -216,7 +200,7 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
   });
 
   /** A fresh keyspace, the CLI's arguments for it, and a registry on it for arranging data in-process. */
-  function namespace(): { prefix: string; keys: StoreKeys; env: NodeJS.ProcessEnv; registry: Registry; run: (...args: string[]) => Promise<Run> } {
+  function namespace(): { prefix: string; keys: StoreKeys; env: NodeJS.ProcessEnv; registry: Registry; run: (...args: string[]) => Promise<CliRun> } {
     const prefix = redis.namespace('cli');
     const keys = appKeys({ store: redisStore({ client: redis.client(), prefix }), provideKeys: { enabled: true } });
     const registry = keys.registry(buildProvider(keys.configuration(baseConfiguration())));
@@ -338,15 +322,10 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
     it('reads the file from standard input with -', async () => {
       const { prefix } = namespace();
       const entry = serviceEntry('svc-stdin');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'clients', 'import', '-', '--prefix', prefix], {
-        cwd: root, env: { ...process.env, REDIS_URL: redis.url }, stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-      child.stdin.end(JSON.stringify([entry]));
-      const code = await new Promise((resolve) => child.on('close', resolve));
-      expect(code).toBe(0);
-      expect(stdout).toContain('created 1, replaced 0, unchanged 0, rejected 0');
+      const child = startScript('cli/main.ts', ['clients', 'import', '-', '--prefix', prefix], { env: { REDIS_URL: redis.url } });
+      child.stdin?.end(JSON.stringify([entry]));
+      expect(await child.exited).toBe(0);
+      expect(child.stdout()).toContain('created 1, replaced 0, unchanged 0, rejected 0');
     });
   });
 
@@ -540,7 +519,7 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(await raw.hget(keys.client('svc-b'), 'status')).toBe('ACTIVE');
       expect(await raw.exists(keys.client('svc-e'))).toBe(1);
       expect(await raw.hexists(keys.client('svc-e'), 'app')).toBe(0);
-      // every binding field goes, as unbinding removes them (scripts/prelude.ts lists them once)
+      // every binding field goes, as unbinding removes them (adapters/redis/layout.ts lists them once)
       expect(await raw.hexists(keys.client('svc-e'), 'tokens_since')).toBe(0);
       // binding changes never touch a client's revision
       expect(await raw.hget(keys.client('svc-a'), 'rev')).toBe('1');
@@ -587,29 +566,18 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const [port, metricsPort] = [await freePort(), await freePort()];
       const prefix = redis.namespace('serve');
       const adminSecret = secret('serve-admin');
-      const child = spawn(process.execPath, [
-        '--import', 'tsx', 'cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--prefix', prefix,
-      ], {
-        cwd: root,
-        env: { ...process.env, REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-      const until = Date.now() + 20_000;
-      while (!stdout.includes('management API') && Date.now() < until && child.exitCode === null) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const child = startScript('cli/main.ts', [
+        'serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--prefix', prefix,
+      ], { env: { REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret } });
       try {
+        await child.until((output) => output.includes('management API') || undefined, 20_000);
+        const stdout = child.stdout();
         expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
         expect(stdout).toContain('development server: the development login signs anyone in as any account; pass --config FILE to run your configuration');
         expect(stdout).toContain(`address: 127.0.0.1:${port} (this machine only`);
         expect(stdout).toContain('storage: Redis at');
         expect(stdout).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');
-        expect(stdout + stderr).not.toContain(adminSecret);
+        expect(child.output()).not.toContain(adminSecret);
         const discovery = await fetch(`http://localhost:${port}/.well-known/openid-configuration`);
         expect(discovery.status).toBe(200);
         const openapi = await fetch(`http://localhost:${port}/appkeys/openapi.json`);
@@ -618,10 +586,10 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
         expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
         expect((await fetch(`http://localhost:${port}/metrics`)).status).toBe(404);
       } finally {
-        child.kill('SIGTERM');
+        await child.stop('SIGTERM', 10_000);
       }
-      expect(await exited).toBe(0);
-      expect(stdout).toContain('SIGTERM: shutting down');
+      expect(await child.exited).toBe(0);
+      expect(child.stdout()).toContain('SIGTERM: shutting down');
     });
   });
 

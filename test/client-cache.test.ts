@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Cluster, type Redis } from 'ioredis';
@@ -8,27 +6,23 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   ClientCache, clientCacheOf, clientCacheSettings, type ClientCacheSettings,
-} from '../adapters/redis/client-cache.js';
+} from '../adapters/redis/client-cache/index.js';
 import type { RedisClient } from '../adapters/redis/client.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import { redisStore } from '../adapters/redis/store.js';
-import { freePort, redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { basicAuth } from '../support/http.js';
+import { commandCalls } from '../support/redis-server.js';
+import { waitFor } from '../support/wait.js';
+import { startServerProcess, stopServerProcesses, type ServerProcess } from './support/processes.js';
+import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { T0, T1, clientMetadata } from './support/store-cases.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 const TRACKER_NAME = 'appkeys-client-cache-tracker';
 const SUBSCRIBER_NAME = 'appkeys-client-cache-invalidations';
 
-/** Polls `check` until it returns something other than undefined, for at most `withinMs`. */
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, withinMs = 3000, everyMs = 10): Promise<T> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`not within ${withinMs} ms`);
-    await sleep(everyMs);
-  }
+/** Polls `check` every 10 ms for at most 3 s (or as given) until it returns something other than undefined. */
+function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, withinMs = 3000, everyMs = 10): Promise<T> {
+  return waitFor(what, check, { withinMs, everyMs });
 }
 
 /** CLIENT LIST as records, one per connection. */
@@ -43,9 +37,8 @@ async function clientList(raw: Redis): Promise<Array<Record<string, string>>> {
 }
 
 /** Calls of one command since the last CONFIG RESETSTAT. */
-async function commandCalls(raw: Redis, command: string): Promise<number> {
-  const info = String(await raw.call('INFO', 'commandstats'));
-  return Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+async function callsOf(raw: Redis, command: string): Promise<number> {
+  return commandCalls(String(await raw.call('INFO', 'commandstats'))).get(command) ?? 0;
 }
 
 describe.runIf(redisOrSkip())('redisStore clientCache', () => {
@@ -271,7 +264,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       const before = (await clientList(raw)).find((c) => c.name === SUBSCRIBER_NAME)!;
 
       await raw.call('CLIENT', 'KILL', 'ID', before.id!);
-      await eventually(() => (cache.state === 'bypass' ? true : undefined));
+      await eventually('the cache bypassing', () => (cache.state === 'bypass' ? true : undefined));
       await raw.hset(key, 'metadata', 'changed while the subscriber was down');
       expect(await cache.read(key, load(key))).toEqual({ metadata: 'changed while the subscriber was down' });
       expect(cache.stats()).toMatchObject({ drops: 1, bypassed: 1 });
@@ -298,7 +291,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       await cache.read(key, load(key));
       const tracker = (await clientList(raw)).find((c) => c.name === TRACKER_NAME)!;
       await raw.call('CLIENT', 'KILL', 'ID', tracker.id!);
-      await eventually(() => (cache.state === 'bypass' ? true : undefined));
+      await eventually('the cache bypassing', () => (cache.state === 'bypass' ? true : undefined));
       await raw.hset(key, 'metadata', 'v2');
       expect(await cache.read(key, load(key))).toEqual({ metadata: 'v2' });
       expect(await cache.tracking(5000)).toBe(true);
@@ -325,14 +318,14 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect(await cache.read(key, load)).toEqual({ metadata: 'v1' });
       expect(await cache.read(key, load)).toEqual({ metadata: 'v1' });
       expect(loads).toBe(2);
-      await eventually(async () => ((await clientList(raw)).some((c) => c.name === SUBSCRIBER_NAME || c.name === TRACKER_NAME) ? undefined : true));
+      await eventually('its connections closed', async () => ((await clientList(raw)).some((c) => c.name === SUBSCRIBER_NAME || c.name === TRACKER_NAME) ? undefined : true));
     });
 
     it('closes its own connections on close, and leaves the caller\'s client alone', async () => {
       const { cache, client } = await trackingCache();
       await cache.close();
       expect(cache.state).toBe('closed');
-      await eventually(async () => {
+      await eventually('its connections closed', async () => {
         const names = (await clientList(raw)).map((c) => c.name);
         return names.includes(TRACKER_NAME) || names.includes(SUBSCRIBER_NAME) ? undefined : true;
       });
@@ -365,7 +358,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
         // must be what the store reads, never the one cached before the restart
         const raw = redis.client();
         await raw.hset(keys.client('c1'), 'metadata', JSON.stringify(clientMetadata('c1', { client_secret: 'after-restart' })), 'rev', '7');
-        await eventually(() => (client.status === 'ready' ? true : undefined));
+        await eventually('the client ready', () => (client.status === 'ready' ? true : undefined));
         expect((await store.getClient('c1'))?.metadata.client_secret).toBe('after-restart');
         expect(cache.stats().drops).toBe(1);
 
@@ -373,11 +366,11 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
         expect(cache.stats().established).toBe(2);
         await raw.call('CONFIG', 'RESETSTAT');
         for (let i = 0; i < 5; i += 1) expect((await store.getClient('c1'))?.revision).toBe(7);
-        expect(await commandCalls(raw, 'hgetall')).toBeLessThanOrEqual(1);
+        expect(await callsOf(raw, 'hgetall')).toBeLessThanOrEqual(1);
 
         // and invalidation works again, for changes from anywhere
         await writer.putClient(clientMetadata('c1', { client_secret: 'rotated' }), T1);
-        await eventually(async () => ((await store.getClient('c1'))?.metadata.client_secret === 'rotated' ? true : undefined), 500, 2);
+        await eventually('the rotated secret read', async () => ((await store.getClient('c1'))?.metadata.client_secret === 'rotated' ? true : undefined), 500, 2);
       } finally {
         await store.close();
         await writer.close();
@@ -389,41 +382,17 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     const ADMIN_SECRET = 'client-cache-test-admin-secret-0123456789';
     let redis: TestRedis;
     let raw: Redis;
-    let a: Server;
-    let b: Server;
-    let uncached: Server;
+    let a: ServerProcess;
+    let b: ServerProcess;
+    let uncached: ServerProcess;
     let adminA: string;
 
-    interface Server {
-      readonly child: ChildProcess;
-      readonly base: string;
+    function startServer(env: Record<string, string>): Promise<ServerProcess> {
+      return startServerProcess({ REDIS_URL: redis.url, APPKEYS_ADMIN_CLIENT_SECRET: ADMIN_SECRET, ...env });
     }
 
-    async function startServer(env: Record<string, string>): Promise<Server> {
-      const port = await freePort();
-      const base = `http://127.0.0.1:${port}`;
-      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve'], {
-        cwd: root,
-        env: {
-          ...process.env, REDIS_URL: redis.url, PORT: String(port), ISSUER: base,
-          APPKEYS_ADMIN_CLIENT_SECRET: ADMIN_SECRET, ...env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-      child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-      try {
-        await eventually(() => (/admin secret:/.test(output) ? true : undefined), 30_000, 50);
-      } catch {
-        child.kill('SIGKILL');
-        throw new Error(`the server did not start:\n${output}`);
-      }
-      return { child, base };
-    }
-
-    async function call(server: Server, method: string, path: string, init: { token?: string; json?: unknown } = {}) {
-      const response = await fetch(`${server.base}${path}`, {
+    async function call(server: ServerProcess, method: string, path: string, init: { token?: string; json?: unknown } = {}) {
+      const response = await fetch(`${server.url}${path}`, {
         method,
         headers: {
           ...(init.token && { authorization: `Bearer ${init.token}` }),
@@ -435,23 +404,19 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       return { status: response.status, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
     }
 
-    function basic(id: string, secret: string): string {
-      return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-    }
-
-    async function token(server: Server, clientId: string, secret: string, scope?: string) {
-      const response = await fetch(`${server.base}/token`, {
+    async function token(server: ServerProcess, clientId: string, secret: string, scope?: string) {
+      const response = await fetch(`${server.url}/token`, {
         method: 'POST',
-        headers: { authorization: basic(clientId, secret), 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { authorization: basicAuth(clientId, secret), 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope && { scope }) }).toString(),
       });
       return { status: response.status, body: (await response.json()) as Record<string, string> };
     }
 
-    async function introspect(server: Server, accessToken: string) {
-      const response = await fetch(`${server.base}/token/introspection`, {
+    async function introspect(server: ServerProcess, accessToken: string) {
+      const response = await fetch(`${server.url}/token/introspection`, {
         method: 'POST',
-        headers: { authorization: basic('appkeys-admin', ADMIN_SECRET), 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { authorization: basicAuth('appkeys-admin', ADMIN_SECRET), 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ token: accessToken }).toString(),
       });
       return (await response.json()) as Record<string, unknown>;
@@ -501,11 +466,11 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       adminA = admin.body.access_token!;
       // a cache starts with the first client lookup; both must track before anything is measured
       for (const server of [a, b]) expect((await token(server, 'nobody', 'nothing')).status).toBe(401);
-      await eventually(async () => ((await clientList(raw)).filter((c) => c.name === TRACKER_NAME && c.flags?.includes('t')).length === 2 ? true : undefined));
+      await eventually('both caches tracking', async () => ((await clientList(raw)).filter((c) => c.name === TRACKER_NAME && c.flags?.includes('t')).length === 2 ? true : undefined));
     }, 60_000);
 
     afterAll(async () => {
-      for (const server of [a, b, uncached]) server?.child.kill('SIGTERM');
+      await stopServerProcesses([a, b, uncached].filter((server) => server !== undefined));
       await redis?.stop();
       if (windows.length) {
         const ms = windows.map((w) => w.ms).sort((x, y) => x - y);
@@ -587,11 +552,11 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     it('a cached server makes N token requests with N EVALSHA and no HGETALL; an uncached one with N of each', async () => {
       await provideClient('svc-count', 'secret-of-svc-count-0123456789');
       const N = 50;
-      const countFor = async (server: Server) => {
+      const countFor = async (server: ServerProcess) => {
         expect((await token(server, 'svc-count', 'secret-of-svc-count-0123456789')).status).toBe(200);
         await raw.call('CONFIG', 'RESETSTAT');
         for (let i = 0; i < N; i += 1) expect((await token(server, 'svc-count', 'secret-of-svc-count-0123456789')).status).toBe(200);
-        return { hgetall: await commandCalls(raw, 'hgetall'), evalsha: await commandCalls(raw, 'evalsha') };
+        return { hgetall: await callsOf(raw, 'hgetall'), evalsha: await callsOf(raw, 'evalsha') };
       };
       expect(await countFor(b)).toEqual({ hgetall: 0, evalsha: N });
       expect(await countFor(uncached)).toEqual({ hgetall: N, evalsha: N });

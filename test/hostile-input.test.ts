@@ -3,15 +3,14 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { memoryStore } from '../src/memory/store.js';
 import { MAX_LIMIT } from '../src/pagination.js';
-import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { AppKeysOptions } from '../src/options.js';
-import type { BindingStore } from '../src/store.js';
 import { CLIENT_ID_MAX, DESCRIPTION_MAX, NAME_MAX, OWNER_MAX, SECRET_MAX } from '../src/validate.js';
 import { startAppKeys, type AppKeysHarness } from './support/appkeys.js';
-import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { fileBackends, type Backend } from './support/backends.js';
+import { expectError, expectErrorShape } from './support/errors.js';
 import { prng } from './support/prng.js';
+import { oobMetadata } from './support/subject.js';
 
 /**
  * Hostile input against every route of the management API, on the memory and the Redis store: bodies
@@ -21,10 +20,6 @@ import { prng } from './support/prng.js';
  * stay whole afterwards.
  */
 
-const withRedis = redisOrSkip();
-let redis: TestRedis | undefined;
-beforeAll(async () => { if (withRedis) redis = await startRedis(); });
-afterAll(async () => { await redis?.stop(); });
 
 const APPS = '/appkeys/applications';
 const CLIENTS = '/appkeys/clients';
@@ -97,25 +92,7 @@ function ask(server: AppKeysHarness['server'], options: Ask): Promise<Answer> {
 
 const describeAsk = (a: Ask) => `${a.method} ${a.path.slice(0, 160)}`;
 
-/** The OAuth error shape, exactly: `error` and `error_description`, nothing else. */
-function expectErrorShape(answer: Answer, context: string): void {
-  expect(answer.headers['content-type'], `${context}: ${answer.text.slice(0, 200)}`).toMatch(/^application\/json/);
-  expect(answer.body, `${context}: ${answer.text.slice(0, 200)}`).toEqual({ error: expect.any(String), error_description: expect.any(String) });
-}
-
-function expectError(answer: Answer, status: number | readonly number[], error: string | readonly string[], context = ''): void {
-  const statuses = typeof status === 'number' ? [status] : status;
-  const errors = typeof error === 'string' ? [error] : error;
-  expect(statuses, `${context} answered ${answer.status} ${answer.text.slice(0, 300)}`).toContain(answer.status);
-  expectErrorShape(answer, context);
-  expect(errors, `${context} answered ${answer.text.slice(0, 300)}`).toContain((answer.body as { error: string }).error);
-}
-
 const secretOf = (clientId: string) => `secret-of-${clientId}-0123456789abcdef0123456789abcdef`;
-
-function oobMetadata(secret: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read', ...extra };
-}
 
 function encodeCursor(value: unknown): string {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
@@ -135,30 +112,8 @@ interface Stack {
   close(): Promise<void>;
 }
 
-interface StoreKind {
-  readonly name: string;
-  /** The store and (for Redis) the provider adapter, on a fresh keyspace. */
-  open(): { store: BindingStore; adapter?: ReturnType<typeof redisAdapter>; cleanup(): void };
-}
-
-const storeKinds: StoreKind[] = [
-  { name: 'memory', open: () => ({ store: memoryStore({ warn: () => {} }), cleanup: () => {} }) },
-  ...(withRedis ? [{
-    name: 'redis',
-    open() {
-      const client = redis!.client();
-      const prefix = redis!.namespace('hostile');
-      return {
-        store: redisStore({ client, prefix: `${prefix}appkeys:` }),
-        adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }),
-        cleanup: () => client.disconnect(),
-      };
-    },
-  }] : []),
-];
-
-async function openStack(kind: StoreKind, options: Partial<AppKeysOptions> = {}): Promise<Stack> {
-  const opened = kind.open();
+async function openStack(kind: Backend, options: Partial<AppKeysOptions> = {}): Promise<Stack> {
+  const opened = await kind.open();
   const h = await startAppKeys(
     { provideKeys: { enabled: true }, ...options, store: opened.store },
     opened.adapter ? { adapter: opened.adapter } : {},
@@ -181,7 +136,7 @@ async function openStack(kind: StoreKind, options: Partial<AppKeysOptions> = {})
         expect(await h.keys.store.verify()).toEqual({ ok: true, problems: [] });
       } finally {
         await h.close();
-        opened.cleanup();
+        await opened.cleanup();
       }
     },
   };
@@ -198,7 +153,7 @@ function bodyRoutes(s: Stack, appId: string): Array<{ name: string; method: stri
   ];
 }
 
-describe.each(storeKinds)('hostile input on the $name store', (kind) => {
+describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind) => {
   let s: Stack;
   let appId: string;
   beforeAll(async () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createExistingServer, PORTAL_USER_HEADER, type ExistingServer, type ExistingServerOptions } from '../examples/mount-existing.js';
 import { authorizationCodeFlow } from './support/auth-code.js';
-import { basicAuth } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 type Json = Record<string, unknown>;

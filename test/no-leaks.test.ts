@@ -2,13 +2,11 @@ import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { memoryStore } from '../src/memory/store.js';
 import { MAX_LIMIT } from '../src/pagination.js';
-import { redisAdapter, redisStore } from '../adapters/redis/index.js';
-import type { BindingStore } from '../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
-import { basicAuth } from './support/provider.js';
-import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { fileBackends, type Opened } from './support/backends.js';
+import { basicAuth } from '../support/http.js';
+import { oobMetadata } from './support/subject.js';
 
 /**
  * Secrets stay where they belong: a full Provide Keys scenario is recorded (every response with its
@@ -18,39 +16,13 @@ import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
  * application through any route or parameter.
  */
 
-const withRedis = redisOrSkip();
-let redis: TestRedis | undefined;
-beforeAll(async () => { if (withRedis) redis = await startRedis(); });
-afterAll(async () => { await redis?.stop(); });
 
 const APPS = '/appkeys/applications';
 const CLIENTS = '/appkeys/clients';
 const appPath = (id: string) => `${APPS}/${id}`;
 const keysPath = (id: string, keyType: string) => `${APPS}/${id}/keys/${keyType}`;
-const oobMetadata = (secret: string) => ({ client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read' });
 
-interface Backend {
-  readonly name: string;
-  open(): { store: BindingStore; adapter?: ReturnType<typeof redisAdapter>; client?: Redis; prefix?: string; cleanup(): void };
-}
-
-const backends: Backend[] = [
-  { name: 'memory', open: () => ({ store: memoryStore({ warn: () => {} }), cleanup: () => {} }) },
-  ...(withRedis ? [{
-    name: 'redis',
-    open() {
-      const client = redis!.client();
-      const prefix = redis!.namespace('leaks');
-      return {
-        store: redisStore({ client, prefix: `${prefix}appkeys:` }),
-        adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }),
-        client,
-        prefix,
-        cleanup: () => client.disconnect(),
-      };
-    },
-  }] : []),
-];
+const backends = fileBackends('leaks');
 
 /** Where a piece of recorded output came from, and the text to search. */
 interface Trace {
@@ -198,17 +170,17 @@ async function keyspace(client: Redis, prefix: string): Promise<Array<{ key: str
 }
 
 describe.each(backends)('no secret leaks and no owner reaches another\'s application, on the $name store', (backend) => {
-  let opened: ReturnType<Backend['open']>;
+  let opened: Opened;
   let r: Recorder;
   beforeAll(async () => {
-    opened = backend.open();
+    opened = await backend.open();
   });
   afterEach(async () => {
     expect(await opened.store.verify()).toEqual({ ok: true, problems: [] });
   });
   afterAll(async () => {
     await r?.h.close();
-    opened?.cleanup();
+    await opened?.cleanup();
   });
 
   it('shows each secret only in the one answer that generated or rotated it, and stores none outside its client', async () => {

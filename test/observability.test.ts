@@ -10,7 +10,7 @@ import { createLogger, observability } from '../cli/server/observability.js';
 import { ownerToken } from '../examples/owner-token.js';
 import { startStandalone, type RunningServer } from '../cli/server/standalone.js';
 import { startAppKeys, type AppKeysHarness } from './support/appkeys.js';
-import { basicAuth } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
 
 type Json = Record<string, unknown>;
 

@@ -13,7 +13,8 @@ import { memoryStore } from '../src/memory/store.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { AppKeysOptions } from '../src/options.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
-import { basicAuth, serviceClient } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
+import { serviceClient } from './support/provider.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 type Json = Record<string, unknown>;

@@ -8,8 +8,11 @@ import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import { ProviderKeys } from '../adapters/redis/keys.js';
 import type { BindingStore } from '../src/store.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
-import { basicAuth } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
+import { infoNumber } from '../support/redis-server.js';
+import { waitFor } from '../support/wait.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { oobMetadata } from './support/subject.js';
 
 /**
  * Redis goes away under a real provider and appkeys, both on one ioredis client created with its
@@ -23,9 +26,6 @@ const APPS = '/appkeys/applications';
 const CLIENTS = '/appkeys/clients';
 const keysPath = (appId: string, keyType: string) => `${APPS}/${appId}/keys/${keyType}`;
 const secretOf = (clientId: string) => `secret-of-${clientId}-0123456789abcdef0123456789abcdef`;
-const oobMetadata = (clientId: string) => ({
-  client_secret: secretOf(clientId), grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read',
-});
 
 /** The behavioural bounds this suite holds the server to. */
 const ANSWER_WITHIN_MS = 3000;
@@ -64,21 +64,14 @@ function expectUnavailable({ response, ms }: Timed, context: string): void {
 /** Polls `attempt` until it resolves true; resolves how long that took, or fails past the bound. */
 async function recovers(attempt: () => Promise<boolean>): Promise<number> {
   const started = Date.now();
-  while (Date.now() - started < RECOVER_WITHIN_MS) {
-    try {
-      if (await attempt()) return Date.now() - started;
-    } catch {
-      // still down
-    }
-    await sleep(100);
-  }
-  throw new Error(`service did not come back within ${RECOVER_WITHIN_MS} ms`);
+  await waitFor('service coming back', async () => (await attempt()) || undefined, { withinMs: RECOVER_WITHIN_MS, everyMs: 100 });
+  return Date.now() - started;
 }
 
 async function redisPid(redis: TestRedis): Promise<number> {
   const probe = redis.client();
   try {
-    const pid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
+    const pid = infoNumber(await probe.info('server'), 'process_id');
     if (!Number.isInteger(pid) || pid <= 0) throw new Error('INFO server gave no process_id');
     return pid;
   } finally {
@@ -142,7 +135,7 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
   async function setUp(label: string): Promise<{ admin: string; alice: string; appId: string; oob: string }> {
     const [admin, alice] = await Promise.all([h.adminToken(), h.ownerToken('alice')]);
     const oob = `oob-${label}`;
-    const registered = await request(h.server).put(`${CLIENTS}/${oob}`).set(bearer(admin)).send(oobMetadata(oob));
+    const registered = await request(h.server).put(`${CLIENTS}/${oob}`).set(bearer(admin)).send(oobMetadata(secretOf(oob)));
     expect(registered.status, registered.text).toBe(201);
     const created = await request(h.server).post(APPS).set(bearer(alice)).send({ name: `app ${label}` });
     expect(created.status, created.text).toBe(201);
@@ -179,8 +172,8 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     ];
     const adminRows: Array<[Method, string, object?]> = [
       ...ownerRows,
-      ['put', `${CLIENTS}/oob-new`, oobMetadata('oob-new')],
-      ['put', `${CLIENTS}/${oob}`, oobMetadata(oob)],
+      ['put', `${CLIENTS}/oob-new`, oobMetadata(secretOf('oob-new'))],
+      ['put', `${CLIENTS}/${oob}`, oobMetadata(secretOf(oob))],
       ['get', `${CLIENTS}/${oob}`],
       ['get', CLIENTS],
       ['delete', `${CLIENTS}/${oob}`],
@@ -254,7 +247,7 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
   it('never lands a change it answered 503 while Redis was stopped (SIGSTOP), and recovers within 10 s of SIGCONT', async () => {
     const { admin, alice, appId, oob } = await setUp('stopped');
     const kept = 'oob-stopped-kept';
-    expect((await request(h.server).put(`${CLIENTS}/${kept}`).set(bearer(admin)).send(oobMetadata(kept))).status).toBe(201);
+    expect((await request(h.server).put(`${CLIENTS}/${kept}`).set(bearer(admin)).send(oobMetadata(secretOf(kept)))).status).toBe(201);
     const pid = await redisPid(redis);
 
     process.kill(pid, 'SIGSTOP');

@@ -16,7 +16,8 @@ import { memoryAdapter } from '../src/memory/provider-adapter.js';
 import {
   checkClientSecretExpiration, compareWithStandIn, constructClient, defaultIntrospectionAllowed, isStaticClient, needsSecret,
 } from '../src/provider-internals.js';
-import { basicAuth, serviceClient } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
+import { serviceClient } from './support/provider.js';
 
 type ProviderClass = typeof NewestProvider;
 type Provider = InstanceType<ProviderClass>;

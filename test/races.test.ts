@@ -1,9 +1,10 @@
 import type request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MAX_LIMIT } from '../src/pagination.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { redisBackend, Subject } from './support/routes-cases.js';
+import { redisBackend } from './support/backends.js';
+import { Subject, subjectsPerTest } from './support/subject.js';
 import { prng as random } from './support/prng.js';
 
 /**
@@ -34,22 +35,10 @@ function statusCounts(responses: readonly request.Response[]): Record<string, nu
 
 describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
   let redis: TestRedis;
-  let t: Subject | undefined;
   beforeAll(async () => { redis = await startRedis(); });
   afterAll(async () => { await redis?.stop(); });
 
-  afterEach(async () => {
-    const subject = t;
-    t = undefined;
-    if (!subject) return;
-    try {
-      subject.expectNoSecretLeaked();
-    } finally {
-      await subject.finish();
-    }
-  });
-
-  const backend = redisBackend(() => redis);
+  const start = subjectsPerTest(redisBackend(() => redis, 'races'), { expectNoLeaks: true });
 
   async function adminApplication(s: Subject, owner: string, name: string): Promise<string> {
     const created = await s.post(APPS, await s.admin(), { name, owner });
@@ -94,7 +83,7 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
   }
 
   it('binds one client to exactly one of forty applications providing it at once', async () => {
-    t = await Subject.start(backend);
+    const t = await start();
     await t.registerClient('contested', secretOf('contested'));
     const appIds = await Promise.all(Array.from({ length: 40 }, (_, i) => adminApplication(t!, `owner-${i}`, `App ${i}`)));
     const admin = await t.admin();
@@ -111,7 +100,7 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
   });
 
   it('binds one client to one key type when one client is provided to both key types at once', async () => {
-    t = await Subject.start(backend);
+    const t = await start();
     const admin = await t.admin();
     const rounds = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
       const clientId = `both-${i}`;
@@ -125,7 +114,7 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
   });
 
   it('gives a key type exactly one of two clients provided to it at once', async () => {
-    t = await Subject.start(backend);
+    const t = await start();
     const admin = await t.admin();
     const rounds = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
       const clients = [`first-${i}`, `second-${i}`];
@@ -144,7 +133,7 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
   });
 
   it('keeps every invariant through a storm of provides, unbinds, deletions and re-creations', async () => {
-    t = await Subject.start(backend, { provideKeys: { enabled: true, attempts: { perCaller: 10_000, perClient: 10_000 } } });
+    const t = await start({ provideKeys: { enabled: true, attempts: { perCaller: 10_000, perClient: 10_000 } } });
     const s = t;
     const next = random(20250101);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;

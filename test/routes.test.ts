@@ -1,20 +1,15 @@
-import type { Configuration } from 'oidc-provider';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { AppKeysOptions } from '../src/options.js';
 import { MAX_LIMIT } from '../src/pagination.js';
 import { CLIENT_ID_MAX, NAME_MAX } from '../src/validate.js';
 import { ADMIN_CLIENT } from './support/appkeys.js';
-import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { memoryBackend, oobMetadata, redisBackend, Subject, type Backend } from './support/routes-cases.js';
+import { fileBackends } from './support/backends.js';
+import { expectError } from './support/errors.js';
+import { oobMetadata, Subject, subjectsPerTest } from './support/subject.js';
 
-const withRedis = redisOrSkip();
-let redis: TestRedis | undefined;
-beforeAll(async () => { if (withRedis) redis = await startRedis(); });
-afterAll(async () => { await redis?.stop(); });
 
-const backends: Backend[] = [memoryBackend, ...(withRedis ? [redisBackend(() => redis!)] : [])];
+const backends = fileBackends('routes');
 
 const APPS = '/appkeys/applications';
 const CLIENTS = '/appkeys/clients';
@@ -27,30 +22,8 @@ const SECRET_A = 'oob-secret-a-0123456789abcdef0123456789abcdef';
 const SECRET_B = 'oob-secret-b-0123456789abcdef0123456789abcdef';
 const WRONG = 'wrong-secret-0123456789abcdef0123456789abcdef';
 
-function expectError(response: request.Response, status: number, error: string): void {
-  expect(response.status, response.text).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/json/);
-  expect(response.body).toEqual({ error, error_description: expect.any(String) });
-}
-
 describe.each(backends)('management API on the $name store', (backend) => {
-  let s: Subject | undefined;
-
-  async function start(options: AppKeysOptions = {}, configuration: Configuration = {}): Promise<Subject> {
-    s = await Subject.start(backend, options, configuration);
-    return s;
-  }
-
-  afterEach(async () => {
-    const subject = s;
-    s = undefined;
-    if (!subject) return;
-    try {
-      subject.expectNoSecretLeaked();
-    } finally {
-      await subject.finish();
-    }
-  });
+  const start = subjectsPerTest(backend, { expectNoLeaks: true });
 
   /** alice's application with an out-of-band client `oob-a` bound to its PRODUCTION keys. */
   async function aliceWithProvidedKeys(t: Subject): Promise<{ alice: string; appId: string }> {
@@ -496,7 +469,7 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const generated = await t.post(keysPath(appId, 'PRODUCTION'), alice, {});
       expect(generated.status).toBe(201);
 
-      const asked = await t.clientCredentials(generated.body.client_id, generated.body.client_secret, 'appkeys:admin');
+      const asked = await t.clientCredentials(generated.body.client_id, generated.body.client_secret, { scope: 'appkeys:admin' });
       if (asked.status === 200) {
         const token = (asked.body as { access_token: string }).access_token;
         // a token of a client in the appkeys store is never accepted by the management API
@@ -622,7 +595,7 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const read = await t.get(clientPath('wso2:abc DEF'), admin);
       expect(read.status).toBe(200);
       expect(read.body).toEqual(created.body);
-      expect((await t.clientCredentials('wso2:abc DEF', SECRET_A, 'api:read')).status).toBe(200);
+      expect((await t.clientCredentials('wso2:abc DEF', SECRET_A, { scope: 'api:read' })).status).toBe(200);
       expect(t.eventsNamed('appkeys.client.registered')).toEqual([expect.objectContaining({
         actor: { kind: 'admin', id: `client:${ADMIN_CLIENT.id}` }, client_id: 'wso2:abc DEF', replaced: false,
       })]);
@@ -677,8 +650,8 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const t = await start();
       expectError(await t.put(clientPath(ADMIN_CLIENT.id), await t.admin(), oobMetadata(t.secret(SECRET_A))), 409, 'client_is_static');
       // the static client is untouched
-      expect((await t.clientCredentials(ADMIN_CLIENT.id, ADMIN_CLIENT.secret, 'appkeys:admin')).status).toBe(200);
-      expect((await t.clientCredentials(ADMIN_CLIENT.id, SECRET_A, 'appkeys:admin')).status).toBe(401);
+      expect((await t.clientCredentials(ADMIN_CLIENT.id, ADMIN_CLIENT.secret, { scope: 'appkeys:admin' })).status).toBe(200);
+      expect((await t.clientCredentials(ADMIN_CLIENT.id, SECRET_A, { scope: 'appkeys:admin' })).status).toBe(401);
     });
 
     it('refuses a body whose client_id differs from the path', async () => {
@@ -805,7 +778,7 @@ describe.each(backends)('management API on the $name store', (backend) => {
     it('answers 403 insufficient_scope to a token without an appkeys scope', async () => {
       const t = await start();
       await t.registerClient('svc', SECRET_A);
-      const token = await t.accessToken('svc', SECRET_A, 'api:read');
+      const token = await t.accessToken('svc', SECRET_A, { scope: 'api:read' });
       const response = await t.get(APPS, token);
       expectError(response, 403, 'insufficient_scope');
       expect(response.headers['www-authenticate']).toMatch(/^Bearer .*error="insufficient_scope"/);

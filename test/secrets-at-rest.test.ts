@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-
 import type { Configuration } from 'oidc-provider';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,14 +5,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { memoryStore } from '../src/memory/store.js';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
-import { runCli } from '../cli/run.js';
 import type { AppKeysOptions } from '../src/options.js';
 import { hashSecret, setCostOfNewHashesForTests } from '../src/secrets/scrypt.js';
 import type { BindingStore } from '../src/store.js';
 import { startAppKeys } from './support/appkeys.js';
-import { basicAuth } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { oobMetadata, Subject, type Backend } from './support/routes-cases.js';
+import type { Backend } from './support/backends.js';
+import { oobMetadata, Subject } from './support/subject.js';
+import { runCliHere } from './support/cli.js';
 
 // each hash names its own parameters: cheap ones keep this file fast and prove they are read back
 setCostOfNewHashesForTests({ ln: 10, r: 8, p: 1 });
@@ -358,17 +357,7 @@ describe('a provider that never met the extension', () => {
 });
 
 describe.runIf(withRedis)('appkeys clients hash-secrets', () => {
-  async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(args, {
-      stdout: { write: (text: string) => { stdout += text; } },
-      stderr: { write: (text: string) => { stderr += text; } },
-      stdin: Readable.from([]),
-      env: { ...process.env, REDIS_URL: redis!.url },
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (args: readonly string[]) => runCliHere(args, { REDIS_URL: redis!.url });
 
   it('hashes every plaintext secret, keeps those that need the plaintext, and changes nothing when run again', async () => {
     const client = redis!.client();

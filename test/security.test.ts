@@ -1,13 +1,13 @@
 import type { Configuration } from 'oidc-provider';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { AppKeysOptions } from '../src/options.js';
 import { ADMIN_CLIENT } from './support/appkeys.js';
 import { authorizationCodeFlow } from './support/auth-code.js';
 import { serviceClient } from './support/provider.js';
-import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { backendsOf, expectOAuthError, SECRET, Subject, type Body } from './support/subject.js';
+import { fileBackends } from './support/backends.js';
+import { expectOAuthError } from './support/errors.js';
+import { SECRET, Subject, subjectsPerTest, type Body } from './support/subject.js';
 
 /**
  * What an attacker's review of 0.1.0 could do against the server, each now refused: an owner undoing an
@@ -16,10 +16,6 @@ import { backendsOf, expectOAuthError, SECRET, Subject, type Body } from './supp
  * admin-made applications, and the binding shown to RFC 7592 readers.
  */
 
-const withRedis = redisOrSkip();
-let redis: TestRedis | undefined;
-beforeAll(async () => { if (withRedis) redis = await startRedis(); });
-afterAll(async () => { await redis?.stop(); });
 
 const REDIRECT = 'https://app.example/cb';
 const OPEN_STATIC = { id: 'open-static', secret: 'open-static-secret-open-static-secret' } as const;
@@ -29,22 +25,11 @@ const REGISTRATION = {
 
 const keys = (appId: string, keyType = 'PRODUCTION') => `/appkeys/applications/${appId}/keys/${keyType}`;
 
-describe.each(backendsOf(withRedis, () => redis))('security on the $name backend', (backend) => {
-  let current: Subject | undefined;
-
-  async function start(options: AppKeysOptions = {}, configuration: Configuration = {}): Promise<Subject> {
-    current = await Subject.start(backend, options, configuration);
-    return current;
-  }
-
-  afterEach(async () => {
-    const subject = current;
-    current = undefined;
-    await subject?.finish();
-  });
+describe.each(fileBackends())('security on the $name backend', (backend) => {
+  const start = subjectsPerTest(backend);
 
   async function block(t: Subject, appId: string, status: 'BLOCKED' | 'ACTIVE'): Promise<void> {
-    const response = await t.api('patch', `/appkeys/applications/${appId}`, await t.admin(), { status });
+    const response = await t.call('patch', `/appkeys/applications/${appId}`, await t.admin(), { status });
     expect(response.status, response.text).toBe(200);
   }
 
@@ -52,28 +37,28 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
     it('leaves the owner of a BLOCKED application reading, never changing: 403 application_blocked', async () => {
       const t = await start();
       const { owner, appId } = await t.boundClient('alice', 'oob-blocked');
-      expect((await t.api('post', keys(appId, 'SANDBOX'), owner, {})).status).toBe(201);
+      expect((await t.call('post', keys(appId, 'SANDBOX'), owner, {})).status).toBe(201);
       await t.registerClient('oob-spare');
       await block(t, appId, 'BLOCKED');
 
       const refused = [
-        await t.api('delete', keys(appId), owner),
-        await t.api('delete', `/appkeys/applications/${appId}`, owner),
-        await t.api('post', `${keys(appId, 'SANDBOX')}/secret`, owner),
-        await t.api('patch', `/appkeys/applications/${appId}`, owner, { name: 'Renamed' }),
+        await t.call('delete', keys(appId), owner),
+        await t.call('delete', `/appkeys/applications/${appId}`, owner),
+        await t.call('post', `${keys(appId, 'SANDBOX')}/secret`, owner),
+        await t.call('patch', `/appkeys/applications/${appId}`, owner, { name: 'Renamed' }),
       ];
       for (const response of refused) expectOAuthError(response, 403, 'application_blocked');
-      await t.api('delete', keys(appId, 'SANDBOX'), await t.admin());
-      expectOAuthError(await t.api('post', keys(appId, 'SANDBOX'), owner, {}), 403, 'application_blocked');
-      expectOAuthError(await t.api('put', keys(appId, 'SANDBOX'), owner, { client_id: 'oob-spare', client_secret: SECRET }), 403, 'application_blocked');
+      await t.call('delete', keys(appId, 'SANDBOX'), await t.admin());
+      expectOAuthError(await t.call('post', keys(appId, 'SANDBOX'), owner, {}), 403, 'application_blocked');
+      expectOAuthError(await t.call('put', keys(appId, 'SANDBOX'), owner, { client_id: 'oob-spare', client_secret: SECRET }), 403, 'application_blocked');
 
-      const read = await t.api('get', `/appkeys/applications/${appId}`, owner);
+      const read = await t.call('get', `/appkeys/applications/${appId}`, owner);
       expect(read.status).toBe(200);
       expect(read.body).toMatchObject({ name: 'oob-blocked app', status: 'BLOCKED', keys: { PRODUCTION: { client_id: 'oob-blocked' } } });
       // the client stays unusable, and cannot be provided to another application meanwhile
       expectOAuthError(await t.clientCredentials('oob-blocked'), 401, 'invalid_client');
       const elsewhere = await t.application(await t.ownerToken('mallory'), 'Elsewhere');
-      const taken = await t.api('put', keys(elsewhere), await t.ownerToken('mallory'), { client_id: 'oob-blocked', client_secret: SECRET });
+      const taken = await t.call('put', keys(elsewhere), await t.ownerToken('mallory'), { client_id: 'oob-blocked', client_secret: SECRET });
       expect(taken.status).not.toBe(201);
     });
 
@@ -81,7 +66,7 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
       const t = await start();
       const { appId } = await t.boundClient('alice', 'oob-released');
       await block(t, appId, 'BLOCKED');
-      expect((await t.api('delete', keys(appId), await t.admin())).status).toBe(204);
+      expect((await t.call('delete', keys(appId), await t.admin())).status).toBe(204);
       expect((await t.clientCredentials('oob-released')).status).toBe(200);
     });
   });
@@ -92,12 +77,12 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
       const bob = await t.ownerToken('bob');
       const appId = await t.application(bob, 'Guesses');
       for (let i = 0; i < 5; i += 1) {
-        expectOAuthError(await t.api('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: `guess-${i}` }), 401, 'invalid_client');
+        expectOAuthError(await t.call('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: `guess-${i}` }), 401, 'invalid_client');
       }
-      const right = await t.api('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: ADMIN_CLIENT.secret });
+      const right = await t.call('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: ADMIN_CLIENT.secret });
       expectOAuthError(right, 429, 'too_many_attempts');
       expect(right.headers['retry-after']).toMatch(/^\d+$/);
-      const wrong = await t.api('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: 'guess-5' });
+      const wrong = await t.call('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: 'guess-5' });
       expect({ status: wrong.status, body: wrong.body as Body }).toEqual({ status: right.status, body: right.body as Body });
     });
 
@@ -107,15 +92,15 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
       for (const caller of ['m1', 'm2', 'm3']) {
         const token = await t.ownerToken(caller);
         const appId = await t.application(token, `App of ${caller}`);
-        expectOAuthError(await t.api('put', keys(appId), token, { client_id: 'oob-locked', client_secret: 'wrong' }), 401, 'invalid_client');
+        expectOAuthError(await t.call('put', keys(appId), token, { client_id: 'oob-locked', client_secret: 'wrong' }), 401, 'invalid_client');
       }
       const alice = await t.ownerToken('alice');
       const appId = await t.application(alice, 'Legit');
-      const attempt = () => t.api('put', keys(appId), alice, { client_id: 'oob-locked', client_secret: SECRET });
+      const attempt = () => t.call('put', keys(appId), alice, { client_id: 'oob-locked', client_secret: SECRET });
       expectOAuthError(await attempt(), 429, 'too_many_attempts');
 
-      expectOAuthError(await t.api('delete', '/appkeys/clients/oob-locked/attempts', alice), 403, 'insufficient_scope');
-      expect((await t.api('delete', '/appkeys/clients/oob-locked/attempts', await t.admin())).status).toBe(204);
+      expectOAuthError(await t.call('delete', '/appkeys/clients/oob-locked/attempts', alice), 403, 'insufficient_scope');
+      expect((await t.call('delete', '/appkeys/clients/oob-locked/attempts', await t.admin())).status).toBe(204);
       expect((await attempt()).status).toBe(201);
     });
   });
@@ -125,7 +110,7 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
       const t = await start();
       const alice = await t.ownerToken('alice');
       const appId = await t.application(alice, 'Generated');
-      const generated = await t.api('post', keys(appId), alice, {});
+      const generated = await t.call('post', keys(appId), alice, {});
       const { client_id: clientId, client_secret: secret } = generated.body as { client_id: string; client_secret: string };
       for (const scope of ['appkeys:admin', 'appkeys', 'api:read appkeys']) {
         expectOAuthError(await t.clientCredentials(clientId, secret, { scope }), 400, 'invalid_scope');
@@ -158,14 +143,14 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
       const t = await start();
       const admin = await t.admin();
       const base = { client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
-      expectOAuthError(await t.api('put', '/appkeys/clients/oob-admin-scope', admin, { ...base, scope: 'appkeys:admin' }), 400, 'invalid_client_metadata');
+      expectOAuthError(await t.call('put', '/appkeys/clients/oob-admin-scope', admin, { ...base, scope: 'appkeys:admin' }), 400, 'invalid_client_metadata');
       const alice = await t.ownerToken('alice');
       const appId = await t.application(alice, 'Public');
-      expectOAuthError(await t.api('post', keys(appId), alice, { scope: 'appkeys' }), 400, 'invalid_client_metadata');
-      const open = await t.api('post', keys(appId), alice, { token_endpoint_auth_method: 'none' });
+      expectOAuthError(await t.call('post', keys(appId), alice, { scope: 'appkeys' }), 400, 'invalid_client_metadata');
+      const open = await t.call('post', keys(appId), alice, { token_endpoint_auth_method: 'none' });
       expectOAuthError(open, 400, 'invalid_client_metadata');
       expect(String((open.body as Body).error_description)).toMatch(/none/);
-      expect((await t.api('get', `/appkeys/applications/${appId}`, alice)).body.keys).toEqual({});
+      expect((await t.call('get', `/appkeys/applications/${appId}`, alice)).body.keys).toEqual({});
     });
   });
 
@@ -191,7 +176,7 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
     it('refuses such tokens at userinfo too', async () => {
       const t = await start();
       const admin = await t.admin();
-      const registered = await t.api('put', '/appkeys/clients/oob-web', admin, {
+      const registered = await t.call('put', '/appkeys/clients/oob-web', admin, {
         client_secret: SECRET, grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [REDIRECT], scope: 'openid',
       });
       expect(registered.status, registered.text).toBe(201);
@@ -210,24 +195,24 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
   describe('owners and admins', () => {
     it('keeps an application an admin creates without an owner from every account, whatever its id', async () => {
       const t = await start();
-      const created = await t.api('post', '/appkeys/applications', await t.admin(), { name: 'Held by admins' });
+      const created = await t.call('post', '/appkeys/applications', await t.admin(), { name: 'Held by admins' });
       expect(created.status, created.text).toBe(201);
       expect(created.body).toMatchObject({ owner: null });
       const appId = (created.body as { id: string }).id;
       for (const account of [`client:${ADMIN_CLIENT.id}`, 'client:', 'null']) {
         const token = await t.ownerToken(account);
-        expect((await t.api('get', '/appkeys/applications', token)).body.items).toEqual([]);
-        expectOAuthError(await t.api('get', `/appkeys/applications/${appId}`, token), 404, 'application_not_found');
-        expectOAuthError(await t.api('delete', `/appkeys/applications/${appId}`, token), 404, 'application_not_found');
+        expect((await t.call('get', '/appkeys/applications', token)).body.items).toEqual([]);
+        expectOAuthError(await t.call('get', `/appkeys/applications/${appId}`, token), 404, 'application_not_found');
+        expectOAuthError(await t.call('delete', `/appkeys/applications/${appId}`, token), 404, 'application_not_found');
       }
     });
 
     it('refuses an account id with control characters, and an admin naming one as owner', async () => {
       const t = await start();
       const token = await t.ownerToken('eve\u001b]0;owned\u0007');
-      expectOAuthError(await t.api('get', '/appkeys/applications', token), 401, 'invalid_token');
-      expectOAuthError(await t.api('post', '/appkeys/applications', await t.admin(), { name: 'x', owner: 'bob\u009b31m' }), 400, 'invalid_request');
-      expectOAuthError(await t.api('post', '/appkeys/applications', await t.admin(), { name: 'y', owner: 'bob\u202e' }), 400, 'invalid_request');
+      expectOAuthError(await t.call('get', '/appkeys/applications', token), 401, 'invalid_token');
+      expectOAuthError(await t.call('post', '/appkeys/applications', await t.admin(), { name: 'x', owner: 'bob\u009b31m' }), 400, 'invalid_request');
+      expectOAuthError(await t.call('post', '/appkeys/applications', await t.admin(), { name: 'y', owner: 'bob\u202e' }), 400, 'invalid_request');
     });
   });
 
@@ -252,7 +237,7 @@ describe.each(backendsOf(withRedis, () => redis))('security on the $name backend
       expect(updated.body).not.toHaveProperty('appkeys_binding');
       expect(updated.text).not.toContain('alice');
       // the binding itself is untouched
-      expect((await t.api('get', `/appkeys/clients/${clientId}`, await t.admin())).body.binding).toMatchObject({ bound_by: 'alice' });
+      expect((await t.call('get', `/appkeys/clients/${clientId}`, await t.admin())).body.binding).toMatchObject({ bound_by: 'alice' });
     });
   });
 });

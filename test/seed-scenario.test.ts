@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { ADMIN_CLIENT } from './support/appkeys.js';
-import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { memoryBackend, oobMetadata, redisBackend, Subject, type Backend } from './support/routes-cases.js';
+import { fileBackends } from './support/backends.js';
+import { oobMetadata, subjectsPerTest, type Subject } from './support/subject.js';
 
 /**
  * The seed document's flow (WSO2 API Manager, "Provisioning Out-of-Band OAuth Clients"), end to end:
@@ -10,12 +10,8 @@ import { memoryBackend, oobMetadata, redisBackend, Subject, type Backend } from 
  * deleted, and the same client mapped to another application.
  */
 
-const withRedis = redisOrSkip();
-let redis: TestRedis | undefined;
-beforeAll(async () => { if (withRedis) redis = await startRedis(); });
-afterAll(async () => { await redis?.stop(); });
 
-const backends: Backend[] = [memoryBackend, ...(withRedis ? [redisBackend(() => redis!)] : [])];
+const backends = fileBackends('seed');
 
 // as the identity server that created it handed them out
 const CLIENT_ID = 'wso2-is:9f1c2e7a-consumer-key';
@@ -26,18 +22,7 @@ const appPath = (id: string) => `/appkeys/applications/${id}`;
 const keysPath = (id: string, keyType = 'PRODUCTION') => `${appPath(id)}/keys/${keyType}`;
 
 describe.each(backends)('out-of-band client provisioning on the $name store', (backend) => {
-  let t: Subject | undefined;
-
-  afterEach(async () => {
-    const subject = t;
-    t = undefined;
-    if (!subject) return;
-    try {
-      subject.expectNoSecretLeaked();
-    } finally {
-      await subject.finish();
-    }
-  });
+  const start = subjectsPerTest(backend, { expectNoLeaks: true });
 
   /** The operator provisions the client; a developer creates an application and provides its keys. */
   async function provisionedAndProvided(s: Subject, owner: string, appName: string): Promise<string> {
@@ -51,10 +36,10 @@ describe.each(backends)('out-of-band client provisioning on the $name store', (b
   }
 
   it('keeps the client when its application is deleted, and lets another application bind it', async () => {
-    t = await Subject.start(backend);
+    const t = await start();
     const appId = await provisionedAndProvided(t, 'alice', 'Alice Store App');
 
-    const first = await t.accessToken(CLIENT_ID, CLIENT_SECRET, 'api:read');
+    const first = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     expect(await t.introspect(first)).toMatchObject({
       active: true, client_id: CLIENT_ID, scope: 'api:read', application_id: appId, key_type: 'PRODUCTION',
     });
@@ -65,7 +50,7 @@ describe.each(backends)('out-of-band client provisioning on the $name store', (b
     const kept = await t.get(clientPath, await t.admin());
     expect(kept.status).toBe(200);
     expect(kept.body).toMatchObject({ client_id: CLIENT_ID, binding: null });
-    const unbound = await t.accessToken(CLIENT_ID, CLIENT_SECRET, 'api:read');
+    const unbound = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     const unboundIntrospection = await t.introspect(unbound);
     expect(unboundIntrospection.active).toBe(true);
     expect(unboundIntrospection).not.toHaveProperty('application_id');
@@ -76,7 +61,7 @@ describe.each(backends)('out-of-band client provisioning on the $name store', (b
     expect(rebound.status, rebound.text).toBe(201);
     expect(rebound.body).toMatchObject({ application_id: bobsApp, client_id: CLIENT_ID, origin: 'provided', bound_by: 'bob' });
 
-    const second = await t.accessToken(CLIENT_ID, CLIENT_SECRET, 'api:read');
+    const second = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     expect(await t.introspect(second)).toMatchObject({ active: true, application_id: bobsApp, key_type: 'PRODUCTION' });
     // the first application's token does not come back to life under the new binding
     expect((await t.introspect(first)).active).toBe(false);
@@ -90,15 +75,15 @@ describe.each(backends)('out-of-band client provisioning on the $name store', (b
   });
 
   it('refuses tokens to a blocked application\'s client and turns its tokens inactive until unblocked', async () => {
-    t = await Subject.start(backend);
+    const t = await start();
     const appId = await provisionedAndProvided(t, 'alice', 'Alice Store App');
-    const before = await t.accessToken(CLIENT_ID, CLIENT_SECRET, 'api:read');
+    const before = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     expect((await t.introspect(before)).active).toBe(true);
 
     const blocked = await t.patch(appPath(appId), await t.admin(), { status: 'BLOCKED' });
     expect(blocked.status).toBe(200);
     const blockedAt = Date.now();
-    const refused = await t.clientCredentials(CLIENT_ID, CLIENT_SECRET, 'api:read');
+    const refused = await t.clientCredentials(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('invalid_client');
     expect((await t.introspect(before)).active).toBe(false);
@@ -109,7 +94,7 @@ describe.each(backends)('out-of-band client provisioning on the $name store', (b
     // iat has whole seconds: a token of the block's own second never counts again (README, Tokens)
     const wait = 1000 - (blockedAt % 1000) + 20;
     await new Promise((resolve) => setTimeout(resolve, wait));
-    const after = await t.accessToken(CLIENT_ID, CLIENT_SECRET, 'api:read');
+    const after = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     expect(await t.introspect(after)).toMatchObject({ active: true, application_id: appId, key_type: 'PRODUCTION' });
     expect((await t.introspect(before)).active).toBe(false);
 
@@ -120,14 +105,14 @@ describe.each(backends)('out-of-band client provisioning on the $name store', (b
   });
 
   it('turns a token inactive when its keys are unbound, while the client keeps authenticating', async () => {
-    t = await Subject.start(backend);
+    const t = await start();
     const appId = await provisionedAndProvided(t, 'alice', 'Alice Store App');
-    const token = await t.accessToken(CLIENT_ID, CLIENT_SECRET, 'api:read');
+    const token = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     expect((await t.introspect(token)).active).toBe(true);
 
     expect((await t.delete(keysPath(appId), await t.owner('alice'))).status).toBe(204);
     expect((await t.introspect(token)).active).toBe(false);
-    expect((await t.clientCredentials(CLIENT_ID, CLIENT_SECRET, 'api:read')).status).toBe(200);
+    expect((await t.clientCredentials(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' })).status).toBe(200);
     expect((await t.get(clientPath, await t.admin())).body.binding).toBeNull();
   });
 });

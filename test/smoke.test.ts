@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { redisAdapter } from '../adapters/redis/index.js';
 import { startRedis, redisOrSkip, type TestRedis } from './support/redis.js';
-import { baseConfiguration, basicAuth, buildProvider, serve, serviceClient } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
+import { baseConfiguration, buildProvider, serve, serviceClient } from './support/provider.js';
 
 describe.runIf(redisOrSkip())('smoke', () => {
   let redis: TestRedis;

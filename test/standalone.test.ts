@@ -6,17 +6,15 @@
 import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { createServer } from 'node:net';
-import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from '../cli/run.js';
 import { banner, startStandalone, type RunningServer, type StandaloneSettings } from '../cli/server/standalone.js';
 import { developmentLoginRefusal } from '../cli/server/start.js';
-import { freePort } from './support/redis.js';
+import { freePort, portIsFree } from '../support/ports.js';
+import { startScript, type ScriptProcess } from '../support/scripts.js';
+import { runCliHere } from './support/cli.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const GIVEN_SECRET = 'operator-given-admin-secret-0123456789abcdef';
 /** Log lines go nowhere: these tests read banners, not logs. */
 const quiet = { level: 'silent' } as const;
@@ -41,55 +39,13 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, host, () => probe.close(() => resolve(true)));
-  });
-}
-
 async function start(settings: Partial<StandaloneSettings> = {}): Promise<RunningServer> {
   return startStandalone({ port: 0, adminClientId: 'appkeys-admin', log: quiet, ...settings });
 }
 
-interface Child {
-  /** stdout and stderr so far. */
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exited: Promise<number | null>;
-  /** Resolves once stdout contains `text`; rejects if the process exits first. */
-  until(text: string): Promise<void>;
-  stop(): Promise<number | null>;
-}
-
 /** `npm start`'s server (`appkeys serve`) in its own process, as processes.ts starts it. */
-function spawnStandalone(env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve'], {
-    cwd: root,
-    env: { ...process.env, REDIS_URL: '', APPKEYS_ADMIN_CLIENT_SECRET: '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return {
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-    async until(text) {
-      while (!stdout.includes(text)) {
-        if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${stdout}\n${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    },
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
+function spawnStandalone(env: NodeJS.ProcessEnv): ScriptProcess {
+  return startScript('cli/main.ts', ['serve'], { env: { REDIS_URL: '', APPKEYS_ADMIN_CLIENT_SECRET: '', LOG_LEVEL: 'warn', ...env } });
 }
 
 describe('where the standalone server listens', () => {
@@ -172,7 +128,7 @@ describe('the banner and the admin secret', () => {
     const port = await freePort();
     const server = spawnStandalone({ PORT: String(port), APPKEYS_ADMIN_CLIENT_SECRET: GIVEN_SECRET });
     try {
-      await server.until('management API');
+      await server.until((output) => output.includes('management API') || undefined, 30_000);
       expect(server.stdout()).not.toContain(GIVEN_SECRET);
       expect(server.stderr()).not.toContain(GIVEN_SECRET);
       const curl = server.stdout().split('\n').find((line) => line.trim().startsWith('curl '));
@@ -185,7 +141,7 @@ describe('the banner and the admin secret', () => {
       expect(await new Promise((resolve) => token.on('close', resolve))).toBe(0);
       expect(JSON.parse(body)).toMatchObject({ access_token: expect.any(String), scope: 'appkeys:admin' });
     } finally {
-      expect(await server.stop()).toBe(0);
+      expect(await server.stop('SIGTERM', 10_000)).toBe(0);
     }
   }, 60_000);
 });
@@ -262,14 +218,7 @@ describe('in production', () => {
   }, 60_000);
 
   it('appkeys serve exits 1 with the same message', async () => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(['serve', '--port', '0'], {
-      stdout: { write: (text: string) => { stdout += text; } },
-      stderr: { write: (text: string) => { stderr += text; } },
-      stdin: Readable.from([]),
-      env: { ...process.env, NODE_ENV: 'production', REDIS_URL: '' },
-    });
+    const { code, stdout, stderr } = await runCliHere(['serve', '--port', '0'], { NODE_ENV: 'production', REDIS_URL: '' });
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);

@@ -5,7 +5,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { NodeRedisClient, RedisClient } from '../adapters/redis/client.js';
-import { clientCacheOf } from '../adapters/redis/client-cache.js';
+import { clientCacheOf } from '../adapters/redis/client-cache/index.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import { redisStore } from '../adapters/redis/store.js';
 import { memoryStore, MEMORY_STORE_WARNING } from '../src/memory/store.js';

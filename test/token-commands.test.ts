@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
 
 import type { AdapterPayload } from 'oidc-provider';
@@ -8,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import { appKeys } from '../src/app-keys.js';
 import type { Actor } from '../src/types.js';
-import { baseConfiguration, basicAuth, buildProvider, serve, serviceClient } from './support/provider.js';
+import { basicAuth } from '../support/http.js';
+import { baseConfiguration, buildProvider, serve, serviceClient } from './support/provider.js';
+import { commandCalls, redisServerInstalled } from '../support/redis-server.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 /**
@@ -16,7 +17,7 @@ import { startRedis, type TestRedis } from './support/redis.js';
  * round trip beyond what the same server without appkeys sends. Counted with INFO commandstats on a
  * redis-server nobody else talks to: one with REDIS_URL may carry other files' traffic.
  */
-const privateRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+const privateRedis = redisServerInstalled();
 if (!privateRedis) {
   const message = 'redis-server not found: counting Redis commands needs a private server (REDIS_URL may be shared)';
   if (process.env.APPKEYS_REQUIRE_REDIS === '1') throw new Error(`${message} (APPKEYS_REQUIRE_REDIS=1)`);
@@ -26,27 +27,8 @@ if (!privateRedis) {
 const REQUESTS = 50;
 const SERVICE = { id: 'svc-billing', secret: 'svc-secret-0123456789abcdef0123456789abcdef' };
 
-async function startPrivateRedis(): Promise<TestRedis> {
-  const shared = process.env.REDIS_URL;
-  delete process.env.REDIS_URL;
-  try {
-    return await startRedis();
-  } finally {
-    if (shared !== undefined) process.env.REDIS_URL = shared;
-  }
-}
-
 type Counts = Map<string, number>;
 
-/** `cmdstat_<name>:calls=<n>,…` lines of INFO commandstats, as name → calls. */
-function parseCommandStats(info: string): Counts {
-  const counts: Counts = new Map();
-  for (const line of info.split(/\r?\n/)) {
-    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-    if (match) counts.set(match[1]!, Number(match[2]));
-  }
-  return counts;
-}
 
 function subtract(measured: Counts, baseline: Counts): Counts {
   const net: Counts = new Map();
@@ -85,7 +67,7 @@ describe.runIf(privateRedis)('Redis commands per token request', () => {
   let closeStore: () => Promise<void>;
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
+    redis = await startRedis({ forcePrivate: true });
 
     // (A) no appkeys: every model, clients included, on the Redis adapter; the client is a dynamic one,
     // stored through the adapter, since a static client costs no lookup at all
@@ -126,7 +108,7 @@ describe.runIf(privateRedis)('Redis commands per token request', () => {
     const measure = async (work: () => Promise<unknown>): Promise<Counts> => {
       await counter.config('RESETSTAT');
       await work();
-      return parseCommandStats(await counter.info('commandstats'));
+      return commandCalls(await counter.info('commandstats'));
     };
     const baseline = await measure(async () => {});
     // nothing but the counter talks to this server between requests

@@ -1,21 +1,16 @@
 import { createPublicKey, verify as verifySignature, type JsonWebKey } from 'node:crypto';
 
-import type { Configuration } from 'oidc-provider';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { AppKeysOptions } from '../src/options.js';
 import { ADMIN_CLIENT } from './support/appkeys.js';
 import { authorizationCodeFlow, tokenRequest } from './support/auth-code.js';
-import { basicAuth } from './support/provider.js';
-import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { API, backendsOf, expectOAuthError, SECRET, Subject, type Body } from './support/subject.js';
+import { basicAuth } from '../support/http.js';
+import { fileBackends } from './support/backends.js';
+import { expectOAuthError } from './support/errors.js';
+import { API, SECRET, Subject, subjectsPerTest, type Body } from './support/subject.js';
 
-const withRedis = redisOrSkip();
-let redis: TestRedis | undefined;
-beforeAll(async () => { if (withRedis) redis = await startRedis(); });
-afterAll(async () => { await redis?.stop(); });
-const backends = backendsOf(withRedis, () => redis);
+const backends = fileBackends();
 
 /** The parts of a compact JWS, its header and payload decoded. */
 function decodeJws(jws: string): { header: Body; payload: Body; signingInput: string; signature: Buffer } {
@@ -31,18 +26,7 @@ function decodeJws(jws: string): { header: Body; payload: Body; signingInput: st
 }
 
 describe.each(backends)('tokens of bound clients, on the $name backend', (backend) => {
-  let current: Subject | undefined;
-
-  async function start(options: AppKeysOptions = {}, configuration: Configuration = {}): Promise<Subject> {
-    current = await Subject.start(backend, options, configuration);
-    return current;
-  }
-
-  afterEach(async () => {
-    const subject = current;
-    current = undefined;
-    await subject?.finish();
-  });
+  const start = subjectsPerTest(backend);
 
   /** Tokens carry whole-second `iat`; a token of a block's own second never counts again (README, Tokens). */
 async function pastTheSecondOf(instant: number): Promise<void> {
@@ -137,7 +121,7 @@ describe('claims', () => {
       const t = await start();
       const owner = await t.ownerToken('carol');
       const appId = await t.application(owner, 'Web app');
-      const generated = await t.api('post', `/appkeys/applications/${appId}/keys/SANDBOX`, owner, {
+      const generated = await t.call('post', `/appkeys/applications/${appId}/keys/SANDBOX`, owner, {
         grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['https://app.example/cb'],
       });
       expect(generated.status, generated.text).toBe(201);
@@ -168,7 +152,7 @@ describe('claims', () => {
 
   describe('a BLOCKED application', () => {
     async function block(t: Subject, appId: string, status: 'BLOCKED' | 'ACTIVE'): Promise<void> {
-      const response = await t.api('patch', `/appkeys/applications/${appId}`, await t.admin(), { status });
+      const response = await t.call('patch', `/appkeys/applications/${appId}`, await t.admin(), { status });
       expect(response.status, response.text).toBe(200);
       expect((response.body as { status: string }).status).toBe(status);
     }
@@ -281,7 +265,7 @@ describe('claims', () => {
       const { owner, appId } = await t.boundClient('alice', 'oob-bound');
       const token = await t.accessToken('oob-bound');
 
-      const unbound = await t.api('delete', `/appkeys/applications/${appId}/keys/PRODUCTION`, owner);
+      const unbound = await t.call('delete', `/appkeys/applications/${appId}/keys/PRODUCTION`, owner);
       expect(unbound.status, unbound.text).toBe(204);
 
       expect(await t.introspect(token)).toEqual({ active: false });
@@ -296,7 +280,7 @@ describe('claims', () => {
       const { owner, appId } = await t.boundClient('alice', 'oob-bound');
       const token = await t.accessToken('oob-bound');
 
-      const deleted = await t.api('delete', `/appkeys/applications/${appId}`, owner);
+      const deleted = await t.call('delete', `/appkeys/applications/${appId}`, owner);
       expect(deleted.status, deleted.text).toBe(204);
 
       expect(await t.introspect(token)).toEqual({ active: false });
@@ -306,7 +290,7 @@ describe('claims', () => {
       const t = await start();
       const { owner: alice, appId: aliceApp } = await t.boundClient('alice', 'oob-bound');
       const old = await t.accessToken('oob-bound');
-      expect((await t.api('delete', `/appkeys/applications/${aliceApp}`, alice)).status).toBe(204);
+      expect((await t.call('delete', `/appkeys/applications/${aliceApp}`, alice)).status).toBe(204);
 
       const bob = await t.ownerToken('bob');
       const bobApp = await t.application(bob, 'Bob app');
@@ -321,7 +305,7 @@ describe('claims', () => {
       const t = await start();
       const { owner, appId } = await t.boundClient('alice', 'oob-bound');
       const old = await t.accessToken('oob-bound');
-      expect((await t.api('delete', `/appkeys/applications/${appId}/keys/PRODUCTION`, owner)).status).toBe(204);
+      expect((await t.call('delete', `/appkeys/applications/${appId}/keys/PRODUCTION`, owner)).status).toBe(204);
       await t.provideKeys(owner, appId, 'SANDBOX', 'oob-bound');
 
       expect(await t.introspect(old)).toEqual({ active: false });
@@ -340,7 +324,7 @@ describe('claims', () => {
       });
       expect(await t.introspect(user.access_token)).toMatchObject({ active: true, sub: 'erin' });
 
-      const deleted = await t.api('delete', '/appkeys/clients/oob-web', await t.admin());
+      const deleted = await t.call('delete', '/appkeys/clients/oob-web', await t.admin());
       expect(deleted.status, deleted.text).toBe(204);
 
       expect(await t.introspect(service)).toEqual({ active: false });

@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { freePort, redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
+import { freePort } from '../support/ports.js';
+import { startScript, type ScriptProcess } from '../support/scripts.js';
+import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -17,25 +19,16 @@ function walkthroughBlocks(): string[] {
 }
 
 /** Starts `npm start`'s server as a new user would, and reads the admin secret from its banner. */
-async function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; base: string; adminSecret: string }> {
+async function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ScriptProcess; base: string; adminSecret: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve'], {
-    cwd: root,
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    const secret = /admin secret: (\S+)/.exec(output)?.[1];
-    if (secret) return { child, base: `http://localhost:${port}`, adminSecret: secret };
-    if (child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  const child = startScript('cli/main.ts', ['serve'], { env: { ...env, PORT: String(port) } });
+  try {
+    const adminSecret = await child.until((output) => /admin secret: (\S+)/.exec(output)?.[1], 20_000);
+    return { child, base: `http://localhost:${port}`, adminSecret };
+  } catch (err) {
+    await child.stop('SIGKILL');
+    throw err;
   }
-  child.kill('SIGKILL');
-  throw new Error(`the server did not start:\n${output}`);
 }
 
 /** Runs the blocks in one bash, printing a marker before each, and splits the output by block. */
@@ -79,7 +72,7 @@ function walkthroughOn(store: 'memory' | 'redis') {
     }, 30_000);
 
     afterAll(async () => {
-      server?.child.kill('SIGTERM');
+      await server?.child.stop();
       await redis?.stop();
     });
 

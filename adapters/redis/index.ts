@@ -6,4 +6,4 @@ export type {
 export type { WaitForReplicas } from './connection.js';
 export {
   clientCacheOf, type CachedHash, type ClientCache, type ClientCacheOptions, type ClientCacheState, type ClientCacheStats,
-} from './client-cache.js';
+} from './client-cache/index.js';

@@ -1,6 +1,7 @@
 import type { VerifyResult } from '../../src/types.js';
 import { Connection, type RedisClient, type Script } from './connection.js';
 import { checkPrefix, decodeKeyPart, StoreKeys } from './keys.js';
+import { keyField, keyTypeOf, type ApplicationField, type ApplicationHash, type ClientHash } from './layout.js';
 import type { RepairFix } from './repair-rules.js';
 
 export type { RepairFix };
@@ -111,8 +112,17 @@ async function run(repair: Repairer, script: Script, keys: readonly string[], ar
   return repair.connection.run(script, keys, args);
 }
 
-async function hgetall(repair: Repairer, key: string): Promise<Record<string, string>> {
-  return hashFields(await repair.connection.send('HGETALL', key));
+async function clientHash(repair: Repairer, clientKey: string): Promise<ClientHash> {
+  return hashFields(await repair.connection.send('HGETALL', clientKey));
+}
+
+async function applicationHash(repair: Repairer, appKey: string): Promise<ApplicationHash> {
+  return hashFields(await repair.connection.send('HGETALL', appKey));
+}
+
+/** Some fields of an application record, null where missing. */
+async function applicationFields(repair: Repairer, id: string, ...fields: readonly ApplicationField[]): Promise<Array<string | null>> {
+  return (await repair.connection.send('HMGET', repair.keys.application(id), ...fields)) as Array<string | null>;
 }
 
 async function unindexMissingRecords(repair: Repairer): Promise<void> {
@@ -141,7 +151,7 @@ async function unindexForeignOwnerEntries(repair: Repairer): Promise<void> {
     for (const ownerKey of ownerKeys) {
       for await (const ids of zscan(connection, ownerKey)) {
         for (const id of ids) {
-          const owner = await connection.send('HGET', keys.application(id), 'owner');
+          const [owner] = await applicationFields(repair, id, 'owner');
           if (typeof owner === 'string' && keys.ownerApplications(owner) === ownerKey) continue;
           const read = typeof owner === 'string' ? ['1', owner] : ['0', ''];
           if (Number(await run(repair, scripts.unindexOwner, [ownerKey, keys.application(id)], [id, ...read])) === 1) {
@@ -161,7 +171,7 @@ async function unindexStaleNames(repair: Repairer): Promise<void> {
     for (const namesKey of namesKeys) {
       for await (const entries of hscan(connection, namesKey)) {
         for (const [nameKey, id] of entries) {
-          const [appId, owner, appNameKey] = (await connection.send('HMGET', keys.application(id), 'id', 'owner', 'name_key')) as Array<string | null>;
+          const [appId, owner, appNameKey] = await applicationFields(repair, id, 'id', 'owner', 'name_key');
           if (appNameKey === nameKey && typeof owner === 'string' && keys.ownerNames(owner) === namesKey) continue;
           const read = [appId === null ? '0' : '1', owner ?? '', appNameKey ?? ''];
           if (Number(await run(repair, scripts.unindexName, [namesKey, keys.application(id)], [nameKey, id, ...read])) === 1) {
@@ -179,7 +189,7 @@ async function repairClients(repair: Repairer): Promise<void> {
   const { connection, keys } = repair;
   for await (const clientKeys of connection.scan(keys.pattern('client'))) {
     for (const clientKey of clientKeys) {
-      const client = await hgetall(repair, clientKey);
+      const client = await clientHash(repair, clientKey);
       const clientId = decodeClientId(keys, clientKey);
       if (clientId === undefined) {
         repair.cannot(`key ${clientKey} is not a client key this store writes`);
@@ -196,7 +206,7 @@ async function repairClients(repair: Repairer): Promise<void> {
       if (client.app === undefined) continue;
       const keyType = client.key_type ?? '';
       const appKey = keys.application(client.app);
-      if ((await connection.send('HGET', appKey, `key:${keyType}`)) === clientId) continue;
+      if ((await connection.send('HGET', appKey, keyField(keyType))) === clientId) continue;
       if (Number(await run(repair, scripts.clearBinding, [clientKey, appKey], [clientId, client.app, keyType])) === 1) {
         repair.record('cleared_client_binding',
           `unbound client ${clientId} (kept it): application ${client.app} ${keyType || '(no key type)'} does not name it`);
@@ -209,7 +219,7 @@ async function repairApplications(repair: Repairer): Promise<void> {
   const { connection, keys } = repair;
   for await (const appKeys of connection.scan(keys.pattern('app'))) {
     for (const appKey of appKeys) {
-      const app = await hgetall(repair, appKey);
+      const app = await applicationHash(repair, appKey);
       const id = app.id;
       if (!id || appKey !== keys.application(id)) {
         repair.cannot(`application record ${appKey} has no id or an id that does not match its key`);
@@ -221,7 +231,7 @@ async function repairApplications(repair: Repairer): Promise<void> {
       }
       await indexApplication(repair, id, app.owner, app.name_key);
       for (const [field, clientId] of Object.entries(app)) {
-        const keyType = /^key:(.+)$/.exec(field)?.[1];
+        const keyType = keyTypeOf(field);
         if (keyType) await repairKeyField(repair, id, app.status, keyType, clientId);
       }
     }
@@ -253,7 +263,7 @@ async function repairKeyField(repair: Repairer, id: string, status: string | und
   const { keys } = repair;
   const appKey = keys.application(id);
   const clientKey = keys.client(clientId);
-  const client = await hgetall(repair, clientKey);
+  const client = await clientHash(repair, clientKey);
 
   if (client.metadata === undefined) {
     if (Number(await run(repair, scripts.dropMissingClient, [appKey, clientKey], [keyType, clientId])) === 1) {
@@ -279,7 +289,7 @@ async function repairKeyField(repair: Repairer, id: string, status: string | und
   // bound elsewhere: if that binding holds both ways, this application's claim is the stale one
   const holderKey = keys.application(client.app);
   const holderKeyType = client.key_type ?? '';
-  if ((await repair.connection.send('HGET', holderKey, `key:${holderKeyType}`)) !== clientId) return;
+  if ((await repair.connection.send('HGET', holderKey, keyField(holderKeyType))) !== clientId) return;
   const reply = await run(repair, scripts.dropClaim, [appKey, clientKey, holderKey], [keyType, clientId, id, client.app, holderKeyType]);
   if (Number(reply) === 1) {
     repair.record('dropped_contradicted_claim',

@@ -10,10 +10,11 @@ import type {
 } from '../../src/types.js';
 import {
   clientCacheFor, FencedConnection, withClientCache, type ClientCache, type ClientCacheOptions,
-} from './client-cache.js';
+} from './client-cache/index.js';
 import { metadataDigest } from '../../src/canonical-json.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
+import type { ApplicationHash, ClientHash } from './layout.js';
 import { hashFields } from './replies.js';
 import * as scripts from './scripts/store.js';
 import { verifyRedisStore } from './verify.js';
@@ -37,7 +38,7 @@ export interface RedisStoreOptions {
   /**
    * Keep client records in this process's memory, so that the token endpoint's client lookup costs no
    * round trip; Redis reports every change to every process (CLIENT TRACKING, BCAST) and the record is
-   * dropped. Default off. Needs a standalone ioredis client and Redis 6.2+. See client-cache.ts.
+   * dropped. Default off. Needs a standalone ioredis client and Redis 6.2+. See client-cache/.
    */
   readonly clientCache?: boolean | ClientCacheOptions;
 }
@@ -61,7 +62,7 @@ function refusal(code: unknown): (typeof REFUSALS)[RefusalCode] {
   return outcome;
 }
 
-export function clientFromHash(fields: Record<string, string>): StoredClient | undefined {
+export function clientFromHash(fields: ClientHash): StoredClient | undefined {
   if (fields.metadata === undefined) return undefined;
   const metadata = JSON.parse(fields.metadata) as ClientMetadata;
   return {
@@ -97,7 +98,7 @@ function bindingFromTuple(applicationId: string, tuple: unknown): StoredBinding 
 
 function applicationFromReply(reply: unknown): StoredApplication | undefined {
   if (!Array.isArray(reply) || reply.length !== 2) return undefined;
-  const fields = hashFields(reply[0]);
+  const fields: ApplicationHash = hashFields(reply[0]);
   const id = fields.id ?? '';
   return {
     id,
@@ -255,17 +256,16 @@ class RedisBindingStore implements BindingStore {
   }
 
   async bind(request: BindRequest): Promise<BindResult> {
+    const [kind, owner] = accessArgs(request.access);
     const reply = await this.#connection.run(
       scripts.bind,
       [
         this.#keys.application(request.applicationId), this.#keys.client(request.clientId),
-        this.#keys.callerAttempts(request.attempt.caller, request.attempt.clientId),
-        this.#keys.clientAttempts(request.attempt.clientId),
+        this.#keys.callerAttempts(request.caller, request.clientId), this.#keys.clientAttempts(request.clientId),
       ],
       [
-        request.applicationId, request.keyType, request.clientId, request.origin, request.boundAt,
-        request.boundBy, accessArgs(request.access)[0], request.nowMs, request.limits.windowMs,
-        request.limits.perCaller, request.limits.perClient, accessArgs(request.access)[1],
+        request.applicationId, request.keyType, request.clientId, request.boundAt, request.boundBy, kind, request.nowMs,
+        request.limits.windowMs, request.limits.perCaller, request.limits.perClient, owner,
       ],
     );
     if (Array.isArray(reply)) return { outcome: 'throttled', retryAfterMs: Number(reply[1]) };

@@ -17,6 +17,12 @@ export interface CpuShares {
   readonly seconds: ReadonlyMap<number, number>;
 }
 
+/** CPU microseconds process `pid` spent per one of `count` things done; undefined when not measured. */
+export function microsEach(shares: CpuShares | undefined, pid: number | undefined, count: number): number | undefined {
+  const seconds = pid === undefined ? undefined : shares?.seconds.get(pid);
+  return seconds === undefined || count === 0 ? undefined : (seconds * 1e6) / count;
+}
+
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
   if (ticksPerSecond === undefined) {

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { once } from 'node:events';
 
 /**
  * Every process the benchmark starts, so that none outlives it: Ctrl-C, an uncaught error or a normal
@@ -46,35 +45,4 @@ export function spawnTracked(
   // a spawn failure (ENOENT) arrives as 'error'; callers see it through exitCode / their own waits
   child.once('error', () => running.delete(child));
   return child;
-}
-
-/** Stops a child: SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-export async function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Keeps the last `limit` characters a stream wrote, to show when a child fails. */
-export class Tail {
-  #text = '';
-  readonly #limit: number;
-
-  constructor(limit = 8000) {
-    this.#limit = limit;
-  }
-
-  push(chunk: Buffer | string): void {
-    this.#text = (this.#text + chunk.toString()).slice(-this.#limit);
-  }
-
-  toString(): string {
-    return this.#text;
-  }
 }

@@ -1,15 +1,18 @@
-import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 import type { Script } from '../../adapters/redis/connection.js';
 import * as providerScripts from '../../adapters/redis/scripts/provider.js';
 import * as storeScripts from '../../adapters/redis/scripts/store.js';
-import { spawnTracked, stopChild, Tail } from './processes.js';
-import { withTimeout } from './timeout.js';
+import { freePort } from '../../support/ports.js';
+import { stopChild, Tail } from '../../support/processes.js';
+import {
+  commandCalls, commandStats as parseCommandStats, connectWhenAnswering, infoField, infoNumber, privateRedisArgs, redisServerInstalled,
+} from '../../support/redis-server.js';
+import { withTimeout } from '../../support/wait.js';
+import { spawnTracked } from './processes.js';
 
 /** The Redis the benchmark runs against: a private redis-server, or the one REDIS_URL names. */
 export interface BenchRedis {
@@ -29,37 +32,6 @@ export interface BenchRedis {
   stop(runPrefix: string): Promise<void>;
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function connectProbe(url: string, deadlineMs: number, alive: () => boolean): Promise<Redis> {
-  const until = Date.now() + deadlineMs;
-  let lastError: unknown;
-  while (Date.now() < until && alive()) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      return client;
-    } catch (err) {
-      lastError = err;
-      client.disconnect();
-    }
-    await sleep(25);
-  }
-  throw new Error(`redis at ${url} did not answer within ${deadlineMs} ms: ${String(lastError)}`);
-}
-
 /**
  * Runs redis-server and stops it when this benchmark goes away, however that happens: on SIGTERM, or
  * when its stdin reaches end of file, which the OS arranges even if the benchmark is killed with
@@ -75,21 +47,6 @@ kill $pid 2>/dev/null
 wait $pid
 `;
 
-export function infoField(info: string, field: string): string {
-  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? 'unknown';
-}
-
-/** A numeric INFO field (`used_memory`, `used_cpu_user`); NaN when absent. */
-export function infoNumber(info: string, field: string): number {
-  return Number(infoField(info, field));
-}
-
-/** The version of the redis-server on PATH (`redis-server --version`), or `not installed`. */
-export function installedRedisVersion(): string {
-  const result = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  return /v=(\S+)/.exec(result.stdout ?? '')?.[1] ?? 'not installed';
-}
-
 export interface StartRedisOptions {
   /** Start a private redis-server even when REDIS_URL is set (measurements that need the whole server). */
   readonly forcePrivate?: boolean;
@@ -100,20 +57,18 @@ export async function startBenchRedis(options: StartRedisOptions = {}): Promise<
   let stopServer = async (): Promise<void> => {};
   let probe: Redis;
   if (external) {
-    probe = await connectProbe(external, 5000, () => true);
+    probe = await connectWhenAnswering(external, { withinMs: 5000 });
   } else {
-    if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    if (!redisServerInstalled()) {
       throw new Error('redis-server is not on PATH: install it, or set REDIS_URL to a Redis to use');
     }
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     const log = new Tail();
-    const child = spawnTracked('sh', ['-c', REDIS_GUARD, 'redis-guard',
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
-    ], { stdio: ['pipe', 'pipe', 'pipe'] }, 'SIGTERM');
+    const child = spawnTracked('sh', ['-c', REDIS_GUARD, 'redis-guard', ...privateRedisArgs(port)], { stdio: ['pipe', 'pipe', 'pipe'] }, 'SIGTERM');
     child.stdout?.on('data', (chunk: Buffer) => log.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => log.push(chunk));
     try {
-      probe = await connectProbe(`redis://127.0.0.1:${port}`, 10_000, () => child.exitCode === null);
+      probe = await connectWhenAnswering(`redis://127.0.0.1:${port}`, { alive: () => child.exitCode === null });
     } catch (err) {
       child.stdin?.end();
       await stopChild(child);
@@ -151,13 +106,9 @@ async function unlinkMatching(client: Redis, pattern: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-/** Calls per command name, from `INFO commandstats` (`cmdstat_evalsha:calls=500,…`). */
+/** Calls per command name, from `INFO commandstats`. */
 export async function commandStats(client: Redis): Promise<Map<string, number>> {
-  const stats = new Map<string, number>();
-  for (const match of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    stats.set(match[1]!, Number(match[2]));
-  }
-  return stats;
+  return commandCalls(await client.info('commandstats'));
 }
 
 function totalCalls(stats: ReadonlyMap<string, number>): number {
@@ -277,9 +228,5 @@ export async function redisCpuSeconds(client: Redis): Promise<number> {
 
 /** Calls and microseconds per command name, from INFO commandstats. */
 export async function commandTimes(client: Redis): Promise<Map<string, { calls: number; usec: number }>> {
-  const stats = new Map<string, { calls: number; usec: number }>();
-  for (const match of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
-  }
-  return stats;
+  return parseCommandStats(await client.info('commandstats'));
 }

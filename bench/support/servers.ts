@@ -1,12 +1,8 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
+import { startScript } from '../../support/scripts.js';
 import { variant, type ServerVariant, type VariantName } from '../variants.js';
-import { spawnTracked, stopChild, Tail } from './processes.js';
-import { withTimeout } from './timeout.js';
-
-const SERVER_SCRIPT = fileURLToPath(new URL('../server.ts', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { spawnTracked } from './processes.js';
 
 /** A server variant running in its own child process. */
 export interface RunningServer {
@@ -27,7 +23,7 @@ export interface StartServerOptions {
   readonly cpuProfile?: { readonly dir: string; readonly name: string } | undefined;
 }
 
-/** Starts `bench/server.ts <name>` with tsx in-process (no tsx CLI wrapper, so one pid to kill). */
+/** Starts `bench/server.ts <name>`, one of the benchmark's own children. */
 export async function startServer(
   name: VariantName, redisUrl: string | undefined, prefix: string, options: StartServerOptions = {},
 ): Promise<RunningServer> {
@@ -37,32 +33,22 @@ export async function startServer(
   // one directory per server: --cpu-prof writes a profile per thread (tsx's loader runs in a worker), and
   // the main thread's is picked from it afterwards (see profile.ts)
   const profileDir = profile ? join(profile.dir, profile.name) : undefined;
-  const profileArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawnTracked(process.execPath, [...profileArgs, '--import', 'tsx', SERVER_SCRIPT, name], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, BENCH_REDIS_URL: redisUrl ?? '', BENCH_PREFIX: prefix },
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const child = startScript('bench/server.ts', [name], {
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    env: { BENCH_REDIS_URL: redisUrl ?? '', BENCH_PREFIX: prefix },
+    spawn: spawnTracked,
   });
-  const log = new Tail();
-  child.stderr?.on('data', (chunk: Buffer) => log.push(chunk));
 
-  let stdout = '';
-  const listening = new Promise<number>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /^listening (\d+)$/m.exec(stdout);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`exited (${signal ?? code}) before listening`)));
-  });
   let port: number;
   try {
     // tsx compiles on first start: allow for a slow machine
-    port = await withTimeout(listening, 30_000, 'did not print its port within 30 s');
+    port = await child.until((output) => {
+      const match = /^listening (\d+)$/m.exec(output);
+      return match ? Number(match[1]) : undefined;
+    }, 30_000);
   } catch (err) {
-    await stopChild(child);
-    throw new Error(`server "${name}": ${(err as Error).message}\n${indent(log.toString())}`);
+    await child.stop();
+    throw new Error(`server "${name}": ${(err as Error).message.split('\n')[0]}\n${indent(child.output())}`);
   }
 
   return {
@@ -70,13 +56,12 @@ export async function startServer(
     variant: chosen,
     baseUrl: `http://127.0.0.1:${port}`,
     pid: child.pid,
-    log: () => log.toString(),
-    running: () => child.exitCode === null && child.signalCode === null,
+    log: () => child.stderr(),
+    running: () => child.running(),
     cpuProfile: profileDir,
     async stop() {
-      child.stdin?.end();
       // writing a CPU profile on exit takes a while: do not cut it short
-      await stopChild(child, profile ? 20_000 : 2000);
+      await child.stop('SIGTERM', profile ? 20_000 : 2000);
     },
   };
 }
@@ -84,4 +69,3 @@ export async function startServer(
 export function indent(text: string, by = '    '): string {
   return text.trimEnd().split('\n').map((line) => by + line).join('\n');
 }
-

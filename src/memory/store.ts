@@ -208,7 +208,7 @@ class MemoryBindingStore implements BindingStore {
   // ---- bindings --------------------------------------------------------------------------------
 
   async bind(request: BindRequest): Promise<BindResult> {
-    const retryAfterMs = this.#attempts.retryAfter(request.attempt, request.limits, request.nowMs);
+    const retryAfterMs = this.#attempts.retryAfter({ caller: request.caller, clientId: request.clientId }, request.limits, request.nowMs);
     if (retryAfterMs > 0) return { outcome: 'throttled', retryAfterMs };
 
     const application = this.#applications.get(request.applicationId);
@@ -223,7 +223,7 @@ class MemoryBindingStore implements BindingStore {
     }
     if (application.bindings.has(request.keyType)) return { outcome: 'key_type_already_bound' };
 
-    this.#attach(application, client, request.clientId, request.keyType, request.origin, request.boundAt, request.boundBy);
+    this.#attach(application, client, request.clientId, request.keyType, 'provided', request.boundAt, request.boundBy);
     return { outcome: 'created' };
   }
 

@@ -58,7 +58,7 @@ describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
     const store = redisStore({ client: ioredis, prefix: storePrefix });
     await store.putClient(clientMetadata('c1'), T0);
     await store.createApplication(newApplication('app1', 'bob'));
-    expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { attempt: { caller: 'mallory', clientId: 'c1' } }))).toEqual({ outcome: 'created' });
+    expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { caller: 'mallory' }))).toEqual({ outcome: 'created' });
     await store.recordFailedAttempt({ caller: 'mallory', clientId: 'c1' }, { perCaller: 5, perClient: 5, windowMs: 60_000 }, Date.now());
 
     const storeKeys = new StoreKeys(storePrefix);

@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../adapters/redis/client.js';
 import { redisAdapter, redisStore } from '../../adapters/redis/index.js';
 import { command, redisToolsOrSkip, startCluster, type TestCluster } from '../support/cluster.js';
-import { oobMetadata, Subject, type Backend } from '../support/routes-cases.js';
+import type { Backend } from '../support/backends.js';
+import { oobMetadata, Subject } from '../support/subject.js';
 
 /** The store and every provider model on one cluster client, under a fresh prefix each. */
 function clusterBackend(name: string, client: () => RedisClient, namespace: () => string): Backend {
@@ -58,7 +59,7 @@ describe.runIf(redisToolsOrSkip())('appkeys end to end on a 3-master Redis Clust
       expect(provided.status, provided.text).toBe(201);
       expect(provided.body).toMatchObject({ application_id: appId, client_id: CLIENT_ID, origin: 'provided' });
 
-      const token = await t.accessToken(CLIENT_ID, CLIENT_SECRET, 'api:read');
+      const token = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
       expect(await t.introspect(token)).toMatchObject({
         active: true, client_id: CLIENT_ID, application_id: appId, key_type: 'PRODUCTION',
       });

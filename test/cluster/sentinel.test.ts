@@ -6,6 +6,7 @@ import { redisStore } from '../../adapters/redis/index.js';
 import { StoreKeys } from '../../adapters/redis/keys.js';
 import { isStoreUnavailable } from '../../src/errors.js';
 import type { BindingStore } from '../../src/store.js';
+import { waitFor } from '../../support/wait.js';
 import { command, redisToolsOrSkip } from '../support/cluster.js';
 import { startSentinel, type TestSentinel } from '../support/sentinel.js';
 import { T0, bindRequest, clientMetadata, newApplication } from '../support/store-cases.js';
@@ -63,7 +64,7 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
       while (pending.length > 0 && Date.now() < deadline) {
         const i = pending.shift()!;
         try {
-          const { outcome } = await store.bind(bindRequest(app(i), 'PRODUCTION', clientId(i), { attempt: { caller: 'load', clientId: clientId(i) } }));
+          const { outcome } = await store.bind(bindRequest(app(i), 'PRODUCTION', clientId(i), { caller: 'load' }));
           expect(['created', 'exists']).toContain(outcome);
           acknowledged.add(i);
           await sleep(5);
@@ -78,7 +79,7 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
     };
 
     const load = Promise.all(Array.from({ length: WORKERS }, worker));
-    await waitUntil(() => acknowledged.size >= PAIRS / 4);
+    await waitFor('a quarter of the binds acknowledged', () => (acknowledged.size >= PAIRS / 4 ? true : undefined), { withinMs: 20_000, everyMs: 10 });
     const ackedBeforeFailover = acknowledged.size;
     phase = 'failover';
     const { oldPort, newPort } = await sentinel.killMasterAndAwaitFailover();
@@ -101,11 +102,3 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
     expect(await store.verify()).toEqual({ ok: true, problems: [] });
   });
 });
-
-async function waitUntil(condition: () => boolean, deadlineMs = 20_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { redisStore } from '../../adapters/redis/index.js';
+import { basicAuth } from '../../support/http.js';
 import { ownerToken } from '../../examples/owner-token.js';
 import { startServerProcesses, stopServerProcesses, type ServerProcess } from '../support/processes.js';
 import { redisOrSkip, startRedis, type TestRedis } from '../support/redis.js';
@@ -60,7 +61,7 @@ async function adminToken(base: string): Promise<string> {
   const response = await fetch(`${base}/token`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`appkeys-admin:${ADMIN_SECRET}`).toString('base64')}`,
+      authorization: basicAuth('appkeys-admin', ADMIN_SECRET),
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'appkeys:admin' }),

@@ -6,7 +6,8 @@ import request from 'supertest';
 import type { AppKeysOptions } from '../../src/options.js';
 import { appKeys, type AppKeys } from '../../src/app-keys.js';
 import { authorizationCodeFlow } from './auth-code.js';
-import { baseConfiguration, basicAuth, buildProvider, serve, serviceClient } from './provider.js';
+import { basicAuth } from '../../support/http.js';
+import { baseConfiguration, buildProvider, serve, serviceClient } from './provider.js';
 
 export const ADMIN_CLIENT = { id: 'appkeys-admin', secret: 'admin-secret-admin-secret-admin-secret' } as const;
 export const PORTAL_CLIENT = { id: 'portal', redirectUri: 'http://portal.example/cb' } as const;

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import request from 'supertest';
 
-import { basicAuth } from './provider.js';
+import { basicAuth } from '../../support/http.js';
 
 /** Whatever supertest can drive: an http.Server, or a request listener such as `koaApp.callback()`. */
 export type TestApp = Parameters<typeof request>[0];

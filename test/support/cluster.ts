@@ -1,15 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import { createCluster } from 'redis';
 
 import type { NodeRedisCluster } from '../../adapters/redis/client.js';
+import { portIsFree } from '../../support/ports.js';
+import { stopChild } from '../../support/processes.js';
+import { privateRedisArgs, spawnRedisServer, waitUntilAnswering } from '../../support/redis-server.js';
+import { waitFor } from '../../support/wait.js';
+import { namespace } from './redis.js';
 
 /**
  * Private redis-server processes for the cluster and Sentinel tests: loopback, free ports, nothing
@@ -29,15 +31,6 @@ export function redisToolsOrSkip(): boolean {
   return false;
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /** A free loopback port whose cluster bus port (+10000) is free too, distinct from `taken`. */
 export async function freeClusterPort(taken: ReadonlySet<number> = new Set()): Promise<number> {
   for (let tries = 0; tries < 200; tries += 1) {
@@ -46,19 +39,6 @@ export async function freeClusterPort(taken: ReadonlySet<number> = new Set()): P
     if ((await portIsFree(port)) && (await portIsFree(port + 10_000))) return port;
   }
   throw new Error('no free port pair for a cluster node');
-}
-
-export function spawnRedisServer(args: readonly string[]): ChildProcess {
-  const child = spawn('redis-server', [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
-  return child;
-}
-
-export async function killChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 /** A one-off ioredis connection that never retries nor queues, for probing and administration. */
@@ -79,28 +59,6 @@ export async function command(port: number, name: string, ...args: (string | num
   } finally {
     client.disconnect();
   }
-}
-
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, deadlineMs = 15_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  let last: unknown;
-  while (Date.now() < until) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(50);
-  }
-  throw new Error(`${what} did not happen within ${deadlineMs} ms${last ? `: ${String(last)}` : ''}`);
-}
-
-export async function waitUntilAnswering(port: number, child: ChildProcess): Promise<void> {
-  await waitFor(`redis-server on port ${port} answering`, async () => {
-    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with code ${child.exitCode}`);
-    return (await command(port, 'PING')) === 'PONG' ? true : undefined;
-  });
 }
 
 export interface TestCluster {
@@ -132,7 +90,7 @@ export async function startCluster(masters = 3, replicas = 0): Promise<TestClust
   const stop = async () => {
     for (const client of ioredisClients) client.disconnect();
     for (const client of nodeRedisClients) client.destroy();
-    await Promise.all(children.map(killChild));
+    await Promise.all(children.map((child) => stopChild(child, 'SIGKILL')));
     rmSync(dir, { recursive: true, force: true });
   };
 
@@ -142,9 +100,8 @@ export async function startCluster(masters = 3, replicas = 0): Promise<TestClust
       taken.add(port).add(port + 10_000);
       ports.push(port);
       children.push(spawnRedisServer([
-        '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no', '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no',
+        ...privateRedisArgs(port), '--dir', dir,
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000',
       ]));
     }
     await Promise.all(ports.map((port, i) => waitUntilAnswering(port, children[i]!)));
@@ -191,9 +148,7 @@ export async function startCluster(masters = 3, replicas = 0): Promise<TestClust
       nodeRedisClients.add(cluster);
       return cluster;
     },
-    namespace(label = 't') {
-      return `test:${label}:${randomBytes(6).toString('hex')}:`;
-    },
+    namespace,
     stop,
   };
 }

@@ -45,8 +45,3 @@ export function buildProvider(configuration: Configuration, issuer = ISSUER): Pr
 export function serve(provider: Provider): Server {
   return provider.listen(0) as unknown as Server;
 }
-
-export function basicAuth(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value);
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
-}

@@ -1,9 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Redis, type RedisOptions } from 'ioredis';
+
+import { freePort } from '../../support/ports.js';
+import { stopChild } from '../../support/processes.js';
+import { privateRedisArgs, redisServerInstalled, spawnRedisServer, waitUntilAnswering } from '../../support/redis-server.js';
 
 /**
  * A private redis-server for one test file: started on a free loopback port with nothing persisted,
@@ -24,10 +26,9 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export function redisServerAvailable(): boolean {
-  if (process.env.REDIS_URL) return true;
-  const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
-  return probe.status === 0;
+export interface StartRedisOptions {
+  /** A private server even with REDIS_URL set (a test that counts every command the server runs). */
+  readonly forcePrivate?: boolean;
 }
 
 /**
@@ -35,7 +36,7 @@ export function redisServerAvailable(): boolean {
  * (as CI sets) a missing Redis is a failure instead.
  */
 export function redisOrSkip(): boolean {
-  if (redisServerAvailable()) return true;
+  if (process.env.REDIS_URL || redisServerInstalled()) return true;
   const message = 'redis-server not found and REDIS_URL not set: Redis-backed tests cannot run';
   if (process.env.APPKEYS_REQUIRE_REDIS === '1') {
     throw new Error(`${message} (APPKEYS_REQUIRE_REDIS=1)`);
@@ -44,58 +45,21 @@ export function redisOrSkip(): boolean {
   return false;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/** A key prefix of its own for one test. */
+export function namespace(label = 't'): string {
+  return `test:${label}:${randomBytes(6).toString('hex')}:`;
 }
 
-async function waitUntilAnswering(port: number, child: ChildProcess, deadlineMs = 10_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited early with code ${child.exitCode}`);
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      if ((await probe.ping()) === 'PONG') return;
-    } catch {
-      // not up yet
-    } finally {
-      probe.disconnect();
-    }
-    await sleep(25);
-  }
-  throw new Error(`redis-server on port ${port} did not answer within ${deadlineMs} ms`);
-}
-
-function spawnRedis(port: number, extraArgs: readonly string[]): ChildProcess {
-  return spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--protected-mode', 'no', ...extraArgs,
-  ], { stdio: 'ignore' });
-}
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-export async function startRedis(extraArgs: readonly string[] = []): Promise<TestRedis> {
+export async function startRedis({ forcePrivate = false }: StartRedisOptions = {}): Promise<TestRedis> {
   const clients = new Set<Redis>();
-  const external = process.env.REDIS_URL;
+  const external = forcePrivate ? undefined : process.env.REDIS_URL;
   let child: ChildProcess | undefined;
   let port: number;
   let url: string;
+  const spawnServer = async () => {
+    child = spawnRedisServer(privateRedisArgs(port));
+    await waitUntilAnswering(port, child);
+  };
 
   if (external) {
     url = external;
@@ -103,8 +67,7 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Tes
   } else {
     port = await freePort();
     url = `redis://127.0.0.1:${port}`;
-    child = spawnRedis(port, extraArgs);
-    await waitUntilAnswering(port, child);
+    await spawnServer();
   }
 
   return {
@@ -116,22 +79,19 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Tes
       clients.add(client);
       return client;
     },
-    namespace(label = 't') {
-      return `test:${label}:${randomBytes(6).toString('hex')}:`;
-    },
+    namespace,
     async kill() {
-      await stopChild(child);
+      await stopChild(child, 'SIGKILL');
     },
     async restart() {
       if (external) return;
-      await stopChild(child);
-      child = spawnRedis(port, extraArgs);
-      await waitUntilAnswering(port, child);
+      await stopChild(child, 'SIGKILL');
+      await spawnServer();
     },
     async stop() {
       for (const client of clients) client.disconnect();
       clients.clear();
-      await stopChild(child);
+      await stopChild(child, 'SIGKILL');
     },
   };
 }

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 
 import { Redis, type RedisOptions } from 'ioredis';
 
-import { freePort } from './redis.js';
-import { command, killChild, spawnRedisServer, waitFor, waitUntilAnswering } from './cluster.js';
+import { freePort } from '../../support/ports.js';
+import { stopChild } from '../../support/processes.js';
+import { privateRedisArgs, spawnRedisServer, waitUntilAnswering } from '../../support/redis-server.js';
+import { waitFor } from '../../support/wait.js';
+import { command } from './cluster.js';
 
 /** The master name the sentinels monitor. */
 export const MASTER_NAME = 'appkeys';
@@ -42,13 +45,10 @@ export async function startSentinel({ replicas = 1, sentinels = 1 }: SentinelSet
   const sentinelPorts: number[] = [];
   const stop = async () => {
     for (const client of clients) client.disconnect();
-    await Promise.all([...servers.values(), ...sentinelChildren].map(killChild));
+    await Promise.all([...servers.values(), ...sentinelChildren].map((child) => stopChild(child, 'SIGKILL')));
     rmSync(dir, { recursive: true, force: true });
   };
-  const dataServer = (port: number, extra: readonly string[] = []) => spawnRedisServer([
-    '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no', '--dir', dir,
-    '--save', '', '--appendonly', 'no', ...extra,
-  ]);
+  const dataServer = (port: number, extra: readonly string[] = []) => spawnRedisServer([...privateRedisArgs(port), '--dir', dir, ...extra]);
   const masterPort = async () => {
     const [, port] = (await command(sentinelPorts[0]!, 'SENTINEL', 'get-master-addr-by-name', MASTER_NAME)) as [string, string];
     return Number(port);
@@ -107,13 +107,13 @@ export async function startSentinel({ replicas = 1, sentinels = 1 }: SentinelSet
     },
     async killMasterAndAwaitFailover() {
       const oldPort = await masterPort();
-      await killChild(servers.get(oldPort));
+      await stopChild(servers.get(oldPort), 'SIGKILL');
       servers.delete(oldPort);
       const newPort = await waitFor('the sentinels promoting a replica', async () => {
         const port = await masterPort();
         if (port === oldPort) return undefined;
         return /role:master/.test(String(await command(port, 'INFO', 'replication'))) ? port : undefined;
-      }, 30_000);
+      }, { withinMs: 30_000 });
       return { oldPort, newPort };
     },
     stop,

@@ -519,15 +519,15 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
 
       it('throttles bind while a window is full, even for a binding that would succeed or exist', async () => {
         await seed(['c1', 'c2'], [['app1', 'bob']]);
-        await store.bind(bindRequest('app1', 'SANDBOX', 'c2', { attempt: { caller: 'mallory', clientId: 'c2' } }));
+        await store.bind(bindRequest('app1', 'SANDBOX', 'c2', { caller: 'mallory' }));
         for (const nowMs of [1_000, 2_000, 3_000]) {
           await store.recordFailedAttempt(attempt, limits, nowMs);
           await store.recordFailedAttempt({ caller: 'mallory', clientId: 'c2' }, limits, nowMs);
         }
-        const request = bindRequest('app1', 'PRODUCTION', 'c1', { attempt, limits, nowMs: 5_000 });
+        const request = bindRequest('app1', 'PRODUCTION', 'c1', { caller: attempt.caller, limits, nowMs: 5_000 });
         expect(await store.bind(request)).toEqual({ outcome: 'throttled', retryAfterMs: 6_000 });
         expect((await store.getClient('c1'))?.binding).toBeUndefined();
-        expect(await store.bind(bindRequest('app1', 'SANDBOX', 'c2', { attempt: { caller: 'mallory', clientId: 'c2' }, limits, nowMs: 5_000 })))
+        expect(await store.bind(bindRequest('app1', 'SANDBOX', 'c2', { caller: 'mallory', limits, nowMs: 5_000 })))
           .toEqual({ outcome: 'throttled', retryAfterMs: 6_000 });
         expect(await store.bind({ ...request, nowMs: 10_999 })).toEqual({ outcome: 'throttled', retryAfterMs: 1 });
         expect(await store.bind({ ...request, nowMs: 11_000 })).toEqual({ outcome: 'created' });
@@ -557,11 +557,10 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       it('counts a caller\'s failures per client', async () => {
         await seed(['c1', 'c2'], [['app1', 'bob']]);
         for (const nowMs of [1_000, 2_000, 3_000]) await store.recordFailedAttempt(attempt, limits, nowMs);
-        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { attempt, limits, nowMs: 4_000 })))
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { caller: attempt.caller, limits, nowMs: 4_000 })))
           .toEqual({ outcome: 'throttled', retryAfterMs: 7_000 });
-        const other = { caller: 'mallory', clientId: 'c2' };
-        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c2', { attempt: other, limits, nowMs: 4_000 }))).toEqual({ outcome: 'created' });
-        expect(await store.bind(bindRequest('app1', 'SANDBOX', 'c1', { attempt: { caller: 'trent', clientId: 'c1' }, limits, nowMs: 4_000 })))
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c2', { caller: 'mallory', limits, nowMs: 4_000 }))).toEqual({ outcome: 'created' });
+        expect(await store.bind(bindRequest('app1', 'SANDBOX', 'c1', { caller: 'trent', limits, nowMs: 4_000 })))
           .toEqual({ outcome: 'created' });
       });
 
@@ -572,10 +571,10 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.recordFailedAttempt({ caller: 'b', clientId: 'c1' }, perClient, 2_000)).toBe(0);
         expect(await store.recordFailedAttempt({ caller: 'c', clientId: 'c1' }, perClient, 3_000)).toBe(0);
         expect(await store.recordFailedAttempt({ caller: 'd', clientId: 'c1' }, perClient, 4_000)).toBe(7_000);
-        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { attempt: { caller: 'e', clientId: 'c1' }, limits: perClient, nowMs: 4_000 })))
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { caller: 'e', limits: perClient, nowMs: 4_000 })))
           .toEqual({ outcome: 'throttled', retryAfterMs: 7_000 });
         expect(await store.recordFailedAttempt({ caller: 'a', clientId: 'c2' }, perClient, 4_000)).toBe(0);
-        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { attempt: { caller: 'e', clientId: 'c1' }, limits: perClient, nowMs: 11_000 })))
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { caller: 'e', limits: perClient, nowMs: 11_000 })))
           .toEqual({ outcome: 'created' });
       });
 
@@ -628,7 +627,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         for (const [i, id] of HOSTILE_IDS.entries()) {
           expect(await store.createApplication(newApplication(id, `owner ${id}`, `name ${id}`))).toBe('created');
           const keyType: KeyType = i % 2 === 0 ? 'PRODUCTION' : 'SANDBOX';
-          expect(await store.bind(bindRequest(id, keyType, id, { access: ownerAccess(`owner ${id}`), attempt: { caller: id, clientId: id } }))).toEqual({ outcome: 'created' });
+          expect(await store.bind(bindRequest(id, keyType, id, { access: ownerAccess(`owner ${id}`), caller: id }))).toEqual({ outcome: 'created' });
         }
         for (const [i, id] of HOSTILE_IDS.entries()) {
           const keyType: KeyType = i % 2 === 0 ? 'PRODUCTION' : 'SANDBOX';

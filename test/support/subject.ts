@@ -1,115 +1,69 @@
-import type { AdapterFactory, Configuration } from 'oidc-provider';
+import type { Configuration } from 'oidc-provider';
 import request from 'supertest';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 
-import { memoryAdapter } from '../../src/memory/provider-adapter.js';
-import { memoryStore } from '../../src/memory/store.js';
-import { redisAdapter, redisStore } from '../../adapters/redis/index.js';
-import { ProviderKeys } from '../../adapters/redis/keys.js';
 import type { AppKeysOptions } from '../../src/options.js';
-import type { BindingStore } from '../../src/store.js';
+import { basicAuth } from '../../support/http.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './appkeys.js';
-import { baseConfiguration, basicAuth } from './provider.js';
-import type { TestRedis } from './redis.js';
-
-/** Where the provider keeps its state for one test, and a count of the tokens it holds. */
-export interface Opened {
-  readonly store: BindingStore;
-  readonly adapter: AdapterFactory;
-  /**
-   * Redis: the AccessToken and ClientCredentials records under the test's prefix. Memory: every entry
-   * the adapter holds, which a token request changes only by saving a token.
-   */
-  storedTokens(): Promise<number>;
-  cleanup(): Promise<void>;
-}
-
-export interface Backend {
-  readonly name: string;
-  open(): Promise<Opened>;
-}
-
-const memoryBackend: Backend = {
-  name: 'memory',
-  async open() {
-    const store = memoryStore({ warn: () => {} });
-    const adapter = memoryAdapter();
-    return {
-      store,
-      adapter,
-      storedTokens: async () => adapter.size,
-      cleanup: () => store.close(),
-    };
-  },
-};
-
-const redisBackend = (server: () => TestRedis | undefined): Backend => ({
-  name: 'redis',
-  async open() {
-    const redis = server();
-    if (!redis) throw new Error('the Redis backend opened before its redis-server started');
-    const client = redis.client();
-    const prefix = redis.namespace('tokens');
-    const store = redisStore({ client, prefix: `${prefix}appkeys:` });
-    const adapterPrefix = `${prefix}oidc:`;
-    const keys = new ProviderKeys(adapterPrefix);
-    async function count(pattern: string): Promise<number> {
-      let cursor = '0';
-      let found = 0;
-      do {
-        const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        found += batch.length;
-      } while (cursor !== '0');
-      return found;
-    }
-    return {
-      store,
-      adapter: redisAdapter({ client, prefix: adapterPrefix }),
-      // the models' key prefixes, from the one module that builds keys, plus a glob
-      storedTokens: async () => (await count(keys.modelPattern('AccessToken'))) + (await count(keys.modelPattern('ClientCredentials'))),
-      async cleanup() {
-        await store.close();
-        client.disconnect();
-      },
-    };
-  },
-});
-
-/**
- * Redis (when the suite has one) and memory: each test of a suite runs on both. `server` is asked when
- * a test opens its backend, after the suite's `beforeAll` started the redis-server.
- */
-export function backendsOf(withRedis: boolean, server: () => TestRedis | undefined): Backend[] {
-  return [...(withRedis ? [redisBackend(server)] : []), memoryBackend];
-}
+import type { Backend, Opened } from './backends.js';
+import { baseConfiguration } from './provider.js';
 
 export const SECRET = 'oob-secret-0123456789abcdef0123456789abcdef';
 export const API = 'https://api.example';
 
 export type Body = Record<string, unknown>;
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-/** A provider with appkeys mounted on one backend, driven over HTTP as a portal and its clients would. */
+interface Recorded {
+  readonly method: Method;
+  readonly path: string;
+  readonly status: number;
+  readonly text: string;
+}
+
+/** Metadata of a confidential client_credentials client, as an operator would PUT it. */
+export function oobMetadata(secret: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    client_secret: secret,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'api:read',
+    ...extra,
+  };
+}
+
+/** Generating keys and rotating a secret are the only answers allowed to show a secret. */
+function mayShowSecret(method: Method, path: string): boolean {
+  return method === 'post' && /\/keys\/[^/]+(\/secret)?$/.test(path.split('?')[0]!);
+}
+
+/**
+ * A real provider with appkeys mounted, on one backend, driven over HTTP as a portal and its clients
+ * would: the management API with every answer recorded, every secret the test used remembered, tokens
+ * at /token, introspection and revocation.
+ */
 export class Subject {
-  readonly #harness: AppKeysHarness;
+  readonly harness: AppKeysHarness;
   readonly #opened: Opened;
+  readonly #owners = new Map<string, Promise<string>>();
   #admin: Promise<string> | undefined;
+  /** Every secret this test has used or been shown. */
+  readonly secrets = new Set<string>([ADMIN_CLIENT.secret]);
+  readonly responses: Recorded[] = [];
 
   private constructor(harness: AppKeysHarness, opened: Opened) {
-    this.#harness = harness;
+    this.harness = harness;
     this.#opened = opened;
   }
 
   static async start(backend: Backend, options: AppKeysOptions = {}, configuration: Configuration = {}): Promise<Subject> {
     const opened = await backend.open();
+    const features = { ...baseConfiguration().features, ...configuration.features } as Configuration['features'];
     try {
       const harness = await startAppKeys(
         { provideKeys: { enabled: true }, ...options, store: opened.store },
-        {
-          ...configuration,
-          features: { ...baseConfiguration().features, ...configuration.features } as Configuration['features'],
-          adapter: opened.adapter,
-        },
+        { ...configuration, features, ...(opened.adapter && { adapter: opened.adapter }) },
       );
       return new Subject(harness, opened);
     } catch (error) {
@@ -119,43 +73,78 @@ export class Subject {
   }
 
   get server() {
-    return this.#harness.server;
+    return this.harness.server;
   }
 
+  get events() {
+    return this.harness.events;
+  }
+
+  /** Tokens the provider holds now (see `Opened.storedTokens`). */
   storedTokens(): Promise<number> {
+    if (!this.#opened.storedTokens) throw new Error('this backend does not count its tokens');
     return this.#opened.storedTokens();
   }
 
+  /** Remembers a secret, so that the leak check looks for it; returns it. */
+  secret(value: string): string {
+    this.secrets.add(value);
+    return value;
+  }
+
   admin(): Promise<string> {
-    this.#admin ??= this.#harness.adminToken();
+    this.#admin ??= this.harness.adminToken();
     return this.#admin;
   }
 
+  /** The owner token of `accountId` for this test: one sign-in per account. */
+  owner(accountId: string): Promise<string> {
+    let token = this.#owners.get(accountId);
+    if (!token) {
+      token = this.harness.ownerToken(accountId);
+      this.#owners.set(accountId, token);
+    }
+    return token;
+  }
+
+  /** A new owner token of `accountId`, from a sign-in of its own. */
   ownerToken(accountId: string): Promise<string> {
-    return this.#harness.ownerToken(accountId);
+    return this.harness.ownerToken(accountId);
   }
 
-  async api(method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, token: string, body?: Body): Promise<request.Response> {
-    const pending = request(this.server)[method](path).set('Authorization', `Bearer ${token}`);
-    return body === undefined ? pending : pending.send(body);
+  /** One call to the management API with a Bearer token (none when `token` is undefined). */
+  async call(method: Method, path: string, token: string | undefined, body?: unknown): Promise<request.Response> {
+    let pending = request(this.server)[method](path);
+    if (token !== undefined) pending = pending.set('Authorization', `Bearer ${token}`);
+    const response = body === undefined ? await pending : await pending.send(body as object);
+    this.responses.push({ method, path, status: response.status, text: response.text });
+    const shown = (response.body as { client_secret?: unknown } | undefined)?.client_secret;
+    if (typeof shown === 'string' && mayShowSecret(method, path)) this.secrets.add(shown);
+    return response;
   }
 
-  /** An out-of-band client for client_credentials, registered by the admin. */
-  async registerClient(clientId: string, secret = SECRET, metadata: Body = {}): Promise<void> {
-    const response = await this.api('put', `/appkeys/clients/${clientId}`, await this.admin(), {
-      client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read', ...metadata,
-    });
-    expect([200, 201], response.text).toContain(response.status);
-  }
+  get(path: string, token: string | undefined): Promise<request.Response> { return this.call('get', path, token); }
+  post(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('post', path, token, body); }
+  put(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('put', path, token, body); }
+  patch(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('patch', path, token, body); }
+  delete(path: string, token: string | undefined): Promise<request.Response> { return this.call('delete', path, token); }
 
-  async application(owner: string, name: string): Promise<string> {
-    const response = await this.api('post', '/appkeys/applications', owner, { name });
+  /** An application of the owner of `ownerToken`, created through the API; resolves its id. */
+  async application(ownerToken: string, name: string): Promise<string> {
+    const response = await this.post('/appkeys/applications', ownerToken, { name });
     expect(response.status, response.text).toBe(201);
     return (response.body as { id: string }).id;
   }
 
-  async provideKeys(owner: string, appId: string, keyType: string, clientId: string, secret = SECRET): Promise<void> {
-    const response = await this.api('put', `/appkeys/applications/${appId}/keys/${keyType}`, owner, { client_id: clientId, client_secret: secret });
+  /** An out-of-band client registered by the admin with the given secret. */
+  async registerClient(clientId: string, secret = SECRET, extra: Record<string, unknown> = {}): Promise<void> {
+    this.secret(secret);
+    const response = await this.put(`/appkeys/clients/${encodeURIComponent(clientId)}`, await this.admin(), oobMetadata(secret, extra));
+    expect([200, 201], response.text).toContain(response.status);
+  }
+
+  async provideKeys(ownerToken: string, appId: string, keyType: string, clientId: string, secret = SECRET): Promise<void> {
+    const response = await this.put(`/appkeys/applications/${appId}/keys/${keyType}`, ownerToken, { client_id: clientId, client_secret: secret });
     expect(response.status, response.text).toBe(201);
   }
 
@@ -168,18 +157,20 @@ export class Subject {
     return { owner, appId };
   }
 
+  /** A client_credentials token request at the provider's own token endpoint. */
   async clientCredentials(clientId: string, secret = SECRET, params: Record<string, string> = {}): Promise<request.Response> {
     return request(this.server).post('/token').set('Authorization', basicAuth(clientId, secret))
       .type('form').send({ grant_type: 'client_credentials', ...params });
   }
 
+  /** A client_credentials access token, or a failed assertion. */
   async accessToken(clientId: string, secret = SECRET, params: Record<string, string> = {}): Promise<string> {
     const response = await this.clientCredentials(clientId, secret, params);
     expect(response.status, response.text).toBe(200);
     return (response.body as { access_token: string }).access_token;
   }
 
-  /** Introspection by the static admin client, which may introspect any token. */
+  /** Introspection by the static admin client, which always exists and may introspect any token. */
   async introspect(token: string): Promise<Body> {
     const response = await request(this.server).post('/token/introspection')
       .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret)).type('form').send({ token });
@@ -192,18 +183,56 @@ export class Subject {
       .set('Authorization', basicAuth(clientId, secret)).type('form').send({ token });
   }
 
+  /** Events of one name, in order. */
+  eventsNamed(name: string): Body[] {
+    return this.events.filter((event) => event.name === name).map((event) => event.payload as Body);
+  }
+
+  /** No event payload and no answer other than generating or rotating keys holds a secret of this test. */
+  expectNoSecretLeaked(): void {
+    for (const secret of this.secrets) {
+      for (const event of this.events) {
+        expect(JSON.stringify(event.payload), `event ${event.name} holds a secret`).not.toContain(secret);
+      }
+      for (const response of this.responses) {
+        if (mayShowSecret(response.method, response.path)) continue;
+        expect(response.text, `${response.method.toUpperCase()} ${response.path} answered with a secret`).not.toContain(secret);
+      }
+    }
+  }
+
+  /** Checks the store's invariants and releases everything. */
   async finish(): Promise<void> {
     try {
       expect(await this.#opened.store.verify()).toEqual({ ok: true, problems: [] });
     } finally {
-      await this.#harness.close();
+      await this.harness.close();
       await this.#opened.cleanup();
     }
   }
 }
 
-export function expectOAuthError(response: request.Response, status: number, error: string): void {
-  expect(response.status, response.text).toBe(status);
-  expect((response.body as Body).error).toBe(error);
+/**
+ * Starts subjects on `backend` for the tests of the describe it is called in; after each test, every
+ * subject it started is checked (no secret leaked, with `expectNoLeaks`; the store's invariants) and
+ * closed.
+ */
+export function subjectsPerTest(
+  backend: Backend, { expectNoLeaks = false } = {},
+): (options?: AppKeysOptions, configuration?: Configuration) => Promise<Subject> {
+  const started: Subject[] = [];
+  afterEach(async () => {
+    for (const subject of started.splice(0)) {
+      try {
+        if (expectNoLeaks) subject.expectNoSecretLeaked();
+      } finally {
+        await subject.finish();
+      }
+    }
+  });
+  return async (options, configuration) => {
+    const subject = await Subject.start(backend, options, configuration);
+    started.push(subject);
+    return subject;
+  };
 }
-

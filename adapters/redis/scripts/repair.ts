@@ -3,7 +3,7 @@ import { PRELUDE } from './prelude.js';
 
 /**
  * Scripts of `appkeys check --repair` (adapters/redis/repair.ts), one per kind of fix, over the data
- * layout documented in scripts/store.ts. The application's `key:<KEY_TYPE>` field is the binding of
+ * layout described in layout.ts. The application's `key:<KEY_TYPE>` field is the binding of
  * record; the client's binding fields are its reverse index.
  *
  * Node finds a problem by reading, then runs one of these with every key it touches passed in KEYS

@@ -5,16 +5,8 @@ import { PRELUDE } from './prelude.js';
  * Scripts of the appkeys BindingStore. Every change that touches more than one key is one of these:
  * one round trip, atomic, no read-modify-write from Node.
  *
- * Data (key names from keys.ts, all under one hash tag):
- *   client:<id>  hash  metadata (opaque JSON, never decoded here), digest (of its canonical JSON, to tell
- *                      "unchanged"), registered_at, updated_at, rev,
- *                      and while bound: app, key_type, origin, bound_at, bound_by, status, and
- *                      tokens_since (set when its application is blocked)
- *   clients      zset  every client id (score 0, lexical order)
- *   app:<id>     hash  id, name, name_key, description, owner, status, created_at, updated_at,
- *                      key:<KEY_TYPE> = client id of each binding
- *   apps         zset  every application id; owner:<owner> zset, one owner's application ids
- *   names:<owner> hash name_key -> application id
+ * The records and their fields are described in layout.ts (key names from keys.ts, all under one hash
+ * tag); test/redis-layout.test.ts checks every field named here against it.
  *
  * Scripts that reach a key from an id they read build it with `enc`, the Lua twin of keys.ts's
  * `encodeKeyPart`, and a key prefix passed in ARGV by keys.ts. The binding fields of a client
@@ -277,18 +269,18 @@ end
 `;
 
 /**
- * bind: binds an existing client, unless its failed attempts are over the limit.
+ * bind: binds an existing client as provided keys, unless its failed attempts are over the limit.
  * KEYS[1] app key, KEYS[2] client key, KEYS[3] caller attempts, KEYS[4] client attempts
- * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] origin, ARGV[5] bound_at, ARGV[6] bound_by,
- * ARGV[7] access kind, ARGV[8] now ms, ARGV[9] window ms, ARGV[10] per caller, ARGV[11] per client, ARGV[12] owner
+ * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] bound_at, ARGV[5] bound_by,
+ * ARGV[6] access kind, ARGV[7] now ms, ARGV[8] window ms, ARGV[9] per caller, ARGV[10] per client, ARGV[11] owner
  * Returns 1 created, 0 exists, -1, -2, -3, -4, -8, or {-9, retry ms}.
  */
 export const bind = change('appkeysBind-4', THROTTLE + `
-local wait = throttled(KEYS[3], KEYS[4], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
+local wait = throttled(KEYS[3], KEYS[4], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))
 if wait > 0 then return {-9, wait} end
 local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
 if not app[1] then return -1 end
-local denied = refusal(app[1], app[2], ARGV[7], ARGV[12])
+local denied = refusal(app[1], app[2], ARGV[6], ARGV[11])
 if denied then return denied end
 local c = redis.call('HMGET', KEYS[2], 'rev', 'app', 'key_type')
 if not c[1] then return -2 end
@@ -296,8 +288,8 @@ if c[2] == ARGV[1] and c[3] == ARGV[2] then return 0 end
 if c[2] then return -3 end
 if app[3] then return -4 end
 redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
-redis.call('HSET', KEYS[2], 'app', ARGV[1], 'key_type', ARGV[2], 'origin', ARGV[4], 'bound_at', ARGV[5],
-  'bound_by', ARGV[6], 'status', app[2])
+redis.call('HSET', KEYS[2], 'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'provided', 'bound_at', ARGV[4],
+  'bound_by', ARGV[5], 'status', app[2])
 return 1
 `);
 

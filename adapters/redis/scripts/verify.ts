@@ -5,7 +5,8 @@ import { PRELUDE } from './prelude.js';
  * Read-only scripts of verify(): each checks a whole batch of records on the server (one round trip
  * per batch of a SCAN), so a store of a million bindings is checked in seconds, not in millions of
  * round trips. Each returns the problems it found as readable strings (an empty list when none).
- * Layout and key building as in store.ts's scripts (`enc` is keys.ts's `encodeKeyPart`).
+ * Records as layout.ts describes them; keys built as in store.ts's scripts (`enc` is keys.ts's
+ * `encodeKeyPart`).
  */
 
 const VERIFY_PRELUDE = PRELUDE + `

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+
+import type { Script } from '../adapters/redis/connection.js';
+import { APPLICATION_FIELDS, BINDING_FIELDS, BOUND_FIELDS, CLIENT_FIELDS } from '../adapters/redis/layout.js';
+import * as repairScripts from '../adapters/redis/scripts/repair.js';
+import * as storeScripts from '../adapters/redis/scripts/store.js';
+import * as verifyScripts from '../adapters/redis/scripts/verify.js';
+
+/** The arguments of every `redis.call(…)` in a script, as Lua source, split at top-level commas. */
+function redisCalls(lua: string): string[][] {
+  const calls: string[][] = [];
+  for (let at = lua.indexOf('redis.call('); at !== -1; at = lua.indexOf('redis.call(', at + 1)) {
+    const args: string[] = [];
+    let depth = 0;
+    let quote = '';
+    let current = '';
+    for (let i = at + 'redis.call('.length; i < lua.length; i += 1) {
+      const char = lua[i]!;
+      if (quote) {
+        if (char === quote) quote = '';
+      } else if (char === "'" || char === '"') {
+        quote = char;
+      } else if (char === '(') {
+        depth += 1;
+      } else if (char === ')' && depth === 0) {
+        args.push(current.trim());
+        break;
+      } else if (char === ')') {
+        depth -= 1;
+      } else if (char === ',' && depth === 0) {
+        args.push(current.trim());
+        current = '';
+        continue;
+      }
+      current += char;
+    }
+    calls.push(args);
+  }
+  return calls;
+}
+
+const literal = (arg: string | undefined) => /^'([^']*)'$/.exec(arg ?? '')?.[1];
+
+/** The field names a hash command names as literals (`HSET key 'f1', v1, 'f2', v2`: f1, f2). */
+function literalFields(call: readonly string[]): string[] {
+  const command = literal(call[0]);
+  const fields = command === 'HSET' ? call.slice(2).filter((_, i) => i % 2 === 0)
+    : command === 'HINCRBY' ? call.slice(2, 3)
+      : ['HGET', 'HMGET', 'HDEL', 'HEXISTS'].includes(command ?? '') ? call.slice(2)
+        : [];
+  return fields.flatMap((field) => literal(field) ?? []);
+}
+
+const scripts = [storeScripts, verifyScripts, repairScripts].flatMap((module) => Object.values(module) as Script[]);
+const script = (name: string) => scripts.find((candidate) => candidate.name === name)!;
+
+/** The fields the one HSET of `name` naming `marker` writes, in order. */
+function written(name: string, marker: string): string[] {
+  const hsets = redisCalls(script(name).lua).filter((call) => literal(call[0]) === 'HSET')
+    .map(literalFields).filter((fields) => fields.includes(marker));
+  expect(hsets, `${name}: HSETs naming ${marker}`).toHaveLength(1);
+  return hsets[0]!;
+}
+
+describe('the Redis record layout (adapters/redis/layout.ts) and the scripts', () => {
+  const known = new Set<string>([...CLIENT_FIELDS, ...BINDING_FIELDS, ...APPLICATION_FIELDS]);
+
+  it('names in every script only fields the layout lists, and the layout lists only fields some script names', () => {
+    const named = new Set<string>();
+    for (const { name, lua } of scripts) {
+      for (const call of redisCalls(lua)) {
+        for (const field of literalFields(call)) {
+          expect(known, `${name} names field ${field}`).toContain(field);
+          named.add(field);
+        }
+      }
+      // an application record read whole with HGETALL into a table `app`
+      for (const [, field] of lua.matchAll(/\bapp\.([A-Za-z_]+)/g)) {
+        expect(APPLICATION_FIELDS, `${name} reads app.${field}`).toContain(field);
+        named.add(field!);
+      }
+    }
+    expect([...known].filter((field) => !named.has(field))).toEqual([]);
+  });
+
+  it('writes a new client record with exactly the client fields, and a binding with exactly the bound fields', () => {
+    expect(written('appkeysPutClient-2', 'registered_at')).toEqual([...CLIENT_FIELDS]);
+    expect(written('appkeysBind-4', 'app')).toEqual([...BOUND_FIELDS]);
+    expect(written('appkeysRepairRestoreBinding-2', 'app')).toEqual([...BOUND_FIELDS]);
+    expect(written('appkeysCreateAndBind-3', 'app')).toEqual([...CLIENT_FIELDS, ...BOUND_FIELDS]);
+  });
+
+  it('writes a new application record with exactly the application fields', () => {
+    expect(written('appkeysCreateApplication-4', 'name_key')).toEqual([...APPLICATION_FIELDS]);
+  });
+});
