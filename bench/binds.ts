@@ -73,7 +73,11 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
 
     // each batch (warm-up, rounds, counted) binds its own range of fresh pairs; autocannon builds one
     // request per connection ahead, so each range has that many spare
-    const batches = [options.warmupBinds, ...Array.from({ length: options.rounds }, () => options.bindsPerRound), options.countedBinds];
+    const batches = [
+      options.warmupBinds,
+      ...Array.from({ length: options.rounds }, () => options.bindsPerRound),
+      options.countedBinds,
+    ];
     const ranges: Array<{ from: number; to: number; amount: number }> = [];
     let total = 0;
     for (const amount of batches) {
@@ -84,8 +88,10 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
     const setupStarted = process.hrtime.bigint();
     await forEachIndex(0, total, 256, (i) => fixtures.createPair(store, i));
     const setupSeconds = Number(process.hrtime.bigint() - setupStarted) / 1e9;
-    print(`  set up ${formatRate(total)} applications and ${formatRate(total)} unbound clients in ${formatSeconds(setupSeconds)}`
-      + ' (store scripts, pipelined, from this process)');
+    print(
+      `  set up ${formatRate(total)} applications and ${formatRate(total)} unbound clients in ${formatSeconds(setupSeconds)}` +
+        ' (store scripts, pipelined, from this process)',
+    );
 
     const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
     const path = (i: number) => `/appkeys/applications/${fixtures.application(i)}/keys/PRODUCTION`;
@@ -96,7 +102,9 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
       const meter = CpuMeter.start([server.pid, redis.pid]);
       const result = await runLoad(server.baseUrl, {
         request: {
-          method: 'PUT', path: path(range.from), headers,
+          method: 'PUT',
+          path: path(range.from),
+          headers,
           setupRequest: (request) => {
             // past the range (never, by construction) the last pair repeats: a 200, counted as a failure
             const i = Math.min(cursor, range.to - 1);
@@ -112,15 +120,21 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
       const shares = meter.stop();
       const othersCpu = shares?.others;
       const entry: BindRound = {
-        ...result, round, valid: isValid(result) && result.completed === range.amount, othersCpu,
-        serverCpuUs: microsEach(shares, server.pid, result.ok), redisCpuUs: microsEach(shares, redis.external ? undefined : redis.pid, result.ok),
+        ...result,
+        round,
+        valid: isValid(result) && result.completed === range.amount,
+        othersCpu,
+        serverCpuUs: microsEach(shares, server.pid, result.ok),
+        redisCpuUs: microsEach(shares, redis.external ? undefined : redis.pid, result.ok),
       };
       const label = round === 0 ? 'warm-up' : `round ${round}`;
-      print(`  ${label.padEnd(8)} ${SERVER.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} binds/s`
-        + `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} created in ${formatSeconds(entry.elapsedSeconds)}`
-        + `${entry.serverCpuUs === undefined ? '' : `   CPU/bind: server ${Math.round(entry.serverCpuUs)} µs`}`
-        + `${entry.redisCpuUs === undefined ? '' : `, redis ${Math.round(entry.redisCpuUs)} µs`}`
-        + `${othersCpu === undefined ? '' : `   others used ${formatPercent(othersCpu)} CPU`}`);
+      print(
+        `  ${label.padEnd(8)} ${SERVER.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} binds/s` +
+          `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} created in ${formatSeconds(entry.elapsedSeconds)}` +
+          `${entry.serverCpuUs === undefined ? '' : `   CPU/bind: server ${Math.round(entry.serverCpuUs)} µs`}` +
+          `${entry.redisCpuUs === undefined ? '' : `, redis ${Math.round(entry.redisCpuUs)} µs`}` +
+          `${othersCpu === undefined ? '' : `   others used ${formatPercent(othersCpu)} CPU`}`,
+      );
       if (!entry.valid) {
         const problem = `${label} binds: INVALID, ${describeFailures(entry, 201)}${entry.completed === range.amount ? '' : `, ${entry.completed} of ${range.amount} completed`}`;
         problems.push(problem);
@@ -140,21 +154,29 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
         batch = await sequential(counted.amount, async (k) => {
           const i = counted.from + k;
           const response = await fetch(new URL(path(i), server.baseUrl), {
-            method: 'PUT', headers, body: body(i), signal: AbortSignal.timeout(10_000),
+            method: 'PUT',
+            headers,
+            body: body(i),
+            signal: AbortSignal.timeout(10_000),
           });
           const text = await response.text();
-          if (response.status !== 201 || !isBindingResponse(text)) throw new Error(`bind ${i}: ${response.status} ${text.slice(0, 200)}`);
+          if (response.status !== 201 || !isBindingResponse(text))
+            throw new Error(`bind ${i}: ${response.status} ${text.slice(0, 200)}`);
         });
       });
       if (!batch) throw new Error('counted batch did not run');
       commands = { ...batch, commands: count };
-      if (batch.failed > 0) problems.push(`counted binds: ${batch.failed} of ${batch.requests} failed (${batch.firstFailure ?? ''})`);
+      if (batch.failed > 0)
+        problems.push(`counted binds: ${batch.failed} of ${batch.requests} failed (${batch.firstFailure ?? ''})`);
     }
     if (!server.running()) problems.push('the redis-appkeys server died during the binds');
 
     // every bind above must have left a consistent registry behind
     const verified = await store.verify();
-    if (!verified.ok) problems.push(`verify() after the binds found ${verified.problems.length} problems: ${verified.problems.slice(0, 3).join('; ')}`);
+    if (!verified.ok)
+      problems.push(
+        `verify() after the binds found ${verified.problems.length} problems: ${verified.problems.slice(0, 3).join('; ')}`,
+      );
     return {
       warmup,
       rounds,

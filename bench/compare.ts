@@ -1,6 +1,14 @@
 import { variant, type VariantName } from './variants.js';
 import { checkTokenBinding, requestToken } from './workload.js';
-import { describeFailures, isValid, loadTokenEndpoint, sequentialTokenRequests, type LoadOptions, type LoadResult, type SequentialResult } from './support/load.js';
+import {
+  describeFailures,
+  isValid,
+  loadTokenEndpoint,
+  sequentialTokenRequests,
+  type LoadOptions,
+  type LoadResult,
+  type SequentialResult,
+} from './support/load.js';
 import { countCommands, type BenchRedis, type CommandCount } from './support/redis.js';
 import { indent, startServer, type RunningServer } from './support/servers.js';
 import { formatPercent, formatRate, median, medianDefined } from './support/format.js';
@@ -74,7 +82,10 @@ export interface Comparison {
 function loud(print: (line: string) => void, message: string, log: string): void {
   print(`!!!!!!!! ${message} !!!!!!!!`);
   // the provider's start-up warnings (dev keys, memory adapter, runtime) say nothing about a failure
-  const relevant = log.split('\n').filter((line) => !line.startsWith('oidc-provider WARNING')).join('\n');
+  const relevant = log
+    .split('\n')
+    .filter((line) => !line.startsWith('oidc-provider WARNING'))
+    .join('\n');
   if (relevant.trim()) print(`    server log (tail):\n${indent(relevant)}`);
 }
 
@@ -92,16 +103,20 @@ class Subject {
     const shares = meter.stop();
     const othersCpu = shares?.others;
     const entry: RoundResult = {
-      ...result, round, valid: isValid(result), othersCpu,
+      ...result,
+      round,
+      valid: isValid(result),
+      othersCpu,
       serverCpuUs: microsEach(shares, this.server.pid, result.ok),
       redisCpuUs: microsEach(shares, options.redis?.external ? undefined : options.redis?.pid, result.ok),
     };
     const label = round === 0 ? 'warm-up' : `round ${round}`;
-    const line = `  ${label.padEnd(8)} ${this.server.name.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} req/s`
-      + `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} ok`
-      + `${entry.serverCpuUs === undefined ? '' : `   CPU/req: server ${Math.round(entry.serverCpuUs)} µs`}`
-      + `${entry.redisCpuUs === undefined || !this.server.variant.redis ? '' : `, redis ${Math.round(entry.redisCpuUs)} µs`}`
-      + `${othersCpu === undefined ? '' : `   others used ${formatPercent(othersCpu)} CPU`}`;
+    const line =
+      `  ${label.padEnd(8)} ${this.server.name.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} req/s` +
+      `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} ok` +
+      `${entry.serverCpuUs === undefined ? '' : `   CPU/req: server ${Math.round(entry.serverCpuUs)} µs`}` +
+      `${entry.redisCpuUs === undefined || !this.server.variant.redis ? '' : `, redis ${Math.round(entry.redisCpuUs)} µs`}` +
+      `${othersCpu === undefined ? '' : `   others used ${formatPercent(othersCpu)} CPU`}`;
     options.print(line);
     if (!entry.valid) {
       const problem = `${label} ${this.server.name}: INVALID, ${describeFailures(entry)}`;
@@ -142,9 +157,15 @@ export async function compare(a: VariantName, b: VariantName, options: CompareOp
   options.print(`\n== ${a} vs ${b}`);
   for (const name of [a, b]) options.print(`  ${name.padEnd(14)} ${variant(name).description}`);
   const redisUrl = options.redis?.url;
-  const servers = await Promise.all([a, b].map((name) => startServer(name, redisUrl, `${options.keyPrefix}${name}:`, {
-    cpuProfile: options.cpuProfileDir ? { dir: options.cpuProfileDir, name: `tokens-${a}-vs-${b}-${name}` } : undefined,
-  })));
+  const servers = await Promise.all(
+    [a, b].map((name) =>
+      startServer(name, redisUrl, `${options.keyPrefix}${name}:`, {
+        cpuProfile: options.cpuProfileDir
+          ? { dir: options.cpuProfileDir, name: `tokens-${a}-vs-${b}-${name}` }
+          : undefined,
+      }),
+    ),
+  );
   const subjects = servers.map((server) => new Subject(server));
   try {
     for (const subject of subjects) {
@@ -154,7 +175,9 @@ export async function compare(a: VariantName, b: VariantName, options: CompareOp
         const token = await requestToken(subject.server.baseUrl);
         await checkTokenBinding(subject.server.baseUrl, token, subject.server.variant.bound);
       } catch (err) {
-        throw new Error(`${subject.server.name}: ${(err as Error).message}\n${indent(subject.server.log())}`);
+        throw new Error(`${subject.server.name}: ${(err as Error).message}\n${indent(subject.server.log())}`, {
+          cause: err,
+        });
       }
     }
     if (options.warmupSeconds > 0) {
@@ -162,7 +185,8 @@ export async function compare(a: VariantName, b: VariantName, options: CompareOp
       for (const subject of subjects) subject.warmup = await subject.run(0, options.warmupSeconds, options);
     }
     for (let round = 1; round <= options.rounds; round += 1) {
-      for (const subject of subjects) subject.rounds.push(await subject.run(round, options.load.durationSeconds, options));
+      for (const subject of subjects)
+        subject.rounds.push(await subject.run(round, options.load.durationSeconds, options));
     }
     if (options.redis && options.countedRequests > 0) {
       for (const subject of subjects) {
@@ -188,9 +212,13 @@ export async function compare(a: VariantName, b: VariantName, options: CompareOp
     a: resultA,
     b: resultB,
     ratio: resultB.medianRps / resultA.medianRps,
-    cpuRatio: resultA.medianServerCpuUs !== undefined && resultB.medianServerCpuUs !== undefined
-      ? resultA.medianServerCpuUs / resultB.medianServerCpuUs : undefined,
-    roundRatios: resultA.rounds.map((round, i) => (resultB.rounds[i]?.requestsPerSecond ?? Number.NaN) / round.requestsPerSecond),
+    cpuRatio:
+      resultA.medianServerCpuUs !== undefined && resultB.medianServerCpuUs !== undefined
+        ? resultA.medianServerCpuUs / resultB.medianServerCpuUs
+        : undefined,
+    roundRatios: resultA.rounds.map(
+      (round, i) => (resultB.rounds[i]?.requestsPerSecond ?? Number.NaN) / round.requestsPerSecond,
+    ),
     valid: resultA.problems.length === 0 && resultB.problems.length === 0,
   };
 }

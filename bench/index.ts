@@ -46,7 +46,15 @@ import { installedRedisVersion } from '../support/redis-server.js';
 import { startBenchRedis, type BenchRedis } from './support/redis.js';
 import { commandTable, cpuBusyShare, describeMachine, machineLine } from './support/report.js';
 import { runScale, scaleDetail } from './scale.js';
-import { atLeast, atMost, renderSummary, type BindsSection, type Goal, type ScaleSection, type TokenSection } from './support/summary.js';
+import {
+  atLeast,
+  atMost,
+  renderSummary,
+  type BindsSection,
+  type Goal,
+  type ScaleSection,
+  type TokenSection,
+} from './support/summary.js';
 import { DEFAULT_PAIRS, pairError, parsePair, runTokens, SECRETS_PAIRS, tokenSetup, type Pair } from './tokens.js';
 
 const PARTS = ['tokens', 'secrets', 'binds', 'scale'] as const;
@@ -112,7 +120,8 @@ const scaleSmall = intFromEnv('BENCH_SCALE_SMALL', 1000, 100, 1_000_000);
 const scaleSamples = intFromEnv('BENCH_SCALE_SAMPLES', 2000, 10, 1_000_000);
 const appsPerOwner = intFromEnv('BENCH_SCALE_OWNER_APPS', 4, 1, 1000);
 const scaleLoadRaw = process.env.BENCH_SCALE_LOAD || (scaleN > 200_000 ? 'raw' : 'scripts');
-if (scaleLoadRaw !== 'scripts' && scaleLoadRaw !== 'raw') throw new Error(`BENCH_SCALE_LOAD must be scripts or raw, got "${scaleLoadRaw}"`);
+if (scaleLoadRaw !== 'scripts' && scaleLoadRaw !== 'raw')
+  throw new Error(`BENCH_SCALE_LOAD must be scripts or raw, got "${scaleLoadRaw}"`);
 const scaleLoad: 'scripts' | 'raw' = scaleLoadRaw;
 const waitQuietSeconds = intFromEnv('BENCH_WAIT_QUIET', 0, 0, 86_400);
 /** Above this share of CPU time used by others before start, the machine counts as busy. */
@@ -124,14 +133,18 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
   // every round, warm-up and start-up is bounded by itself; this catches anything that still hangs
-  const expectedSeconds = (parts.has('tokens') ? pairs.length * (2 * (warmupSeconds + rounds * durationSeconds) + 40) : 0)
-    + (parts.has('secrets') ? SECRETS_PAIRS.length * (2 * (warmupSeconds + rounds * durationSeconds) + 100) : 0)
-    + (parts.has('binds') ? 120 + ((bindWarmup + rounds * bindsPerRound + countedBinds) / 200) : 0)
-    + (parts.has('scale') ? 300 + scaleN / 1000 : 0);
-  setTimeout(() => {
-    process.stderr.write(`\nbench: still running after ${Math.round(2 * expectedSeconds)} s, giving up\n`);
-    process.exit(1);
-  }, (2 * expectedSeconds + waitQuietSeconds) * 1000).unref();
+  const expectedSeconds =
+    (parts.has('tokens') ? pairs.length * (2 * (warmupSeconds + rounds * durationSeconds) + 40) : 0) +
+    (parts.has('secrets') ? SECRETS_PAIRS.length * (2 * (warmupSeconds + rounds * durationSeconds) + 100) : 0) +
+    (parts.has('binds') ? 120 + (bindWarmup + rounds * bindsPerRound + countedBinds) / 200 : 0) +
+    (parts.has('scale') ? 300 + scaleN / 1000 : 0);
+  setTimeout(
+    () => {
+      process.stderr.write(`\nbench: still running after ${Math.round(2 * expectedSeconds)} s, giving up\n`);
+      process.exit(1);
+    },
+    (2 * expectedSeconds + waitQuietSeconds) * 1000,
+  ).unref();
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
 
   const started = Date.now();
@@ -150,24 +163,42 @@ async function main(): Promise<number> {
     let busyBefore = await cpuBusyShare(1000);
     const waitUntil = Date.now() + waitQuietSeconds * 1000;
     if (busyBefore > QUIET && waitQuietSeconds > 0) {
-      print(`the machine is busy (${formatPercent(busyBefore)} CPU): waiting up to ${waitQuietSeconds} s for it to quiet down`);
+      print(
+        `the machine is busy (${formatPercent(busyBefore)} CPU): waiting up to ${waitQuietSeconds} s for it to quiet down`,
+      );
       while (busyBefore > QUIET && Date.now() < waitUntil) busyBefore = await cpuBusyShare(2000);
     }
     print(`benchmarks (${[...parts].join(', ')}) · ${machineLine(machine)}`);
     if (busyBefore > QUIET) {
-      print(`!!! the machine is busy (${formatPercent(busyBefore)} of CPU time used by other processes just before start): expect noisy rounds`);
+      print(
+        `!!! the machine is busy (${formatPercent(busyBefore)} of CPU time used by other processes just before start): expect noisy rounds`,
+      );
     }
-    if (redis) print(`redis: ${redis.external ? `${redis.url} (REDIS_URL, shared)` : `private redis-server at ${redis.url}`}`);
+    if (redis)
+      print(`redis: ${redis.external ? `${redis.url} (REDIS_URL, shared)` : `private redis-server at ${redis.url}`}`);
     if (cpuProfileDir) print(`CPU profiles of the server processes go to ${cpuProfileDir}`);
 
     if (parts.has('tokens') && redis) {
       const options: CompareOptions = {
-        rounds, warmupSeconds, load: { connections, durationSeconds }, countedRequests, redis, keyPrefix, cpuProfileDir, print,
+        rounds,
+        warmupSeconds,
+        load: { connections, durationSeconds },
+        countedRequests,
+        redis,
+        keyPrefix,
+        cpuProfileDir,
+        print,
       };
       const setup = tokenSetup(options);
       print(`\n==== token endpoint\n${setup}`);
       const comparisons = await runTokens(pairs, options);
-      tokens = { setup, comparisons: comparisons.map((comparison) => ({ comparison, goal: PAIR_GOALS[`${comparison.a.name}:${comparison.b.name}`] })) };
+      tokens = {
+        setup,
+        comparisons: comparisons.map((comparison) => ({
+          comparison,
+          goal: PAIR_GOALS[`${comparison.a.name}:${comparison.b.name}`],
+        })),
+      };
       for (const comparison of comparisons) {
         if (!comparison.valid) problems.push(...comparison.a.problems, ...comparison.b.problems);
       }
@@ -175,75 +206,124 @@ async function main(): Promise<number> {
 
     if (parts.has('secrets') && redis) {
       const options: CompareOptions = {
-        rounds, warmupSeconds, load: { connections, durationSeconds }, countedRequests: Math.min(countedRequests, 100), redis,
-        keyPrefix: `${keyPrefix}s:`, cpuProfileDir, print,
+        rounds,
+        warmupSeconds,
+        load: { connections, durationSeconds },
+        countedRequests: Math.min(countedRequests, 100),
+        redis,
+        keyPrefix: `${keyPrefix}s:`,
+        cpuProfileDir,
+        print,
       };
-      const setup = `${tokenSetup(options)} Both sides run appkeys; the bench client's secret is kept as given on one side and as a`
-        + ' PHC scrypt hash on the other (production parameters), verified through the provider\'s compareClientSecret.';
+      const setup =
+        `${tokenSetup(options)} Both sides run appkeys; the bench client's secret is kept as given on one side and as a` +
+        " PHC scrypt hash on the other (production parameters), verified through the provider's compareClientSecret.";
       print(`\n==== secrets at rest: token endpoint\n${setup}`);
       const comparisons = await runTokens(SECRETS_PAIRS, options);
-      secrets = { setup, comparisons: comparisons.map((comparison) => ({ comparison, goal: PAIR_GOALS[`${comparison.a.name}:${comparison.b.name}`] })) };
+      secrets = {
+        setup,
+        comparisons: comparisons.map((comparison) => ({
+          comparison,
+          goal: PAIR_GOALS[`${comparison.a.name}:${comparison.b.name}`],
+        })),
+      };
       for (const comparison of comparisons) {
         if (!comparison.valid) problems.push(...comparison.a.problems, ...comparison.b.problems);
       }
     }
 
     if (parts.has('binds') && redis) {
-      const setup = 'PUT /appkeys/applications/:id/keys/PRODUCTION with an admin Bearer token (client_credentials, scope appkeys:admin)'
-        + ' against the redis-appkeys server (its own process); every request binds a distinct registered out-of-band client'
-        + ' (metadata as the provider normalizes it) to a distinct application, both created beforehand through the store\'s scripts;'
-        + ` autocannon, ${connections} connections, no pipelining; ${formatCount(bindWarmup)} warm-up binds, then ${rounds} × ${formatCount(bindsPerRound)} binds;`
-        + ` every response checked (201 and the binding); Redis commands counted over ${countedBinds} sequential binds; verify() afterwards.`;
+      const setup =
+        'PUT /appkeys/applications/:id/keys/PRODUCTION with an admin Bearer token (client_credentials, scope appkeys:admin)' +
+        ' against the redis-appkeys server (its own process); every request binds a distinct registered out-of-band client' +
+        " (metadata as the provider normalizes it) to a distinct application, both created beforehand through the store's scripts;" +
+        ` autocannon, ${connections} connections, no pipelining; ${formatCount(bindWarmup)} warm-up binds, then ${rounds} × ${formatCount(bindsPerRound)} binds;` +
+        ` every response checked (201 and the binding); Redis commands counted over ${countedBinds} sequential binds; verify() afterwards.`;
       print(`\n==== provide keys\n${setup}`);
       const result = await runBinds({
-        rounds, warmupBinds: bindWarmup, bindsPerRound, connections, countedBinds, redis, keyPrefix, cpuProfileDir, print,
+        rounds,
+        warmupBinds: bindWarmup,
+        bindsPerRound,
+        connections,
+        countedBinds,
+        redis,
+        keyPrefix,
+        cpuProfileDir,
+        print,
       });
       binds = { setup, result, goal: BINDS_GOAL };
       const rates = result.rounds.map((r) => r.requestsPerSecond);
-      print(`\n  median ${formatRate(result.medianRate)} binds/s   rounds: ${rates.map(formatRate).join(', ')}`
-        + `   (max−min: ${formatPercent((Math.max(...rates) - Math.min(...rates)) / result.medianRate)} of median)`);
+      print(
+        `\n  median ${formatRate(result.medianRate)} binds/s   rounds: ${rates.map(formatRate).join(', ')}` +
+          `   (max−min: ${formatPercent((Math.max(...rates) - Math.min(...rates)) / result.medianRate)} of median)`,
+      );
       if (result.medianServerCpuUs !== undefined) {
-        print(`  server CPU per bind: ${Math.round(result.medianServerCpuUs)} µs (median of rounds) → ${formatRate(1e6 / result.medianServerCpuUs)} binds/s`
-          + ' per core of the server process, whatever else runs');
+        print(
+          `  server CPU per bind: ${Math.round(result.medianServerCpuUs)} µs (median of rounds) → ${formatRate(1e6 / result.medianServerCpuUs)} binds/s` +
+            ' per core of the server process, whatever else runs',
+        );
       }
       print(`  verify() after the binds: ${result.verified.ok ? 'ok' : `${result.verified.problems.length} problems`}`);
       if (result.commands) for (const line of commandTable('redis-appkeys', result.commands, 'bind')) print(line);
-      if (result.cpuProfile) for (const line of await describeProfile('the binds server', result.cpuProfile)) print(line);
+      if (result.cpuProfile)
+        for (const line of await describeProfile('the binds server', result.cpuProfile)) print(line);
       problems.push(...result.problems);
     }
 
     if (parts.has('scale')) {
-      const setup = `two private redis-servers side by side, one with ${formatCount(scaleSmall)} and one with ${formatCount(scaleN)} applications,`
-        + ` each with a bound out-of-band client (PRODUCTION), ${appsPerOwner} applications per owner;`
-        + (scaleLoad === 'scripts'
-          ? ' loaded through the store\'s own scripts (512 calls in flight, auto-pipelined);'
-          : ' loaded as pipelined HSET/ZADD of the scripts\' exact layout (checked field by field against script-written records, and by verify());')
-        + ' memory from INFO memory (used_memory less client buffers and script cache) after each phase;'
-        + ` store calls from this process, one at a time, over a default-options ioredis connection, ${rounds} rounds × ${formatCount(scaleSamples)} calls`
-        + ' per operation and store, alternating which store goes first; bind latency on pairs kept aside (bound timed, unbound untimed).';
+      const setup =
+        `two private redis-servers side by side, one with ${formatCount(scaleSmall)} and one with ${formatCount(scaleN)} applications,` +
+        ` each with a bound out-of-band client (PRODUCTION), ${appsPerOwner} applications per owner;` +
+        (scaleLoad === 'scripts'
+          ? " loaded through the store's own scripts (512 calls in flight, auto-pipelined);"
+          : " loaded as pipelined HSET/ZADD of the scripts' exact layout (checked field by field against script-written records, and by verify());") +
+        ' memory from INFO memory (used_memory less client buffers and script cache) after each phase;' +
+        ` store calls from this process, one at a time, over a default-options ioredis connection, ${rounds} rounds × ${formatCount(scaleSamples)} calls` +
+        ' per operation and store, alternating which store goes first; bind latency on pairs kept aside (bound timed, unbound untimed).';
       print(`\n==== registry at scale\n${setup}`);
       const result = await runScale({
-        n: scaleN, small: scaleSmall, rounds, samples: scaleSamples, appsPerOwner, load: scaleLoad, cpuProfileDir, print,
+        n: scaleN,
+        small: scaleSmall,
+        rounds,
+        samples: scaleSamples,
+        appsPerOwner,
+        load: scaleLoad,
+        cpuProfileDir,
+        print,
       });
       scale = { setup, result, goals: SCALE_GOALS };
       print('');
       for (const line of scaleDetail(result)) print(line);
       const verifyProfile = result.verify.large.profile;
       if (verifyProfile) {
-        for (const line of await describeProfile(`this process during verify() at ${formatCount(scaleN)}`, verifyProfile)) print(line);
+        for (const line of await describeProfile(
+          `this process during verify() at ${formatCount(scaleN)}`,
+          verifyProfile,
+        ))
+          print(line);
       }
       problems.push(...result.problems);
     }
 
     print(`\ndone in ${Math.round((Date.now() - started) / 1000)} s\n`);
     print('----8<---- summary ----');
-    print(renderSummary({
-      machine, date: new Date(), load: `${formatPercent(busyBefore)} CPU busy before start`,
-      externalRedis: redis?.external ?? false, tokens, secrets, binds, scale,
-    }));
+    print(
+      renderSummary({
+        machine,
+        date: new Date(),
+        load: `${formatPercent(busyBefore)} CPU busy before start`,
+        externalRedis: redis?.external ?? false,
+        tokens,
+        secrets,
+        binds,
+        scale,
+      }),
+    );
     print('----8<----');
     if (problems.length > 0) {
-      print('\n!!!!!!!! INVALID RUN: some requests or checks failed; these numbers do not measure what they claim !!!!!!!!');
+      print(
+        '\n!!!!!!!! INVALID RUN: some requests or checks failed; these numbers do not measure what they claim !!!!!!!!',
+      );
       for (const problem of problems) print(`  - ${problem}`);
       return 1;
     }
@@ -256,7 +336,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`\nbench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

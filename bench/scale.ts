@@ -10,14 +10,24 @@ import { Redis } from 'ioredis';
 import { redisStore } from '../adapters/redis/index.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import {
-  BOUND_FIELDS, keyField, type ApplicationField, type BoundField, type ClientField,
+  BOUND_FIELDS,
+  keyField,
+  type ApplicationField,
+  type BoundField,
+  type ClientField,
 } from '../adapters/redis/layout.js';
 import { metadataDigest } from '../src/canonical-json.js';
 import type { BindingStore } from '../src/store.js';
 import type { VerifyResult } from '../src/types.js';
 import { forEachIndex, Fixtures, normalizedClientTemplate } from './support/fixtures.js';
 import {
-  formatBytes, formatCount, formatMicros, formatPercent, formatRate, formatSeconds, percentile,
+  formatBytes,
+  formatCount,
+  formatMicros,
+  formatPercent,
+  formatRate,
+  formatSeconds,
+  percentile,
 } from './support/format.js';
 import { CpuMeter } from './support/noise.js';
 import { infoNumber } from '../support/redis-server.js';
@@ -136,7 +146,11 @@ async function dataMemory(probe: Redis): Promise<number> {
   // client buffers of a finished pipeline shrink in the server's cron; let it run first
   await sleep(300);
   const info = await probe.info('memory');
-  return infoNumber(info, 'used_memory') - (infoNumber(info, 'mem_clients_normal') || 0) - (infoNumber(info, 'used_memory_scripts') || 0);
+  return (
+    infoNumber(info, 'used_memory') -
+    (infoNumber(info, 'mem_clients_normal') || 0) -
+    (infoNumber(info, 'used_memory_scripts') || 0)
+  );
 }
 
 async function memoryUsage(probe: Redis, key: string): Promise<number> {
@@ -147,21 +161,37 @@ const ADMIN = { kind: 'admin' } as const;
 
 function bindRequest(fixtures: Fixtures, i: number) {
   return {
-    applicationId: fixtures.application(i), access: ADMIN, keyType: 'PRODUCTION' as const, clientId: fixtures.client(i),
-    boundAt: fixtures.at, boundBy: BOUND_BY, caller: BOUND_BY, limits: LIMITS, nowMs: Date.now(),
+    applicationId: fixtures.application(i),
+    access: ADMIN,
+    keyType: 'PRODUCTION' as const,
+    clientId: fixtures.client(i),
+    boundAt: fixtures.at,
+    boundBy: BOUND_BY,
+    caller: BOUND_BY,
+    limits: LIMITS,
+    nowMs: Date.now(),
   };
 }
 
 /** Loads pairs [from, to) phase by phase, through the store's scripts or as raw writes of the same layout. */
 class Loader {
-  constructor(readonly data: Dataset, readonly mode: 'scripts' | 'raw') {}
+  constructor(
+    readonly data: Dataset,
+    readonly mode: 'scripts' | 'raw',
+  ) {}
 
   async applications(from: number, to: number): Promise<void> {
     const { fixtures: f, keys } = this.data;
     if (this.mode === 'scripts') {
       await forEachIndex(from, to, 512, async (i) => {
         const outcome = await this.data.loadStore.createApplication({
-          id: f.application(i), name: f.name(i), nameKey: f.nameKey(i), description: '', owner: f.owner(i), status: 'ACTIVE', created_at: f.at,
+          id: f.application(i),
+          name: f.name(i),
+          nameKey: f.nameKey(i),
+          description: '',
+          owner: f.owner(i),
+          status: 'ACTIVE',
+          created_at: f.at,
         });
         if (outcome !== 'created') throw new Error(`application ${i}: ${outcome}`);
       });
@@ -172,7 +202,14 @@ class Loader {
       const id = f.application(i);
       const owner = f.owner(i);
       const application: Record<ApplicationField, string> = {
-        id, name: f.name(i), name_key: f.nameKey(i), description: '', owner, status: 'ACTIVE', created_at: f.at, updated_at: f.at,
+        id,
+        name: f.name(i),
+        name_key: f.nameKey(i),
+        description: '',
+        owner,
+        status: 'ACTIVE',
+        created_at: f.at,
+        updated_at: f.at,
       };
       pipeline.hset(keys.application(id), application);
       pipeline.zadd(keys.applications, 0, id);
@@ -195,7 +232,11 @@ class Loader {
       const id = f.client(i);
       const metadata = f.metadata(i);
       const client: Record<ClientField, string | number> = {
-        metadata: JSON.stringify(metadata), digest: metadataDigest(metadata), registered_at: f.at, updated_at: f.at, rev: 1,
+        metadata: JSON.stringify(metadata),
+        digest: metadataDigest(metadata),
+        registered_at: f.at,
+        updated_at: f.at,
+        rev: 1,
       };
       pipeline.hset(keys.client(id), client);
       pipeline.zadd(keys.clients, 0, id);
@@ -216,7 +257,12 @@ class Loader {
       const appId = f.application(i);
       const clientId = f.client(i);
       const binding: Record<BoundField, string> = {
-        app: appId, key_type: 'PRODUCTION', origin: 'provided', bound_at: f.at, bound_by: BOUND_BY, status: 'ACTIVE',
+        app: appId,
+        key_type: 'PRODUCTION',
+        origin: 'provided',
+        bound_at: f.at,
+        bound_by: BOUND_BY,
+        status: 'ACTIVE',
       };
       pipeline.hset(keys.application(appId), keyField('PRODUCTION'), clientId);
       pipeline.hset(keys.client(clientId), binding);
@@ -224,7 +270,11 @@ class Loader {
   }
 
   /** Batches of 500 indexes per pipeline, four pipelines in flight. */
-  async #pipelined(from: number, to: number, add: (pipeline: ReturnType<Redis['pipeline']>, i: number) => void): Promise<void> {
+  async #pipelined(
+    from: number,
+    to: number,
+    add: (pipeline: ReturnType<Redis['pipeline']>, i: number) => void,
+  ): Promise<void> {
     const batch = 500;
     const starts: number[] = [];
     for (let start = from; start < to; start += batch) starts.push(start);
@@ -237,12 +287,21 @@ class Loader {
   }
 }
 
-async function openDataset(label: string, size: number, template: Awaited<ReturnType<typeof normalizedClientTemplate>>, appsPerOwner: number): Promise<Dataset> {
+async function openDataset(
+  label: string,
+  size: number,
+  template: Awaited<ReturnType<typeof normalizedClientTemplate>>,
+  appsPerOwner: number,
+): Promise<Dataset> {
   const redis = await startBenchRedis({ forcePrivate: true });
   const loader = new Redis(redis.url, { enableAutoPipelining: true });
   const client = new Redis(redis.url);
   return {
-    label, size, redis, loader, client,
+    label,
+    size,
+    redis,
+    loader,
+    client,
     loadStore: redisStore({ client: loader, prefix: PREFIX, timeoutMs: 30_000 }),
     store: redisStore({ client, prefix: PREFIX }),
     fixtures: new Fixtures(template, appsPerOwner),
@@ -290,12 +349,18 @@ async function timeOnce(data: Dataset, operation: ScaleOperation, sequence: numb
  * `samples` timed calls on each store, interleaved call by call (small, large, large, small, …) so
  * that a burst of noise from other processes hits both sizes alike. Microseconds, ascending, per store.
  */
-async function timeInterleaved(small: Dataset, large: Dataset, operation: ScaleOperation, samples: number, round: number): Promise<[Float64Array, Float64Array]> {
+async function timeInterleaved(
+  small: Dataset,
+  large: Dataset,
+  operation: ScaleOperation,
+  samples: number,
+  round: number,
+): Promise<[Float64Array, Float64Array]> {
   const times = [new Float64Array(samples), new Float64Array(samples)] as const;
   for (let s = 0; s < samples; s += 1) {
     const sequence = round * samples + s;
     const smallFirst = s % 2 === round % 2;
-    for (const which of smallFirst ? [0, 1] as const : [1, 0] as const) {
+    for (const which of smallFirst ? ([0, 1] as const) : ([1, 0] as const)) {
       times[which][s] = await timeOnce(which === 0 ? small : large, operation, sequence);
     }
   }
@@ -310,7 +375,11 @@ function fullCollection(): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? () => { (gc as () => void)(); } : undefined;
+    return typeof gc === 'function'
+      ? () => {
+          (gc as () => void)();
+        }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -344,7 +413,12 @@ async function measureVerify(data: Dataset, profilePath: string | undefined): Pr
   const collect = fullCollection();
   collect?.();
   const baselineMemory = process.memoryUsage();
-  const peak = { rss: baselineMemory.rss, heapUsed: baselineMemory.heapUsed, liveHeap: baselineMemory.heapUsed, collections: 0 };
+  const peak = {
+    rss: baselineMemory.rss,
+    heapUsed: baselineMemory.heapUsed,
+    liveHeap: baselineMemory.heapUsed,
+    collections: 0,
+  };
   const sampler = setInterval(() => {
     const now = process.memoryUsage();
     peak.rss = Math.max(peak.rss, now.rss);
@@ -356,13 +430,17 @@ async function measureVerify(data: Dataset, profilePath: string | undefined): Pr
     peak.collections += 1;
     peak.liveHeap = Math.max(peak.liveHeap, process.memoryUsage().heapUsed);
   };
-  const forced = collect ? setInterval(() => {
-    collect();
-    liveSample();
-  }, 1000) : undefined;
+  const forced = collect
+    ? setInterval(() => {
+        collect();
+        liveSample();
+      }, 1000)
+    : undefined;
   const observed = new PerformanceObserver((list) => {
     // Node puts the collection's kind in `detail`, which the published PerformanceEntry type lacks
-    const major = list.getEntries().some((entry) => (entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+    const major = list
+      .getEntries()
+      .some((entry) => (entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
     if (major) liveSample();
   });
   if (!collect) observed.observe({ entryTypes: ['gc'] });
@@ -370,16 +448,18 @@ async function measureVerify(data: Dataset, profilePath: string | undefined): Pr
   let last = new Map([...before].map(([name, stat]) => [name, stat.calls]));
   let sampling = Promise.resolve();
   const mixer = setInterval(() => {
-    sampling = sampling.then(async () => {
-      const now = await commandTimes(probe);
-      const delta = new Map<string, number>();
-      for (const [name, stat] of now) {
-        const calls = stat.calls - (last.get(name) ?? 0);
-        if (calls > 0 && name !== 'info') delta.set(name, calls);
-      }
-      last = new Map([...now].map(([name, stat]) => [name, stat.calls]));
-      seconds.push(delta);
-    }).catch(() => {});
+    sampling = sampling
+      .then(async () => {
+        const now = await commandTimes(probe);
+        const delta = new Map<string, number>();
+        for (const [name, stat] of now) {
+          const calls = stat.calls - (last.get(name) ?? 0);
+          if (calls > 0 && name !== 'info') delta.set(name, calls);
+        }
+        last = new Map([...now].map(([name, stat]) => [name, stat.calls]));
+        seconds.push(delta);
+      })
+      .catch(() => {});
   }, 1000);
   const meter = CpuMeter.start([data.redis.pid]);
   const cpuBefore = process.cpuUsage();
@@ -452,8 +532,12 @@ function timelineOf(seconds: ReadonlyArray<ReadonlyMap<string, number>>): string
   });
   return phases.map((phase) => {
     const total = [...phase.totals.values()].reduce((a, b) => a + b, 0);
-    const mix = [...phase.totals].sort((x, y) => y[1] - x[1]).filter(([, calls]) => calls >= total / 100).slice(0, 4)
-      .map(([name, calls]) => `${name} ${formatPercent(calls / total)}`).join(', ');
+    const mix = [...phase.totals]
+      .sort((x, y) => y[1] - x[1])
+      .filter(([, calls]) => calls >= total / 100)
+      .slice(0, 4)
+      .map(([name, calls]) => `${name} ${formatPercent(calls / total)}`)
+      .join(', ');
     return `${phase.from}–${phase.to} s: ${formatRate(total / (phase.to - phase.from))} commands/s (${mix || 'none'})`;
   });
 }
@@ -464,7 +548,10 @@ async function recordShape(data: Dataset, i: number): Promise<string> {
   const app = keys.application(f.application(i));
   const clientKey = keys.client(f.client(i));
   const [appFields, clientFields, appEncoding, clientEncoding] = await Promise.all([
-    client.hkeys(app), client.hkeys(clientKey), client.object('ENCODING', app), client.object('ENCODING', clientKey),
+    client.hkeys(app),
+    client.hkeys(clientKey),
+    client.object('ENCODING', app),
+    client.object('ENCODING', clientKey),
   ]);
   return `app ${String(appEncoding)} [${appFields.sort().join(',')}] · client ${String(clientEncoding)} [${clientFields.sort().join(',')}]`;
 }
@@ -482,26 +569,35 @@ async function load(data: Dataset, mode: 'scripts' | 'raw', print: (line: string
   for (const phase of ['applications', 'clients', 'bindings'] as const) {
     const phaseStarted = process.hrtime.bigint();
     if (phase === 'bindings' && measure) {
-      const sizes = await Promise.all(sampleIds.map(async (i) => [
-        await memoryUsage(probe, data.keys.client(data.fixtures.client(i))),
-        await memoryUsage(probe, data.keys.application(data.fixtures.application(i))),
-      ] as const));
+      const sizes = await Promise.all(
+        sampleIds.map(
+          async (i) =>
+            [
+              await memoryUsage(probe, data.keys.client(data.fixtures.client(i))),
+              await memoryUsage(probe, data.keys.application(data.fixtures.application(i))),
+            ] as const,
+        ),
+      );
       before = { client: avg(sizes.map(([c]) => c)), app: avg(sizes.map(([, a]) => a)) };
     }
     for (let from = 0; from < data.size; from += chunk) {
       await loader[phase](from, Math.min(data.size, from + chunk));
       if (data.size >= 200_000) {
         const done = Math.min(data.size, from + chunk);
-        print(`    ${data.label}: ${phase} ${formatCount(done)} / ${formatCount(data.size)}`
-          + ` (${formatSeconds(Number(process.hrtime.bigint() - phaseStarted) / 1e9)})`);
+        print(
+          `    ${data.label}: ${phase} ${formatCount(done)} / ${formatCount(data.size)}` +
+            ` (${formatSeconds(Number(process.hrtime.bigint() - phaseStarted) / 1e9)})`,
+        );
       }
     }
     phaseSeconds.push(Number(process.hrtime.bigint() - phaseStarted) / 1e9);
     if (measure) memory.push(await dataMemory(probe));
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  print(`  ${data.label}: loaded ${formatCount(data.size)} applications, clients and bindings (${mode}) in ${formatSeconds(seconds)}`
-    + ` (applications ${formatSeconds(phaseSeconds[0]!)}, clients ${formatSeconds(phaseSeconds[1]!)}, bindings ${formatSeconds(phaseSeconds[2]!)})`);
+  print(
+    `  ${data.label}: loaded ${formatCount(data.size)} applications, clients and bindings (${mode}) in ${formatSeconds(seconds)}` +
+      ` (applications ${formatSeconds(phaseSeconds[0]!)}, clients ${formatSeconds(phaseSeconds[1]!)}, bindings ${formatSeconds(phaseSeconds[2]!)})`,
+  );
   return { seconds, memory, sampleIds, before };
 }
 
@@ -517,9 +613,13 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   let large: Dataset | undefined;
   try {
     large = await openDataset(formatCount(options.n), options.n, template, options.appsPerOwner);
-    print(`  two private redis-servers: ${small.redis.url} holds ${formatCount(options.small)}, ${large.redis.url} holds ${formatCount(options.n)}`);
-    print(`  sample ids: application ${large.fixtures.application(0)}, client ${large.fixtures.client(0)}, owner ${large.fixtures.owner(0)}`
-      + ` (${options.appsPerOwner} applications per owner); client metadata ${JSON.stringify(large.fixtures.metadata(0)).length} bytes of JSON`);
+    print(
+      `  two private redis-servers: ${small.redis.url} holds ${formatCount(options.small)}, ${large.redis.url} holds ${formatCount(options.n)}`,
+    );
+    print(
+      `  sample ids: application ${large.fixtures.application(0)}, client ${large.fixtures.client(0)}, owner ${large.fixtures.owner(0)}` +
+        ` (${options.appsPerOwner} applications per owner); client metadata ${JSON.stringify(large.fixtures.metadata(0)).length} bytes of JSON`,
+    );
 
     await load(small, options.load, print, false);
     const loaded = await load(large, options.load, print, true);
@@ -528,10 +628,15 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const probe = large.redis.probe;
     const { keys, fixtures: f } = large;
     const [m0, m1, m2, m3] = loaded.memory as [number, number, number, number];
-    const after = await Promise.all(loaded.sampleIds.map(async (i) => [
-      await memoryUsage(probe, keys.client(f.client(i))),
-      await memoryUsage(probe, keys.application(f.application(i))),
-    ] as const));
+    const after = await Promise.all(
+      loaded.sampleIds.map(
+        async (i) =>
+          [
+            await memoryUsage(probe, keys.client(f.client(i))),
+            await memoryUsage(probe, keys.application(f.application(i))),
+          ] as const,
+      ),
+    );
     const listpackValue = Number(((await probe.call('CONFIG', 'GET', 'hash-max-listpack-value')) as string[])[1]);
     const sample = loaded.sampleIds[0]!;
     // what the binding's fields add to a client record as Redis encodes it now, and as a listpack
@@ -592,7 +697,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       await viaScripts.clients(extra, extra + 2);
       await viaScripts.bindings(extra, extra + 2);
       const [raw, scripted] = await Promise.all([recordShape(large, sample), recordShape(large, extra)]);
-      layoutCheck = raw === scripted ? `raw-written records match script-written ones: ${raw}` : `MISMATCH raw ${raw} vs scripts ${scripted}`;
+      layoutCheck =
+        raw === scripted
+          ? `raw-written records match script-written ones: ${raw}`
+          : `MISMATCH raw ${raw} vs scripts ${scripted}`;
       if (raw !== scripted) problems.push(`raw layout differs from the scripts': ${raw} vs ${scripted}`);
     }
 
@@ -605,11 +713,16 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       const parts: string[] = [];
       for (const operation of SCALE_OPERATIONS) {
         const [atSmall, atLarge] = await timeInterleaved(small, large, operation, options.samples, round);
-        for (const [key, times] of [[`${operation}:small`, atSmall], [`${operation}:large`, atLarge]] as const) {
+        for (const [key, times] of [
+          [`${operation}:small`, atSmall],
+          [`${operation}:large`, atLarge],
+        ] as const) {
           samples.set(key, [...(samples.get(key) ?? []), times]);
         }
-        parts.push(`${operation} p50 ${formatMicros(percentile(atSmall, 50))} → ${formatMicros(percentile(atLarge, 50))}`
-          + ` p99 ${formatMicros(percentile(atSmall, 99))} → ${formatMicros(percentile(atLarge, 99))}`);
+        parts.push(
+          `${operation} p50 ${formatMicros(percentile(atSmall, 50))} → ${formatMicros(percentile(atLarge, 50))}` +
+            ` p99 ${formatMicros(percentile(atSmall, 99))} → ${formatMicros(percentile(atLarge, 99))}`,
+        );
       }
       print(`  round ${round + 1} (${small.label} → ${large.label}): ${parts.join('; ')}`);
     }
@@ -618,18 +731,34 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       const all = Float64Array.from(rounds.flatMap((r) => [...r])).sort();
       return { p50: percentile(all, 50), p99: percentile(all, 99), roundP50s: rounds.map((r) => percentile(r, 50)) };
     };
-    const latency = Object.fromEntries(SCALE_OPERATIONS.map((operation) => [operation, {
-      small: statsOf(`${operation}:small`), large: statsOf(`${operation}:large`),
-    }])) as ScaleResult['latency'];
+    const latency = Object.fromEntries(
+      SCALE_OPERATIONS.map((operation) => [
+        operation,
+        {
+          small: statsOf(`${operation}:small`),
+          large: statsOf(`${operation}:large`),
+        },
+      ]),
+    ) as ScaleResult['latency'];
 
     // ---- verify ----------------------------------------------------------------------------------
     const verifySmall = await measureVerify(small, undefined);
-    print(`  verify() at ${small.label}: ${formatSeconds(verifySmall.seconds)}, ${verifySmall.result.ok ? 'ok' : 'PROBLEMS'}`);
+    print(
+      `  verify() at ${small.label}: ${formatSeconds(verifySmall.seconds)}, ${verifySmall.result.ok ? 'ok' : 'PROBLEMS'}`,
+    );
     print(`  verify() at ${large.label}: running (SCAN, streaming)…`);
-    const verifyLarge = await measureVerify(large, options.cpuProfileDir ? join(options.cpuProfileDir, `verify-${options.n}.cpuprofile`) : undefined);
-    print(`  verify() at ${large.label}: ${formatSeconds(verifyLarge.seconds)}, ${verifyLarge.result.ok ? 'ok' : 'PROBLEMS'}`);
+    const verifyLarge = await measureVerify(
+      large,
+      options.cpuProfileDir ? join(options.cpuProfileDir, `verify-${options.n}.cpuprofile`) : undefined,
+    );
+    print(
+      `  verify() at ${large.label}: ${formatSeconds(verifyLarge.seconds)}, ${verifyLarge.result.ok ? 'ok' : 'PROBLEMS'}`,
+    );
     for (const run of [verifySmall, verifyLarge]) {
-      if (!run.result.ok) problems.push(`verify() at ${formatCount(run.size)} found problems: ${run.result.problems.slice(0, 3).join('; ')}`);
+      if (!run.result.ok)
+        problems.push(
+          `verify() at ${formatCount(run.size)} found problems: ${run.result.problems.slice(0, 3).join('; ')}`,
+        );
     }
     return {
       n: options.n,
@@ -653,28 +782,35 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
 export function scaleDetail(result: ScaleResult): string[] {
   const m = result.memory;
   const lines = [
-    `  memory per application ${formatBytes(m.perApplication)} (record, all-applications index, owner index and name index),`
-      + ` per client ${formatBytes(m.perClient)}, per binding ${formatBytes(m.perBinding)}; a bound pair ${formatBytes(m.totalPerBoundPair)} in all`,
-    `  sampled records (MEMORY USAGE): client ${formatBytes(m.clientBefore)} → ${formatBytes(m.clientAfter)} when bound (${m.clientEncoding}),`
-      + ` application ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)} (${m.applicationEncoding})`,
-    `  the client record is a ${m.clientEncoding} because its metadata (${m.metadataBytes} B) exceeds hash-max-listpack-value`
-      + ` (${m.listpackValueLimit} B): each binding field is then its own dict entry and two strings;`
-      + ` the six client fields of a binding add ${formatBytes(m.bindingInHashtable)} to such a record,`
-      + ` ${formatBytes(m.bindingInListpack)} to the same record held as a listpack (hash-max-listpack-value 1024, scratch copies of the sampled records)`,
+    `  memory per application ${formatBytes(m.perApplication)} (record, all-applications index, owner index and name index),` +
+      ` per client ${formatBytes(m.perClient)}, per binding ${formatBytes(m.perBinding)}; a bound pair ${formatBytes(m.totalPerBoundPair)} in all`,
+    `  sampled records (MEMORY USAGE): client ${formatBytes(m.clientBefore)} → ${formatBytes(m.clientAfter)} when bound (${m.clientEncoding}),` +
+      ` application ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)} (${m.applicationEncoding})`,
+    `  the client record is a ${m.clientEncoding} because its metadata (${m.metadataBytes} B) exceeds hash-max-listpack-value` +
+      ` (${m.listpackValueLimit} B): each binding field is then its own dict entry and two strings;` +
+      ` the six client fields of a binding add ${formatBytes(m.bindingInHashtable)} to such a record,` +
+      ` ${formatBytes(m.bindingInListpack)} to the same record held as a listpack (hash-max-listpack-value 1024, scratch copies of the sampled records)`,
     `  index members (skiplist sorted sets of ${formatCount(result.n)}): ${formatBytes(m.indexMemberBytes)} each`,
   ];
   if (result.layoutCheck) lines.push(`  ${result.layoutCheck}`);
   for (const run of [result.verify.small, result.verify.large]) {
-    lines.push(`  verify() at ${formatCount(run.size)}: ${formatSeconds(run.seconds)}, ${formatCount(run.commands)} commands`
-      + ` (${formatRate(run.commands / run.seconds)}/s); CPU: node ${formatSeconds(run.nodeCpuSeconds)}, redis ${formatSeconds(run.redisCpuSeconds)}`
-      + `${run.othersCpu === undefined ? '' : `, others ${formatPercent(run.othersCpu)} of the machine`};`
-      + ` heap ${formatBytes(run.baseline.heapUsed)} → max ${formatBytes(run.peak.heapUsed)} (live, after ${run.collections}`
-      + ` ${run.forcedCollections ? 'forced full collections, one a second' : 'major collections'}: max ${formatBytes(run.peak.liveHeap)}),`
-      + ` rss ${formatBytes(run.baseline.rss)} → max ${formatBytes(run.peak.rss)}`);
+    lines.push(
+      `  verify() at ${formatCount(run.size)}: ${formatSeconds(run.seconds)}, ${formatCount(run.commands)} commands` +
+        ` (${formatRate(run.commands / run.seconds)}/s); CPU: node ${formatSeconds(run.nodeCpuSeconds)}, redis ${formatSeconds(run.redisCpuSeconds)}` +
+        `${run.othersCpu === undefined ? '' : `, others ${formatPercent(run.othersCpu)} of the machine`};` +
+        ` heap ${formatBytes(run.baseline.heapUsed)} → max ${formatBytes(run.peak.heapUsed)} (live, after ${run.collections}` +
+        ` ${run.forcedCollections ? 'forced full collections, one a second' : 'major collections'}: max ${formatBytes(run.peak.liveHeap)}),` +
+        ` rss ${formatBytes(run.baseline.rss)} → max ${formatBytes(run.peak.rss)}`,
+    );
   }
   const big = result.verify.large;
   lines.push('  verify() commands at the large size (calls, Redis µs per call):');
-  lines.push(`    ${big.byCommand.slice(0, 8).map((row) => `${row.name} ${formatCount(row.calls)} (${row.usecPerCall.toFixed(1)})`).join(', ')}`);
+  lines.push(
+    `    ${big.byCommand
+      .slice(0, 8)
+      .map((row) => `${row.name} ${formatCount(row.calls)} (${row.usecPerCall.toFixed(1)})`)
+      .join(', ')}`,
+  );
   lines.push('  verify() phases (command mix per second):');
   for (const phase of big.timeline) lines.push(`    ${phase}`);
   return lines;

@@ -102,7 +102,9 @@ function redisUrlOf(context: VariantContext, variant: string): string {
  */
 async function appkeysServer(context: VariantContext, variant: string, secrets?: SecretsOptions): Promise<BuiltServer> {
   const [{ Redis }, { redisAdapter, redisStore }, { appKeys }] = await Promise.all([
-    import('ioredis'), import('../adapters/redis/index.js'), import('../src/index.js'),
+    import('ioredis'),
+    import('../adapters/redis/index.js'),
+    import('../src/index.js'),
   ]);
   const client = new Redis(redisUrlOf(context, variant));
   const keys = appKeys({
@@ -110,9 +112,13 @@ async function appkeysServer(context: VariantContext, variant: string, secrets?:
     provideKeys: { enabled: true },
     ...(secrets && { secrets }),
   });
-  const provider = await newProvider(keys.configuration(tokenEndpointConfiguration({
-    adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
-  })));
+  const provider = await newProvider(
+    keys.configuration(
+      tokenEndpointConfiguration({
+        adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
+      }),
+    ),
+  );
   keys.mount(provider);
   const registry = keys.registry(provider);
   const admin = { kind: 'admin', id: `client:${BENCH_ADMIN.clientId}` } as const;
@@ -144,11 +150,16 @@ export const VARIANTS = {
     redis: true,
     bound: false,
     async create(context) {
-      const [{ Redis }, { redisAdapter }] = await Promise.all([import('ioredis'), import('../adapters/redis/index.js')]);
+      const [{ Redis }, { redisAdapter }] = await Promise.all([
+        import('ioredis'),
+        import('../adapters/redis/index.js'),
+      ]);
       const client = new Redis(redisUrlOf(context, 'redis'));
-      const provider = await newProvider(tokenEndpointConfiguration({
-        adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
-      }));
+      const provider = await newProvider(
+        tokenEndpointConfiguration({
+          adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
+        }),
+      );
       await registerDynamicClient(provider);
       return {
         provider,
@@ -159,15 +170,17 @@ export const VARIANTS = {
     },
   },
   'redis-appkeys': {
-    description: 'appkeys on redisStore + redisAdapter (one ioredis client); bench client registered out of band'
-      + ' and bound to an application (PRODUCTION, provided keys)',
+    description:
+      'appkeys on redisStore + redisAdapter (one ioredis client); bench client registered out of band' +
+      ' and bound to an application (PRODUCTION, provided keys)',
     redis: true,
     bound: true,
     create: (context) => appkeysServer(context, 'redis-appkeys'),
   },
   'redis-appkeys-hashed': {
-    description: "redis-appkeys with secrets: { hash: 'scrypt' } (production cost, ln=15 r=8 p=1) and its default cache"
-      + ' of recent verifications (10,000 entries, 60 s)',
+    description:
+      "redis-appkeys with secrets: { hash: 'scrypt' } (production cost, ln=15 r=8 p=1) and its default cache" +
+      ' of recent verifications (10,000 entries, 60 s)',
     redis: true,
     bound: true,
     create: (context) => appkeysServer(context, 'redis-appkeys-hashed', { hash: 'scrypt' }),

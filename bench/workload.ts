@@ -20,7 +20,10 @@ export const BENCH_ADMIN = {
 } as const;
 
 /** A confidential client: client_credentials only, authenticated with client_secret_basic. */
-export function benchClientMetadata(clientId: string = BENCH_CLIENT.clientId, clientSecret: string = BENCH_CLIENT.clientSecret): ClientMetadata {
+export function benchClientMetadata(
+  clientId: string = BENCH_CLIENT.clientId,
+  clientSecret: string = BENCH_CLIENT.clientSecret,
+): ClientMetadata {
   return {
     client_id: clientId,
     client_secret: clientSecret,
@@ -50,7 +53,9 @@ function parseObject(body: string | Buffer | undefined): Record<string, unknown>
   if (body === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(body.toString());
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed as Record<string, unknown> : undefined;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -64,8 +69,14 @@ export function isOpaqueTokenResponse(body: string | Buffer | undefined, scope: 
   const parsed = parseObject(body);
   if (!parsed) return false;
   const { access_token: token, token_type: type, expires_in: expiresIn, scope: granted } = parsed;
-  return typeof token === 'string' && token.length >= 32 && !token.includes('.')
-    && type === 'Bearer' && typeof expiresIn === 'number' && granted === scope;
+  return (
+    typeof token === 'string' &&
+    token.length >= 32 &&
+    !token.includes('.') &&
+    type === 'Bearer' &&
+    typeof expiresIn === 'number' &&
+    granted === scope
+  );
 }
 
 /** Sends one token request with fetch; resolves the access token, or throws unless it succeeded. */
@@ -109,14 +120,19 @@ export async function requestAdminToken(baseUrl: string): Promise<string> {
 export async function checkTokenBinding(baseUrl: string, token: string, bound: boolean): Promise<void> {
   const response = await fetch(new URL('/token/introspection', baseUrl), {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: TOKEN_REQUEST.headers.authorization },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: TOKEN_REQUEST.headers.authorization,
+    },
     body: new URLSearchParams({ token }).toString(),
     signal: AbortSignal.timeout(10_000),
   });
   const body = await response.text();
   const parsed = parseObject(body);
   if (response.status !== 200 || parsed?.active !== true) {
-    throw new Error(`introspection at ${baseUrl} did not show the token active: ${response.status} ${body.slice(0, 300)}`);
+    throw new Error(
+      `introspection at ${baseUrl} did not show the token active: ${response.status} ${body.slice(0, 300)}`,
+    );
   }
   const carries = typeof parsed.application_id === 'string' && parsed.key_type === 'PRODUCTION';
   if (carries !== bound) {
@@ -127,6 +143,10 @@ export async function checkTokenBinding(baseUrl: string, token: string, bound: b
 /** Whether a provide-keys response body is the binding that was asked for (any application). */
 export function isBindingResponse(body: string | Buffer | undefined): boolean {
   const parsed = parseObject(body);
-  return typeof parsed?.application_id === 'string' && typeof parsed.client_id === 'string'
-    && parsed.key_type === 'PRODUCTION' && parsed.origin === 'provided';
+  return (
+    typeof parsed?.application_id === 'string' &&
+    typeof parsed.client_id === 'string' &&
+    parsed.key_type === 'PRODUCTION' &&
+    parsed.origin === 'provided'
+  );
 }

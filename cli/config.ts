@@ -59,7 +59,8 @@ function fail(path: string, expectation: string): never {
 
 function knownKeys(value: Record<string, unknown>, path: string, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) fail(`${path}.${key}`, `is not a key of the operator module (known: ${known.join(', ')})`);
+    if (!known.includes(key))
+      fail(`${path}.${key}`, `is not a key of the operator module (known: ${known.join(', ')})`);
   }
 }
 
@@ -78,22 +79,29 @@ function issuerOf(value: unknown): string {
 /** Light checks of what a message can name precisely; oidc-provider checks the rest as it starts. */
 function configurationOf(value: unknown): Configuration {
   if (value === undefined) return {};
-  if (!isObject(value)) fail('config.configuration', 'must be an object (oidc-provider\'s Configuration)');
+  if (!isObject(value)) fail('config.configuration', "must be an object (oidc-provider's Configuration)");
   const { clients, findAccount, extraClientMetadata } = value;
   if (clients !== undefined) {
     if (!Array.isArray(clients)) fail('config.configuration.clients', 'must be an array of client metadata');
     clients.forEach((client: unknown, index) => {
       if (!isObject(client)) fail(`config.configuration.clients[${index}]`, 'must be an object');
-      if (typeof client.client_id !== 'string' || client.client_id === '') fail(`config.configuration.clients[${index}].client_id`, 'must be a non-empty string');
+      if (typeof client.client_id !== 'string' || client.client_id === '')
+        fail(`config.configuration.clients[${index}].client_id`, 'must be a non-empty string');
     });
   }
   if (findAccount !== undefined && typeof findAccount !== 'function') {
-    fail('config.configuration.findAccount', 'must be a function (ctx, id) => Promise<{ accountId, claims } | undefined>');
+    fail(
+      'config.configuration.findAccount',
+      'must be a function (ctx, id) => Promise<{ accountId, claims } | undefined>',
+    );
   }
   if (extraClientMetadata !== undefined) {
     if (!isObject(extraClientMetadata)) fail('config.configuration.extraClientMetadata', 'must be an object');
     const { properties } = extraClientMetadata;
-    if (properties !== undefined && (!Array.isArray(properties) || properties.some((property) => typeof property !== 'string'))) {
+    if (
+      properties !== undefined &&
+      (!Array.isArray(properties) || properties.some((property) => typeof property !== 'string'))
+    ) {
       fail('config.configuration.extraClientMetadata.properties', 'must be an array of strings');
     }
   }
@@ -108,7 +116,11 @@ function appkeysOf(value: unknown): Omit<AppKeysOptions, 'store'> {
     resolveOptions(value);
   } catch (error) {
     // appKeys() names its own path (`appKeys: options.x ...`): the same path, inside this module
-    throw usageError((error as Error).message.replace(/^appKeys: options\.?/, 'config.appkeys.').replace(/^appKeys: /, 'config.appkeys: '));
+    throw usageError(
+      (error as Error).message
+        .replace(/^appKeys: options\.?/, 'config.appkeys.')
+        .replace(/^appKeys: /, 'config.appkeys: '),
+    );
   }
   return value as Omit<AppKeysOptions, 'store'>;
 }
@@ -128,11 +140,18 @@ function nodesOf(value: unknown, path: string): RedisNode[] {
 
 function redisOf(value: unknown): RedisSettings | undefined {
   if (value === undefined) return undefined;
-  if (!isObject(value)) fail('config.redis', 'must be an object: { url }, { cluster: [{ host, port }] } or { sentinels: [{ host, port }], name }');
+  if (!isObject(value))
+    fail(
+      'config.redis',
+      'must be an object: { url }, { cluster: [{ host, port }] } or { sentinels: [{ host, port }], name }',
+    );
   knownKeys(value, 'config.redis', REDIS_KEYS);
   const where = (['url', 'cluster', 'sentinels'] as const).filter((key) => value[key] !== undefined);
   if (where.length !== 1) {
-    fail('config.redis', `must name exactly one of url, cluster, sentinels${where.length ? ` (it names ${where.join(' and ')})` : ''}`);
+    fail(
+      'config.redis',
+      `must name exactly one of url, cluster, sentinels${where.length ? ` (it names ${where.join(' and ')})` : ''}`,
+    );
   }
   const { prefix, clientCache, options } = value;
   if (prefix !== undefined) {
@@ -143,7 +162,8 @@ function redisOf(value: unknown): RedisSettings | undefined {
       throw usageError((error as Error).message);
     }
   }
-  if (clientCache !== undefined && typeof clientCache !== 'boolean') fail('config.redis.clientCache', 'must be a boolean');
+  if (clientCache !== undefined && typeof clientCache !== 'boolean')
+    fail('config.redis.clientCache', 'must be a boolean');
   if (options !== undefined && !isObject(options)) fail('config.redis.options', 'must be an object (ioredis options)');
   const settings = {
     ...(prefix !== undefined && { prefix: prefix as string }),
@@ -160,7 +180,8 @@ function redisOf(value: unknown): RedisSettings | undefined {
     } catch {
       protocol = undefined;
     }
-    if (protocol !== 'redis:' && protocol !== 'rediss:') fail('config.redis.url', 'must be a redis:// or rediss:// URL');
+    if (protocol !== 'redis:' && protocol !== 'rediss:')
+      fail('config.redis.url', 'must be a redis:// or rediss:// URL');
     return { url: url as string, ...settings };
   }
   if (value.cluster !== undefined) {
@@ -168,14 +189,16 @@ function redisOf(value: unknown): RedisSettings | undefined {
     return { cluster: nodesOf(value.cluster, 'config.redis.cluster'), ...settings };
   }
   const sentinels = nodesOf(value.sentinels, 'config.redis.sentinels');
-  if (typeof value.name !== 'string' || value.name === '') fail('config.redis.name', 'must be the master\'s name the sentinels monitor');
+  if (typeof value.name !== 'string' || value.name === '')
+    fail('config.redis.name', "must be the master's name the sentinels monitor");
   return { sentinels, name: value.name, ...settings };
 }
 
 function portalOf(value: unknown): Readonly<Record<string, unknown>> | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) fail('config.portal', 'must be an object');
-  if (value.enabled !== undefined && typeof value.enabled !== 'boolean') fail('config.portal.enabled', 'must be a boolean');
+  if (value.enabled !== undefined && typeof value.enabled !== 'boolean')
+    fail('config.portal.enabled', 'must be a boolean');
   return value;
 }
 
@@ -196,7 +219,8 @@ export function checkOperatorConfig(value: unknown, file: string): OperatorConfi
 /** Why a module could not be loaded, in one line: no stack, no source. */
 function loadFailure(file: string, path: string, error: unknown): string {
   const { code, message } = error as { code?: unknown; message?: unknown };
-  if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(path)) return `cannot load ${file}: no such file`;
+  if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(path))
+    return `cannot load ${file}: no such file`;
   if (code === 'ERR_UNKNOWN_FILE_EXTENSION') {
     return `cannot load ${file}: this Node cannot load a .ts module; run appkeys through tsx (npm run appkeys) or write the module as .mjs`;
   }
@@ -209,7 +233,7 @@ export async function loadOperatorConfig(file: string, cwd = process.cwd()): Pro
   const path = isAbsolute(file) ? file : resolve(cwd, file);
   let loaded: { default?: unknown };
   try {
-    loaded = await import(pathToFileURL(path).href) as { default?: unknown };
+    loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (error) {
     throw usageError(loadFailure(file, path, error));
   }

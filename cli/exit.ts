@@ -5,10 +5,16 @@
  */
 export const EXIT_CODES = [
   { code: 0, name: 'OK', meaning: 'ok' },
-  { code: 1, name: 'PROBLEMS', meaning: 'problems found, entries rejected, or client not found (for `serve`: it could not start)' },
   {
-    code: 2, name: 'USAGE',
-    meaning: 'usage error: an unknown command or flag, a bad value, unreadable input, an operator module that does not load or is not right (the message names the path), or no Redis named',
+    code: 1,
+    name: 'PROBLEMS',
+    meaning: 'problems found, entries rejected, or client not found (for `serve`: it could not start)',
+  },
+  {
+    code: 2,
+    name: 'USAGE',
+    meaning:
+      'usage error: an unknown command or flag, a bad value, unreadable input, an operator module that does not load or is not right (the message names the path), or no Redis named',
   },
   { code: 3, name: 'UNREACHABLE', meaning: 'Redis unreachable, or lost while the command ran' },
 ] as const;

@@ -53,9 +53,9 @@ export function topHelp(): string {
     '',
     'Operates oidc-provider-appkeys: runs the server, registers out-of-band clients in bulk, lists',
     'clients and bindings, and checks (and repairs) the Redis store. With --config FILE every command',
-    'runs on the operator module\'s configuration (its issuer, provider configuration and static',
-    'clients, appkeys options and redis); without it, on the development server\'s. Every command but',
-    'serve talks to Redis directly: --redis-url, else REDIS_URL, else the module\'s redis names it.',
+    "runs on the operator module's configuration (its issuer, provider configuration and static",
+    "clients, appkeys options and redis); without it, on the development server's. Every command but",
+    "serve talks to Redis directly: --redis-url, else REDIS_URL, else the module's redis names it.",
     '',
     'Commands:',
     ...COMMANDS.map((spec) => `  ${[...spec.path, ...spec.positionals].join(' ').padEnd(width)}  ${spec.summary}`),
@@ -65,7 +65,7 @@ export function topHelp(): string {
     '',
     EXIT_CODES_HELP,
     '',
-    'Run `appkeys <command> --help` for a command\'s options.',
+    "Run `appkeys <command> --help` for a command's options.",
     '',
   ].join('\n');
 }

@@ -21,7 +21,10 @@ function hex(character: string, digits: number): string {
  * output, so none can retitle, clear or recolour the operator's terminal, or reorder what it shows.
  */
 export function printable(text: string): string {
-  return text.replace(CONTROL, (character) => SHORT[character] ?? (character <= '\u00ff' ? `\\x${hex(character, 2)}` : `\\u${hex(character, 4)}`));
+  return text.replace(
+    CONTROL,
+    (character) => SHORT[character] ?? (character <= '\u00ff' ? `\\x${hex(character, 2)}` : `\\u${hex(character, 4)}`),
+  );
 }
 
 /** JSON.stringify, with the controls it leaves raw (DEL, C1, bidi, separators) escaped too: still the same JSON value. */
@@ -46,10 +49,11 @@ export function shownId(value: unknown): string {
 export function table(header: readonly string[], body: readonly (readonly string[])[]): string {
   const rows = body.map((row) => row.map(printable));
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
-  const line = (cells: readonly string[]) => cells
-    .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
-    .join('  ')
-    .trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd();
   return [header, ...rows].map(line).join('\n') + '\n';
 }
 

@@ -42,8 +42,10 @@ export function checkRedisUrl(url: string | undefined, flag = '--redis-url'): st
 /** The spec a command runs on, or exit 2 saying how to name one. */
 export function requireRedis(spec: RedisSpec | undefined): RedisSpec {
   if (spec) return spec;
-  throw usageError('no Redis given: set REDIS_URL or pass --redis-url URL (redis://host:port), '
-    + 'or --config FILE whose module names redis');
+  throw usageError(
+    'no Redis given: set REDIS_URL or pass --redis-url URL (redis://host:port), ' +
+      'or --config FILE whose module names redis',
+  );
 }
 
 const nodes = (list: readonly RedisNode[]) => list.map(({ host, port }) => `${host}:${port}`).join(', ');
@@ -60,7 +62,9 @@ export function describeRedis(spec: RedisSpec): string {
  * its changes. A server's reconnects, as ioredis does by default: the store bounds each call itself.
  */
 function clientOf(spec: RedisSpec, reconnect: boolean): Redis | Cluster {
-  const once: RedisOptions = reconnect ? {} : { connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null };
+  const once: RedisOptions = reconnect
+    ? {}
+    : { connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null };
   const given = spec.options ?? {};
   if ('cluster' in spec) {
     const options = given as ClusterOptions;
@@ -85,17 +89,25 @@ function clientOf(spec: RedisSpec, reconnect: boolean): Redis | Cluster {
  * A connected client for `spec` (standalone, Cluster or Sentinel), answering PING, or exit 3 naming
  * where it tried and why. `reconnect`: a server's client, which keeps trying once it has started.
  */
-export async function connectFromSpec(spec: RedisSpec, { reconnect = false }: { reconnect?: boolean } = {}): Promise<Redis | Cluster> {
+export async function connectFromSpec(
+  spec: RedisSpec,
+  { reconnect = false }: { reconnect?: boolean } = {},
+): Promise<Redis | Cluster> {
   if ('url' in spec) checkRedisUrl(spec.url);
   const client = clientOf(spec, reconnect);
   let lastError: Error | undefined;
-  client.on('error', (error: Error) => { lastError = error; });
+  client.on('error', (error: Error) => {
+    lastError = error;
+  });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       client.connect().then(() => client.ping()),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS + 500);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)),
+          CONNECT_TIMEOUT_MS + 500,
+        );
       }),
     ]);
     return client;

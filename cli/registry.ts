@@ -19,10 +19,12 @@ export const CLI_ACTOR: Actor = { kind: 'admin', id: 'cli' };
  */
 async function withoutProviderNotices<T>(build: () => Promise<T>): Promise<T> {
   const { warn, info } = console;
-  const filter = (original: (...args: unknown[]) => void) => (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('oidc-provider ')) return;
-    original.apply(console, args);
-  };
+  const filter =
+    (original: (...args: unknown[]) => void) =>
+    (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('oidc-provider ')) return;
+      original.apply(console, args);
+    };
   console.warn = filter(warn);
   console.info = filter(info);
   try {
@@ -52,7 +54,10 @@ async function developmentSource(env: NodeJS.ProcessEnv): Promise<ProviderSource
       adminClientSecret: randomBytes(24).toString('base64url'),
     }),
     // as the server stores secrets, so that an import hashes them when the server does
-    appkeys: { provideKeys: { enabled: true }, ...(env.APPKEYS_HASH_SECRETS === '1' && { secrets: { hash: 'scrypt' } }) },
+    appkeys: {
+      provideKeys: { enabled: true },
+      ...(env.APPKEYS_HASH_SECRETS === '1' && { secrets: { hash: 'scrypt' } }),
+    },
   };
 }
 
@@ -62,7 +67,10 @@ async function developmentSource(env: NodeJS.ProcessEnv): Promise<ProviderSource
  * schema, its static clients and its `extraClientMetadata`: a client registered here is validated
  * exactly as that server would validate it over HTTP, through the same domain rules.
  */
-export async function cliRegistry(store: BindingStore, context: Pick<CommandContext, 'operator' | 'io'>): Promise<Registry> {
+export async function cliRegistry(
+  store: BindingStore,
+  context: Pick<CommandContext, 'operator' | 'io'>,
+): Promise<Registry> {
   return withoutProviderNotices(async () => {
     const [{ default: Provider }, { appKeys }, source] = await Promise.all([
       import('oidc-provider'),

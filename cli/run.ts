@@ -11,9 +11,12 @@ import { COMMANDS, GLOBAL_OPTIONS, GROUPS, type CommandSpec, type Io, type Optio
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 function parseOptions(options: Readonly<Record<string, OptionSpec>>): Options {
-  return Object.fromEntries(Object.entries(options).map(([name, option]) => [
-    name, { type: option.type, ...(option.short && { short: option.short }) },
-  ]));
+  return Object.fromEntries(
+    Object.entries(options).map(([name, option]) => [
+      name,
+      { type: option.type, ...(option.short && { short: option.short }) },
+    ]),
+  );
 }
 
 /** node:util's messages, without its hint about `--` that means nothing here. */
@@ -24,7 +27,11 @@ function parseFailure(error: unknown): CliError {
 
 type Values = Record<string, string | boolean | undefined>;
 
-function parse(args: readonly string[], options: Options, allowPositionals: boolean): { values: Values; positionals: string[] } {
+function parse(
+  args: readonly string[],
+  options: Options,
+  allowPositionals: boolean,
+): { values: Values; positionals: string[] } {
   try {
     // no option is `multiple`, so every value is one string or boolean
     const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals, strict: true });
@@ -77,8 +84,12 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.OK;
     }
     const what = group
-      ? (rest[1] === undefined ? `appkeys ${group} needs a command` : `unknown command: appkeys ${group} ${rest[1]}`)
-      : (rest[0] === undefined ? 'no command given' : `unknown command: ${rest[0]}`);
+      ? rest[1] === undefined
+        ? `appkeys ${group} needs a command`
+        : `unknown command: appkeys ${group} ${rest[1]}`
+      : rest[0] === undefined
+        ? 'no command given'
+        : `unknown command: ${rest[0]}`;
     io.stderr.write(`appkeys: ${printable(what)}\n\n${group ? groupHelp(group) : topHelp()}`);
     return EXIT.USAGE;
   }
@@ -89,11 +100,17 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     io.stdout.write(commandHelp(spec));
     return EXIT.OK;
   }
-  const { values, positionals } = parse(commandArgs, parseOptions({ ...spec.options, ...GLOBAL_OPTIONS }), spec.positionals.length > 0);
+  const { values, positionals } = parse(
+    commandArgs,
+    parseOptions({ ...spec.options, ...GLOBAL_OPTIONS }),
+    spec.positionals.length > 0,
+  );
   if (positionals.length !== spec.positionals.length) {
-    throw usageError(positionals.length < spec.positionals.length
-      ? `missing ${spec.positionals.slice(positionals.length).join(' ')}; usage: ${commandUsage(spec)}`
-      : `unexpected argument ${positionals[spec.positionals.length]}; usage: ${commandUsage(spec)}`);
+    throw usageError(
+      positionals.length < spec.positionals.length
+        ? `missing ${spec.positionals.slice(positionals.length).join(' ')}; usage: ${commandUsage(spec)}`
+        : `unexpected argument ${positionals[spec.positionals.length]}; usage: ${commandUsage(spec)}`,
+    );
   }
 
   const given = (name: string) => {

@@ -59,11 +59,21 @@ export interface CommandSpec {
 
 export const GLOBAL_OPTIONS = {
   config: {
-    type: 'string', value: 'FILE',
-    description: 'the operator module (.mjs/.js; .ts under tsx): issuer, provider configuration, appkeys options, redis',
+    type: 'string',
+    value: 'FILE',
+    description:
+      'the operator module (.mjs/.js; .ts under tsx): issuer, provider configuration, appkeys options, redis',
   },
-  prefix: { type: 'string', value: 'PREFIX', description: 'key prefix of the appkeys store in Redis (default: the module\'s redis.prefix, else appkeys:)' },
-  'redis-url': { type: 'string', value: 'URL', description: 'the Redis server (default: REDIS_URL, else the module\'s redis)' },
+  prefix: {
+    type: 'string',
+    value: 'PREFIX',
+    description: "key prefix of the appkeys store in Redis (default: the module's redis.prefix, else appkeys:)",
+  },
+  'redis-url': {
+    type: 'string',
+    value: 'URL',
+    description: "the Redis server (default: REDIS_URL, else the module's redis)",
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -71,14 +81,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['serve'],
     positionals: [],
-    summary: 'run the server: the operator module\'s configuration (--config), else the development server',
+    summary: "run the server: the operator module's configuration (--config), else the development server",
     description: [
-      'With --config FILE, serves the operator module\'s configuration: its issuer, its oidc-provider',
+      "With --config FILE, serves the operator module's configuration: its issuer, its oidc-provider",
       'configuration (clients, findAccount, interactions, jwks, cookies) with the appkeys routes mounted',
       '(keys.mount), its appkeys options, the store on its redis (REDIS_URL or --redis-url win; memory,',
       'with a warning, when none is named) and, unless its configuration has an adapter, every provider',
       'model there too. It prints no client and no secret. It refuses NODE_ENV=production only while the',
-      'configuration enables oidc-provider\'s development login.',
+      "configuration enables oidc-provider's development login.",
       '',
       'Without --config it is the development server of `npm start`, and says so: Provide Keys enabled,',
       'the development login (any username, no password: refused when NODE_ENV=production), a static',
@@ -92,18 +102,33 @@ export const COMMANDS: readonly CommandSpec[] = [
       'METRICS_HOST (127.0.0.1), LOG_LEVEL (info); flags win. Stops on SIGINT or SIGTERM.',
     ].join('\n'),
     options: {
-      port: { type: 'string', value: 'N', description: 'port to listen on (default: PORT, else 3000; 0 picks a free one)' },
-      host: { type: 'string', value: 'HOST', description: 'interface to listen on (default: HOST, else 127.0.0.1; 0.0.0.0 for every interface)' },
+      port: {
+        type: 'string',
+        value: 'N',
+        description: 'port to listen on (default: PORT, else 3000; 0 picks a free one)',
+      },
+      host: {
+        type: 'string',
+        value: 'HOST',
+        description: 'interface to listen on (default: HOST, else 127.0.0.1; 0.0.0.0 for every interface)',
+      },
       'metrics-port': {
-        type: 'string', value: 'N',
-        description: 'serve GET /metrics on this port, a listener of its own on METRICS_HOST, else 127.0.0.1 (default: METRICS_PORT, else not served)',
+        type: 'string',
+        value: 'N',
+        description:
+          'serve GET /metrics on this port, a listener of its own on METRICS_HOST, else 127.0.0.1 (default: METRICS_PORT, else not served)',
       },
       issuer: {
-        type: 'string', value: 'URL',
-        description: 'the development server\'s issuer (default: ISSUER, else http://localhost:PORT or http://HOST:PORT); with --config, the module\'s',
+        type: 'string',
+        value: 'URL',
+        description:
+          "the development server's issuer (default: ISSUER, else http://localhost:PORT or http://HOST:PORT); with --config, the module's",
       },
     },
-    exitCodes: { 0: 'stopped by SIGINT or SIGTERM', 1: 'the server could not start (the port is taken, or the development login with NODE_ENV=production)' },
+    exitCodes: {
+      0: 'stopped by SIGINT or SIGTERM',
+      1: 'the server could not start (the port is taken, or the development login with NODE_ENV=production)',
+    },
     load: () => import('./commands/serve.js'),
   },
   {
@@ -113,13 +138,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: [
       'Registers, or replaces, every client of FILE (a JSON array of client metadata, each with its',
       'client_id and client_secret; - reads standard input) straight into the Redis store, through the',
-      'same registry rules and the provider\'s own client schema as PUT /appkeys/clients/:client_id.',
+      "same registry rules and the provider's own client schema as PUT /appkeys/clients/:client_id.",
       'Bindings are kept. A client whose metadata is already stored as given is left untouched, so',
       'running an import twice changes nothing the second time. Prints what changed and every rejected',
       'entry with its reason; never a secret. A progress bar shows on a terminal (standard error).',
-      'With --config, entries are validated against the operator module\'s configuration: its static',
+      "With --config, entries are validated against the operator module's configuration: its static",
       'clients (client_is_static), its extraClientMetadata, its appkeys secrets option; without it, against',
-      'the development server\'s (APPKEYS_HASH_SECRETS=1 stores secrets as scrypt hashes, as it does).',
+      "the development server's (APPKEYS_HASH_SECRETS=1 stores secrets as scrypt hashes, as it does).",
     ].join('\n'),
     options: {
       'dry-run': { type: 'boolean', description: 'validate and report what would change; write nothing' },
@@ -148,9 +173,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: ['CLIENT_ID'],
     summary: 'forget the failed provide-keys attempts counted against a client',
     description: [
-      'Clears CLIENT_ID\'s per-client window of failed provide-keys attempts (failures from every',
-      'caller), as DELETE /appkeys/clients/:client_id/attempts does: a client that many callers\' failures',
-      'locked out of Provide Keys can be provided again at once. Each caller\'s own window stays, so a',
+      "Clears CLIENT_ID's per-client window of failed provide-keys attempts (failures from every",
+      "caller), as DELETE /appkeys/clients/:client_id/attempts does: a client that many callers' failures",
+      "locked out of Provide Keys can be provided again at once. Each caller's own window stays, so a",
       'caller who guessed stays held back. The client need not exist.',
     ].join('\n'),
     options: {},
@@ -164,14 +189,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: [
       'Hashes the secret of every client in the store that still keeps it in plaintext, as',
       "appKeys({ secrets: { hash: 'scrypt' } }) stores secrets (a PHC-format scrypt hash), each with the",
-      'store\'s compare-and-set, so that a change made meanwhile is never overwritten. Hashed secrets are',
+      "store's compare-and-set, so that a change made meanwhile is never overwritten. Hashed secrets are",
       'left as they are: a second run changes nothing. A client whose metadata needs its secret in',
       'plaintext (client_secret_jwt, HS* signing, symmetric encryption) keeps it and is listed with the',
       'reason. Prints counts and client ids, never a secret or a hash. Run it once hashing is on: clients',
       'that authenticate are upgraded by the server anyway; this covers the others.',
     ].join('\n'),
     options: {},
-    exitCodes: { 0: 'every client secret is hashed (or the client has none)', 1: 'some clients keep a plaintext secret (listed with why)' },
+    exitCodes: {
+      0: 'every client secret is hashed (or the client has none)',
+      1: 'some clients keep a plaintext secret (listed with why)',
+    },
     load: () => import('./commands/clients-hash-secrets.js'),
   },
   {
@@ -188,13 +216,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['check'],
     positionals: [],
-    summary: 'verify the store\'s invariants; --repair mends what can be derived',
+    summary: "verify the store's invariants; --repair mends what can be derived",
     description: [
       'Checks every invariant of the registry on the live Redis store (binding <-> client record <->',
       'indexes), streaming with SCAN, and prints each problem.',
       '',
       'With --repair it then mends what the data settles, printing each change, and checks again. The',
-      'application\'s key:<TYPE> field is the binding of record; the client\'s binding fields are its',
+      "application's key:<TYPE> field is the binding of record; the client's binding fields are its",
       'reverse index:',
       ...REPAIR_RULES.map(({ rule }) => `  - ${rule};`),
       'Each fix is one atomic script that re-checks its condition, so it is safe beside live traffic.',

@@ -62,7 +62,8 @@ export default {
       if (!person) return undefined;
       return {
         accountId: id,
-        async claims(use, scope) {
+        // use ('id_token' or 'userinfo') and scope let you release fewer claims where fewer are asked for
+        async claims(_use, _scope) {
           return { sub: id, ...person };
         },
       };
@@ -85,7 +86,15 @@ export default {
     },
     ...(process.env.JWKS && { jwks: JSON.parse(process.env.JWKS) }),
     cookies: { keys: required('COOKIE_KEYS').split(',') },
-    ttl: { AccessToken: 600, ClientCredentials: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 86400, Grant: 86400 },
+    ttl: {
+      AccessToken: 600,
+      ClientCredentials: 600,
+      AuthorizationCode: 60,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 86400,
+      Grant: 86400,
+    },
   },
 
   // appKeys() options; the store is built from `redis`

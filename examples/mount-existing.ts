@@ -70,7 +70,11 @@ const PORTAL_USER = /^[A-Za-z0-9._@-]{1,64}$/;
 // ---- the server as it was --------------------------------------------------------------------------
 
 /** The existing provider configuration: its own clients, scopes, features and token claims. */
-function existingConfiguration(billing: StaticClient, web: ExistingServer['web'], adapter: AdapterFactory): Configuration {
+function existingConfiguration(
+  billing: StaticClient,
+  web: ExistingServer['web'],
+  adapter: AdapterFactory,
+): Configuration {
   return {
     adapter,
     clients: [
@@ -157,8 +161,12 @@ function portalActor(admins: readonly string[]) {
 
 export function createExistingServer(options: ExistingServerOptions): ExistingServer {
   const mountPath = options.mountPath ?? '/oidc';
-  if (mountPath !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(mountPath)) throw new TypeError('mountPath must be a path such as /oidc, or empty');
-  const billing: StaticClient = { id: 'billing-svc', secret: options.billingSecret ?? randomBytes(24).toString('base64url') };
+  if (mountPath !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(mountPath))
+    throw new TypeError('mountPath must be a path such as /oidc, or empty');
+  const billing: StaticClient = {
+    id: 'billing-svc',
+    secret: options.billingSecret ?? randomBytes(24).toString('base64url'),
+  };
   const web = {
     id: 'web-app',
     secret: options.webSecret ?? randomBytes(24).toString('base64url'),
@@ -179,7 +187,11 @@ export function createExistingServer(options: ExistingServerOptions): ExistingSe
     const store: BindingStore = options.redis
       ? redisStore({ client: options.redis.client, prefix: options.redis.appkeysPrefix ?? 'appkeys:' })
       : memoryStore();
-    keys = appKeys({ store, provideKeys: { enabled: true }, authenticate: portalActor(options.portalAdmins ?? ['ops']) });
+    keys = appKeys({
+      store,
+      provideKeys: { enabled: true },
+      authenticate: portalActor(options.portalAdmins ?? ['ops']),
+    });
     provider = new Provider(options.issuer, keys.configuration(configuration)); // ADDED: keys.configuration(...)
   }
   provider.proxy = process.env.TRUST_PROXY === '1';
@@ -210,7 +222,11 @@ async function main(): Promise<void> {
   const mountPath = process.env.MOUNT_PATH ?? '/oidc';
   const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
   const origin = process.env.ISSUER_ORIGIN ?? `http://localhost:${port}`;
-  const existing = createExistingServer({ issuer: `${origin}${mountPath}`, mountPath, ...(redis && { redis: { client: redis } }) });
+  const existing = createExistingServer({
+    issuer: `${origin}${mountPath}`,
+    mountPath,
+    ...(redis && { redis: { client: redis } }),
+  });
 
   const server = existing.app.listen(port);
   await new Promise<void>((resolve, reject) => {
@@ -219,29 +235,34 @@ async function main(): Promise<void> {
   });
   const { port: bound } = server.address() as AddressInfo;
   const base = `http://localhost:${bound}`;
-  process.stdout.write([
-    '',
-    `existing server on ${base}: provider at ${base}${mountPath}, appkeys at ${base}/appkeys, health at ${base}/health`,
-    `  static clients: ${existing.billing.id} (client_credentials), ${existing.web.id} (authorization_code)`,
-    `  ${existing.billing.id} secret: ${existing.billing.secret}`,
-    '',
-    'Import a client created elsewhere, as the portal admin "ops":',
-    `  curl -s -X PUT ${base}/appkeys/clients/partner-svc -H '${PORTAL_USER_HEADER}: ops' -H 'Content-Type: application/json' \\`,
-    `    -d '{"client_secret":"partner-secret-from-elsewhere","grant_types":["client_credentials"],"response_types":[],"redirect_uris":[]}'`,
-    'Then, as the developer "alice": create an application and provide those keys:',
-    `  curl -s -X POST ${base}/appkeys/applications -H '${PORTAL_USER_HEADER}: alice' -H 'Content-Type: application/json' -d '{"name":"Partner"}'`,
-    `  curl -s -X PUT ${base}/appkeys/applications/APP_ID/keys/PRODUCTION -H '${PORTAL_USER_HEADER}: alice' -H 'Content-Type: application/json' \\`,
-    `    -d '{"client_id":"partner-svc","client_secret":"partner-secret-from-elsewhere"}'`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      '',
+      `existing server on ${base}: provider at ${base}${mountPath}, appkeys at ${base}/appkeys, health at ${base}/health`,
+      `  static clients: ${existing.billing.id} (client_credentials), ${existing.web.id} (authorization_code)`,
+      `  ${existing.billing.id} secret: ${existing.billing.secret}`,
+      '',
+      'Import a client created elsewhere, as the portal admin "ops":',
+      `  curl -s -X PUT ${base}/appkeys/clients/partner-svc -H '${PORTAL_USER_HEADER}: ops' -H 'Content-Type: application/json' \\`,
+      `    -d '{"client_secret":"partner-secret-from-elsewhere","grant_types":["client_credentials"],"response_types":[],"redirect_uris":[]}'`,
+      'Then, as the developer "alice": create an application and provide those keys:',
+      `  curl -s -X POST ${base}/appkeys/applications -H '${PORTAL_USER_HEADER}: alice' -H 'Content-Type: application/json' -d '{"name":"Partner"}'`,
+      `  curl -s -X PUT ${base}/appkeys/applications/APP_ID/keys/PRODUCTION -H '${PORTAL_USER_HEADER}: alice' -H 'Content-Type: application/json' \\`,
+      `    -d '{"client_id":"partner-svc","client_secret":"partner-secret-from-elsewhere"}'`,
+      '',
+    ].join('\n'),
+  );
 
   const shutdown = () => {
     server.close();
     server.closeAllConnections();
-    existing.close().then(async () => {
-      if (redis) await redis.quit().catch(() => redis.disconnect());
-      process.exit(0);
-    }, () => process.exit(1));
+    existing.close().then(
+      async () => {
+        if (redis) await redis.quit().catch(() => redis.disconnect());
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

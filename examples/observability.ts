@@ -33,10 +33,14 @@ export function observedProvider(issuer: string, configuration: Configuration, s
 if (import.meta.url === `file://${process.argv[1]}`) {
   const port = Number(process.env.PORT || 3002);
   const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
-  const { provider, metrics } = observedProvider(`http://localhost:${port}`, {
-    ...(redis && { adapter: redisAdapter({ client: redis }) }),
-    features: { clientCredentials: { enabled: true }, devInteractions: { enabled: false } },
-  }, redis ? redisStore({ client: redis }) : memoryStore());
+  const { provider, metrics } = observedProvider(
+    `http://localhost:${port}`,
+    {
+      ...(redis && { adapter: redisAdapter({ client: redis }) }),
+      features: { clientCredentials: { enabled: true }, devInteractions: { enabled: false } },
+    },
+    redis ? redisStore({ client: redis }) : memoryStore(),
+  );
   provider.listen(port, '127.0.0.1');
   metrics.listen(Number(process.env.METRICS_PORT || 9464), '127.0.0.1');
 }

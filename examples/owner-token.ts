@@ -55,9 +55,8 @@ export async function ownerToken(issuer: string, accountId: string): Promise<str
     jar.take(response);
     if (response.status === 200) {
       const form = formOf(await response.text());
-      const fields: Record<string, string> = form.prompt === 'login'
-        ? { prompt: 'login', login: accountId, password: 'dev' }
-        : { prompt: form.prompt };
+      const fields: Record<string, string> =
+        form.prompt === 'login' ? { prompt: 'login', login: accountId, password: 'dev' } : { prompt: form.prompt };
       const submitted = await fetch(new URL(form.action, issuer), {
         method: 'POST',
         redirect: 'manual',
@@ -79,7 +78,11 @@ export async function ownerToken(issuer: string, accountId: string): Promise<str
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
-          grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: PORTAL_CLIENT_ID,
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+          client_id: PORTAL_CLIENT_ID,
         }),
       });
       const body = (await token.json()) as { access_token?: string; error?: string };

@@ -36,7 +36,11 @@ export class AppKeys {
    * claims and introspection that follow the binding. The caller's own hooks are kept and called.
    */
   configuration(config: Configuration = {}): Configuration {
-    const clientAdapter = new StoreClientAdapter(this.store, (binding) => this.#clientDeletedByRegistration(binding), this.#secrets);
+    const clientAdapter = new StoreClientAdapter(
+      this.store,
+      (binding) => this.#clientDeletedByRegistration(binding),
+      this.#secrets,
+    );
     return mergeConfiguration(config, {
       clientAdapter,
       defaultAdapter: memoryAdapter(),
@@ -53,7 +57,11 @@ export class AppKeys {
     let registry = this.#registries.get(provider);
     if (!registry) {
       registry = new Registry(this.store, provider, this.options, this.#secrets);
-      installSecretsAtRest(provider, this.#secrets, upgradeInBackground(this.store, (clientId, result) => this.#upgraded(provider, clientId, result)));
+      installSecretsAtRest(
+        provider,
+        this.#secrets,
+        upgradeInBackground(this.store, (clientId, result) => this.#upgraded(provider, clientId, result)),
+      );
       this.#registries.set(provider, registry);
       this.#provider ??= provider;
     }
@@ -73,18 +81,29 @@ export class AppKeys {
   /** An upgrade of a plaintext secret after an authentication, audited; the secret is in no payload. */
   #upgraded(provider: Provider, clientId: string, result: BackgroundOutcome): void {
     const actor = { kind: 'admin', id: `client:${clientId}` } as const;
-    if (result.outcome === 'hashed') emit(provider, 'appkeys.client.secret_hashed', actor, { client_id: clientId, trigger: 'authentication' });
+    if (result.outcome === 'hashed')
+      emit(provider, 'appkeys.client.secret_hashed', actor, { client_id: clientId, trigger: 'authentication' });
     if (result.outcome === 'failed' || result.outcome === 'conflict') {
-      emit(provider, 'appkeys.client.secret_hash_failed', actor, { client_id: clientId, error: result.outcome === 'failed' ? result.error : 'conflict' });
+      emit(provider, 'appkeys.client.secret_hash_failed', actor, {
+        client_id: clientId,
+        error: result.outcome === 'failed' ? result.error : 'conflict',
+      });
     }
   }
 
   /** A client deleted through RFC 7592 took its binding along: audit it like any other removal. */
   #clientDeletedByRegistration(binding: StoredBinding): void {
     if (!this.#provider) return;
-    emit(this.#provider, 'appkeys.binding.removed', { kind: 'admin', id: `client:${binding.client_id}` }, {
-      ...binding, reason: 'client_deleted', client_deleted: true,
-    });
+    emit(
+      this.#provider,
+      'appkeys.binding.removed',
+      { kind: 'admin', id: `client:${binding.client_id}` },
+      {
+        ...binding,
+        reason: 'client_deleted',
+        client_deleted: true,
+      },
+    );
   }
 }
 

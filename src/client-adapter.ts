@@ -37,7 +37,9 @@ export class StoreClientAdapter implements Adapter {
    * refused here (400 invalid_client_metadata), the one place every such write passes.
    */
   async upsert(id: string, payload: AdapterPayload): Promise<void> {
-    const metadata = await this.#secrets.forProviderWrite(withoutServerOwned({ ...payload, client_id: id }) as ClientMetadata);
+    const metadata = await this.#secrets.forProviderWrite(
+      withoutServerOwned({ ...payload, client_id: id }) as ClientMetadata,
+    );
     await this.#store.putClient(metadata, new Date().toISOString());
   }
 

@@ -1,5 +1,11 @@
-import Provider, {
-  errors, type Adapter, type AdapterConstructor, type AdapterFactory, type Configuration, type KoaContextWithOIDC,
+import type Provider from 'oidc-provider';
+import {
+  errors,
+  type Adapter,
+  type AdapterConstructor,
+  type AdapterFactory,
+  type Configuration,
+  type KoaContextWithOIDC,
 } from 'oidc-provider';
 
 import { BINDING_PROPERTY, bindingOfClient } from './client-record.js';
@@ -37,19 +43,28 @@ function isConstructable(adapter: AdapterConstructor | AdapterFactory): adapter 
  * Routes the `Client` model to the appkeys store and every other model to the caller's adapter; access
  * tokens are found only while they hold under their client's binding (token-adapter.ts).
  */
-function routedAdapter(callerAdapter: Configuration['adapter'], parts: IntegrationParts, staticIds: ReadonlySet<string>): AdapterFactory {
+function routedAdapter(
+  callerAdapter: Configuration['adapter'],
+  parts: IntegrationParts,
+  staticIds: ReadonlySet<string>,
+): AdapterFactory {
   const others = callerAdapter ?? parts.defaultAdapter;
   return (model: string) => {
     if (model === 'Client') return parts.clientAdapter;
     const adapter = isConstructable(others) ? new others(model) : others(model);
     if (!ACCESS_TOKEN_MODELS.has(model)) return adapter;
     // static clients are never bound: their tokens cost no lookup
-    return new BindingCheckedTokens(adapter, (clientId) => (staticIds.has(clientId) ? Promise.resolve(undefined) : parts.clientRecord(clientId)));
+    return new BindingCheckedTokens(adapter, (clientId) =>
+      staticIds.has(clientId) ? Promise.resolve(undefined) : parts.clientRecord(clientId),
+    );
   };
 }
 
 /** The client that a token was issued to: usually the one the request authenticated, else a lookup. */
-async function clientOfToken(ctx: KoaContextWithOIDC | undefined, clientId: string | undefined): Promise<ProviderClient | undefined> {
+async function clientOfToken(
+  ctx: KoaContextWithOIDC | undefined,
+  clientId: string | undefined,
+): Promise<ProviderClient | undefined> {
   if (!clientId) return undefined;
   const current = ctx?.oidc?.client;
   if (current?.clientId === clientId) return current;
@@ -62,7 +77,7 @@ async function clientOfToken(ctx: KoaContextWithOIDC | undefined, clientId: stri
  * (an unbound client's token claiming one would be inactive from the start).
  */
 function withoutBindingClaims(claims: Awaited<ReturnType<ExtraTokenClaims>>): Awaited<ReturnType<ExtraTokenClaims>> {
-  if (!claims || typeof claims !== 'object' || !(BINDING_CLAIMS.some((name) => name in claims))) return claims;
+  if (!claims || typeof claims !== 'object' || !BINDING_CLAIMS.some((name) => name in claims)) return claims;
   const copy: Record<string, unknown> = { ...claims };
   for (const name of BINDING_CLAIMS) delete copy[name];
   return copy;
@@ -76,7 +91,9 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
   const callerExtraMetadata = config.extraClientMetadata ?? {};
   const callerProperties = callerExtraMetadata.properties ?? [];
   if (callerProperties.includes(BINDING_PROPERTY)) {
-    throw new TypeError(`appKeys: extraClientMetadata.properties must not contain ${BINDING_PROPERTY}; it is the extension's`);
+    throw new TypeError(
+      `appKeys: extraClientMetadata.properties must not contain ${BINDING_PROPERTY}; it is the extension's`,
+    );
   }
   const callerValidator = callerExtraMetadata.validator;
   const callerClaims = config.extraTokenClaims;
@@ -98,7 +115,9 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
   };
 
   const allowedPolicy: AllowedPolicy = async (ctx, client, token) => {
-    const allowed = callerPolicy ? await callerPolicy(ctx, client, token) : defaultIntrospectionAllowed(ctx, client, token);
+    const allowed = callerPolicy
+      ? await callerPolicy(ctx, client, token)
+      : defaultIntrospectionAllowed(ctx, client, token);
     if (!allowed) return false;
     // any token dies with its client: the provider would otherwise call a deleted client's token
     // active, or fail on it with a 500 when it has a subject
@@ -119,7 +138,10 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
           if (ctx) {
             delete (metadata as Record<string, unknown>)[BINDING_PROPERTY];
             const scopes = managementScopesIn((metadata as { scope?: unknown }).scope);
-            if (scopes.length > 0) throw new errors.InvalidClientMetadata(`the scope ${scopes[0]} is kept for statically configured clients`);
+            if (scopes.length > 0)
+              throw new errors.InvalidClientMetadata(
+                `the scope ${scopes[0]} is kept for statically configured clients`,
+              );
           }
           return undefined;
         }

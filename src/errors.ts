@@ -18,7 +18,12 @@ export class AppKeysError extends Error {
    * (a store outage during a token request, say) is rendered by the provider as
    * `{error, error_description}` with this status.
    */
-  constructor(status: number, error: string, description: string, options: { retryAfter?: number; cause?: unknown } = {}) {
+  constructor(
+    status: number,
+    error: string,
+    description: string,
+    options: { retryAfter?: number; cause?: unknown } = {},
+  ) {
     super(error, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppKeysError';
     this.status = status;
@@ -42,7 +47,8 @@ export const invalidClient = () => new AppKeysError(401, 'invalid_client', 'clie
 export const provideKeysDisabled = () =>
   new AppKeysError(403, 'provide_keys_disabled', 'providing existing keys is not enabled on this server');
 export const applicationNotFound = () => new AppKeysError(404, 'application_not_found', 'no such application');
-export const bindingNotFound = () => new AppKeysError(404, 'binding_not_found', 'no keys of this type are bound to the application');
+export const bindingNotFound = () =>
+  new AppKeysError(404, 'binding_not_found', 'no keys of this type are bound to the application');
 export const clientNotFound = () => new AppKeysError(404, 'client_not_found', 'no such client');
 export const applicationNameTaken = () =>
   new AppKeysError(409, 'application_name_taken', 'you already have an application with this name');
@@ -53,13 +59,24 @@ export const keyTypeAlreadyBound = () =>
 export const clientIsStatic = () =>
   new AppKeysError(409, 'client_is_static', 'statically configured clients cannot be registered or bound here');
 export const clientManagedExternally = () =>
-  new AppKeysError(409, 'client_managed_externally', 'this client was provided from elsewhere; rotate its secret where it was created');
+  new AppKeysError(
+    409,
+    'client_managed_externally',
+    'this client was provided from elsewhere; rotate its secret where it was created',
+  );
 export const applicationBlocked = () =>
-  new AppKeysError(403, 'application_blocked', 'an administrator has blocked this application; only an administrator can change it');
+  new AppKeysError(
+    403,
+    'application_blocked',
+    'an administrator has blocked this application; only an administrator can change it',
+  );
 export const tooManyAttempts = (retryAfter: number) =>
   new AppKeysError(429, 'too_many_attempts', 'too many failed attempts; try again later', { retryAfter });
 export const storeUnavailable = (cause?: unknown) =>
-  new AppKeysError(503, 'temporarily_unavailable', 'the key registry is unavailable; try again shortly', { retryAfter: 5, cause });
+  new AppKeysError(503, 'temporarily_unavailable', 'the key registry is unavailable; try again shortly', {
+    retryAfter: 5,
+    cause,
+  });
 
 export function isStoreUnavailable(err: unknown): boolean {
   return err instanceof AppKeysError && err.status === 503;

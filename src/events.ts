@@ -26,6 +26,10 @@ export interface AppKeysEventPayload extends Record<string, unknown> {
 }
 
 export function emit(provider: Provider, event: AppKeysEvent, actor: Actor, details: Record<string, unknown>): void {
-  const payload: AppKeysEventPayload = { ...details, actor: { kind: actor.kind, id: actor.id }, at: new Date().toISOString() };
+  const payload: AppKeysEventPayload = {
+    ...details,
+    actor: { kind: actor.kind, id: actor.id },
+    at: new Date().toISOString(),
+  };
   provider.emit(event, payload);
 }

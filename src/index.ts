@@ -4,9 +4,22 @@ export type { ResolvedSecretsOptions, SecretsOptions } from './secrets/options.j
 export type { SecretsAtRest } from './secrets/at-rest.js';
 export type { VerificationCacheLimits } from './secrets/cache.js';
 export type {
-  Access, ApplicationChange, AttemptKey, AttemptLimits, BindingStore, BindRequest, BindResult, CreateAndBindRequest,
-  DeleteApplicationResult, DeleteClientResult, NewApplication, ReplaceOptions, StoredApplication, StoredBinding,
-  StoredClient, UnbindResult,
+  Access,
+  ApplicationChange,
+  AttemptKey,
+  AttemptLimits,
+  BindingStore,
+  BindRequest,
+  BindResult,
+  CreateAndBindRequest,
+  DeleteApplicationResult,
+  DeleteClientResult,
+  NewApplication,
+  ReplaceOptions,
+  StoredApplication,
+  StoredBinding,
+  StoredClient,
+  UnbindResult,
 } from './store.js';
 export type { AppKeysEvent, AppKeysEventPayload } from './events.js';
 export { AppKeysError } from './errors.js';

@@ -49,9 +49,24 @@ export interface ResolvedOptions {
 }
 
 const STORE_METHODS = [
-  'getClient', 'putClient', 'replaceClientMetadata', 'deleteClient', 'listClients', 'createApplication',
-  'getApplication', 'listApplications', 'updateApplication', 'deleteApplication', 'bind', 'createAndBind',
-  'unbind', 'recordFailedAttempt', 'attemptWait', 'clearFailedAttempts', 'verify', 'close',
+  'getClient',
+  'putClient',
+  'replaceClientMetadata',
+  'deleteClient',
+  'listClients',
+  'createApplication',
+  'getApplication',
+  'listApplications',
+  'updateApplication',
+  'deleteApplication',
+  'bind',
+  'createAndBind',
+  'unbind',
+  'recordFailedAttempt',
+  'attemptWait',
+  'clearFailedAttempts',
+  'verify',
+  'close',
 ] as const;
 
 function fail(path: string, expectation: string): never {
@@ -82,7 +97,15 @@ function checkKnownKeys(value: Record<string, unknown>, path: string, known: rea
 
 export function resolveOptions(input: unknown = {}): ResolvedOptions {
   if (!isObject(input)) throw new TypeError('appKeys: options must be an object');
-  checkKnownKeys(input, '', ['store', 'provideKeys', 'requireBinding', 'prefix', 'authenticate', 'bodyLimitBytes', 'secrets']);
+  checkKnownKeys(input, '', [
+    'store',
+    'provideKeys',
+    'requireBinding',
+    'prefix',
+    'authenticate',
+    'bodyLimitBytes',
+    'secrets',
+  ]);
 
   const { store } = input;
   if (store !== undefined) {

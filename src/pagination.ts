@@ -11,9 +11,11 @@ const CURSOR_CHARACTERS = new RegExp(CURSOR_PATTERN);
 /** `limit` from a query string: MIN_LIMIT–MAX_LIMIT, default DEFAULT_LIMIT. */
 export function pageLimit(value: unknown): number {
   if (value === undefined) return DEFAULT_LIMIT;
-  if (typeof value !== 'string' || !/^[0-9]{1,3}$/.test(value)) throw invalidRequest(`limit must be an integer from ${MIN_LIMIT} to ${MAX_LIMIT}`);
+  if (typeof value !== 'string' || !/^[0-9]{1,3}$/.test(value))
+    throw invalidRequest(`limit must be an integer from ${MIN_LIMIT} to ${MAX_LIMIT}`);
   const limit = Number(value);
-  if (limit < MIN_LIMIT || limit > MAX_LIMIT) throw invalidRequest(`limit must be an integer from ${MIN_LIMIT} to ${MAX_LIMIT}`);
+  if (limit < MIN_LIMIT || limit > MAX_LIMIT)
+    throw invalidRequest(`limit must be an integer from ${MIN_LIMIT} to ${MAX_LIMIT}`);
   return limit;
 }
 

@@ -6,13 +6,17 @@ import { emit } from './events.js';
 import { newApplicationId, newClientId, newClientSecret } from './ids.js';
 import type { ResolvedOptions } from './options.js';
 import { decodeCursor, encodeCursor } from './pagination.js';
-import { checkClientSecretExpiration, compareWithStandIn, constructClient, isStaticClient, needsSecret } from './provider-internals.js';
+import {
+  checkClientSecretExpiration,
+  compareWithStandIn,
+  constructClient,
+  isStaticClient,
+  needsSecret,
+} from './provider-internals.js';
 import { ADMIN_SCOPE, managementScopesIn } from './scopes.js';
 import { SecretsAtRest } from './secrets/at-rest.js';
 import type { Access, BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
-import type {
-  Actor, Application, ApplicationStatus, Binding, ClientMetadata, KeyType, Page,
-} from './types.js';
+import type { Actor, Application, ApplicationStatus, Binding, ClientMetadata, KeyType, Page } from './types.js';
 import * as validate from './validate.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
@@ -107,7 +111,12 @@ export class Registry {
   readonly #options: ResolvedOptions;
   readonly #secrets: SecretsAtRest;
 
-  constructor(store: BindingStore, provider: Provider, options: ResolvedOptions, secrets = new SecretsAtRest(options.secrets)) {
+  constructor(
+    store: BindingStore,
+    provider: Provider,
+    options: ResolvedOptions,
+    secrets = new SecretsAtRest(options.secrets),
+  ) {
     this.#store = store;
     this.#provider = provider;
     this.#options = options;
@@ -119,13 +128,25 @@ export class Registry {
   async createApplication(actor: Actor, input: Record<string, unknown>): Promise<Application> {
     validate.onlyFields(input, actor.kind === 'admin' ? ['name', 'description', 'owner'] : ['name', 'description']);
     const name = validate.text(input.name, 'name', validate.NAME_MAX);
-    const description = input.description === undefined
-      ? '' : validate.text(input.description, 'description', validate.DESCRIPTION_MAX, { allowEmpty: true });
-    const owner = actor.kind === 'owner' ? actor.id
-      : input.owner === undefined || input.owner === null ? NO_OWNER : validate.accountId(input.owner, 'owner');
+    const description =
+      input.description === undefined
+        ? ''
+        : validate.text(input.description, 'description', validate.DESCRIPTION_MAX, { allowEmpty: true });
+    const owner =
+      actor.kind === 'owner'
+        ? actor.id
+        : input.owner === undefined || input.owner === null
+          ? NO_OWNER
+          : validate.accountId(input.owner, 'owner');
     const at = now();
     const application = {
-      id: newApplicationId(), name, nameKey: validate.nameKey(name), description, owner, status: 'ACTIVE' as const, created_at: at,
+      id: newApplicationId(),
+      name,
+      nameKey: validate.nameKey(name),
+      description,
+      owner,
+      status: 'ACTIVE' as const,
+      created_at: at,
     };
     if ((await this.#store.createApplication(application)) === 'name_taken') throw err.applicationNameTaken();
     emit(this.#provider, 'appkeys.application.created', actor, { application_id: application.id, owner });
@@ -147,15 +168,22 @@ export class Registry {
     validate.onlyFields(input, ['name', 'description', 'status']);
     const current = await this.#application(actor, applicationId);
     const name = input.name === undefined ? undefined : validate.text(input.name, 'name', validate.NAME_MAX);
-    const description = input.description === undefined
-      ? undefined : validate.text(input.description, 'description', validate.DESCRIPTION_MAX, { allowEmpty: true });
-    const status: ApplicationStatus | undefined = input.status === undefined ? undefined : validate.applicationStatus(input.status);
-    const outcome = await this.#store.updateApplication(current.id, {
-      ...(name !== undefined && { name, nameKey: validate.nameKey(name) }),
-      ...(description !== undefined && { description }),
-      ...(status !== undefined && { status }),
-      updated_at: now(),
-    }, accessOf(actor));
+    const description =
+      input.description === undefined
+        ? undefined
+        : validate.text(input.description, 'description', validate.DESCRIPTION_MAX, { allowEmpty: true });
+    const status: ApplicationStatus | undefined =
+      input.status === undefined ? undefined : validate.applicationStatus(input.status);
+    const outcome = await this.#store.updateApplication(
+      current.id,
+      {
+        ...(name !== undefined && { name, nameKey: validate.nameKey(name) }),
+        ...(description !== undefined && { description }),
+        ...(status !== undefined && { status }),
+        updated_at: now(),
+      },
+      accessOf(actor),
+    );
     if (outcome === 'name_taken') throw err.applicationNameTaken();
     if (outcome === 'not_found') throw err.applicationNotFound();
     if (outcome === 'blocked') throw err.applicationBlocked();
@@ -168,7 +196,8 @@ export class Registry {
   async deleteApplication(actor: Actor, applicationId: string): Promise<void> {
     const current = await this.#application(actor, applicationId);
     const result = await this.#store.deleteApplication(current.id, accessOf(actor));
-    if (result.outcome !== 'deleted') throw result.outcome === 'blocked' ? err.applicationBlocked() : err.applicationNotFound();
+    if (result.outcome !== 'deleted')
+      throw result.outcome === 'blocked' ? err.applicationBlocked() : err.applicationNotFound();
     const removed = result.bindings;
     for (const binding of removed) this.#bindingRemoved(actor, binding, 'application_deleted');
     emit(this.#provider, 'appkeys.application.deleted', actor, {
@@ -186,7 +215,12 @@ export class Registry {
    * a throttled caller is answered before any secret is compared, so no answer then depends on it.
    * Resolves whether the binding was created (false: this exact binding already existed).
    */
-  async provideKeys(actor: Actor, applicationId: string, keyTypeInput: string, input: Record<string, unknown>): Promise<{ created: boolean; binding: Binding }> {
+  async provideKeys(
+    actor: Actor,
+    applicationId: string,
+    keyTypeInput: string,
+    input: Record<string, unknown>,
+  ): Promise<{ created: boolean; binding: Binding }> {
     if (!this.#options.provideKeysEnabled) throw err.provideKeysDisabled();
     const keyType = validate.keyType(keyTypeInput);
     validate.onlyFields(input, ['client_id', 'client_secret']);
@@ -197,7 +231,10 @@ export class Registry {
     const waitMs = await this.#store.attemptWait(attempt, this.#options.attempts, Date.now());
     if (waitMs > 0) {
       emit(this.#provider, 'appkeys.provide_keys.failed', actor, {
-        application_id: applicationId, key_type: keyType, client_id: clientId, throttled: true,
+        application_id: applicationId,
+        key_type: keyType,
+        client_id: clientId,
+        throttled: true,
       });
       throw err.tooManyAttempts(Math.ceil(waitMs / 1000));
     }
@@ -205,7 +242,10 @@ export class Registry {
     if (!(await this.#proves(client, secret))) {
       const retryAfterMs = await this.#store.recordFailedAttempt(attempt, this.#options.attempts, Date.now());
       emit(this.#provider, 'appkeys.provide_keys.failed', actor, {
-        application_id: applicationId, key_type: keyType, client_id: clientId, throttled: retryAfterMs > 0,
+        application_id: applicationId,
+        key_type: keyType,
+        client_id: clientId,
+        throttled: retryAfterMs > 0,
       });
       if (retryAfterMs > 0) throw err.tooManyAttempts(Math.ceil(retryAfterMs / 1000));
       throw err.invalidClient();
@@ -215,12 +255,26 @@ export class Registry {
 
     const boundAt = now();
     const result = await this.#store.bind({
-      applicationId, access: accessOf(actor), keyType, clientId, boundAt, boundBy: actor.id,
-      caller: attempt.caller, limits: this.#options.attempts, nowMs: Date.now(),
+      applicationId,
+      access: accessOf(actor),
+      keyType,
+      clientId,
+      boundAt,
+      boundBy: actor.id,
+      caller: attempt.caller,
+      limits: this.#options.attempts,
+      nowMs: Date.now(),
     });
     switch (result.outcome) {
       case 'created': {
-        const binding = bindingView({ application_id: applicationId, key_type: keyType, client_id: clientId, origin: 'provided', bound_at: boundAt, bound_by: actor.id });
+        const binding = bindingView({
+          application_id: applicationId,
+          key_type: keyType,
+          client_id: clientId,
+          origin: 'provided',
+          bound_at: boundAt,
+          bound_by: actor.id,
+        });
         emit(this.#provider, 'appkeys.binding.created', actor, { ...binding });
         return { created: true, binding };
       }
@@ -245,7 +299,12 @@ export class Registry {
   }
 
   /** "Generate Keys": a new client, validated by the provider's schema, created already bound. */
-  async generateKeys(actor: Actor, applicationId: string, keyTypeInput: string, input: Record<string, unknown>): Promise<GeneratedKeys> {
+  async generateKeys(
+    actor: Actor,
+    applicationId: string,
+    keyTypeInput: string,
+    input: Record<string, unknown>,
+  ): Promise<GeneratedKeys> {
     const keyType = validate.keyType(keyTypeInput);
     for (const field of ['client_id', 'client_secret', 'client_secret_expires_at', 'client_id_issued_at']) {
       if (input[field] !== undefined) throw err.invalidRequest(`${field} is chosen by the server for generated keys`);
@@ -255,22 +314,34 @@ export class Registry {
     if (current.bindings.some((b) => b.key_type === keyType)) throw err.keyTypeAlreadyBound();
 
     const clientSecret = newClientSecret();
-    const metadata = await this.#secrets.forNewClient(await this.#validatedMetadata({
-      ...defaultsForGenerated(input),
-      ...withoutServerOwned(input),
-      client_id: newClientId(),
-      client_secret: clientSecret,
-    }));
+    const metadata = await this.#secrets.forNewClient(
+      await this.#validatedMetadata({
+        ...defaultsForGenerated(input),
+        ...withoutServerOwned(input),
+        client_id: newClientId(),
+        client_secret: clientSecret,
+      }),
+    );
     const boundAt = now();
     const outcome = await this.#store.createAndBind({
-      applicationId: current.id, access: accessOf(actor), keyType, metadata, boundAt, boundBy: actor.id,
+      applicationId: current.id,
+      access: accessOf(actor),
+      keyType,
+      metadata,
+      boundAt,
+      boundBy: actor.id,
     });
     if (outcome === 'application_not_found') throw err.applicationNotFound();
     if (outcome === 'application_blocked') throw err.applicationBlocked();
     if (outcome === 'key_type_already_bound') throw err.keyTypeAlreadyBound();
     if (outcome === 'client_exists') throw new Error('generated client id collided');
     const binding = bindingView({
-      application_id: current.id, key_type: keyType, client_id: metadata.client_id, origin: 'generated', bound_at: boundAt, bound_by: actor.id,
+      application_id: current.id,
+      key_type: keyType,
+      client_id: metadata.client_id,
+      origin: 'generated',
+      bound_at: boundAt,
+      bound_by: actor.id,
     });
     emit(this.#provider, 'appkeys.binding.created', actor, { ...binding });
     return { binding, client_id: metadata.client_id, client_secret: clientSecret, client: publicMetadata(metadata) };
@@ -288,12 +359,17 @@ export class Registry {
     const keyType = validate.keyType(keyTypeInput);
     const current = await this.#application(actor, applicationId);
     const result = await this.#store.unbind(current.id, keyType, accessOf(actor));
-    if (result.outcome !== 'unbound') throw result.outcome === 'blocked' ? err.applicationBlocked() : err.bindingNotFound();
+    if (result.outcome !== 'unbound')
+      throw result.outcome === 'blocked' ? err.applicationBlocked() : err.bindingNotFound();
     this.#bindingRemoved(actor, result.binding, 'unbound');
   }
 
   /** A new secret for a generated client; provided clients keep the secret they were created with. */
-  async regenerateSecret(actor: Actor, applicationId: string, keyTypeInput: string): Promise<{ client_id: string; client_secret: string }> {
+  async regenerateSecret(
+    actor: Actor,
+    applicationId: string,
+    keyTypeInput: string,
+  ): Promise<{ client_id: string; client_secret: string }> {
     const keyType = validate.keyType(keyTypeInput);
     const current = await this.#changeableApplication(actor, applicationId);
     const binding = current.bindings.find((b) => b.key_type === keyType);
@@ -309,7 +385,10 @@ export class Registry {
         unlessBlocked: actor.kind !== 'admin',
       });
       if (outcome === 'ok') {
-        emit(this.#provider, 'appkeys.client.secret_rotated', actor, { client_id: binding.client_id, application_id: binding.application_id });
+        emit(this.#provider, 'appkeys.client.secret_rotated', actor, {
+          client_id: binding.client_id,
+          application_id: binding.application_id,
+        });
         return { client_id: binding.client_id, client_secret: clientSecret };
       }
       if (outcome === 'not_found') throw err.bindingNotFound();
@@ -321,7 +400,11 @@ export class Registry {
   // ---- out-of-band clients (admin) -------------------------------------------------------------
 
   /** Registers, or replaces, a client created elsewhere, keeping its id and secret and any binding. */
-  async registerClient(actor: Actor, clientIdInput: string, input: Record<string, unknown>): Promise<{ outcome: RegisterOutcome; client: ClientView }> {
+  async registerClient(
+    actor: Actor,
+    clientIdInput: string,
+    input: Record<string, unknown>,
+  ): Promise<{ outcome: RegisterOutcome; client: ClientView }> {
     const clientId = validate.clientId(clientIdInput);
     if (input.client_id !== undefined && input.client_id !== clientId) {
       throw err.invalidRequest('client_id in the body must match the path');
@@ -336,7 +419,10 @@ export class Registry {
     // are idempotent and cheap
     const outcome = await this.#store.putClient(metadata, now());
     if (outcome !== 'unchanged') {
-      emit(this.#provider, 'appkeys.client.registered', actor, { client_id: clientId, replaced: outcome === 'replaced' });
+      emit(this.#provider, 'appkeys.client.registered', actor, {
+        client_id: clientId,
+        replaced: outcome === 'replaced',
+      });
     }
     const stored = await this.#store.getClient(clientId);
     // deleted by a concurrent request since: answer with what this request wrote
@@ -381,7 +467,12 @@ export class Registry {
 
   /** The application if the actor may see it; another owner's application is "not found", not "forbidden". */
   async #application(actor: Actor, applicationId: string): Promise<StoredApplication> {
-    if (typeof applicationId !== 'string' || applicationId.length === 0 || applicationId.length > validate.APPLICATION_ID_MAX) throw err.applicationNotFound();
+    if (
+      typeof applicationId !== 'string' ||
+      applicationId.length === 0 ||
+      applicationId.length > validate.APPLICATION_ID_MAX
+    )
+      throw err.applicationNotFound();
     const stored = await this.#store.getApplication(applicationId);
     if (!stored || (actor.kind !== 'admin' && stored.owner !== actor.id)) throw err.applicationNotFound();
     return stored;
@@ -421,14 +512,17 @@ export class Registry {
     const ClientClass = this.#provider.Client;
     let metadata: ClientMetadata;
     try {
-      if (input.sector_identifier_uri !== undefined) await ClientClass.validate(input as Parameters<typeof ClientClass.validate>[0]);
+      if (input.sector_identifier_uri !== undefined)
+        await ClientClass.validate(input as Parameters<typeof ClientClass.validate>[0]);
       const client = constructClient(ClientClass, input);
       metadata = withoutServerOwned(client.metadata() as ClientMetadata);
     } catch (cause) {
       throw schemaError(cause);
     }
     if (needsSecret(ClientClass, metadata) && typeof metadata.client_secret !== 'string') {
-      throw err.invalidClientMetadata(`client_secret is required for token_endpoint_auth_method ${String(metadata.token_endpoint_auth_method)}`);
+      throw err.invalidClientMetadata(
+        `client_secret is required for token_endpoint_auth_method ${String(metadata.token_endpoint_auth_method)}`,
+      );
     }
     checkStoreClientRules(metadata);
     return metadata;
@@ -442,7 +536,9 @@ export class Registry {
 
   #bindingRemoved(actor: Actor, binding: StoredBinding, reason: string): void {
     emit(this.#provider, 'appkeys.binding.removed', actor, {
-      ...bindingView(binding), reason, client_deleted: binding.origin === 'generated' || reason === 'client_deleted',
+      ...bindingView(binding),
+      reason,
+      client_deleted: binding.origin === 'generated' || reason === 'client_deleted',
     });
   }
 }
@@ -469,13 +565,16 @@ function checkStoreClientRules(metadata: ClientMetadata): void {
   }
   const grants = Array.isArray(metadata.grant_types) ? metadata.grant_types : [];
   if (grants.includes('client_credentials') && metadata.token_endpoint_auth_method === 'none') {
-    throw err.invalidClientMetadata('a client_credentials client must authenticate: token_endpoint_auth_method none is not allowed');
+    throw err.invalidClientMetadata(
+      'a client_credentials client must authenticate: token_endpoint_auth_method none is not allowed',
+    );
   }
 }
 
 /** Machine-to-machine keys unless the request asks for other grants. */
 function defaultsForGenerated(input: Record<string, unknown>): Record<string, unknown> {
-  if (input.grant_types === undefined) return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
+  if (input.grant_types === undefined)
+    return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
   const grants = Array.isArray(input.grant_types) ? input.grant_types : [];
   const redirecting = grants.includes('authorization_code') || grants.includes('implicit');
   return redirecting ? {} : { response_types: [], redirect_uris: [] };

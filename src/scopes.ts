@@ -16,6 +16,10 @@ export function managementScopesIn(scope: unknown): string[] {
  * restriction, and every client of the appkeys store (generated, provided, dynamically registered),
  * never holds one.
  */
-export function mayHoldManagementScope(client: { readonly scope?: unknown }, isStatic: boolean, scope: string): boolean {
+export function mayHoldManagementScope(
+  client: { readonly scope?: unknown },
+  isStatic: boolean,
+  scope: string,
+): boolean {
   return isStatic && managementScopesIn(client.scope).includes(scope);
 }

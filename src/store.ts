@@ -1,5 +1,11 @@
 import type {
-  Application, ApplicationStatus, Binding, ClientBinding, ClientMetadata, KeyType, VerifyResult,
+  Application,
+  ApplicationStatus,
+  Binding,
+  ClientBinding,
+  ClientMetadata,
+  KeyType,
+  VerifyResult,
 } from './types.js';
 
 /**
@@ -33,7 +39,10 @@ export interface BindingStore {
    * `unlessBlocked` is set and the client's application is BLOCKED (checked in the same step).
    */
   replaceClientMetadata(
-    metadata: ClientMetadata, revision: number, at: string, options?: ReplaceOptions,
+    metadata: ClientMetadata,
+    revision: number,
+    at: string,
+    options?: ReplaceOptions,
   ): Promise<'ok' | 'not_found' | 'conflict' | 'blocked'>;
 
   /**
@@ -63,7 +72,11 @@ export interface BindingStore {
    * Changes name, description or status. A status change is mirrored into the bound client records in
    * the same step. Resolves `ok`, `not_found` (also: not this owner's), `name_taken`, or `blocked`.
    */
-  updateApplication(applicationId: string, change: ApplicationChange, access: Access): Promise<'ok' | 'not_found' | 'name_taken' | 'blocked'>;
+  updateApplication(
+    applicationId: string,
+    change: ApplicationChange,
+    access: Access,
+  ): Promise<'ok' | 'not_found' | 'name_taken' | 'blocked'>;
 
   /**
    * Deletes an application: provided clients are unbound and kept, generated clients deleted.
@@ -82,9 +95,9 @@ export interface BindingStore {
   bind(request: BindRequest): Promise<BindResult>;
 
   /** Creates a client and binds it in one step (no orphan client can be left behind). */
-  createAndBind(request: CreateAndBindRequest): Promise<
-    'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'
-  >;
+  createAndBind(
+    request: CreateAndBindRequest,
+  ): Promise<'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'>;
 
   /**
    * Removes the binding of one key type; a generated client is deleted with it. Resolves the removed
@@ -200,9 +213,13 @@ export interface BindRequest {
 export type BindResult =
   | { readonly outcome: 'created' | 'exists' }
   | {
-    readonly outcome:
-      'application_not_found' | 'application_blocked' | 'client_not_found' | 'client_already_bound' | 'key_type_already_bound';
-  }
+      readonly outcome:
+        | 'application_not_found'
+        | 'application_blocked'
+        | 'client_not_found'
+        | 'client_already_bound'
+        | 'key_type_already_bound';
+    }
   | { readonly outcome: 'throttled'; readonly retryAfterMs: number };
 
 export interface CreateAndBindRequest {
@@ -215,13 +232,11 @@ export interface CreateAndBindRequest {
 }
 
 export type DeleteClientResult =
-  | { readonly outcome: 'deleted'; readonly binding?: StoredBinding }
-  | { readonly outcome: 'not_found' | 'bound' };
+  { readonly outcome: 'deleted'; readonly binding?: StoredBinding } | { readonly outcome: 'not_found' | 'bound' };
 
 export type DeleteApplicationResult =
   | { readonly outcome: 'deleted'; readonly bindings: readonly StoredBinding[] }
   | { readonly outcome: 'not_found' | 'blocked' };
 
 export type UnbindResult =
-  | { readonly outcome: 'unbound'; readonly binding: StoredBinding }
-  | { readonly outcome: 'not_found' | 'blocked' };
+  { readonly outcome: 'unbound'; readonly binding: StoredBinding } | { readonly outcome: 'not_found' | 'blocked' };

@@ -16,7 +16,8 @@ export function tokenHolds(record: StoredClient | undefined, payload: AdapterPay
   const issuedFor = typeof extra?.application_id === 'string' ? extra.application_id : undefined;
   const { binding } = record;
   if (!binding) return issuedFor === undefined;
-  if (binding.status !== 'ACTIVE' || issuedFor !== binding.application_id || extra?.key_type !== binding.key_type) return false;
+  if (binding.status !== 'ACTIVE' || issuedFor !== binding.application_id || extra?.key_type !== binding.key_type)
+    return false;
   return issuedUnder(binding, payload.iat);
 }
 

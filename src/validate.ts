@@ -55,13 +55,19 @@ export function accountId(value: unknown, field = 'account id'): string {
   if (typeof value !== 'string' || value.length === 0 || [...value].length > OWNER_MAX) {
     throw invalidRequest(`${field} must be a string of 1–${OWNER_MAX} characters`);
   }
-  if (CONTROLS.test(value) || !value.isWellFormed()) throw invalidRequest(`${field} must not contain control characters`);
+  if (CONTROLS.test(value) || !value.isWellFormed())
+    throw invalidRequest(`${field} must not contain control characters`);
   return value;
 }
 
 /** A client_id as RFC 6749 allows it, 1–CLIENT_ID_MAX characters. */
 export function clientId(value: unknown, field = 'client_id'): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > CLIENT_ID_MAX || !CLIENT_ID_CHARACTERS.test(value)) {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > CLIENT_ID_MAX ||
+    !CLIENT_ID_CHARACTERS.test(value)
+  ) {
     throw invalidRequest(`${field} must be 1–${CLIENT_ID_MAX} printable ASCII characters`);
   }
   return value;
@@ -82,6 +88,7 @@ export function nameKey(name: string): string {
 /** Rejects fields the request does not know, so a typo is an error rather than silently ignored. */
 export function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) throw invalidRequest(`unknown field ${JSON.stringify(key).slice(0, 80)}; allowed: ${allowed.join(', ')}`);
+    if (!allowed.includes(key))
+      throw invalidRequest(`unknown field ${JSON.stringify(key).slice(0, 80)}; allowed: ${allowed.join(', ')}`);
   }
 }

@@ -29,7 +29,11 @@ export async function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Sends `signal`, then SIGKILL if the child has not exited within `graceMs`; resolves once it has. */
-export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM', graceMs = 2000): Promise<void> {
+export async function stopChild(
+  child: ChildProcess | undefined,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 2000,
+): Promise<void> {
   if (!child || !isRunning(child)) return;
   const done = exited(child);
   child.kill(signal);

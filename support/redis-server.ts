@@ -35,7 +35,10 @@ export interface AnsweringOptions {
  * A connection to the Redis at `url` as soon as it answers PING: one that never reconnects nor queues,
  * for probing and administration. Rejects after `withinMs`, or once `alive()` turns false.
  */
-export async function connectWhenAnswering(url: string, { withinMs = 10_000, alive = () => true }: AnsweringOptions = {}): Promise<Redis> {
+export async function connectWhenAnswering(
+  url: string,
+  { withinMs = 10_000, alive = () => true }: AnsweringOptions = {},
+): Promise<Redis> {
   const until = Date.now() + withinMs;
   let lastError: unknown;
   while (Date.now() < until && alive()) {
@@ -51,13 +54,16 @@ export async function connectWhenAnswering(url: string, { withinMs = 10_000, ali
     }
     await sleep(25);
   }
-  throw new Error(`redis at ${url} ${alive() ? `did not answer within ${withinMs} ms` : 'exited before it answered'}: ${String(lastError)}`);
+  throw new Error(
+    `redis at ${url} ${alive() ? `did not answer within ${withinMs} ms` : 'exited before it answered'}: ${String(lastError)}`,
+  );
 }
 
 /** Resolves once the redis-server `child` on `port` answers PING. */
 export async function waitUntilAnswering(port: number, child: ChildProcess, withinMs?: number): Promise<void> {
   const probe = await connectWhenAnswering(`redis://127.0.0.1:${port}`, {
-    ...(withinMs !== undefined && { withinMs }), alive: () => child.exitCode === null,
+    ...(withinMs !== undefined && { withinMs }),
+    alive: () => child.exitCode === null,
   });
   probe.disconnect();
 }

@@ -55,8 +55,14 @@ export function startScript(script: string, args: readonly string[] = [], option
   const stdout = new Tail(KEPT);
   const stderr = new Tail(KEPT);
   const output = new Tail(KEPT);
-  child.stdout?.on('data', (chunk: Buffer) => { stdout.push(chunk); output.push(chunk); });
-  child.stderr?.on('data', (chunk: Buffer) => { stderr.push(chunk); output.push(chunk); });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout.push(chunk);
+    output.push(chunk);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr.push(chunk);
+    output.push(chunk);
+  });
   const exited = new Promise<number | null>((resolve) => {
     child.once('close', (code) => resolve(code));
     // a spawn failure (ENOENT) arrives as 'error' and no 'close' may follow
@@ -76,8 +82,10 @@ export function startScript(script: string, args: readonly string[] = [], option
       for (;;) {
         const found = await ready(output.toString());
         if (found !== undefined) return found;
-        if (!isRunning(child)) throw new Error(`${script} exited (${child.exitCode ?? child.signalCode}):\n${output.toString()}`);
-        if (Date.now() >= until) throw new Error(`${script} was not ready within ${withinMs} ms:\n${output.toString()}`);
+        if (!isRunning(child))
+          throw new Error(`${script} exited (${child.exitCode ?? child.signalCode}):\n${output.toString()}`);
+        if (Date.now() >= until)
+          throw new Error(`${script} was not ready within ${withinMs} ms:\n${output.toString()}`);
         await sleep(50);
       }
     },

@@ -5,7 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * throws counts as not yet. Rejects after `withinMs`, naming `what` and the last error.
  */
 export async function waitFor<T>(
-  what: string, check: () => Promise<T | undefined> | T | undefined, { withinMs = 15_000, everyMs = 50 } = {},
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  { withinMs = 15_000, everyMs = 50 } = {},
 ): Promise<T> {
   const until = Date.now() + withinMs;
   let last: unknown;

@@ -20,7 +20,9 @@ describe.runIf(redisOrSkip())('Redis adapter', () => {
     client = redis.client();
     isolated = redis.client({ db: 7 });
   });
-  afterAll(async () => { await redis.stop(); });
+  afterAll(async () => {
+    await redis.stop();
+  });
 
   // a client per adapter: each redisAdapter() adds a listener to its client, and dozens on one client
   // would trip Node's listener-leak warning
@@ -37,13 +39,17 @@ describe.runIf(redisOrSkip())('Redis adapter', () => {
         nodeRedis = await connecting.connect();
       });
       afterAll(() => nodeRedis?.destroy());
-      adapterConformance(`redisAdapter (node-redis RESP${RESP})`, () => redisAdapter({ client: nodeRedis, prefix: redis.namespace('conf-nr') }));
+      adapterConformance(`redisAdapter (node-redis RESP${RESP})`, () =>
+        redisAdapter({ client: nodeRedis, prefix: redis.namespace('conf-nr') }),
+      );
     });
   }
 
   it('rejects a client that is neither an ioredis nor a node-redis client, naming the option', () => {
     for (const malformed of [undefined, {}, { call: () => {} }, { sendCommand: () => {} }]) {
-      expect(() => redisAdapter({ client: malformed as never })).toThrow(/^redisAdapter options\.client must be an ioredis client/);
+      expect(() => redisAdapter({ client: malformed as never })).toThrow(
+        /^redisAdapter options\.client must be an ioredis client/,
+      );
     }
   });
 
@@ -84,8 +90,11 @@ describe.runIf(redisOrSkip())('Redis adapter', () => {
     await factory('DeviceCode').upsert('d1', payloadFor('DeviceCode', 'd1', { userCode: 'UC1', grantId: 'g1' }), 60);
 
     for (const key of [
-      keys.model('Session', 's1'), keys.sessionUid('u1'),
-      keys.model('DeviceCode', 'd1'), keys.userCode('DeviceCode', 'UC1'), keys.grant('g1'),
+      keys.model('Session', 's1'),
+      keys.sessionUid('u1'),
+      keys.model('DeviceCode', 'd1'),
+      keys.userCode('DeviceCode', 'UC1'),
+      keys.grant('g1'),
     ]) {
       expect(await client.pttl(key), key).toBeGreaterThan(0);
     }
@@ -118,7 +127,9 @@ describe.runIf(redisOrSkip())('Redis adapter', () => {
 describe('memoryAdapter', () => {
   adapterConformance('memoryAdapter', () => memoryAdapter());
 
-  afterEach(() => { vi.useRealTimers(); });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('keeps every instance however many are stored, never evicting to make room', async () => {
     const adapter = memoryAdapter()('AccessToken');

@@ -33,27 +33,29 @@ function endToEnd(adapterForTest: () => AdapterFactory, { networked }: { network
 
   beforeEach(() => {
     adapter = adapterForTest();
-    const provider = buildProvider(baseConfiguration({
-      adapter,
-      rotateRefreshToken: true,
-      clients: [
-        serviceClient(SERVICE.id, SERVICE.secret),
-        {
-          client_id: WEB.id,
-          client_secret: WEB.secret,
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-          redirect_uris: [WEB.redirectUri],
-        },
-        {
-          client_id: NATIVE.id,
-          token_endpoint_auth_method: 'none',
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-          redirect_uris: [NATIVE.redirectUri],
-        },
-      ],
-    }));
+    const provider = buildProvider(
+      baseConfiguration({
+        adapter,
+        rotateRefreshToken: true,
+        clients: [
+          serviceClient(SERVICE.id, SERVICE.secret),
+          {
+            client_id: WEB.id,
+            client_secret: WEB.secret,
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            redirect_uris: [WEB.redirectUri],
+          },
+          {
+            client_id: NATIVE.id,
+            token_endpoint_auth_method: 'none',
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            redirect_uris: [NATIVE.redirectUri],
+          },
+        ],
+      }),
+    );
     server = serve(provider);
   });
 
@@ -62,8 +64,11 @@ function endToEnd(adapterForTest: () => AdapterFactory, { networked }: { network
   });
 
   async function introspect(token: string, as = { id: WEB.id, secret: WEB.secret }): Promise<boolean> {
-    const response = await request(server).post('/token/introspection')
-      .set('Authorization', basicAuth(as.id, as.secret)).type('form').send({ token });
+    const response = await request(server)
+      .post('/token/introspection')
+      .set('Authorization', basicAuth(as.id, as.secret))
+      .type('form')
+      .send({ token });
     expect(response.status).toBe(200);
     return (response.body as { active: boolean }).active;
   }
@@ -81,15 +86,21 @@ function endToEnd(adapterForTest: () => AdapterFactory, { networked }: { network
   }
 
   it('issues, introspects and revokes a client_credentials token', async () => {
-    const issued = await request(server).post('/token').set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
-      .type('form').send({ grant_type: 'client_credentials', scope: 'api:read' });
+    const issued = await request(server)
+      .post('/token')
+      .set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
+      .type('form')
+      .send({ grant_type: 'client_credentials', scope: 'api:read' });
     expect(issued.status).toBe(200);
     const token = (issued.body as { access_token: string }).access_token;
     const service = { id: SERVICE.id, secret: SERVICE.secret };
 
     expect(await introspect(token, service)).toBe(true);
-    const revoked = await request(server).post('/token/revocation').set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
-      .type('form').send({ token });
+    const revoked = await request(server)
+      .post('/token/revocation')
+      .set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
+      .type('form')
+      .send({ token });
     expect(revoked.status).toBe(200);
     expect(await introspect(token, service)).toBe(false);
     expect(await stored('ClientCredentials', token)).toBe(false);
@@ -135,7 +146,9 @@ function endToEnd(adapterForTest: () => AdapterFactory, { networked }: { network
     for (let round = 0; round < 5; round += 1) {
       const first = await authorizationCodeFlow(server, webFlow);
       const answers = await Promise.all([refresh(first.refresh_token!), refresh(first.refresh_token!)]);
-      const served = answers.filter((answer) => answer.status === 200).map((answer) => answer.body as { access_token: string; refresh_token: string });
+      const served = answers
+        .filter((answer) => answer.status === 200)
+        .map((answer) => answer.body as { access_token: string; refresh_token: string });
       if (served.length === 2) bothServed += 1;
       for (const tokens of served) {
         expect(await introspect(tokens.access_token)).toBe(false);
@@ -153,8 +166,11 @@ function endToEnd(adapterForTest: () => AdapterFactory, { networked }: { network
     const rotated = (await refresh(mine.refresh_token!)).body as { access_token: string; refresh_token: string };
     const other = await authorizationCodeFlow(server, { ...webFlow, accountId: 'bob' });
 
-    const revoked = await request(server).post('/token/revocation').set('Authorization', basicAuth(WEB.id, WEB.secret))
-      .type('form').send({ token: rotated.refresh_token, token_type_hint: 'refresh_token' });
+    const revoked = await request(server)
+      .post('/token/revocation')
+      .set('Authorization', basicAuth(WEB.id, WEB.secret))
+      .type('form')
+      .send({ token: rotated.refresh_token, token_type_hint: 'refresh_token' });
     expect(revoked.status).toBe(200);
 
     expect(await introspect(mine.access_token)).toBe(false);
@@ -186,8 +202,12 @@ function endToEnd(adapterForTest: () => AdapterFactory, { networked }: { network
 
 describe.runIf(redisOrSkip())('end to end on the Redis adapter', () => {
   let redis: TestRedis;
-  beforeAll(async () => { redis = await startRedis(); });
-  afterAll(async () => { await redis.stop(); });
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
 
   endToEnd(() => redisAdapter({ client: redis.client(), prefix: redis.namespace('e2e') }), { networked: true });
 });

@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadOperatorConfig } from '../cli/config.js';
 import { runCli } from '../cli/run.js';
-import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, STATIC_SERVICE_ID, operatorModule, rawModule } from './fixtures/operator-module.js';
+import {
+  ADMIN_CLIENT_ID,
+  ADMIN_CLIENT_SECRET,
+  STATIC_SERVICE_ID,
+  operatorModule,
+  rawModule,
+} from './fixtures/operator-module.js';
 import { freePort } from '../support/ports.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
@@ -32,8 +38,16 @@ async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promis
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
-    stdout: { write: (text: string) => { stdout += text; } },
-    stderr: { write: (text: string) => { stderr += text; } },
+    stdout: {
+      write: (text: string) => {
+        stdout += text;
+      },
+    },
+    stderr: {
+      write: (text: string) => {
+        stderr += text;
+      },
+    },
     stdin: Readable.from([]),
     env: { ...process.env, REDIS_URL: '', ...env },
   });
@@ -50,26 +64,81 @@ function clientsFile(entries: readonly Record<string, unknown>[]): string {
 function serviceEntry(clientId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const secret = `${clientId}-secret-0123456789abcdef`;
   secrets.add(secret);
-  return { client_id: clientId, client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], ...extra };
+  return {
+    client_id: clientId,
+    client_secret: secret,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    ...extra,
+  };
 }
 
 describe.concurrent('an operator module that is not right', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['a module that is not there', '', /cannot load .*nope\.config\.mjs: no such file/],
     ['a module that does not parse', 'export default {', /cannot load .*raw-\d+\.mjs: .*(SyntaxError|syntax)/],
-    ['no default export', 'export const issuer = "https://id.example.com";', /config is missing: .* has no default export/],
-    ['a default export that is not an object', 'export default "https://id.example.com";', /config \(the default export of .*\) must be an object/],
-    ['an unknown key', 'export default { issuer: "https://id.example.com", redsi: {} };', /config\.redsi is not a key of the operator module \(known: issuer, configuration, appkeys, redis, portal\)/],
+    [
+      'no default export',
+      'export const issuer = "https://id.example.com";',
+      /config is missing: .* has no default export/,
+    ],
+    [
+      'a default export that is not an object',
+      'export default "https://id.example.com";',
+      /config \(the default export of .*\) must be an object/,
+    ],
+    [
+      'an unknown key',
+      'export default { issuer: "https://id.example.com", redsi: {} };',
+      /config\.redsi is not a key of the operator module \(known: issuer, configuration, appkeys, redis, portal\)/,
+    ],
     ['no issuer', 'export default { configuration: {} };', /config\.issuer must be an http\(s\) URL/],
-    ['a static client without an id', 'export default { issuer: "https://id.example.com", configuration: { clients: [{ client_id: "a" }, { client_secret: "x" }] } };', /config\.configuration\.clients\[1\]\.client_id must be a non-empty string/],
-    ['findAccount that is not a function', 'export default { issuer: "https://id.example.com", configuration: { findAccount: "alice" } };', /config\.configuration\.findAccount must be a function/],
-    ['a store in appkeys', 'export default { issuer: "https://id.example.com", appkeys: { store: {} } };', /config\.appkeys\.store is not accepted: the store is built from config\.redis/],
-    ['an appkeys option of the wrong type', 'export default { issuer: "https://id.example.com", appkeys: { provideKeys: { enabled: "yes" } } };', /config\.appkeys\.provideKeys\.enabled must be a boolean/],
-    ['two places for Redis', 'export default { issuer: "https://id.example.com", redis: { url: "redis://127.0.0.1:6379", cluster: [{ host: "127.0.0.1", port: 7000 }] } };', /config\.redis must name exactly one of url, cluster, sentinels \(it names url and cluster\)/],
-    ['a cluster node without a port', 'export default { issuer: "https://id.example.com", redis: { cluster: [{ host: "127.0.0.1", port: "7000" }] } };', /config\.redis\.cluster\[0\]\.port must be a port number/],
-    ['sentinels without the master\'s name', 'export default { issuer: "https://id.example.com", redis: { sentinels: [{ host: "127.0.0.1", port: 26379 }] } };', /config\.redis\.name must be the master's name the sentinels monitor/],
-    ['a URL that is not Redis\'s', 'export default { issuer: "https://id.example.com", redis: { url: "http://127.0.0.1:6379" } };', /config\.redis\.url must be a redis:\/\/ or rediss:\/\/ URL/],
-    ['a prefix Redis Cluster cannot use', 'export default { issuer: "https://id.example.com", redis: { url: "redis://127.0.0.1:1", prefix: "a{b}" } };', /config\.redis\.prefix/],
+    [
+      'a static client without an id',
+      'export default { issuer: "https://id.example.com", configuration: { clients: [{ client_id: "a" }, { client_secret: "x" }] } };',
+      /config\.configuration\.clients\[1\]\.client_id must be a non-empty string/,
+    ],
+    [
+      'findAccount that is not a function',
+      'export default { issuer: "https://id.example.com", configuration: { findAccount: "alice" } };',
+      /config\.configuration\.findAccount must be a function/,
+    ],
+    [
+      'a store in appkeys',
+      'export default { issuer: "https://id.example.com", appkeys: { store: {} } };',
+      /config\.appkeys\.store is not accepted: the store is built from config\.redis/,
+    ],
+    [
+      'an appkeys option of the wrong type',
+      'export default { issuer: "https://id.example.com", appkeys: { provideKeys: { enabled: "yes" } } };',
+      /config\.appkeys\.provideKeys\.enabled must be a boolean/,
+    ],
+    [
+      'two places for Redis',
+      'export default { issuer: "https://id.example.com", redis: { url: "redis://127.0.0.1:6379", cluster: [{ host: "127.0.0.1", port: 7000 }] } };',
+      /config\.redis must name exactly one of url, cluster, sentinels \(it names url and cluster\)/,
+    ],
+    [
+      'a cluster node without a port',
+      'export default { issuer: "https://id.example.com", redis: { cluster: [{ host: "127.0.0.1", port: "7000" }] } };',
+      /config\.redis\.cluster\[0\]\.port must be a port number/,
+    ],
+    [
+      "sentinels without the master's name",
+      'export default { issuer: "https://id.example.com", redis: { sentinels: [{ host: "127.0.0.1", port: 26379 }] } };',
+      /config\.redis\.name must be the master's name the sentinels monitor/,
+    ],
+    [
+      "a URL that is not Redis's",
+      'export default { issuer: "https://id.example.com", redis: { url: "http://127.0.0.1:6379" } };',
+      /config\.redis\.url must be a redis:\/\/ or rediss:\/\/ URL/,
+    ],
+    [
+      'a prefix Redis Cluster cannot use',
+      'export default { issuer: "https://id.example.com", redis: { url: "redis://127.0.0.1:1", prefix: "a{b}" } };',
+      /config\.redis\.prefix/,
+    ],
   ];
 
   it.each(cases)('refuses %s with exit 2, naming what is wrong', async (_, source, message) => {
@@ -82,9 +151,15 @@ describe.concurrent('an operator module that is not right', () => {
   });
 
   it('refuses --issuer with --config, whose module names the issuer', async () => {
-    const { code, stderr } = await cli(['serve', '--config', operatorModule(), '--issuer', 'https://elsewhere.example.com']);
+    const { code, stderr } = await cli([
+      'serve',
+      '--config',
+      operatorModule(),
+      '--issuer',
+      'https://elsewhere.example.com',
+    ]);
     expect(code).toBe(2);
-    expect(stderr).toContain('--issuer is the development server\'s');
+    expect(stderr).toContain("--issuer is the development server's");
   });
 
   it('refuses to serve a configuration that enables the development login when NODE_ENV=production', async () => {
@@ -102,7 +177,7 @@ describe.concurrent('an operator module that is not right', () => {
   });
 });
 
-describe.runIf(redisOrSkip())('commands on the operator\'s configuration', { timeout: 120_000 }, () => {
+describe.runIf(redisOrSkip())("commands on the operator's configuration", { timeout: 120_000 }, () => {
   let redis: TestRedis;
 
   beforeAll(async () => {
@@ -118,11 +193,15 @@ describe.runIf(redisOrSkip())('commands on the operator\'s configuration', { tim
     return { file: operatorModule({ redis: { url: redis.url, prefix }, ...extra }), prefix };
   }
 
-  it('refuses to import a client id of the module\'s static clients (client_is_static) and imports the rest', async () => {
+  it("refuses to import a client id of the module's static clients (client_is_static) and imports the rest", async () => {
     const { file } = deployment();
-    const imported = await cli(['clients', 'import', clientsFile([
-      serviceEntry(STATIC_SERVICE_ID), serviceEntry(ADMIN_CLIENT_ID), serviceEntry('corp-svc'),
-    ]), '--config', file]);
+    const imported = await cli([
+      'clients',
+      'import',
+      clientsFile([serviceEntry(STATIC_SERVICE_ID), serviceEntry(ADMIN_CLIENT_ID), serviceEntry('corp-svc')]),
+      '--config',
+      file,
+    ]);
     expect(imported.code, imported.stderr).toBe(1);
     expect(imported.stdout).toContain(`rejected  ${STATIC_SERVICE_ID} (entry 1): client_is_static`);
     expect(imported.stdout).toContain(`rejected  ${ADMIN_CLIENT_ID} (entry 2): client_is_static`);
@@ -130,34 +209,51 @@ describe.runIf(redisOrSkip())('commands on the operator\'s configuration', { tim
     expect(imported.stdout).toContain('created 1, replaced 0, unchanged 0, rejected 2');
 
     // the development configuration has no such static client: the module is what refused it
-    const development = await cli(['clients', 'import', '--dry-run', clientsFile([serviceEntry(STATIC_SERVICE_ID)])], { REDIS_URL: redis.url });
+    const development = await cli(['clients', 'import', '--dry-run', clientsFile([serviceEntry(STATIC_SERVICE_ID)])], {
+      REDIS_URL: redis.url,
+    });
     expect(development.stdout).toMatch(new RegExp(`would create +${STATIC_SERVICE_ID}\n`));
   });
 
-  it('keeps the metadata the module\'s extraClientMetadata names, and checks it with the module\'s validator', async () => {
+  it("keeps the metadata the module's extraClientMetadata names, and checks it with the module's validator", async () => {
     const { file, prefix } = deployment();
-    const imported = await cli(['clients', 'import', clientsFile([
-      serviceEntry('tenant-svc', { tenant: 'acme' }), serviceEntry('bad-tenant-svc', { tenant: 42 }),
-    ]), '--config', file]);
+    const imported = await cli([
+      'clients',
+      'import',
+      clientsFile([serviceEntry('tenant-svc', { tenant: 'acme' }), serviceEntry('bad-tenant-svc', { tenant: 42 })]),
+      '--config',
+      file,
+    ]);
     expect(imported.stdout).toContain('created   tenant-svc');
-    expect(imported.stdout).toMatch(/rejected {2}bad-tenant-svc \(entry 2\): invalid_client_metadata — tenant must be a non-empty string/);
+    expect(imported.stdout).toMatch(
+      /rejected {2}bad-tenant-svc \(entry 2\): invalid_client_metadata — tenant must be a non-empty string/,
+    );
 
     const listed = await cli(['clients', 'ls', '--json', '--config', file]);
     expect(listed.code, listed.stderr).toBe(0);
-    const clients = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { client_id: string; tenant?: unknown });
+    const clients = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { client_id: string; tenant?: unknown });
     expect(clients).toEqual([expect.objectContaining({ client_id: 'tenant-svc', tenant: 'acme' })]);
 
     // without the module, the development configuration knows no `tenant` and drops it
-    const dropped = await cli(['clients', 'import', clientsFile([serviceEntry('tenant-svc-2', { tenant: 'acme' })]), '--prefix', prefix], { REDIS_URL: redis.url });
+    const dropped = await cli(
+      ['clients', 'import', clientsFile([serviceEntry('tenant-svc-2', { tenant: 'acme' })]), '--prefix', prefix],
+      { REDIS_URL: redis.url },
+    );
     expect(dropped.code, dropped.stderr).toBe(0);
     const again = await cli(['clients', 'ls', '--json', '--prefix', prefix], { REDIS_URL: redis.url });
-    const second = again.stdout.trim().split('\n').map((line) => JSON.parse(line) as { client_id: string; tenant?: unknown })
+    const second = again.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { client_id: string; tenant?: unknown })
       .find((client) => client.client_id === 'tenant-svc-2');
     expect(second).toBeDefined();
     expect(second).not.toHaveProperty('tenant');
   });
 
-  it('runs every command on the module\'s redis and prefix; REDIS_URL wins over it', async () => {
+  it("runs every command on the module's redis and prefix; REDIS_URL wins over it", async () => {
     const { file, prefix } = deployment();
     expect((await cli(['clients', 'import', clientsFile([serviceEntry('svc-1')]), '--config', file])).code).toBe(0);
     const runs = await Promise.all([
@@ -181,20 +277,44 @@ describe.runIf(redisOrSkip())('commands on the operator\'s configuration', { tim
     expect(overridden.stdout).toMatch(/^svc-1 /m);
   });
 
-  it('serve --config serves the module\'s provider: its admin client gets a token, the management API answers, nothing is printed of it', async () => {
+  it("serve --config serves the module's provider: its admin client gets a token, the management API answers, nothing is printed of it", async () => {
     const { file } = deployment({ portal: { enabled: true } });
-    expect((await cli(['clients', 'import', clientsFile([serviceEntry('served-svc', { tenant: 'acme' })]), '--config', file])).code).toBe(0);
+    expect(
+      (
+        await cli([
+          'clients',
+          'import',
+          clientsFile([serviceEntry('served-svc', { tenant: 'acme' })]),
+          '--config',
+          file,
+        ])
+      ).code,
+    ).toBe(0);
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve', '--config', file, '--port', String(port)], {
-      cwd: root,
-      // production: refused only when the configuration enables the development login, which this one does not
-      env: { ...process.env, NODE_ENV: 'production', REDIS_URL: '', ISSUER: `http://localhost:${port}`, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'cli/main.ts', 'serve', '--config', file, '--port', String(port)],
+      {
+        cwd: root,
+        // production: refused only when the configuration enables the development login, which this one does not
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          REDIS_URL: '',
+          ISSUER: `http://localhost:${port}`,
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const until = Date.now() + 30_000;
     while (!stdout.includes('management API') && Date.now() < until && child.exitCode === null) {
@@ -217,8 +337,10 @@ describe.runIf(redisOrSkip())('commands on the operator\'s configuration', { tim
         body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'appkeys:admin' }),
       });
       expect(token.status).toBe(200);
-      const { access_token: admin } = await token.json() as { access_token: string };
-      const served = await fetch(`http://localhost:${port}/appkeys/clients/served-svc`, { headers: { authorization: `Bearer ${admin}` } });
+      const { access_token: admin } = (await token.json()) as { access_token: string };
+      const served = await fetch(`http://localhost:${port}/appkeys/clients/served-svc`, {
+        headers: { authorization: `Bearer ${admin}` },
+      });
       expect(served.status).toBe(200);
       expect(await served.json()).toMatchObject({ client_id: 'served-svc', tenant: 'acme' });
       const collision = await fetch(`http://localhost:${port}/appkeys/clients/${STATIC_SERVICE_ID}`, {
@@ -246,7 +368,10 @@ describe('the example operator module', () => {
     try {
       config = await loadOperatorConfig(example);
     } finally {
-      for (const [name, value] of [['APPKEYS_ADMIN_CLIENT_SECRET', saved.admin], ['COOKIE_KEYS', saved.cookies]] as const) {
+      for (const [name, value] of [
+        ['APPKEYS_ADMIN_CLIENT_SECRET', saved.admin],
+        ['COOKIE_KEYS', saved.cookies],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }

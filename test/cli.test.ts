@@ -67,10 +67,22 @@ describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
     [[], ['serve', 'clients import', 'clients ls', 'bindings show', 'check', '--config', '--prefix', '--redis-url']],
     [['serve'], ['--config', '--port', '--host', '--metrics-port', '--issuer', '--redis-url', '--prefix']],
     [['clients'], ['import', 'ls', 'unthrottle']],
-    [['clients', 'unthrottle'], ['CLIENT_ID', '--config', '--prefix', '--redis-url']],
-    [['clients', 'import'], ['FILE', '--dry-run', '--config', '--prefix', '--redis-url']],
-    [['clients', 'ls'], ['--limit', '--json', '--config', '--prefix', '--redis-url']],
-    [['bindings', 'show'], ['CLIENT_ID', '--json', '--config', '--prefix', '--redis-url']],
+    [
+      ['clients', 'unthrottle'],
+      ['CLIENT_ID', '--config', '--prefix', '--redis-url'],
+    ],
+    [
+      ['clients', 'import'],
+      ['FILE', '--dry-run', '--config', '--prefix', '--redis-url'],
+    ],
+    [
+      ['clients', 'ls'],
+      ['--limit', '--json', '--config', '--prefix', '--redis-url'],
+    ],
+    [
+      ['bindings', 'show'],
+      ['CLIENT_ID', '--json', '--config', '--prefix', '--redis-url'],
+    ],
     [['check'], ['--repair', '--config', '--prefix', '--redis-url']],
   ];
 
@@ -95,8 +107,10 @@ describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
 /** Stored text an account id or a corrupted record could carry: a title change, a screen wipe, C1 CSI, RLO. */
 const HOSTILE = '\x1b]0;pwned\x07\x1b[2J\u009b31m\u202e';
 /** Characters that act on a terminal or reorder text; a printed line may end in \n, nothing else. */
-// eslint-disable-next-line no-control-regex
-const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+// eslint-disable-next-line no-control-regex -- finding raw control characters is its purpose
+const RAW_CONTROL =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 describe('printable text', () => {
   it.each([
@@ -200,12 +214,24 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
   });
 
   /** A fresh keyspace, the CLI's arguments for it, and a registry on it for arranging data in-process. */
-  function namespace(): { prefix: string; keys: StoreKeys; env: NodeJS.ProcessEnv; registry: Registry; run: (...args: string[]) => Promise<CliRun> } {
+  function namespace(): {
+    prefix: string;
+    keys: StoreKeys;
+    env: NodeJS.ProcessEnv;
+    registry: Registry;
+    run: (...args: string[]) => Promise<CliRun>;
+  } {
     const prefix = redis.namespace('cli');
     const keys = appKeys({ store: redisStore({ client: redis.client(), prefix }), provideKeys: { enabled: true } });
     const registry = keys.registry(buildProvider(keys.configuration(baseConfiguration())));
     const env = { REDIS_URL: redis.url };
-    return { prefix, keys: new StoreKeys(prefix), env, registry, run: (...args) => cli([...args, '--prefix', prefix], env) };
+    return {
+      prefix,
+      keys: new StoreKeys(prefix),
+      env,
+      registry,
+      run: (...args) => cli([...args, '--prefix', prefix], env),
+    };
   }
 
   /** Every key of a prefix with its DUMP, to prove a command wrote nothing. */
@@ -250,16 +276,26 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(again.stdout.trim()).toBe('created 0, replaced 0, unchanged 2, rejected 0');
       expect(await snapshot(prefix)).toEqual(before);
 
-      const changed = await run('clients', 'import', jsonFile([
-        alpha,
-        { ...beta, client_name: 'Beta, renamed' },
-        serviceEntry('web-gamma', { grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['not a uri'] }),
-        serviceEntry('svc-delta', { scope: 'no-such-scope' }),
-      ]));
+      const changed = await run(
+        'clients',
+        'import',
+        jsonFile([
+          alpha,
+          { ...beta, client_name: 'Beta, renamed' },
+          serviceEntry('web-gamma', {
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            redirect_uris: ['not a uri'],
+          }),
+          serviceEntry('svc-delta', { scope: 'no-such-scope' }),
+        ]),
+      );
       expect(changed.code).toBe(1);
       expect(changed.stdout).toMatch(/^replaced\s+svc-beta$/m);
       expect(changed.stdout).toMatch(/^rejected\s+web-gamma \(entry 3\): invalid_redirect_uri — redirect_uris/m);
-      expect(changed.stdout).toMatch(/^rejected\s+svc-delta \(entry 4\): invalid_client_metadata — scope must only contain/m);
+      expect(changed.stdout).toMatch(
+        /^rejected\s+svc-delta \(entry 4\): invalid_client_metadata — scope must only contain/m,
+      );
       expect(changed.stdout).toContain('created 0, replaced 1, unchanged 1, rejected 2');
       expect(await raw.hget(keys.client('svc-beta'), 'rev')).toBe('2');
       expect(await raw.hget(keys.client('svc-alpha'), 'rev')).toBe('1');
@@ -271,7 +307,10 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const entry = serviceEntry('svc-bound');
       expect((await run('clients', 'import', jsonFile([entry]))).code).toBe(0);
       const app = await registry.createApplication(ADMIN, { name: 'Bound app', owner: 'alice' });
-      await registry.provideKeys(ADMIN, app.id, 'PRODUCTION', { client_id: 'svc-bound', client_secret: entry.client_secret });
+      await registry.provideKeys(ADMIN, app.id, 'PRODUCTION', {
+        client_id: 'svc-bound',
+        client_secret: entry.client_secret,
+      });
 
       const replaced = await run('clients', 'import', jsonFile([{ ...entry, client_name: 'now named' }]));
       expect(replaced.stdout).toContain('created 0, replaced 1, unchanged 0, rejected 0');
@@ -280,16 +319,22 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
 
     it('rejects static clients, repeated ids and entries without a client_id, importing the rest', async () => {
       const { keys, run } = namespace();
-      const result = await run('clients', 'import', jsonFile([
-        serviceEntry('svc-one'),
-        serviceEntry('appkeys-admin'),
-        serviceEntry('svc-one', { client_name: 'again' }),
-        { client_secret: secret('anonymous') },
-        'not an object',
-      ]));
+      const result = await run(
+        'clients',
+        'import',
+        jsonFile([
+          serviceEntry('svc-one'),
+          serviceEntry('appkeys-admin'),
+          serviceEntry('svc-one', { client_name: 'again' }),
+          { client_secret: secret('anonymous') },
+          'not an object',
+        ]),
+      );
       expect(result.code).toBe(1);
       expect(result.stdout).toMatch(/rejected\s+appkeys-admin \(entry 2\): client_is_static/);
-      expect(result.stdout).toMatch(/rejected\s+svc-one \(entry 3\): invalid_request — client_id appears more than once in the file \(first at entry 1\)/);
+      expect(result.stdout).toMatch(
+        /rejected\s+svc-one \(entry 3\): invalid_request — client_id appears more than once in the file \(first at entry 1\)/,
+      );
       expect(result.stdout).toMatch(/rejected\s+\(no client_id\) \(entry 4\): invalid_request — client_id is missing/);
       expect(result.stdout).toMatch(/\(entry 5\): invalid_request — the entry is not a JSON object/);
       expect(result.stdout).toContain('created 1, replaced 0, unchanged 0, rejected 4');
@@ -304,12 +349,17 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
 
       const before = await snapshot(prefix);
       const keysBefore = await raw.keys(`{${prefix}}*`);
-      const dry = await run('clients', 'import', '--dry-run', jsonFile([
-        kept,
-        { ...edited, client_name: 'edited' },
-        serviceEntry('svc-new'),
-        serviceEntry('svc-bad', { token_endpoint_auth_method: 'no-such-method' }),
-      ]));
+      const dry = await run(
+        'clients',
+        'import',
+        '--dry-run',
+        jsonFile([
+          kept,
+          { ...edited, client_name: 'edited' },
+          serviceEntry('svc-new'),
+          serviceEntry('svc-bad', { token_endpoint_auth_method: 'no-such-method' }),
+        ]),
+      );
       expect(dry.code).toBe(1);
       expect(dry.stdout).toMatch(/^would create\s+svc-new$/m);
       expect(dry.stdout).toMatch(/^would replace\s+svc-edited$/m);
@@ -322,7 +372,9 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
     it('reads the file from standard input with -', async () => {
       const { prefix } = namespace();
       const entry = serviceEntry('svc-stdin');
-      const child = startScript('cli/main.ts', ['clients', 'import', '-', '--prefix', prefix], { env: { REDIS_URL: redis.url } });
+      const child = startScript('cli/main.ts', ['clients', 'import', '-', '--prefix', prefix], {
+        env: { REDIS_URL: redis.url },
+      });
       child.stdin?.end(JSON.stringify([entry]));
       expect(await child.exited).toBe(0);
       expect(child.stdout()).toContain('created 1, replaced 0, unchanged 0, rejected 0');
@@ -336,7 +388,10 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const plain = serviceEntry('svc-plain');
       expect((await run('clients', 'import', jsonFile([provided, plain]))).code).toBe(0);
       const app = await registry.createApplication(ADMIN, { name: 'Billing', owner: 'alice' });
-      await registry.provideKeys(ADMIN, app.id, 'SANDBOX', { client_id: 'svc-provided', client_secret: provided.client_secret });
+      await registry.provideKeys(ADMIN, app.id, 'SANDBOX', {
+        client_id: 'svc-provided',
+        client_secret: provided.client_secret,
+      });
       const generated = await registry.generateKeys(ADMIN, app.id, 'PRODUCTION', {});
       secrets.add(generated.client_secret);
 
@@ -356,10 +411,17 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(lines).toHaveLength(4);
       expect(table.stdout).toMatch(new RegExp(`^svc-provided\\s+client_credentials\\s+${app.id} SANDBOX$`, 'm'));
       expect(table.stdout).toMatch(/^svc-plain\s+client_credentials\s+-$/m);
-      expect(table.stdout).toMatch(new RegExp(`^${generated.client_id}\\s+client_credentials\\s+${app.id} PRODUCTION$`, 'm'));
+      expect(table.stdout).toMatch(
+        new RegExp(`^${generated.client_id}\\s+client_credentials\\s+${app.id} PRODUCTION$`, 'm'),
+      );
 
-      const rows = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { client_id: string; binding: unknown });
-      expect(rows.map((row) => row.client_id).sort()).toEqual([generated.client_id, 'svc-plain', 'svc-provided'].sort());
+      const rows = json.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { client_id: string; binding: unknown });
+      expect(rows.map((row) => row.client_id).sort()).toEqual(
+        [generated.client_id, 'svc-plain', 'svc-provided'].sort(),
+      );
       expect(rows.find((row) => row.client_id === 'svc-plain')!.binding).toBeNull();
       expect(json.stdout).not.toContain('"client_secret"');
 
@@ -391,11 +453,30 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const rewritten = serviceEntry('svc-raw');
       expect((await run('clients', 'import', jsonFile([entry, rewritten]))).code).toBe(0);
       const app = await registry.createApplication(owner, { name: 'Invoices\u009b31m\u202e' });
-      await registry.provideKeys(owner, app.id, 'PRODUCTION', { client_id: 'svc-hostile', client_secret: entry.client_secret });
+      await registry.provideKeys(owner, app.id, 'PRODUCTION', {
+        client_id: 'svc-hostile',
+        client_secret: entry.client_secret,
+      });
       // a record another tool (or an incident) wrote: its metadata and binding fields hold anything
-      await raw.hset(keys.client('svc-raw'),
-        'metadata', JSON.stringify({ client_id: `svc-raw${HOSTILE}`, grant_types: [`client_credentials${HOSTILE}`], client_name: HOSTILE }),
-        'app', `app${HOSTILE}`, 'key_type', `SANDBOX${HOSTILE}`, 'origin', 'provided', 'bound_by', owner.id, 'bound_at', HOSTILE);
+      await raw.hset(
+        keys.client('svc-raw'),
+        'metadata',
+        JSON.stringify({
+          client_id: `svc-raw${HOSTILE}`,
+          grant_types: [`client_credentials${HOSTILE}`],
+          client_name: HOSTILE,
+        }),
+        'app',
+        `app${HOSTILE}`,
+        'key_type',
+        `SANDBOX${HOSTILE}`,
+        'origin',
+        'provided',
+        'bound_by',
+        owner.id,
+        'bound_at',
+        HOSTILE,
+      );
 
       const [table, json, show, showJson, showRaw, check, rejected, missing] = await Promise.all([
         run('clients', 'ls'),
@@ -407,28 +488,49 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
         run('clients', 'import', '--dry-run', jsonFile([serviceEntry(`svc-bad${HOSTILE}`)])),
         run('bindings', 'show', `svc-missing${HOSTILE}`),
       ]);
-      for (const [label, result] of Object.entries({ table, json, show, showJson, showRaw, check, rejected, missing })) {
+      for (const [label, result] of Object.entries({
+        table,
+        json,
+        show,
+        showJson,
+        showRaw,
+        check,
+        rejected,
+        missing,
+      })) {
         expect.soft(result.stdout, `stdout of ${label}`).not.toMatch(RAW_CONTROL);
         expect.soft(result.stderr, `stderr of ${label}`).not.toMatch(RAW_CONTROL);
       }
 
       const escaped = '\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202e';
-      expect(table.stdout).toContain(`svc-raw${escaped}  client_credentials${escaped}  app${escaped} SANDBOX${escaped}`);
-      expect(show.stdout).toMatch(new RegExp(`^application\\s+${app.id} \\("Invoices\\\\u009b31m\\\\u202e", owner mallory\\\\x1b`, 'm'));
+      expect(table.stdout).toContain(
+        `svc-raw${escaped}  client_credentials${escaped}  app${escaped} SANDBOX${escaped}`,
+      );
+      expect(show.stdout).toMatch(
+        new RegExp(`^application\\s+${app.id} \\("Invoices\\\\u009b31m\\\\u202e", owner mallory\\\\x1b`, 'm'),
+      );
       expect(show.stdout).toContain(`bound_by     mallory${escaped}\n`);
       expect(showRaw.stdout).toContain(`application  app${escaped} (its record is missing`);
       expect(showRaw.stdout).toContain(`bound_by     mallory${escaped}\n`);
       expect(check.code).toBe(1);
       expect(check.stdout).toContain(`says it is bound to app${escaped} SANDBOX${escaped}`);
-      expect(rejected.stdout).toMatch(/^would reject\s+"svc-bad\\u001b\]0;pwned\\u0007\\u001b\[2J\\u009b31m\\u202e" \(entry 1\): invalid_request/m);
+      expect(rejected.stdout).toMatch(
+        /^would reject\s+"svc-bad\\u001b\]0;pwned\\u0007\\u001b\[2J\\u009b31m\\u202e" \(entry 1\): invalid_request/m,
+      );
       expect(missing.code).not.toBe(0);
 
       // JSON keeps every value exact: the escapes are JSON's own
-      const listed = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { client_id: string; client_name?: string; grant_types: string[] });
+      const listed = json.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { client_id: string; client_name?: string; grant_types: string[] });
       expect(listed.find((client) => client.client_id === 'svc-hostile')!.client_name).toBe('Billing\u009b31m\u202e');
-      expect(listed.find((client) => client.client_id === `svc-raw${HOSTILE}`)!.grant_types).toEqual([`client_credentials${HOSTILE}`]);
+      expect(listed.find((client) => client.client_id === `svc-raw${HOSTILE}`)!.grant_types).toEqual([
+        `client_credentials${HOSTILE}`,
+      ]);
       expect(JSON.parse(showJson.stdout)).toMatchObject({
-        binding: { bound_by: owner.id }, application: { owner: owner.id, name: 'Invoices\u009b31m\u202e' },
+        binding: { bound_by: owner.id },
+        application: { owner: owner.id, name: 'Invoices\u009b31m\u202e' },
       });
     });
 
@@ -443,11 +545,12 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
   });
 
   describe('clients unthrottle', () => {
-    it('forgets a client\'s failures from every caller and keeps each caller\'s own', async () => {
+    it("forgets a client's failures from every caller and keeps each caller's own", async () => {
       const { prefix, keys, run } = namespace();
       const limits = { perCaller: 5, perClient: 50, windowMs: 600_000 };
       const store = redisStore({ client: raw, prefix });
-      for (const caller of ['owner:m1', 'owner:m2']) await store.recordFailedAttempt({ caller, clientId: 'svc-locked' }, limits, Date.now());
+      for (const caller of ['owner:m1', 'owner:m2'])
+        await store.recordFailedAttempt({ caller, clientId: 'svc-locked' }, limits, Date.now());
       expect(await raw.exists(keys.clientAttempts('svc-locked'))).toBe(1);
 
       const cleared = await run('clients', 'unthrottle', 'svc-locked');
@@ -471,7 +574,10 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const secretOf = (id: string) => entries.find((entry) => entry.client_id === id)!.client_secret;
       const alice = await registry.createApplication(ADMIN, { name: 'Alice app', owner: 'alice' });
       const bob = await registry.createApplication(ADMIN, { name: 'Bob app', owner: 'bob' });
-      await registry.provideKeys(ADMIN, alice.id, 'PRODUCTION', { client_id: 'svc-a', client_secret: secretOf('svc-a') });
+      await registry.provideKeys(ADMIN, alice.id, 'PRODUCTION', {
+        client_id: 'svc-a',
+        client_secret: secretOf('svc-a'),
+      });
       await registry.provideKeys(ADMIN, alice.id, 'SANDBOX', { client_id: 'svc-b', client_secret: secretOf('svc-b') });
       await registry.provideKeys(ADMIN, bob.id, 'PRODUCTION', { client_id: 'svc-c', client_secret: secretOf('svc-c') });
 
@@ -480,15 +586,26 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(healthy.stdout).toBe('no problems found\n');
 
       // the corruptions: each a raw command an incident (or a bug) could have left behind
-      await raw.hdel(keys.client('svc-a'), 'app');                       // client lost its reverse index
-      await raw.del(keys.ownerApplications('bob'));                        // owner index gone
-      await raw.zrem(keys.clients, 'svc-d');                               // client missing from the clients index
-      await raw.hset(keys.client('svc-b'), 'status', 'BLOCKED');           // status mirror wrong
+      await raw.hdel(keys.client('svc-a'), 'app'); // client lost its reverse index
+      await raw.del(keys.ownerApplications('bob')); // owner index gone
+      await raw.zrem(keys.clients, 'svc-d'); // client missing from the clients index
+      await raw.hset(keys.client('svc-b'), 'status', 'BLOCKED'); // status mirror wrong
       await raw.hset(keys.application(bob.id), 'key:SANDBOX', 'svc-ghost'); // names a missing client
-      await raw.hset(keys.client('svc-e'), 'app', 'app_gone', 'key_type', 'PRODUCTION', 'origin', 'provided', 'status', 'ACTIVE',
-        'tokens_since', '2025-01-01T00:00:00.000Z');
-      await raw.zadd(keys.clients, 0, 'svc-ghost');                        // index names nothing
-      await raw.hset(keys.ownerNames('alice'), 'stale name', 'app_gone');  // name index names nothing
+      await raw.hset(
+        keys.client('svc-e'),
+        'app',
+        'app_gone',
+        'key_type',
+        'PRODUCTION',
+        'origin',
+        'provided',
+        'status',
+        'ACTIVE',
+        'tokens_since',
+        '2025-01-01T00:00:00.000Z',
+      );
+      await raw.zadd(keys.clients, 0, 'svc-ghost'); // index names nothing
+      await raw.hset(keys.ownerNames('alice'), 'stale name', 'app_gone'); // name index names nothing
 
       const broken = await run('check');
       expect(broken.code).toBe(1);
@@ -496,8 +613,12 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(broken.stdout).toContain(`problem: application ${bob.id} missing from its owner's index`);
       expect(broken.stdout).toContain('problem: client svc-d missing from the clients index');
       expect(broken.stdout).toContain('problem: client svc-b mirrors status BLOCKED');
-      expect(broken.stdout).toContain(`problem: application ${bob.id} SANDBOX is bound to client svc-ghost, which does not exist`);
-      expect(broken.stdout).toContain('problem: client svc-e says it is bound to app_gone PRODUCTION, which does not name it');
+      expect(broken.stdout).toContain(
+        `problem: application ${bob.id} SANDBOX is bound to client svc-ghost, which does not exist`,
+      );
+      expect(broken.stdout).toContain(
+        'problem: client svc-e says it is bound to app_gone PRODUCTION, which does not name it',
+      );
       expect(broken.stdout).toContain('problem: clients index names missing client svc-ghost');
       expect(broken.stdout).toMatch(/problem: name index .* maps a name to application app_gone/);
       expect(broken.stdout).toMatch(/\d+ problems found/);
@@ -507,15 +628,27 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(repaired.stdout).toContain(`fixed: bound client svc-a to application ${alice.id} PRODUCTION`);
       expect(repaired.stdout).toContain(`fixed: added application ${bob.id} to owner bob's index`);
       expect(repaired.stdout).toContain('fixed: added client svc-d to the clients index');
-      expect(repaired.stdout).toContain(`fixed: client svc-b now mirrors status ACTIVE of application ${alice.id} (was BLOCKED)`);
-      expect(repaired.stdout).toContain(`fixed: removed application ${bob.id}'s SANDBOX binding: client svc-ghost does not exist`);
-      expect(repaired.stdout).toContain('fixed: unbound client svc-e (kept it): application app_gone PRODUCTION does not name it');
+      expect(repaired.stdout).toContain(
+        `fixed: client svc-b now mirrors status ACTIVE of application ${alice.id} (was BLOCKED)`,
+      );
+      expect(repaired.stdout).toContain(
+        `fixed: removed application ${bob.id}'s SANDBOX binding: client svc-ghost does not exist`,
+      );
+      expect(repaired.stdout).toContain(
+        'fixed: unbound client svc-e (kept it): application app_gone PRODUCTION does not name it',
+      );
       expect(repaired.stdout).toContain('fixed: removed client svc-ghost from the clients index: no such client');
-      expect(repaired.stdout).toMatch(/fixed: removed a name from name index .*: it named application app_gone, which does not exist/);
+      expect(repaired.stdout).toMatch(
+        /fixed: removed a name from name index .*: it named application app_gone, which does not exist/,
+      );
       expect(repaired.stdout).toContain('after repair: no problems found');
 
-      expect(await raw.hmget(keys.client('svc-a'), 'app', 'key_type', 'origin', 'status'))
-        .toEqual([alice.id, 'PRODUCTION', 'provided', 'ACTIVE']);
+      expect(await raw.hmget(keys.client('svc-a'), 'app', 'key_type', 'origin', 'status')).toEqual([
+        alice.id,
+        'PRODUCTION',
+        'provided',
+        'ACTIVE',
+      ]);
       expect(await raw.hget(keys.client('svc-b'), 'status')).toBe('ACTIVE');
       expect(await raw.exists(keys.client('svc-e'))).toBe(1);
       expect(await raw.hexists(keys.client('svc-e'), 'app')).toBe(0);
@@ -529,13 +662,16 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       expect(after.stdout).toBe('no problems found\n');
     });
 
-    it('drops an application\'s claim on a client bound both ways elsewhere', async () => {
+    it("drops an application's claim on a client bound both ways elsewhere", async () => {
       const { keys, registry, run } = namespace();
       const entry = serviceEntry('svc-contested');
       expect((await run('clients', 'import', jsonFile([entry]))).code).toBe(0);
       const holder = await registry.createApplication(ADMIN, { name: 'Holder', owner: 'carol' });
       const claimant = await registry.createApplication(ADMIN, { name: 'Claimant', owner: 'dave' });
-      await registry.provideKeys(ADMIN, holder.id, 'PRODUCTION', { client_id: 'svc-contested', client_secret: entry.client_secret });
+      await registry.provideKeys(ADMIN, holder.id, 'PRODUCTION', {
+        client_id: 'svc-contested',
+        client_secret: entry.client_secret,
+      });
       await raw.hset(keys.application(claimant.id), 'key:SANDBOX', 'svc-contested');
 
       const repaired = await run('check', '--repair');
@@ -556,7 +692,9 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
 
       const repaired = await run('check', '--repair');
       expect(repaired.code).toBe(1);
-      expect(repaired.stdout).toContain(`cannot fix: application ${second.id} has the same name as application ${first.id} of owner erin`);
+      expect(repaired.stdout).toContain(
+        `cannot fix: application ${second.id} has the same name as application ${first.id} of owner erin`,
+      );
       expect(repaired.stdout).toMatch(/after repair: \d+ problems? found/);
     });
   });
@@ -566,14 +704,28 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const [port, metricsPort] = [await freePort(), await freePort()];
       const prefix = redis.namespace('serve');
       const adminSecret = secret('serve-admin');
-      const child = startScript('cli/main.ts', [
-        'serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--prefix', prefix,
-      ], { env: { REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret } });
+      const child = startScript(
+        'cli/main.ts',
+        [
+          'serve',
+          '--port',
+          String(port),
+          '--host',
+          '127.0.0.1',
+          '--metrics-port',
+          String(metricsPort),
+          '--prefix',
+          prefix,
+        ],
+        { env: { REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret } },
+      );
       try {
         await child.until((output) => output.includes('management API') || undefined, 20_000);
         const stdout = child.stdout();
         expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
-        expect(stdout).toContain('development server: the development login signs anyone in as any account; pass --config FILE to run your configuration');
+        expect(stdout).toContain(
+          'development server: the development login signs anyone in as any account; pass --config FILE to run your configuration',
+        );
         expect(stdout).toContain(`address: 127.0.0.1:${port} (this machine only`);
         expect(stdout).toContain('storage: Redis at');
         expect(stdout).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');

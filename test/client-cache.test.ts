@@ -5,7 +5,10 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
-  ClientCache, clientCacheOf, clientCacheSettings, type ClientCacheSettings,
+  ClientCache,
+  clientCacheOf,
+  clientCacheSettings,
+  type ClientCacheSettings,
 } from '../adapters/redis/client-cache/index.js';
 import type { RedisClient } from '../adapters/redis/client.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
@@ -21,19 +24,33 @@ const TRACKER_NAME = 'appkeys-client-cache-tracker';
 const SUBSCRIBER_NAME = 'appkeys-client-cache-invalidations';
 
 /** Polls `check` every 10 ms for at most 3 s (or as given) until it returns something other than undefined. */
-function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, withinMs = 3000, everyMs = 10): Promise<T> {
+function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  withinMs = 3000,
+  everyMs = 10,
+): Promise<T> {
   return waitFor(what, check, { withinMs, everyMs });
 }
 
 /** CLIENT LIST as records, one per connection. */
 async function clientList(raw: Redis): Promise<Array<Record<string, string>>> {
   const text = String(await raw.call('CLIENT', 'LIST'));
-  return text.trim().split('\n').filter(Boolean).map((line) => Object.fromEntries(
-    line.trim().split(' ').map((pair) => {
-      const at = pair.indexOf('=');
-      return [pair.slice(0, at), pair.slice(at + 1)];
-    }),
-  ));
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) =>
+      Object.fromEntries(
+        line
+          .trim()
+          .split(' ')
+          .map((pair) => {
+            const at = pair.indexOf('=');
+            return [pair.slice(0, at), pair.slice(at + 1)];
+          }),
+      ),
+    );
 }
 
 /** Calls of one command since the last CONFIG RESETSTAT. */
@@ -44,20 +61,30 @@ async function callsOf(raw: Redis, command: string): Promise<number> {
 describe.runIf(redisOrSkip())('redisStore clientCache', () => {
   describe('options', () => {
     let redis: TestRedis;
-    beforeAll(async () => { redis = await startRedis(); });
-    afterAll(async () => { await redis?.stop(); });
+    beforeAll(async () => {
+      redis = await startRedis();
+    });
+    afterAll(async () => {
+      await redis?.stop();
+    });
 
     it('rejects a clientCache that is not true, false or { maxEntries?, maxAgeMs? }, naming the option', () => {
       const client = redis.client({ lazyConnect: true });
       const attempt = (clientCache: unknown) => () => redisStore({ client, clientCache: clientCache as boolean });
       for (const value of ['yes', 1, null, [], () => {}]) {
-        expect(attempt(value)).toThrow(/^redisStore options\.clientCache must be true, false or \{ maxEntries\?, maxAgeMs\? \}$/);
+        expect(attempt(value)).toThrow(
+          /^redisStore options\.clientCache must be true, false or \{ maxEntries\?, maxAgeMs\? \}$/,
+        );
       }
       expect(attempt({ ttl: 5 })).toThrow(/^redisStore options\.clientCache must be .*; unknown option ttl$/);
       for (const maxEntries of [0, -1, 1.5, '10', Number.NaN]) {
-        expect(attempt({ maxEntries })).toThrow(/^redisStore options\.clientCache\.maxEntries must be a positive integer$/);
+        expect(attempt({ maxEntries })).toThrow(
+          /^redisStore options\.clientCache\.maxEntries must be a positive integer$/,
+        );
       }
-      expect(attempt({ maxAgeMs: 0 })).toThrow(/^redisStore options\.clientCache\.maxAgeMs must be a positive integer$/);
+      expect(attempt({ maxAgeMs: 0 })).toThrow(
+        /^redisStore options\.clientCache\.maxAgeMs must be a positive integer$/,
+      );
       expect(() => redisStore({ client, clientCache: false })).not.toThrow();
       expect(() => redisStore({ client, clientCache: { maxEntries: 5, maxAgeMs: 1000 } })).not.toThrow();
     });
@@ -89,7 +116,9 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     afterEach(async () => {
       for (const cache of caches.splice(0)) await cache.close();
     });
-    afterAll(async () => { await redis?.stop(); });
+    afterAll(async () => {
+      await redis?.stop();
+    });
 
     function settings(overrides: Partial<ClientCacheSettings> = {}): ClientCacheSettings {
       return { ...clientCacheSettings(true, 2000, 'test')!, warn: () => {}, ...overrides };
@@ -124,7 +153,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect(cache.stats()).toMatchObject({ state: 'tracking', hits: 1, misses: 2, invalidations: 2 });
     });
 
-    it('never enables tracking on the caller\'s client, only on a dedicated connection redirected to the subscriber', async () => {
+    it("never enables tracking on the caller's client, only on a dedicated connection redirected to the subscriber", async () => {
       const { client } = await trackingCache();
       const own = String(await client.call('CLIENT', 'INFO'));
       expect(/ flags=(\S*)/.exec(own)?.[1]).not.toContain('t');
@@ -153,9 +182,13 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     function heldBackLoader(key: string) {
       let count = 0;
       let release = () => {};
-      const gate = new Promise<void>((resolve) => { release = resolve; });
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
       let answered = () => {};
-      const firstAnswered = new Promise<void>((resolve) => { answered = resolve; });
+      const firstAnswered = new Promise<void>((resolve) => {
+        answered = resolve;
+      });
       const load = async () => {
         count += 1;
         const value = await raw.hgetall(key);
@@ -314,14 +347,19 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       const key = keys.client('c1');
       await raw.hset(key, 'metadata', 'v1');
       let loads = 0;
-      const load = async () => { loads += 1; return client.hgetall(key); };
+      const load = async () => {
+        loads += 1;
+        return client.hgetall(key);
+      };
       expect(await cache.read(key, load)).toEqual({ metadata: 'v1' });
       expect(await cache.read(key, load)).toEqual({ metadata: 'v1' });
       expect(loads).toBe(2);
-      await eventually('its connections closed', async () => ((await clientList(raw)).some((c) => c.name === SUBSCRIBER_NAME || c.name === TRACKER_NAME) ? undefined : true));
+      await eventually('its connections closed', async () =>
+        (await clientList(raw)).some((c) => c.name === SUBSCRIBER_NAME || c.name === TRACKER_NAME) ? undefined : true,
+      );
     });
 
-    it('closes its own connections on close, and leaves the caller\'s client alone', async () => {
+    it("closes its own connections on close, and leaves the caller's client alone", async () => {
       const { cache, client } = await trackingCache();
       await cache.close();
       expect(cache.state).toBe('closed');
@@ -335,8 +373,12 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
 
   describe('through redisStore, across a redis-server restart', () => {
     let redis: TestRedis;
-    beforeAll(async () => { redis = await startRedis(); });
-    afterAll(async () => { await redis?.stop(); });
+    beforeAll(async () => {
+      redis = await startRedis();
+    });
+    afterAll(async () => {
+      await redis?.stop();
+    });
 
     it('drops the cache when the server goes away, serves no record from before, and rebuilds it', async () => {
       const prefix = redis.namespace('restart');
@@ -357,7 +399,13 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
         // the new server is empty; a record written now, while our connections are still reconnecting,
         // must be what the store reads, never the one cached before the restart
         const raw = redis.client();
-        await raw.hset(keys.client('c1'), 'metadata', JSON.stringify(clientMetadata('c1', { client_secret: 'after-restart' })), 'rev', '7');
+        await raw.hset(
+          keys.client('c1'),
+          'metadata',
+          JSON.stringify(clientMetadata('c1', { client_secret: 'after-restart' })),
+          'rev',
+          '7',
+        );
         await eventually('the client ready', () => (client.status === 'ready' ? true : undefined));
         expect((await store.getClient('c1'))?.metadata.client_secret).toBe('after-restart');
         expect(cache.stats().drops).toBe(1);
@@ -370,7 +418,12 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
 
         // and invalidation works again, for changes from anywhere
         await writer.putClient(clientMetadata('c1', { client_secret: 'rotated' }), T1);
-        await eventually('the rotated secret read', async () => ((await store.getClient('c1'))?.metadata.client_secret === 'rotated' ? true : undefined), 500, 2);
+        await eventually(
+          'the rotated secret read',
+          async () => ((await store.getClient('c1'))?.metadata.client_secret === 'rotated' ? true : undefined),
+          500,
+          2,
+        );
       } finally {
         await store.close();
         await writer.close();
@@ -391,7 +444,12 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       return startServerProcess({ REDIS_URL: redis.url, APPKEYS_ADMIN_CLIENT_SECRET: ADMIN_SECRET, ...env });
     }
 
-    async function call(server: ServerProcess, method: string, path: string, init: { token?: string; json?: unknown } = {}) {
+    async function call(
+      server: ServerProcess,
+      method: string,
+      path: string,
+      init: { token?: string; json?: unknown } = {},
+    ) {
       const response = await fetch(`${server.url}${path}`, {
         method,
         headers: {
@@ -416,7 +474,10 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     async function introspect(server: ServerProcess, accessToken: string) {
       const response = await fetch(`${server.url}/token/introspection`, {
         method: 'POST',
-        headers: { authorization: basicAuth('appkeys-admin', ADMIN_SECRET), 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          authorization: basicAuth('appkeys-admin', ADMIN_SECRET),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         body: new URLSearchParams({ token: accessToken }).toString(),
       });
       return (await response.json()) as Record<string, unknown>;
@@ -431,25 +492,40 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       for (let attempts = 1; ; attempts += 1) {
         const answer = await ask();
         if (accepts(answer)) return { attempts, ms: performance.now() - start };
-        if (performance.now() - start > 300) throw new Error(`B still answered ${JSON.stringify(answer)} 300 ms after A's change`);
+        if (performance.now() - start > 300)
+          throw new Error(`B still answered ${JSON.stringify(answer)} 300 ms after A's change`);
         await sleep(5);
       }
     }
 
     const windows: Array<{ change: string; attempts: number; ms: number }> = [];
-    const rejected = (answer: { status: number; body: Record<string, string> }) => answer.status === 401 && answer.body.error === 'invalid_client';
+    const rejected = (answer: { status: number; body: Record<string, string> }) =>
+      answer.status === 401 && answer.body.error === 'invalid_client';
     const issued = (answer: { status: number }) => answer.status === 200;
 
     async function provideClient(clientId: string, secret: string, keyType = 'PRODUCTION') {
-      expect((await call(a, 'PUT', `/appkeys/clients/${clientId}`, {
-        token: adminA, json: { client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
-      })).status).toBe(201);
-      const app = await call(a, 'POST', '/appkeys/applications', { token: adminA, json: { name: `app of ${clientId}`, owner: 'alice' } });
+      expect(
+        (
+          await call(a, 'PUT', `/appkeys/clients/${clientId}`, {
+            token: adminA,
+            json: { client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+          })
+        ).status,
+      ).toBe(201);
+      const app = await call(a, 'POST', '/appkeys/applications', {
+        token: adminA,
+        json: { name: `app of ${clientId}`, owner: 'alice' },
+      });
       expect(app.status).toBe(201);
       const applicationId = app.body.id as string;
-      expect((await call(a, 'PUT', `/appkeys/applications/${applicationId}/keys/${keyType}`, {
-        token: adminA, json: { client_id: clientId, client_secret: secret },
-      })).status).toBe(201);
+      expect(
+        (
+          await call(a, 'PUT', `/appkeys/applications/${applicationId}/keys/${keyType}`, {
+            token: adminA,
+            json: { client_id: clientId, client_secret: secret },
+          })
+        ).status,
+      ).toBe(201);
       return applicationId;
     }
 
@@ -466,7 +542,11 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       adminA = admin.body.access_token!;
       // a cache starts with the first client lookup; both must track before anything is measured
       for (const server of [a, b]) expect((await token(server, 'nobody', 'nothing')).status).toBe(401);
-      await eventually('both caches tracking', async () => ((await clientList(raw)).filter((c) => c.name === TRACKER_NAME && c.flags?.includes('t')).length === 2 ? true : undefined));
+      await eventually('both caches tracking', async () =>
+        (await clientList(raw)).filter((c) => c.name === TRACKER_NAME && c.flags?.includes('t')).length === 2
+          ? true
+          : undefined,
+      );
     }, 60_000);
 
     afterAll(async () => {
@@ -475,44 +555,88 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       if (windows.length) {
         const ms = windows.map((w) => w.ms).sort((x, y) => x - y);
         const first = windows.filter((w) => w.attempts === 1).length;
-        process.stdout.write(`client cache window: ${first}/${windows.length} changes made through A were honoured by B's very first `
-          + `request after A answered; from A's answer to B's honouring answer (B's own request included): `
-          + `median ${ms[Math.floor(ms.length / 2)]!.toFixed(1)} ms, slowest ${ms[ms.length - 1]!.toFixed(1)} ms\n`);
+        process.stdout.write(
+          `client cache window: ${first}/${windows.length} changes made through A were honoured by B's very first ` +
+            `request after A answered; from A's answer to B's honouring answer (B's own request included): ` +
+            `median ${ms[Math.floor(ms.length / 2)]!.toFixed(1)} ms, slowest ${ms[ms.length - 1]!.toFixed(1)} ms\n`,
+        );
       }
     });
 
     it('a BLOCK makes B answer invalid_client at once, and unblocking lets the client back in', async () => {
       const applicationId = await provideClient('svc-block', 'secret-of-svc-block-0123456789');
-      for (let i = 0; i < 2; i += 1) expect((await token(b, 'svc-block', 'secret-of-svc-block-0123456789')).status).toBe(200);
+      for (let i = 0; i < 2; i += 1)
+        expect((await token(b, 'svc-block', 'secret-of-svc-block-0123456789')).status).toBe(200);
 
       for (let cycle = 0; cycle < 10; cycle += 1) {
-        expect((await call(a, 'PATCH', `/appkeys/applications/${applicationId}`, { token: adminA, json: { status: 'BLOCKED' } })).status).toBe(200);
-        windows.push({ change: 'block', ...await seenByB(() => token(b, 'svc-block', 'secret-of-svc-block-0123456789'), rejected) });
-        expect((await call(a, 'PATCH', `/appkeys/applications/${applicationId}`, { token: adminA, json: { status: 'ACTIVE' } })).status).toBe(200);
-        windows.push({ change: 'unblock', ...await seenByB(() => token(b, 'svc-block', 'secret-of-svc-block-0123456789'), issued) });
+        expect(
+          (
+            await call(a, 'PATCH', `/appkeys/applications/${applicationId}`, {
+              token: adminA,
+              json: { status: 'BLOCKED' },
+            })
+          ).status,
+        ).toBe(200);
+        windows.push({
+          change: 'block',
+          ...(await seenByB(() => token(b, 'svc-block', 'secret-of-svc-block-0123456789'), rejected)),
+        });
+        expect(
+          (
+            await call(a, 'PATCH', `/appkeys/applications/${applicationId}`, {
+              token: adminA,
+              json: { status: 'ACTIVE' },
+            })
+          ).status,
+        ).toBe(200);
+        windows.push({
+          change: 'unblock',
+          ...(await seenByB(() => token(b, 'svc-block', 'secret-of-svc-block-0123456789'), issued)),
+        });
       }
     });
 
     it('an unbind and a bind to another application show in the next token B issues', async () => {
       const first = await provideClient('svc-move', 'secret-of-svc-move-0123456789');
-      const issuedBy = async () => introspect(b, (await token(b, 'svc-move', 'secret-of-svc-move-0123456789')).body.access_token!);
+      const issuedBy = async () =>
+        introspect(b, (await token(b, 'svc-move', 'secret-of-svc-move-0123456789')).body.access_token!);
       expect(await issuedBy()).toMatchObject({ active: true, application_id: first, key_type: 'PRODUCTION' });
 
-      expect((await call(a, 'DELETE', `/appkeys/applications/${first}/keys/PRODUCTION`, { token: adminA })).status).toBe(204);
-      windows.push({ change: 'unbind', ...await seenByB(issuedBy, (claims) => claims.active === true && claims.application_id === undefined) });
+      expect(
+        (await call(a, 'DELETE', `/appkeys/applications/${first}/keys/PRODUCTION`, { token: adminA })).status,
+      ).toBe(204);
+      windows.push({
+        change: 'unbind',
+        ...(await seenByB(issuedBy, (claims) => claims.active === true && claims.application_id === undefined)),
+      });
 
-      const second = await call(a, 'POST', '/appkeys/applications', { token: adminA, json: { name: 'second home', owner: 'bob' } });
+      const second = await call(a, 'POST', '/appkeys/applications', {
+        token: adminA,
+        json: { name: 'second home', owner: 'bob' },
+      });
       const secondId = second.body.id as string;
-      expect((await call(a, 'PUT', `/appkeys/applications/${secondId}/keys/SANDBOX`, {
-        token: adminA, json: { client_id: 'svc-move', client_secret: 'secret-of-svc-move-0123456789' },
-      })).status).toBe(201);
-      windows.push({ change: 'bind', ...await seenByB(issuedBy, (claims) => claims.application_id === secondId && claims.key_type === 'SANDBOX') });
+      expect(
+        (
+          await call(a, 'PUT', `/appkeys/applications/${secondId}/keys/SANDBOX`, {
+            token: adminA,
+            json: { client_id: 'svc-move', client_secret: 'secret-of-svc-move-0123456789' },
+          })
+        ).status,
+      ).toBe(201);
+      windows.push({
+        change: 'bind',
+        ...(await seenByB(issuedBy, (claims) => claims.application_id === secondId && claims.key_type === 'SANDBOX')),
+      });
     });
 
     it('a secret rotated or replaced through A makes B refuse the old secret', async () => {
-      const app = await call(a, 'POST', '/appkeys/applications', { token: adminA, json: { name: 'generated', owner: 'carol' } });
+      const app = await call(a, 'POST', '/appkeys/applications', {
+        token: adminA,
+        json: { name: 'generated', owner: 'carol' },
+      });
       const generated = await call(a, 'POST', `/appkeys/applications/${app.body.id as string}/keys/PRODUCTION`, {
-        token: adminA, json: { grant_types: ['client_credentials'] },
+        token: adminA,
+        json: { grant_types: ['client_credentials'] },
       });
       expect(generated.status).toBe(201);
       const clientId = generated.body.client_id as string;
@@ -520,18 +644,33 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect((await token(b, clientId, oldSecret)).status).toBe(200);
       expect((await token(b, clientId, oldSecret)).status).toBe(200);
 
-      const rotated = await call(a, 'POST', `/appkeys/applications/${app.body.id as string}/keys/PRODUCTION/secret`, { token: adminA });
+      const rotated = await call(a, 'POST', `/appkeys/applications/${app.body.id as string}/keys/PRODUCTION/secret`, {
+        token: adminA,
+      });
       expect(rotated.status).toBe(200);
-      windows.push({ change: 'rotate', ...await seenByB(() => token(b, clientId, oldSecret), rejected) });
+      windows.push({ change: 'rotate', ...(await seenByB(() => token(b, clientId, oldSecret), rejected)) });
       expect((await token(b, clientId, rotated.body.client_secret as string)).status).toBe(200);
 
       // an out-of-band client's metadata replaced by the admin, with a new secret
       await provideClient('svc-replace', 'secret-of-svc-replace-old-0123');
       expect((await token(b, 'svc-replace', 'secret-of-svc-replace-old-0123')).status).toBe(200);
-      expect((await call(a, 'PUT', '/appkeys/clients/svc-replace', {
-        token: adminA, json: { client_secret: 'secret-of-svc-replace-new-0123', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
-      })).status).toBe(200);
-      windows.push({ change: 'replace', ...await seenByB(() => token(b, 'svc-replace', 'secret-of-svc-replace-old-0123'), rejected) });
+      expect(
+        (
+          await call(a, 'PUT', '/appkeys/clients/svc-replace', {
+            token: adminA,
+            json: {
+              client_secret: 'secret-of-svc-replace-new-0123',
+              grant_types: ['client_credentials'],
+              response_types: [],
+              redirect_uris: [],
+            },
+          })
+        ).status,
+      ).toBe(200);
+      windows.push({
+        change: 'replace',
+        ...(await seenByB(() => token(b, 'svc-replace', 'secret-of-svc-replace-old-0123'), rejected)),
+      });
       expect((await token(b, 'svc-replace', 'secret-of-svc-replace-new-0123')).status).toBe(200);
     });
 
@@ -539,14 +678,30 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       await provideClient('svc-delete', 'secret-of-svc-delete-0123456789');
       expect((await token(b, 'svc-delete', 'secret-of-svc-delete-0123456789')).status).toBe(200);
       expect((await call(a, 'DELETE', '/appkeys/clients/svc-delete?force=true', { token: adminA })).status).toBe(204);
-      windows.push({ change: 'delete', ...await seenByB(() => token(b, 'svc-delete', 'secret-of-svc-delete-0123456789'), rejected) });
+      windows.push({
+        change: 'delete',
+        ...(await seenByB(() => token(b, 'svc-delete', 'secret-of-svc-delete-0123456789'), rejected)),
+      });
 
       // B has just cached "no such client"
       expect(rejected(await token(b, 'svc-late', 'secret-of-svc-late-0123456789'))).toBe(true);
-      expect((await call(a, 'PUT', '/appkeys/clients/svc-late', {
-        token: adminA, json: { client_secret: 'secret-of-svc-late-0123456789', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
-      })).status).toBe(201);
-      windows.push({ change: 'register', ...await seenByB(() => token(b, 'svc-late', 'secret-of-svc-late-0123456789'), issued) });
+      expect(
+        (
+          await call(a, 'PUT', '/appkeys/clients/svc-late', {
+            token: adminA,
+            json: {
+              client_secret: 'secret-of-svc-late-0123456789',
+              grant_types: ['client_credentials'],
+              response_types: [],
+              redirect_uris: [],
+            },
+          })
+        ).status,
+      ).toBe(201);
+      windows.push({
+        change: 'register',
+        ...(await seenByB(() => token(b, 'svc-late', 'secret-of-svc-late-0123456789'), issued)),
+      });
     });
 
     it('a cached server makes N token requests with N EVALSHA and no HGETALL; an uncached one with N of each', async () => {
@@ -555,7 +710,8 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       const countFor = async (server: ServerProcess) => {
         expect((await token(server, 'svc-count', 'secret-of-svc-count-0123456789')).status).toBe(200);
         await raw.call('CONFIG', 'RESETSTAT');
-        for (let i = 0; i < N; i += 1) expect((await token(server, 'svc-count', 'secret-of-svc-count-0123456789')).status).toBe(200);
+        for (let i = 0; i < N; i += 1)
+          expect((await token(server, 'svc-count', 'secret-of-svc-count-0123456789')).status).toBe(200);
         return { hgetall: await callsOf(raw, 'hgetall'), evalsha: await callsOf(raw, 'evalsha') };
       };
       expect(await countFor(b)).toEqual({ hgetall: 0, evalsha: N });

@@ -9,28 +9,112 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 import type {
-  Access, Actor, Application, ApplicationChange, ApplicationStatus, AppKeys, AppKeysEvent, AppKeysEventPayload,
-  AppKeysOptions, AttemptKey, AttemptLimits, Binding, BindingOrigin, BindingStore, BindRequest, BindResult, ClientBinding,
-  ClientMetadata, ClientView, CreateAndBindRequest, DeleteApplicationResult, DeleteClientResult, GeneratedKeys, KeyType,
-  NewApplication, Page, RegisterOutcome, Registry, ReplaceOptions, ResolvedOptions, StoredApplication, StoredBinding,
-  StoredClient, UnbindResult, VerifyResult,
+  Access,
+  Actor,
+  Application,
+  ApplicationChange,
+  ApplicationStatus,
+  AppKeys,
+  AppKeysEvent,
+  AppKeysEventPayload,
+  AppKeysOptions,
+  AttemptKey,
+  AttemptLimits,
+  Binding,
+  BindingOrigin,
+  BindingStore,
+  BindRequest,
+  BindResult,
+  ClientBinding,
+  ClientMetadata,
+  ClientView,
+  CreateAndBindRequest,
+  DeleteApplicationResult,
+  DeleteClientResult,
+  GeneratedKeys,
+  KeyType,
+  NewApplication,
+  Page,
+  RegisterOutcome,
+  Registry,
+  ReplaceOptions,
+  ResolvedOptions,
+  StoredApplication,
+  StoredBinding,
+  StoredClient,
+  UnbindResult,
+  VerifyResult,
 } from '../src/index.js';
 import type {
-  CachedHash, ClientCache, ClientCacheOptions, ClientCacheState, ClientCacheStats, NodeRedisClient, NodeRedisCluster,
-  NodeRedisCommandOptions, NodeRedisShardNode, RedisAdapterOptions, RedisClient, RedisStoreOptions, WaitForReplicas,
+  CachedHash,
+  ClientCache,
+  ClientCacheOptions,
+  ClientCacheState,
+  ClientCacheStats,
+  NodeRedisClient,
+  NodeRedisCluster,
+  NodeRedisCommandOptions,
+  NodeRedisShardNode,
+  RedisAdapterOptions,
+  RedisClient,
+  RedisStoreOptions,
+  WaitForReplicas,
 } from '../adapters/redis/index.js';
 import type { MemoryAdapterFactory, MemoryAdapterOptions, MemoryStoreOptions } from '../adapters/memory/index.js';
 
 /** Each import above, used: a type the entry points stop exporting fails the typecheck. */
 export type Imported = [
-  Access, Actor, Application, ApplicationChange, ApplicationStatus, AppKeys, AppKeysEvent, AppKeysEventPayload,
-  AppKeysOptions, AttemptKey, AttemptLimits, Binding, BindingOrigin, BindingStore, BindRequest, BindResult, ClientBinding,
-  ClientMetadata, ClientView, CreateAndBindRequest, DeleteApplicationResult, DeleteClientResult, GeneratedKeys, KeyType,
-  NewApplication, Page<unknown>, RegisterOutcome, Registry, ReplaceOptions, ResolvedOptions, StoredApplication,
-  StoredBinding, StoredClient, UnbindResult, VerifyResult,
-  CachedHash, ClientCache, ClientCacheOptions, ClientCacheState, ClientCacheStats, NodeRedisClient, NodeRedisCluster,
-  NodeRedisCommandOptions, NodeRedisShardNode, RedisAdapterOptions, RedisClient, RedisStoreOptions, WaitForReplicas,
-  MemoryAdapterFactory, MemoryAdapterOptions, MemoryStoreOptions,
+  Access,
+  Actor,
+  Application,
+  ApplicationChange,
+  ApplicationStatus,
+  AppKeys,
+  AppKeysEvent,
+  AppKeysEventPayload,
+  AppKeysOptions,
+  AttemptKey,
+  AttemptLimits,
+  Binding,
+  BindingOrigin,
+  BindingStore,
+  BindRequest,
+  BindResult,
+  ClientBinding,
+  ClientMetadata,
+  ClientView,
+  CreateAndBindRequest,
+  DeleteApplicationResult,
+  DeleteClientResult,
+  GeneratedKeys,
+  KeyType,
+  NewApplication,
+  Page<unknown>,
+  RegisterOutcome,
+  Registry,
+  ReplaceOptions,
+  ResolvedOptions,
+  StoredApplication,
+  StoredBinding,
+  StoredClient,
+  UnbindResult,
+  VerifyResult,
+  CachedHash,
+  ClientCache,
+  ClientCacheOptions,
+  ClientCacheState,
+  ClientCacheStats,
+  NodeRedisClient,
+  NodeRedisCluster,
+  NodeRedisCommandOptions,
+  NodeRedisShardNode,
+  RedisAdapterOptions,
+  RedisClient,
+  RedisStoreOptions,
+  WaitForReplicas,
+  MemoryAdapterFactory,
+  MemoryAdapterOptions,
+  MemoryStoreOptions,
 ];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -43,10 +127,16 @@ let compiled: ts.Program | undefined;
 /** The entry points and all they import, compiled once for every walk. */
 function createProgram(): ts.Program {
   if (compiled) return compiled;
-  const config = ts.getParsedCommandLineOfConfigFile(`${ROOT}tsconfig.json`, {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => { throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')); },
-  });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    `${ROOT}tsconfig.json`,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
+    },
+  );
   if (!config) throw new Error('tsconfig.json could not be read');
   compiled = ts.createProgram(ENTRIES, config.options);
   return compiled;
@@ -59,8 +149,10 @@ const isOurs = (declaration: ts.Declaration) => {
 
 /** Whether an export is `export type { X }`: then a class's constructor is not public. */
 function typeOnly(exported: ts.Symbol): boolean {
-  return (exported.declarations ?? []).some((declaration) => ts.isExportSpecifier(declaration)
-    && (declaration.isTypeOnly || declaration.parent.parent.isTypeOnly));
+  return (exported.declarations ?? []).some(
+    (declaration) =>
+      ts.isExportSpecifier(declaration) && (declaration.isTypeOnly || declaration.parent.parent.isTypeOnly),
+  );
 }
 
 /**
@@ -88,7 +180,8 @@ function unexportedTypes(hidden: ReadonlySet<string> = new Set()): Map<string, s
   const seen = new Set<ts.Type>();
   const visitSignatures = (signatures: readonly ts.Signature[], via: string) => {
     for (const signature of signatures) {
-      for (const parameter of signature.parameters) visit(checker.getTypeOfSymbol(parameter), `${via}(${parameter.name})`);
+      for (const parameter of signature.parameters)
+        visit(checker.getTypeOfSymbol(parameter), `${via}(${parameter.name})`);
       visit(signature.getReturnType(), `${via}()`);
     }
   };
@@ -122,7 +215,10 @@ function unexportedTypes(hidden: ReadonlySet<string> = new Set()): Map<string, s
       visit(checker.getTypeOfSymbolAtLocation(symbol, declaration), symbol.name);
     }
     if (symbol.flags & ts.SymbolFlags.Class && constructible) {
-      visitSignatures(checker.getTypeOfSymbolAtLocation(symbol, declaration).getConstructSignatures(), `new ${symbol.name}`);
+      visitSignatures(
+        checker.getTypeOfSymbolAtLocation(symbol, declaration).getConstructSignatures(),
+        `new ${symbol.name}`,
+      );
     }
     if (symbol.flags & NAMED_TYPE) visit(checker.getDeclaredTypeOfSymbol(symbol), symbol.name);
   }

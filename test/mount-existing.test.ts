@@ -10,7 +10,12 @@ import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createExistingServer, PORTAL_USER_HEADER, type ExistingServer, type ExistingServerOptions } from '../examples/mount-existing.js';
+import {
+  createExistingServer,
+  PORTAL_USER_HEADER,
+  type ExistingServer,
+  type ExistingServerOptions,
+} from '../examples/mount-existing.js';
 import { authorizationCodeFlow } from './support/auth-code.js';
 import { basicAuth } from '../support/http.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
@@ -51,7 +56,10 @@ interface Running {
  * support/auth-code.ts looks discovery up at the root, so a provider mounted under a path has its
  * discovery document answered there too (a test shim, not part of the example).
  */
-async function serve(mountPath: string, options: Omit<ExistingServerOptions, 'issuer' | 'mountPath'>): Promise<Running> {
+async function serve(
+  mountPath: string,
+  options: Omit<ExistingServerOptions, 'issuer' | 'mountPath'>,
+): Promise<Running> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -73,15 +81,21 @@ async function stop(running: Running | undefined): Promise<void> {
 }
 
 async function clientCredentialsToken(running: Running, clientId: string, secret: string): Promise<string> {
-  const response = await request(running.server).post(`${new URL(running.issuer).pathname.replace(/\/$/, '')}/token`)
-    .set('Authorization', basicAuth(clientId, secret)).type('form').send({ grant_type: 'client_credentials' });
+  const response = await request(running.server)
+    .post(`${new URL(running.issuer).pathname.replace(/\/$/, '')}/token`)
+    .set('Authorization', basicAuth(clientId, secret))
+    .type('form')
+    .send({ grant_type: 'client_credentials' });
   expect(response.status, response.text).toBe(200);
   return (response.body as { access_token: string }).access_token;
 }
 
 async function introspect(running: Running, token: string, clientId: string, secret: string): Promise<Json> {
-  const response = await request(running.server).post(`${new URL(running.issuer).pathname.replace(/\/$/, '')}/token/introspection`)
-    .set('Authorization', basicAuth(clientId, secret)).type('form').send({ token });
+  const response = await request(running.server)
+    .post(`${new URL(running.issuer).pathname.replace(/\/$/, '')}/token/introspection`)
+    .set('Authorization', basicAuth(clientId, secret))
+    .type('form')
+    .send({ token });
   expect(response.status, response.text).toBe(200);
   return response.body as Json;
 }
@@ -118,7 +132,7 @@ describe.each(VARIANTS)('an existing server with appkeys added ($name)', (varian
     connection?.disconnect();
   });
 
-  it('still serves the outer app\'s own routes', async () => {
+  it("still serves the outer app's own routes", async () => {
     const health = await request(running.server).get('/health');
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok' });
@@ -137,13 +151,25 @@ describe.each(VARIANTS)('an existing server with appkeys added ($name)', (varian
     expect(await clientCredentialsToken(running, 'billing-svc', billingSecret)).toBeTypeOf('string');
     if (variant.mountPath !== '') {
       // nothing of the provider answers outside its path
-      expect((await request(running.server).post('/token').type('form').send({ grant_type: 'client_credentials' })).status).toBe(404);
+      expect(
+        (await request(running.server).post('/token').type('form').send({ grant_type: 'client_credentials' })).status,
+      ).toBe(404);
     }
   });
 
   it('gives the static service client the tokens and introspection it had before appkeys', async () => {
-    const now = await introspect(running, await clientCredentialsToken(running, 'billing-svc', billingSecret), 'billing-svc', billingSecret);
-    const then = await introspect(before, await clientCredentialsToken(before, 'billing-svc', billingSecret), 'billing-svc', billingSecret);
+    const now = await introspect(
+      running,
+      await clientCredentialsToken(running, 'billing-svc', billingSecret),
+      'billing-svc',
+      billingSecret,
+    );
+    const then = await introspect(
+      before,
+      await clientCredentialsToken(before, 'billing-svc', billingSecret),
+      'billing-svc',
+      billingSecret,
+    );
     expect(now.active).toBe(true);
     // the existing server's own claim is kept; no appkeys claim appears on an unbound client's token
     expect(now.tenant).toBe('acme');
@@ -153,10 +179,14 @@ describe.each(VARIANTS)('an existing server with appkeys added ($name)', (varian
   });
 
   it('signs users in to the static web client through the mounted provider, as before', async () => {
-    const flow = (target: Running) => authorizationCodeFlow(target.server, {
-      clientId: 'web-app', clientSecret: webSecret, redirectUri: running.existing.web.redirectUri,
-      scope: 'openid offline_access', accountId: 'carol',
-    });
+    const flow = (target: Running) =>
+      authorizationCodeFlow(target.server, {
+        clientId: 'web-app',
+        clientSecret: webSecret,
+        redirectUri: running.existing.web.redirectUri,
+        scope: 'openid offline_access',
+        accountId: 'carol',
+      });
     const now = await flow(running);
     const then = await flow(before);
     expect(now.refresh_token).toBeTypeOf('string');
@@ -182,28 +212,55 @@ describe.each(VARIANTS)('an existing server with appkeys added ($name)', (varian
   });
 
   it('imports a client created elsewhere, binds it to an application, and its tokens carry the binding', async () => {
-    const imported = await request(running.server).put(`/appkeys/clients/${PARTNER.id}`).set(as('ops')).send({
-      client_secret: PARTNER.secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [],
-    });
+    const imported = await request(running.server)
+      .put(`/appkeys/clients/${PARTNER.id}`)
+      .set(as('ops'))
+      .send({
+        client_secret: PARTNER.secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      });
     expect(imported.status, imported.text).toBe(201);
     // the Client model is the appkeys store's; the existing adapter holds no client records
     expect(await running.existing.keys!.store.getClient(PARTNER.id)).toBeDefined();
     expect(await running.existing.adapter('Client').find(PARTNER.id)).toBeUndefined();
 
-    const unbound = await introspect(running, await clientCredentialsToken(running, PARTNER.id, PARTNER.secret), PARTNER.id, PARTNER.secret);
+    const unbound = await introspect(
+      running,
+      await clientCredentialsToken(running, PARTNER.id, PARTNER.secret),
+      PARTNER.id,
+      PARTNER.secret,
+    );
     expect(unbound).not.toHaveProperty('application_id');
 
-    const app = await request(running.server).post('/appkeys/applications').set(as('alice')).send({ name: 'Partner integration' });
+    const app = await request(running.server)
+      .post('/appkeys/applications')
+      .set(as('alice'))
+      .send({ name: 'Partner integration' });
     expect(app.status, app.text).toBe(201);
     const appId = (app.body as { id: string }).id;
-    const bound = await request(running.server).put(`/appkeys/applications/${appId}/keys/PRODUCTION`).set(as('alice'))
+    const bound = await request(running.server)
+      .put(`/appkeys/applications/${appId}/keys/PRODUCTION`)
+      .set(as('alice'))
       .send({ client_id: PARTNER.id, client_secret: PARTNER.secret });
     expect(bound.status, bound.text).toBe(201);
-    expect(bound.body).toMatchObject({ application_id: appId, key_type: 'PRODUCTION', origin: 'provided', bound_by: 'alice' });
+    expect(bound.body).toMatchObject({
+      application_id: appId,
+      key_type: 'PRODUCTION',
+      origin: 'provided',
+      bound_by: 'alice',
+    });
 
     const token = await clientCredentialsToken(running, PARTNER.id, PARTNER.secret);
     const introspected = await introspect(running, token, PARTNER.id, PARTNER.secret);
-    expect(introspected).toMatchObject({ active: true, client_id: PARTNER.id, application_id: appId, key_type: 'PRODUCTION', tenant: 'acme' });
+    expect(introspected).toMatchObject({
+      active: true,
+      client_id: PARTNER.id,
+      application_id: appId,
+      key_type: 'PRODUCTION',
+      tenant: 'acme',
+    });
     // its tokens, too, live in the existing adapter
     expect(await running.existing.adapter('ClientCredentials').find(token)).toMatchObject({ clientId: PARTNER.id });
 
@@ -219,9 +276,14 @@ describe.each(VARIANTS)('an existing server with appkeys added ($name)', (varian
     expect(noSession.body).toMatchObject({ error: 'invalid_token' });
     // a token of this very provider is not a portal session
     const bearer = await clientCredentialsToken(running, 'billing-svc', billingSecret);
-    expect((await request(running.server).get('/appkeys/applications').set('Authorization', `Bearer ${bearer}`)).status).toBe(401);
+    expect(
+      (await request(running.server).get('/appkeys/applications').set('Authorization', `Bearer ${bearer}`)).status,
+    ).toBe(401);
 
-    const owned = await request(running.server).post('/appkeys/applications').set(as('dave')).send({ name: 'Dave app' });
+    const owned = await request(running.server)
+      .post('/appkeys/applications')
+      .set(as('dave'))
+      .send({ name: 'Dave app' });
     expect(owned.status).toBe(201);
     const id = (owned.body as { id: string }).id;
     expect((await request(running.server).get(`/appkeys/applications/${id}`).set(as('dave'))).status).toBe(200);
@@ -235,12 +297,16 @@ describe.each(VARIANTS)('an existing server with appkeys added ($name)', (varian
   });
 
   it('refuses to import or bind the static clients', async () => {
-    const imported = await request(running.server).put('/appkeys/clients/billing-svc').set(as('ops'))
+    const imported = await request(running.server)
+      .put('/appkeys/clients/billing-svc')
+      .set(as('ops'))
       .send({ client_secret: 'another', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
     expect(imported.status).toBe(409);
     expect(imported.body).toMatchObject({ error: 'client_is_static' });
     const app = await request(running.server).post('/appkeys/applications').set(as('frank')).send({ name: 'Billing' });
-    const bound = await request(running.server).put(`/appkeys/applications/${(app.body as { id: string }).id}/keys/SANDBOX`).set(as('frank'))
+    const bound = await request(running.server)
+      .put(`/appkeys/applications/${(app.body as { id: string }).id}/keys/SANDBOX`)
+      .set(as('frank'))
       .send({ client_id: 'billing-svc', client_secret: billingSecret });
     expect(bound.status).toBe(409);
     expect(bound.body).toMatchObject({ error: 'client_is_static' });

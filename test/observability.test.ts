@@ -28,25 +28,32 @@ interface Sample {
 
 /** The samples of a Prometheus text exposition. */
 function parseMetrics(text: string): Sample[] {
-  return text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`not a sample: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
-    return { name: match[1]!, labels, value: Number(match[3]) };
-  });
+  return text
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (!match) throw new Error(`not a sample: ${line}`);
+      const labels: Record<string, string> = {};
+      for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+        labels[pair[1]!] = pair[2]!;
+      return { name: match[1]!, labels, value: Number(match[3]) };
+    });
 }
 
 /** The value of the one sample with this name and exactly these labels; undefined when absent. */
 function sample(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter((s) => s.name === name
-    && Object.keys(s.labels).length === Object.keys(labels).length
-    && Object.entries(labels).every(([key, value]) => s.labels[key] === value));
+  const found = samples.filter(
+    (s) =>
+      s.name === name &&
+      Object.keys(s.labels).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([key, value]) => s.labels[key] === value),
+  );
   if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} is ambiguous`);
   return found[0]?.value;
 }
 
-describe('the standalone server\'s metrics and logs', () => {
+describe("the standalone server's metrics and logs", () => {
   const ADMIN_SECRET = 'standalone-admin-secret-0123456789abcdef';
   const CORP_SECRET = 'corp-secret-issued-elsewhere-0123456789';
   const WRONG = Array.from({ length: 6 }, (_, i) => `wrong-secret-attempt-${i}-0123456789`);
@@ -58,11 +65,18 @@ describe('the standalone server\'s metrics and logs', () => {
 
   beforeAll(async () => {
     running = await startStandalone({
-      port: 0, adminClientId: 'appkeys-admin', adminClientSecret: ADMIN_SECRET, log: { level: 'info', destination: log }, metrics: { port: 0 },
+      port: 0,
+      adminClientId: 'appkeys-admin',
+      adminClientSecret: ADMIN_SECRET,
+      log: { level: 'info', destination: log },
+      metrics: { port: 0 },
     });
     const api = request(running.url);
     const token = async (id: string, secret: string, scope?: string) => {
-      const response = await api.post('/token').set('Authorization', basicAuth(id, secret)).type('form')
+      const response = await api
+        .post('/token')
+        .set('Authorization', basicAuth(id, secret))
+        .type('form')
         .send({ grant_type: 'client_credentials', ...(scope && { scope }) });
       expect(response.status, response.text).toBe(200);
       return (response.body as { access_token: string }).access_token;
@@ -74,23 +88,49 @@ describe('the standalone server\'s metrics and logs', () => {
     const bob = await ownerToken(running.url, 'bob');
     secrets.push(admin, alice, bob);
 
-    expect((await api.put('/appkeys/clients/corp-svc').set(as(admin)).send({
-      client_secret: CORP_SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [],
-    })).status).toBe(201);
-    const appA = (await api.post('/appkeys/applications').set(as(alice)).send({ name: 'Billing' })).body as { id: string };
-    const appB = (await api.post('/appkeys/applications').set(as(bob)).send({ name: 'Guesswork' })).body as { id: string };
+    expect(
+      (
+        await api
+          .put('/appkeys/clients/corp-svc')
+          .set(as(admin))
+          .send({
+            client_secret: CORP_SECRET,
+            grant_types: ['client_credentials'],
+            response_types: [],
+            redirect_uris: [],
+          })
+      ).status,
+    ).toBe(201);
+    const appA = (await api.post('/appkeys/applications').set(as(alice)).send({ name: 'Billing' })).body as {
+      id: string;
+    };
+    const appB = (await api.post('/appkeys/applications').set(as(bob)).send({ name: 'Guesswork' })).body as {
+      id: string;
+    };
 
     // five wrong secrets are refused, the sixth is throttled
     for (const [index, wrong] of WRONG.entries()) {
-      const failed = await api.put(`/appkeys/applications/${appB.id}/keys/PRODUCTION`).set(as(bob)).send({ client_id: 'corp-svc', client_secret: wrong });
+      const failed = await api
+        .put(`/appkeys/applications/${appB.id}/keys/PRODUCTION`)
+        .set(as(bob))
+        .send({ client_id: 'corp-svc', client_secret: wrong });
       expect(failed.status).toBe(index < 5 ? 401 : 429);
     }
 
-    expect((await api.put(`/appkeys/applications/${appA.id}/keys/PRODUCTION`).set(as(alice))
-      .send({ client_id: 'corp-svc', client_secret: CORP_SECRET })).status).toBe(201);
+    expect(
+      (
+        await api
+          .put(`/appkeys/applications/${appA.id}/keys/PRODUCTION`)
+          .set(as(alice))
+          .send({ client_id: 'corp-svc', client_secret: CORP_SECRET })
+      ).status,
+    ).toBe(201);
     const generated = await api.post(`/appkeys/applications/${appA.id}/keys/SANDBOX`).set(as(alice)).send({});
     expect(generated.status).toBe(201);
-    const { client_id: generatedId, client_secret: firstSecret } = generated.body as { client_id: string; client_secret: string };
+    const { client_id: generatedId, client_secret: firstSecret } = generated.body as {
+      client_id: string;
+      client_secret: string;
+    };
     const rotated = await api.post(`/appkeys/applications/${appA.id}/keys/SANDBOX/secret`).set(as(alice));
     const newSecret = (rotated.body as { client_secret: string }).client_secret;
     secrets.push(firstSecret, newSecret);
@@ -114,9 +154,13 @@ describe('the standalone server\'s metrics and logs', () => {
   it('counts bindings by origin and key type, and removals by origin and reason', () => {
     expect(sample(samples, 'appkeys_bindings_created_total', { origin: 'provided', key_type: 'PRODUCTION' })).toBe(1);
     expect(sample(samples, 'appkeys_bindings_created_total', { origin: 'generated', key_type: 'SANDBOX' })).toBe(1);
-    expect(sample(samples, 'appkeys_bindings_created_total', { origin: 'provided', key_type: 'SANDBOX' })).toBeUndefined();
+    expect(
+      sample(samples, 'appkeys_bindings_created_total', { origin: 'provided', key_type: 'SANDBOX' }),
+    ).toBeUndefined();
     expect(sample(samples, 'appkeys_bindings_removed_total', { origin: 'provided', reason: 'unbound' })).toBe(1);
-    expect(sample(samples, 'appkeys_bindings_removed_total', { origin: 'generated', reason: 'application_deleted' })).toBe(1);
+    expect(
+      sample(samples, 'appkeys_bindings_removed_total', { origin: 'generated', reason: 'application_deleted' }),
+    ).toBe(1);
   });
 
   it('counts failed provide-keys attempts, throttles, and applications created and deleted', () => {
@@ -128,7 +172,8 @@ describe('the standalone server\'s metrics and logs', () => {
   });
 
   it('times every store call by method and outcome', () => {
-    const count = (method: string) => sample(samples, 'appkeys_store_call_duration_seconds_count', { method, outcome: 'ok' });
+    const count = (method: string) =>
+      sample(samples, 'appkeys_store_call_duration_seconds_count', { method, outcome: 'ok' });
     // every attempt asks first (bob's six, alice's one); the sixth is throttled then, so not recorded
     expect(count('attemptWait')).toBe(7);
     expect(count('recordFailedAttempt')).toBe(5);
@@ -140,25 +185,41 @@ describe('the standalone server\'s metrics and logs', () => {
     expect(count('deleteApplication')).toBe(1);
     // the provider's client lookups go through the store too
     expect(count('getClient')).toBeGreaterThan(0);
-    const buckets = samples.filter((s) => s.name === 'appkeys_store_call_duration_seconds_bucket' && s.labels.method === 'bind');
+    const buckets = samples.filter(
+      (s) => s.name === 'appkeys_store_call_duration_seconds_bucket' && s.labels.method === 'bind',
+    );
     expect(buckets.find((s) => s.labels.le === '+Inf')?.value).toBe(1);
-    expect(sample(samples, 'appkeys_store_call_duration_seconds_sum', { method: 'bind', outcome: 'ok' })).toBeGreaterThanOrEqual(0);
+    expect(
+      sample(samples, 'appkeys_store_call_duration_seconds_sum', { method: 'bind', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(0);
   });
 
   it('counts HTTP requests by method, route template and status class', () => {
     const keysRoute = '/appkeys/applications/:app_id/keys/:key_type';
     expect(sample(samples, 'http_requests_total', { method: 'PUT', route: keysRoute, status_class: '4xx' })).toBe(6);
     expect(sample(samples, 'http_requests_total', { method: 'PUT', route: keysRoute, status_class: '2xx' })).toBe(1);
-    expect(sample(samples, 'http_requests_total', { method: 'DELETE', route: '/appkeys/applications/:app_id', status_class: '2xx' })).toBe(1);
+    expect(
+      sample(samples, 'http_requests_total', {
+        method: 'DELETE',
+        route: '/appkeys/applications/:app_id',
+        status_class: '2xx',
+      }),
+    ).toBe(1);
     // admin, two owners' code exchanges, and the two bound clients
     expect(sample(samples, 'http_requests_total', { method: 'POST', route: '/token', status_class: '2xx' })).toBe(5);
     // no label carries an id: routes are templates
-    expect(samples.filter((s) => s.name === 'http_requests_total').every((s) => !/[A-Za-z0-9_-]{20,}/.test(s.labels.route ?? ''))).toBe(true);
+    expect(
+      samples
+        .filter((s) => s.name === 'http_requests_total')
+        .every((s) => !/[A-Za-z0-9_-]{20,}/.test(s.labels.route ?? '')),
+    ).toBe(true);
   });
 
   it('logs one JSON line per appkeys event, in order, with who and what', () => {
     const entries = log.lines.map((line) => JSON.parse(line) as Json);
-    const events = entries.filter((entry) => typeof entry.event === 'string' && (entry.event as string).startsWith('appkeys.'));
+    const events = entries.filter(
+      (entry) => typeof entry.event === 'string' && (entry.event as string).startsWith('appkeys.'),
+    );
     expect(events.map((entry) => entry.event)).toEqual([
       'appkeys.client.registered',
       'appkeys.application.created',
@@ -177,7 +238,13 @@ describe('the standalone server\'s metrics and logs', () => {
       expect(entry.msg).toBe(entry.event);
     }
     expect(events[0]).toMatchObject({ client_id: 'corp-svc', actor: { kind: 'admin' } });
-    expect(events[3]).toMatchObject({ level: 40, client_id: 'corp-svc', key_type: 'PRODUCTION', throttled: false, actor: { kind: 'owner', id: 'bob' } });
+    expect(events[3]).toMatchObject({
+      level: 40,
+      client_id: 'corp-svc',
+      key_type: 'PRODUCTION',
+      throttled: false,
+      actor: { kind: 'owner', id: 'bob' },
+    });
     expect(events[8]).toMatchObject({ throttled: true });
     expect(events[9]).toMatchObject({ level: 30, origin: 'provided', client_id: 'corp-svc', actor: { id: 'alice' } });
   });
@@ -198,17 +265,30 @@ describe('server error logs', () => {
   const BODY_SECRET = 'a-secret-in-the-request-body-0123456789';
 
   beforeAll(async () => {
-    harness = await startAppKeys({
-      // a portal whose session store is down
-      authenticate: async () => { throw new Error('portal session store unreachable'); },
-    }, {
-      clients: [{
-        client_id: 'svc', client_secret: BODY_SECRET, token_endpoint_auth_method: 'client_secret_post',
-        grant_types: ['client_credentials'], response_types: [], redirect_uris: [],
-      }],
-      // a claims backend that fails while a token is being issued
-      extraTokenClaims: () => { throw new TypeError('claims backend unreachable'); },
-    });
+    harness = await startAppKeys(
+      {
+        // a portal whose session store is down
+        authenticate: async () => {
+          throw new Error('portal session store unreachable');
+        },
+      },
+      {
+        clients: [
+          {
+            client_id: 'svc',
+            client_secret: BODY_SECRET,
+            token_endpoint_auth_method: 'client_secret_post',
+            grant_types: ['client_credentials'],
+            response_types: [],
+            redirect_uris: [],
+          },
+        ],
+        // a claims backend that fails while a token is being issued
+        extraTokenClaims: () => {
+          throw new TypeError('claims backend unreachable');
+        },
+      },
+    );
     observability({ destination: log }).attach(harness.provider);
   });
   afterAll(async () => {
@@ -216,24 +296,38 @@ describe('server error logs', () => {
   });
 
   it('logs an appkeys server error with its name and message and where, never the request body', async () => {
-    const response = await request(harness.server).put('/appkeys/clients/x?note=1').send({ client_secret: BODY_SECRET });
+    const response = await request(harness.server)
+      .put('/appkeys/clients/x?note=1')
+      .send({ client_secret: BODY_SECRET });
     expect(response.status).toBe(500);
-    const lines = log.lines.map((line) => JSON.parse(line) as Json).filter((entry) => entry.event === 'appkeys.server_error');
+    const lines = log.lines
+      .map((line) => JSON.parse(line) as Json)
+      .filter((entry) => entry.event === 'appkeys.server_error');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
-      level: 50, error: { name: 'Error', message: 'portal session store unreachable' }, method: 'PUT', path: '/appkeys/clients/x',
+      level: 50,
+      error: { name: 'Error', message: 'portal session store unreachable' },
+      method: 'PUT',
+      path: '/appkeys/clients/x',
     });
     expect(lines[0]).not.toHaveProperty('stack');
     expect(log.lines.join('\n')).not.toContain(BODY_SECRET);
   });
 
-  it('logs the provider\'s own server errors the same way', async () => {
-    const response = await request(harness.server).post('/token').type('form')
+  it("logs the provider's own server errors the same way", async () => {
+    const response = await request(harness.server)
+      .post('/token')
+      .type('form')
       .send({ grant_type: 'client_credentials', client_id: 'svc', client_secret: BODY_SECRET });
     expect(response.status).toBe(500);
     const lines = log.lines.map((line) => JSON.parse(line) as Json).filter((entry) => entry.event === 'server_error');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 50, error: { name: 'TypeError', message: 'claims backend unreachable' }, method: 'POST', path: '/token' });
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      error: { name: 'TypeError', message: 'claims backend unreachable' },
+      method: 'POST',
+      path: '/token',
+    });
     expect(log.lines.join('\n')).not.toContain(BODY_SECRET);
   });
 });
@@ -241,13 +335,26 @@ describe('server error logs', () => {
 describe('the logger', () => {
   it('redacts secrets and credentials wherever a line would carry them', () => {
     const log = capture();
-    createLogger({ level: 'info', destination: log }).info({
-      client_secret: 'top-level-secret', client: { client_secret: 'nested-secret' }, authorization: 'Bearer a-token',
-      headers: { authorization: 'Basic credentials' }, password: 'hunter2', user: { password: 'hunter3' }, client_id: 'shown',
-    }, 'redaction');
+    createLogger({ level: 'info', destination: log }).info(
+      {
+        client_secret: 'top-level-secret',
+        client: { client_secret: 'nested-secret' },
+        authorization: 'Bearer a-token',
+        headers: { authorization: 'Basic credentials' },
+        password: 'hunter2',
+        user: { password: 'hunter3' },
+        client_id: 'shown',
+      },
+      'redaction',
+    );
     const [line] = log.lines;
-    for (const hidden of ['top-level-secret', 'nested-secret', 'a-token', 'credentials', 'hunter2', 'hunter3']) expect(line).not.toContain(hidden);
-    expect(JSON.parse(line!)).toMatchObject({ client_secret: '[redacted]', client: { client_secret: '[redacted]' }, client_id: 'shown' });
+    for (const hidden of ['top-level-secret', 'nested-secret', 'a-token', 'credentials', 'hunter2', 'hunter3'])
+      expect(line).not.toContain(hidden);
+    expect(JSON.parse(line!)).toMatchObject({
+      client_secret: '[redacted]',
+      client: { client_secret: '[redacted]' },
+      client_id: 'shown',
+    });
   });
 
   it('takes its level from LOG_LEVEL, info by default', () => {

@@ -52,7 +52,17 @@ class Conformance {
     this.#ajv = new Ajv2020({ strict: true, strictTypes: false, allErrors: true });
     addFormats(this.#ajv);
     // the document's top-level fields are not schema keywords; only schemas inside it get compiled
-    this.#ajv.addVocabulary(['openapi', 'info', 'servers', 'tags', 'security', 'paths', 'components', 'webhooks', 'jsonSchemaDialect']);
+    this.#ajv.addVocabulary([
+      'openapi',
+      'info',
+      'servers',
+      'tags',
+      'security',
+      'paths',
+      'components',
+      'webhooks',
+      'jsonSchemaDialect',
+    ]);
     this.#ajv.addSchema({ ...doc, $id: DOC_ID });
     this.#templates = Object.keys(this.#doc.paths).map((template) => ({
       template,
@@ -62,7 +72,10 @@ class Conformance {
 
   operations(): string[] {
     return Object.entries(this.#doc.paths).flatMap(([path, item]) =>
-      Object.keys(item).filter((key) => (METHODS as readonly string[]).includes(key)).map((method) => `${method.toUpperCase()} ${path}`));
+      Object.keys(item)
+        .filter((key) => (METHODS as readonly string[]).includes(key))
+        .map((method) => `${method.toUpperCase()} ${path}`),
+    );
   }
 
   exercised(): string[] {
@@ -114,14 +127,19 @@ class Conformance {
     const problems: string[] = [];
     const content = documented.content as Json | undefined;
     if (!content) {
-      if (response.text !== '' && response.text !== undefined) problems.push(`${key} ${status} is documented without a body but has one: ${response.text}`);
+      if (response.text !== '' && response.text !== undefined)
+        problems.push(`${key} ${status} is documented without a body but has one: ${response.text}`);
     } else {
       if (!String(response.headers['content-type'] ?? '').startsWith('application/json')) {
-        problems.push(`${key} ${status}: content-type ${String(response.headers['content-type'])}, documented application/json`);
+        problems.push(
+          `${key} ${status}: content-type ${String(response.headers['content-type'])}, documented application/json`,
+        );
       } else {
         const validate = this.#validator(`${responsePointer}/content/application~1json/schema`);
         if (!validate(response.body)) {
-          problems.push(`${key} ${status}: body ${response.text} does not match: ${this.#ajv.errorsText(validate.errors)}`);
+          problems.push(
+            `${key} ${status}: body ${response.text} does not match: ${this.#ajv.errorsText(validate.errors)}`,
+          );
         }
       }
     }
@@ -151,7 +169,13 @@ interface CallOptions {
 
 /** Drives the API, checking each answer against the document and its expected status and code. */
 function client(harness: () => AppKeysHarness, conformance: () => Conformance) {
-  return async function call(method: Method, url: string, expected: number, options: CallOptions = {}, code?: string): Promise<request.Response> {
+  return async function call(
+    method: Method,
+    url: string,
+    expected: number,
+    options: CallOptions = {},
+    code?: string,
+  ): Promise<request.Response> {
     let pending = request(harness().server)[method](url);
     if (options.token) pending = pending.set('Authorization', `Bearer ${options.token}`);
     let response: request.Response;
@@ -167,7 +191,11 @@ function client(harness: () => AppKeysHarness, conformance: () => Conformance) {
 
 interface Backend {
   readonly name: string;
-  options(): Promise<{ store: AppKeysOptions['store']; adapter?: ReturnType<typeof redisAdapter>; cleanup(): Promise<void> }>;
+  options(): Promise<{
+    store: AppKeysOptions['store'];
+    adapter?: ReturnType<typeof redisAdapter>;
+    cleanup(): Promise<void>;
+  }>;
 }
 
 let redis: TestRedis | undefined;
@@ -181,22 +209,26 @@ const BACKENDS: Backend[] = [
       return { store, cleanup: () => store.close() };
     },
   },
-  ...(useRedis ? [{
-    name: 'redis',
-    async options() {
-      const connection = redis!.client();
-      const prefix = redis!.namespace('openapi');
-      const store = redisStore({ client: connection, prefix: `${prefix}appkeys:` });
-      return {
-        store,
-        adapter: redisAdapter({ client: connection, prefix: `${prefix}oidc:` }),
-        async cleanup() {
-          await store.close();
-          connection.disconnect();
+  ...(useRedis
+    ? [
+        {
+          name: 'redis',
+          async options() {
+            const connection = redis!.client();
+            const prefix = redis!.namespace('openapi');
+            const store = redisStore({ client: connection, prefix: `${prefix}appkeys:` });
+            return {
+              store,
+              adapter: redisAdapter({ client: connection, prefix: `${prefix}oidc:` }),
+              async cleanup() {
+                await store.close();
+                connection.disconnect();
+              },
+            };
+          },
         },
-      };
-    },
-  }] : []),
+      ]
+    : []),
 ];
 
 beforeAll(async () => {
@@ -245,8 +277,14 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
   let disabled: AppKeysHarness;
   let conformance: Conformance;
   const cleanups: Array<() => Promise<void>> = [];
-  const call = client(() => harness, () => conformance);
-  const callDisabled = client(() => disabled, () => conformance);
+  const call = client(
+    () => harness,
+    () => conformance,
+  );
+  const callDisabled = client(
+    () => disabled,
+    () => conformance,
+  );
 
   beforeAll(async () => {
     const main = await backend.options();
@@ -264,9 +302,12 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     );
     const other = await backend.options();
     cleanups.push(other.cleanup);
-    disabled = await startAppKeys({ store: other.store, provideKeys: { enabled: false } }, {
-      ...(other.adapter && { adapter: other.adapter }),
-    });
+    disabled = await startAppKeys(
+      { store: other.store, provideKeys: { enabled: false } },
+      {
+        ...(other.adapter && { adapter: other.adapter }),
+      },
+    );
     const served = await request(harness.server).get(`${PREFIX}/openapi.json`);
     conformance = new Conformance(served.body as Json);
   });
@@ -280,8 +321,13 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     const admin = await harness.adminToken();
     const alice = await harness.ownerToken('alice');
     const bob = await harness.ownerToken('bob');
-    const readerToken = (await request(harness.server).post('/token').set('Authorization', basicAuth(READER.id, READER.secret))
-      .type('form').send({ grant_type: 'client_credentials', scope: 'api:read' })).body.access_token as string;
+    const readerToken = (
+      await request(harness.server)
+        .post('/token')
+        .set('Authorization', basicAuth(READER.id, READER.secret))
+        .type('form')
+        .send({ grant_type: 'client_credentials', scope: 'api:read' })
+    ).body.access_token as string;
 
     // the document itself
     await call('get', `${PREFIX}/openapi.json`, 200);
@@ -294,24 +340,75 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
 
     // out-of-band clients (admin)
     const secret = 'secret-issued-elsewhere-0123456789';
-    const metadata = { client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
+    const metadata = {
+      client_secret: secret,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    };
     await call('put', `${PREFIX}/clients/corp-billing`, 201, { token: admin, body: metadata });
     await call('put', `${PREFIX}/clients/corp-billing`, 200, { token: admin, body: metadata });
-    await call('put', `${PREFIX}/clients/corp-billing`, 200, { token: admin, body: { ...metadata, client_name: 'Billing' } });
-    await call('put', `${PREFIX}/clients/corp-reports`, 201, { token: admin, body: { ...metadata, client_secret: 'reports-secret-0123456789' } });
+    await call('put', `${PREFIX}/clients/corp-billing`, 200, {
+      token: admin,
+      body: { ...metadata, client_name: 'Billing' },
+    });
+    await call('put', `${PREFIX}/clients/corp-reports`, 201, {
+      token: admin,
+      body: { ...metadata, client_secret: 'reports-secret-0123456789' },
+    });
     await call('put', `${PREFIX}/clients/corp-web`, 201, {
       token: admin,
       body: {
-        client_secret: 'web-secret-0123456789', grant_types: ['authorization_code'], response_types: ['code'],
-        redirect_uris: ['https://web.example/cb'], client_name: 'Web', contacts: ['ops@example.com'],
+        client_secret: 'web-secret-0123456789',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: ['https://web.example/cb'],
+        client_name: 'Web',
+        contacts: ['ops@example.com'],
       },
     });
-    await call('put', `${PREFIX}/clients/corp-bad`, 400, { token: admin, body: { ...metadata, token_endpoint_auth_method: 'no-such-method' } }, 'invalid_client_metadata');
-    await call('put', `${PREFIX}/clients/corp-bad`, 400, { token: admin, body: { ...metadata, client_id: 'other' } }, 'invalid_request');
-    await call('put', `${PREFIX}/clients/${ADMIN_CLIENT.id}`, 409, { token: admin, body: metadata }, 'client_is_static');
-    await call('put', `${PREFIX}/clients/corp-bad`, 415, { token: admin, raw: { type: 'text/plain', text: 'client_secret=x' } }, 'invalid_request');
-    await call('put', `${PREFIX}/clients/corp-bad`, 413, { token: admin, body: { ...metadata, client_name: 'x'.repeat(5000) } }, 'invalid_request');
-    await call('put', `${PREFIX}/clients/corp-bad`, 400, { token: admin, raw: { type: 'application/json', text: '{"client_secret":' } }, 'invalid_request');
+    await call(
+      'put',
+      `${PREFIX}/clients/corp-bad`,
+      400,
+      { token: admin, body: { ...metadata, token_endpoint_auth_method: 'no-such-method' } },
+      'invalid_client_metadata',
+    );
+    await call(
+      'put',
+      `${PREFIX}/clients/corp-bad`,
+      400,
+      { token: admin, body: { ...metadata, client_id: 'other' } },
+      'invalid_request',
+    );
+    await call(
+      'put',
+      `${PREFIX}/clients/${ADMIN_CLIENT.id}`,
+      409,
+      { token: admin, body: metadata },
+      'client_is_static',
+    );
+    await call(
+      'put',
+      `${PREFIX}/clients/corp-bad`,
+      415,
+      { token: admin, raw: { type: 'text/plain', text: 'client_secret=x' } },
+      'invalid_request',
+    );
+    await call(
+      'put',
+      `${PREFIX}/clients/corp-bad`,
+      413,
+      { token: admin, body: { ...metadata, client_name: 'x'.repeat(5000) } },
+      'invalid_request',
+    );
+    await call(
+      'put',
+      `${PREFIX}/clients/corp-bad`,
+      400,
+      { token: admin, raw: { type: 'application/json', text: '{"client_secret":' } },
+      'invalid_request',
+    );
     await call('put', `${PREFIX}/clients/corp-bad`, 401, { body: metadata }, 'invalid_token');
     await call('put', `${PREFIX}/clients/corp-bad`, 403, { token: alice, body: metadata }, 'insufficient_scope');
 
@@ -330,16 +427,52 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     await call('get', `${PREFIX}/clients?limit=0`, 400, { token: admin }, 'invalid_request');
 
     // applications (owners)
-    const app = (await call('post', `${PREFIX}/applications`, 201, { token: alice, body: { name: 'Billing dashboard', description: 'Invoices' } })).body as { id: string };
+    const app = (
+      await call('post', `${PREFIX}/applications`, 201, {
+        token: alice,
+        body: { name: 'Billing dashboard', description: 'Invoices' },
+      })
+    ).body as { id: string };
     await call('post', `${PREFIX}/applications`, 201, { token: alice, body: { name: 'Second' } });
     await call('post', `${PREFIX}/applications`, 201, { token: admin, body: { name: 'Carol app', owner: 'carol' } });
-    const bobApp = (await call('post', `${PREFIX}/applications`, 201, { token: bob, body: { name: 'Invoices' } })).body as { id: string };
-    await call('post', `${PREFIX}/applications`, 409, { token: alice, body: { name: 'billing DASHBOARD' } }, 'application_name_taken');
-    await call('post', `${PREFIX}/applications`, 400, { token: alice, body: { name: 'x', owner: 'bob' } }, 'invalid_request');
-    await call('post', `${PREFIX}/applications`, 415, { token: alice, raw: { type: 'text/plain', text: 'name=x' } }, 'invalid_request');
-    await call('post', `${PREFIX}/applications`, 413, { token: alice, body: { name: 'x', description: 'y'.repeat(5000) } }, 'invalid_request');
+    const bobApp = (await call('post', `${PREFIX}/applications`, 201, { token: bob, body: { name: 'Invoices' } }))
+      .body as { id: string };
+    await call(
+      'post',
+      `${PREFIX}/applications`,
+      409,
+      { token: alice, body: { name: 'billing DASHBOARD' } },
+      'application_name_taken',
+    );
+    await call(
+      'post',
+      `${PREFIX}/applications`,
+      400,
+      { token: alice, body: { name: 'x', owner: 'bob' } },
+      'invalid_request',
+    );
+    await call(
+      'post',
+      `${PREFIX}/applications`,
+      415,
+      { token: alice, raw: { type: 'text/plain', text: 'name=x' } },
+      'invalid_request',
+    );
+    await call(
+      'post',
+      `${PREFIX}/applications`,
+      413,
+      { token: alice, body: { name: 'x', description: 'y'.repeat(5000) } },
+      'invalid_request',
+    );
     await call('post', `${PREFIX}/applications`, 401, { body: { name: 'x' } }, 'invalid_token');
-    await call('post', `${PREFIX}/applications`, 403, { token: readerToken, body: { name: 'x' } }, 'insufficient_scope');
+    await call(
+      'post',
+      `${PREFIX}/applications`,
+      403,
+      { token: readerToken, body: { name: 'x' } },
+      'insufficient_scope',
+    );
 
     const firstApps = await call('get', `${PREFIX}/applications?limit=1`, 200, { token: alice });
     const appCursor = (firstApps.body as { next_cursor?: string }).next_cursor;
@@ -352,47 +485,180 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     await call('get', `${PREFIX}/applications/${app.id}`, 200, { token: alice });
     await call('get', `${PREFIX}/applications/${app.id}`, 404, { token: bob }, 'application_not_found');
     await call('get', `${PREFIX}/applications/${app.id}`, 401, {}, 'invalid_token');
-    await call('patch', `${PREFIX}/applications/${app.id}`, 200, { token: alice, body: { description: 'Invoices and credit notes' } });
-    await call('patch', `${PREFIX}/applications/${app.id}`, 409, { token: alice, body: { name: 'Second' } }, 'application_name_taken');
-    await call('patch', `${PREFIX}/applications/${app.id}`, 404, { token: bob, body: { name: 'Mine' } }, 'application_not_found');
-    await call('patch', `${PREFIX}/applications/${app.id}`, 403, { token: alice, body: { status: 'BLOCKED' } }, 'insufficient_scope');
-    await call('patch', `${PREFIX}/applications/${app.id}`, 415, { token: alice, raw: { type: 'text/plain', text: 'x' } }, 'invalid_request');
-    await call('patch', `${PREFIX}/applications/${app.id}`, 413, { token: alice, body: { description: 'y'.repeat(5000) } }, 'invalid_request');
+    await call('patch', `${PREFIX}/applications/${app.id}`, 200, {
+      token: alice,
+      body: { description: 'Invoices and credit notes' },
+    });
+    await call(
+      'patch',
+      `${PREFIX}/applications/${app.id}`,
+      409,
+      { token: alice, body: { name: 'Second' } },
+      'application_name_taken',
+    );
+    await call(
+      'patch',
+      `${PREFIX}/applications/${app.id}`,
+      404,
+      { token: bob, body: { name: 'Mine' } },
+      'application_not_found',
+    );
+    await call(
+      'patch',
+      `${PREFIX}/applications/${app.id}`,
+      403,
+      { token: alice, body: { status: 'BLOCKED' } },
+      'insufficient_scope',
+    );
+    await call(
+      'patch',
+      `${PREFIX}/applications/${app.id}`,
+      415,
+      { token: alice, raw: { type: 'text/plain', text: 'x' } },
+      'invalid_request',
+    );
+    await call(
+      'patch',
+      `${PREFIX}/applications/${app.id}`,
+      413,
+      { token: alice, body: { description: 'y'.repeat(5000) } },
+      'invalid_request',
+    );
     await call('patch', `${PREFIX}/applications/${bobApp.id}`, 200, { token: admin, body: { status: 'BLOCKED' } });
-    await call('patch', `${PREFIX}/applications/${bobApp.id}`, 403, { token: bob, body: { name: 'Unblocked by me' } }, 'application_blocked');
+    await call(
+      'patch',
+      `${PREFIX}/applications/${bobApp.id}`,
+      403,
+      { token: bob, body: { name: 'Unblocked by me' } },
+      'application_blocked',
+    );
     await call('delete', `${PREFIX}/applications/${bobApp.id}`, 403, { token: bob }, 'application_blocked');
-    await call('post', `${PREFIX}/applications/${bobApp.id}/keys/SANDBOX`, 403, { token: bob, body: {} }, 'application_blocked');
+    await call(
+      'post',
+      `${PREFIX}/applications/${bobApp.id}/keys/SANDBOX`,
+      403,
+      { token: bob, body: {} },
+      'application_blocked',
+    );
     await call('patch', `${PREFIX}/applications/${bobApp.id}`, 200, { token: admin, body: { status: 'ACTIVE' } });
 
     // provide keys
     const keys = `${PREFIX}/applications/${app.id}/keys`;
-    await call('put', `${keys}/PRODUCTION`, 201, { token: alice, body: { client_id: 'corp-billing', client_secret: secret } });
-    await call('put', `${keys}/PRODUCTION`, 200, { token: alice, body: { client_id: 'corp-billing', client_secret: secret } });
-    await call('put', `${keys}/SANDBOX`, 409, { token: alice, body: { client_id: 'corp-billing', client_secret: secret } }, 'client_already_bound');
-    await call('put', `${keys}/PRODUCTION`, 409, { token: alice, body: { client_id: 'corp-reports', client_secret: 'reports-secret-0123456789' } }, 'key_type_already_bound');
-    await call('put', `${keys}/STAGING`, 400, { token: alice, body: { client_id: 'corp-billing', client_secret: secret } }, 'invalid_request');
+    await call('put', `${keys}/PRODUCTION`, 201, {
+      token: alice,
+      body: { client_id: 'corp-billing', client_secret: secret },
+    });
+    await call('put', `${keys}/PRODUCTION`, 200, {
+      token: alice,
+      body: { client_id: 'corp-billing', client_secret: secret },
+    });
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      409,
+      { token: alice, body: { client_id: 'corp-billing', client_secret: secret } },
+      'client_already_bound',
+    );
+    await call(
+      'put',
+      `${keys}/PRODUCTION`,
+      409,
+      { token: alice, body: { client_id: 'corp-reports', client_secret: 'reports-secret-0123456789' } },
+      'key_type_already_bound',
+    );
+    await call(
+      'put',
+      `${keys}/STAGING`,
+      400,
+      { token: alice, body: { client_id: 'corp-billing', client_secret: secret } },
+      'invalid_request',
+    );
     await call('put', `${keys}/SANDBOX`, 400, { token: alice, body: { client_id: 'corp-reports' } }, 'invalid_request');
-    await call('put', `${keys}/SANDBOX`, 415, { token: alice, raw: { type: 'text/plain', text: 'x' } }, 'invalid_request');
-    await call('put', `${keys}/SANDBOX`, 413, { token: alice, body: { client_id: 'corp-reports', client_secret: 'z'.repeat(5000) } }, 'invalid_request');
-    await call('put', `${keys}/SANDBOX`, 404, { token: bob, body: { client_id: 'corp-reports', client_secret: 'reports-secret-0123456789' } }, 'application_not_found');
-    await call('put', `${keys}/SANDBOX`, 401, { body: { client_id: 'corp-reports', client_secret: 'x' } }, 'invalid_token');
-    await call('put', `${keys}/SANDBOX`, 403, { token: readerToken, body: { client_id: 'corp-reports', client_secret: 'x' } }, 'insufficient_scope');
-    await call('put', `${PREFIX}/applications/${bobApp.id}/keys/SANDBOX`, 409, {
-      token: bob, body: { client_id: STATIC_BOUND, client_secret: 'static-secret-static-secret-static-secret' },
-    }, 'client_is_static');
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      415,
+      { token: alice, raw: { type: 'text/plain', text: 'x' } },
+      'invalid_request',
+    );
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      413,
+      { token: alice, body: { client_id: 'corp-reports', client_secret: 'z'.repeat(5000) } },
+      'invalid_request',
+    );
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      404,
+      { token: bob, body: { client_id: 'corp-reports', client_secret: 'reports-secret-0123456789' } },
+      'application_not_found',
+    );
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      401,
+      { body: { client_id: 'corp-reports', client_secret: 'x' } },
+      'invalid_token',
+    );
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      403,
+      { token: readerToken, body: { client_id: 'corp-reports', client_secret: 'x' } },
+      'insufficient_scope',
+    );
+    await call(
+      'put',
+      `${PREFIX}/applications/${bobApp.id}/keys/SANDBOX`,
+      409,
+      {
+        token: bob,
+        body: { client_id: STATIC_BOUND, client_secret: 'static-secret-static-secret-static-secret' },
+      },
+      'client_is_static',
+    );
     // wrong secrets: two failures allowed per caller and client, then throttled
-    await call('put', `${keys}/SANDBOX`, 401, { token: alice, body: { client_id: 'corp-reports', client_secret: 'wrong-1' } }, 'invalid_client');
-    await call('put', `${keys}/SANDBOX`, 401, { token: alice, body: { client_id: 'corp-reports', client_secret: 'wrong-2' } }, 'invalid_client');
-    const throttled = await call('put', `${keys}/SANDBOX`, 429, { token: alice, body: { client_id: 'corp-reports', client_secret: 'wrong-3' } }, 'too_many_attempts');
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      401,
+      { token: alice, body: { client_id: 'corp-reports', client_secret: 'wrong-1' } },
+      'invalid_client',
+    );
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      401,
+      { token: alice, body: { client_id: 'corp-reports', client_secret: 'wrong-2' } },
+      'invalid_client',
+    );
+    const throttled = await call(
+      'put',
+      `${keys}/SANDBOX`,
+      429,
+      { token: alice, body: { client_id: 'corp-reports', client_secret: 'wrong-3' } },
+      'too_many_attempts',
+    );
     expect(throttled.headers['retry-after']).toMatch(/^\d+$/);
     await call('delete', `${PREFIX}/clients/corp-reports/attempts`, 204, { token: admin });
     await call('delete', `${PREFIX}/clients/${'x'.repeat(600)}/attempts`, 400, { token: admin }, 'invalid_request');
     await call('delete', `${PREFIX}/clients/corp-reports/attempts`, 403, { token: alice }, 'insufficient_scope');
     const disabledAdmin = await disabled.adminToken();
-    const disabledApp = (await callDisabled('post', `${PREFIX}/applications`, 201, { token: disabledAdmin, body: { name: 'Any' } })).body as { id: string };
-    await callDisabled('put', `${PREFIX}/applications/${disabledApp.id}/keys/SANDBOX`, 403, {
-      token: disabledAdmin, body: { client_id: 'corp-billing', client_secret: secret },
-    }, 'provide_keys_disabled');
+    const disabledApp = (
+      await callDisabled('post', `${PREFIX}/applications`, 201, { token: disabledAdmin, body: { name: 'Any' } })
+    ).body as { id: string };
+    await callDisabled(
+      'put',
+      `${PREFIX}/applications/${disabledApp.id}/keys/SANDBOX`,
+      403,
+      {
+        token: disabledAdmin,
+        body: { client_id: 'corp-billing', client_secret: secret },
+      },
+      'provide_keys_disabled',
+    );
 
     // generate keys
     const generated = await call('post', `${keys}/SANDBOX`, 201, { token: alice, body: {} });
@@ -400,14 +666,43 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     const bobKeys = `${PREFIX}/applications/${bobApp.id}/keys`;
     await call('post', `${bobKeys}/PRODUCTION`, 201, {
       token: bob,
-      body: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['https://invoices.example/cb'], client_name: 'Invoices' },
+      body: {
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: ['https://invoices.example/cb'],
+        client_name: 'Invoices',
+      },
     });
     await call('post', `${keys}/SANDBOX`, 409, { token: alice, body: {} }, 'key_type_already_bound');
-    await call('post', `${bobKeys}/SANDBOX`, 400, { token: bob, body: { grant_types: ['authorization_code'], redirect_uris: ['not a uri'] } }, 'invalid_redirect_uri');
-    await call('post', `${bobKeys}/SANDBOX`, 400, { token: bob, body: { token_endpoint_auth_method: 'no-such-method' } }, 'invalid_client_metadata');
+    await call(
+      'post',
+      `${bobKeys}/SANDBOX`,
+      400,
+      { token: bob, body: { grant_types: ['authorization_code'], redirect_uris: ['not a uri'] } },
+      'invalid_redirect_uri',
+    );
+    await call(
+      'post',
+      `${bobKeys}/SANDBOX`,
+      400,
+      { token: bob, body: { token_endpoint_auth_method: 'no-such-method' } },
+      'invalid_client_metadata',
+    );
     await call('post', `${bobKeys}/SANDBOX`, 400, { token: bob, body: { client_id: 'mine' } }, 'invalid_request');
-    await call('post', `${bobKeys}/SANDBOX`, 415, { token: bob, raw: { type: 'text/plain', text: 'x' } }, 'invalid_request');
-    await call('post', `${bobKeys}/SANDBOX`, 413, { token: bob, body: { client_name: 'n'.repeat(5000) } }, 'invalid_request');
+    await call(
+      'post',
+      `${bobKeys}/SANDBOX`,
+      415,
+      { token: bob, raw: { type: 'text/plain', text: 'x' } },
+      'invalid_request',
+    );
+    await call(
+      'post',
+      `${bobKeys}/SANDBOX`,
+      413,
+      { token: bob, body: { client_name: 'n'.repeat(5000) } },
+      'invalid_request',
+    );
     await call('post', `${bobKeys}/SANDBOX`, 404, { token: alice, body: {} }, 'application_not_found');
     await call('post', `${bobKeys}/SANDBOX`, 401, { body: {} }, 'invalid_token');
 
@@ -464,10 +759,22 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
 
   it('finds a body that departs from the document', () => {
     // the checker itself can fail: a binding missing its origin is not a documented 200 answer
-    const fake = { status: 200, text: '{}', body: { application_id: 'a', key_type: 'PRODUCTION', client_id: 'c' }, headers: { 'content-type': 'application/json' } };
-    const problems = conformance.check('get', `${PREFIX}/applications/a/keys/PRODUCTION`, fake as unknown as request.Response);
+    const fake = {
+      status: 200,
+      text: '{}',
+      body: { application_id: 'a', key_type: 'PRODUCTION', client_id: 'c' },
+      headers: { 'content-type': 'application/json' },
+    };
+    const problems = conformance.check(
+      'get',
+      `${PREFIX}/applications/a/keys/PRODUCTION`,
+      fake as unknown as request.Response,
+    );
     expect(problems.join('\n')).toMatch(/must have required property 'origin'/);
-    const undocumented = conformance.check('get', `${PREFIX}/applications/a/keys/PRODUCTION`, { ...fake, status: 418 } as unknown as request.Response);
+    const undocumented = conformance.check('get', `${PREFIX}/applications/a/keys/PRODUCTION`, {
+      ...fake,
+      status: 418,
+    } as unknown as request.Response);
     expect(undocumented.join('\n')).toMatch(/418, which is not documented/);
   });
 });
@@ -477,11 +784,18 @@ describe.skipIf(!useRedis || Boolean(process.env.REDIS_URL))('a store outage ans
   let harness: AppKeysHarness;
   let conformance: Conformance;
   let store: ReturnType<typeof redisStore>;
-  const call = client(() => harness, () => conformance);
+  const call = client(
+    () => harness,
+    () => conformance,
+  );
 
   beforeAll(async () => {
     // the store in Redis, the provider's tokens in memory: only the store goes down
-    store = redisStore({ client: redis!.client({ maxRetriesPerRequest: 0 }), prefix: `${redis!.namespace('outage')}appkeys:`, timeoutMs: 300 });
+    store = redisStore({
+      client: redis!.client({ maxRetriesPerRequest: 0 }),
+      prefix: `${redis!.namespace('outage')}appkeys:`,
+      timeoutMs: 300,
+    });
     harness = await startAppKeys({ store, provideKeys: { enabled: true } });
     conformance = new Conformance((await request(harness.server).get(`${PREFIX}/openapi.json`)).body as Json);
   });
@@ -492,10 +806,19 @@ describe.skipIf(!useRedis || Boolean(process.env.REDIS_URL))('a store outage ans
 
   it('answers 503 temporarily_unavailable with Retry-After while the store is down', async () => {
     const admin = await harness.adminToken();
-    await call('post', `${PREFIX}/applications`, 201, { token: admin, body: { name: 'Before the outage', owner: 'alice' } });
+    await call('post', `${PREFIX}/applications`, 201, {
+      token: admin,
+      body: { name: 'Before the outage', owner: 'alice' },
+    });
     await redis!.kill();
     try {
-      const down = await call('post', `${PREFIX}/applications`, 503, { token: admin, body: { name: 'During the outage', owner: 'alice' } }, 'temporarily_unavailable');
+      const down = await call(
+        'post',
+        `${PREFIX}/applications`,
+        503,
+        { token: admin, body: { name: 'During the outage', owner: 'alice' } },
+        'temporarily_unavailable',
+      );
       expect(down.headers['retry-after']).toMatch(/^\d+$/);
       await call('get', `${PREFIX}/applications`, 503, { token: admin }, 'temporarily_unavailable');
     } finally {

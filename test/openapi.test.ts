@@ -66,14 +66,19 @@ function walk(node: unknown, visit: (value: Json) => void): void {
 
 function operations(): { method: string; path: string; op: Json }[] {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
-    Object.entries(item).filter(([method]) => METHODS.includes(method)).map(([method, op]) => ({ method, path, op })));
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, op]) => ({ method, path, op })),
+  );
 }
 
 /** The error codes a response documents: the enum on `error`, which its description repeats. */
 function errorCodes(response: Json): string[] {
   const body = (response.content as Json | undefined)?.['application/json'] as Json | undefined;
   const all = ((body?.schema as Json | undefined)?.allOf ?? []) as Json[];
-  return all.flatMap((part) => (((part.properties as Json | undefined)?.error as Json | undefined)?.enum as string[] | undefined) ?? []);
+  return all.flatMap(
+    (part) => (((part.properties as Json | undefined)?.error as Json | undefined)?.enum as string[] | undefined) ?? [],
+  );
 }
 
 describe('openApiDocument', () => {
@@ -90,7 +95,9 @@ describe('openApiDocument', () => {
   });
 
   it('documents every route of the table, and nothing else', () => {
-    const documented = operations().map(({ method, path }) => `${method} ${path}`).sort();
+    const documented = operations()
+      .map(({ method, path }) => `${method} ${path}`)
+      .sort();
     expect(documented).toEqual(ROUTES.map((r) => `${r.method} ${templateOf(r.path)}`).sort());
     expect(ROUTES.map((r) => r.operation.operationId).sort()).toEqual(Object.keys(STATUSES).sort());
   });
@@ -118,7 +125,9 @@ describe('openApiDocument', () => {
 
   it('resolves every $ref', () => {
     const refs: string[] = [];
-    walk(doc, (node) => { if (typeof node.$ref === 'string') refs.push(node.$ref); });
+    walk(doc, (node) => {
+      if (typeof node.$ref === 'string') refs.push(node.$ref);
+    });
     expect(refs.length).toBeGreaterThan(50);
     for (const $ref of refs) expect(resolve($ref), $ref).toBeDefined();
   });
@@ -148,10 +157,18 @@ describe('openApiDocument', () => {
   });
 
   it('documents every error code the server raises, with its status', () => {
-    const documented = new Set(operations().flatMap(({ op }) =>
-      Object.entries(op.responses as Json).flatMap(([status, raw]) => errorCodes(deref(raw)).map((code) => `${status} ${code}`))));
-    const raised = ['src/errors.ts', 'src/registry.ts', 'src/http/body.ts']
-      .flatMap((file) => [...source(file).matchAll(/new (?:err\.)?AppKeysError\((\d{3}), '([a-z_]+)'/g)].map(([, status, code]) => `${status} ${code}`));
+    const documented = new Set(
+      operations().flatMap(({ op }) =>
+        Object.entries(op.responses as Json).flatMap(([status, raw]) =>
+          errorCodes(deref(raw)).map((code) => `${status} ${code}`),
+        ),
+      ),
+    );
+    const raised = ['src/errors.ts', 'src/registry.ts', 'src/http/body.ts'].flatMap((file) =>
+      [...source(file).matchAll(/new (?:err\.)?AppKeysError\((\d{3}), '([a-z_]+)'/g)].map(
+        ([, status, code]) => `${status} ${code}`,
+      ),
+    );
     expect(raised.length).toBeGreaterThan(10);
     for (const pair of [...raised, '400 invalid_client_metadata', '400 invalid_redirect_uri', '500 server_error']) {
       expect(documented, pair).toContain(pair);
@@ -160,17 +177,44 @@ describe('openApiDocument', () => {
 
   it('describes the components the API is built from', () => {
     const schemas = doc.components.schemas as Record<string, Json>;
-    for (const name of ['Application', 'Binding', 'KeyType', 'ApplicationStatus', 'ApplicationCreate', 'ApplicationPatch',
-      'ProvideKeysRequest', 'GenerateKeysRequest', 'GeneratedKeys', 'SecretRotation', 'ClientMetadata', 'ClientView',
-      'ApplicationPage', 'ClientPage', 'Error']) {
+    for (const name of [
+      'Application',
+      'Binding',
+      'KeyType',
+      'ApplicationStatus',
+      'ApplicationCreate',
+      'ApplicationPatch',
+      'ProvideKeysRequest',
+      'GenerateKeysRequest',
+      'GeneratedKeys',
+      'SecretRotation',
+      'ClientMetadata',
+      'ClientView',
+      'ApplicationPage',
+      'ClientPage',
+      'Error',
+    ]) {
       expect(schemas[name], name).toBeDefined();
     }
     expect(schemas.KeyType!.enum).toEqual(['PRODUCTION', 'SANDBOX']);
     expect(schemas.ApplicationStatus!.enum).toEqual(['ACTIVE', 'BLOCKED']);
-    expect(schemas.Application!.required).toEqual(['id', 'name', 'description', 'owner', 'status', 'created_at', 'updated_at', 'keys']);
+    expect(schemas.Application!.required).toEqual([
+      'id',
+      'name',
+      'description',
+      'owner',
+      'status',
+      'created_at',
+      'updated_at',
+      'keys',
+    ]);
     expect(schemas.Error!.required).toEqual(['error', 'error_description']);
-    expect(schemas.GeneratedKeys!.required).toEqual(expect.arrayContaining([...(schemas.Binding!.required as string[]), 'client_secret', 'client']));
-    expect(schemas.ClientView!.required).toEqual(expect.arrayContaining(['client_id', 'binding', 'registered_at', 'updated_at']));
+    expect(schemas.GeneratedKeys!.required).toEqual(
+      expect.arrayContaining([...(schemas.Binding!.required as string[]), 'client_secret', 'client']),
+    );
+    expect(schemas.ClientView!.required).toEqual(
+      expect.arrayContaining(['client_id', 'binding', 'registered_at', 'updated_at']),
+    );
     expect(schemas.ApplicationPage!.required).toEqual(['items']);
     const generate = schemas.GenerateKeysRequest!.properties as Json;
     expect(generate.client_id).toMatchObject({ not: {} });
@@ -206,7 +250,11 @@ describe('the router made from the route table', () => {
     await store.close();
   });
 
-  const SAMPLE: Readonly<Record<string, string>> = { app_id: 'app_unknown', key_type: 'PRODUCTION', client_id: 'some-client' };
+  const SAMPLE: Readonly<Record<string, string>> = {
+    app_id: 'app_unknown',
+    key_type: 'PRODUCTION',
+    client_id: 'some-client',
+  };
   const concrete = (path: string) => `/appkeys${path.replace(/:([A-Za-z_]+)/g, (_, name: string) => SAMPLE[name]!)}`;
   const call = (method: (typeof ROUTES)[number]['method'], path: string, token?: string) => {
     const pending = request(harness.server)[method](concrete(path));
@@ -215,7 +263,9 @@ describe('the router made from the route table', () => {
   /** Answered by the route itself: past the router (not 404 `not_found`, not 405) and past the checks. */
   const reachedHandler = (response: request.Response) => {
     expect([401, 405], response.text).not.toContain(response.status);
-    expect(['not_found', 'insufficient_scope', 'invalid_token'], response.text).not.toContain((response.body as Json).error);
+    expect(['not_found', 'insufficient_scope', 'invalid_token'], response.text).not.toContain(
+      (response.body as Json).error,
+    );
   };
 
   it.each(ROUTES)('serves $method $path behind the checks its access names', async ({ method, path, access }) => {

@@ -39,7 +39,13 @@ interface Timed {
 }
 
 /** One request that may not take longer than the bound: a hang fails here, never stalls the suite. */
-async function timed(server: AppKeysHarness['server'], method: Method, path: string, headers: Record<string, string>, body?: object): Promise<Timed> {
+async function timed(
+  server: AppKeysHarness['server'],
+  method: Method,
+  path: string,
+  headers: Record<string, string>,
+  body?: object,
+): Promise<Timed> {
   const started = Date.now();
   let pending = request(server)[method](path).timeout(ANSWER_WITHIN_MS);
   for (const [name, value] of Object.entries(headers)) pending = pending.set(name, value);
@@ -48,7 +54,9 @@ async function timed(server: AppKeysHarness['server'], method: Method, path: str
 }
 
 /** Runs every labelled request at once and resolves their answers, labelled. */
-async function inParallel(requests: ReadonlyArray<readonly [string, () => Promise<Timed>]>): Promise<Array<readonly [string, Timed]>> {
+async function inParallel(
+  requests: ReadonlyArray<readonly [string, () => Promise<Timed>]>,
+): Promise<Array<readonly [string, Timed]>> {
   return Promise.all(requests.map(async ([label, send]) => [label, await send()] as const));
 }
 
@@ -64,7 +72,10 @@ function expectUnavailable({ response, ms }: Timed, context: string): void {
 /** Polls `attempt` until it resolves true; resolves how long that took, or fails past the bound. */
 async function recovers(attempt: () => Promise<boolean>): Promise<number> {
   const started = Date.now();
-  await waitFor('service coming back', async () => (await attempt()) || undefined, { withinMs: RECOVER_WITHIN_MS, everyMs: 100 });
+  await waitFor('service coming back', async () => (await attempt()) || undefined, {
+    withinMs: RECOVER_WITHIN_MS,
+    everyMs: 100,
+  });
   return Date.now() - started;
 }
 
@@ -80,7 +91,10 @@ async function redisPid(redis: TestRedis): Promise<number> {
 }
 
 const privateServer = !process.env.REDIS_URL;
-if (!privateServer) process.stderr.write('\n!!!!!!!! SKIPPING the outage suite: it kills its own redis-server, and REDIS_URL is shared !!!!!!!!\n\n');
+if (!privateServer)
+  process.stderr.write(
+    '\n!!!!!!!! SKIPPING the outage suite: it kills its own redis-server, and REDIS_URL is shared !!!!!!!!\n\n',
+  );
 
 describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provider and appkeys', () => {
   let redis: TestRedis;
@@ -104,15 +118,18 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     store = redisStore({ client, prefix: `${prefix}appkeys:` });
     const adapter = redisAdapter({ client, prefix: `${prefix}oidc:` });
     h = await startAppKeys({ store, provideKeys: { enabled: true } }, { adapter });
-    portal = await startAppKeys({
-      store,
-      provideKeys: { enabled: true },
-      async authenticate(ctx) {
-        const user = ctx.get('x-portal-user');
-        if (!user) return undefined;
-        return user === 'admin' ? { kind: 'admin', id: 'portal-admin' } : { kind: 'owner', id: user };
+    portal = await startAppKeys(
+      {
+        store,
+        provideKeys: { enabled: true },
+        async authenticate(ctx) {
+          const user = ctx.get('x-portal-user');
+          if (!user) return undefined;
+          return user === 'admin' ? { kind: 'admin', id: 'portal-admin' } : { kind: 'owner', id: user };
+        },
       },
-    }, { adapter });
+      { adapter },
+    );
   });
 
   afterAll(async () => {
@@ -135,13 +152,22 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
   async function setUp(label: string): Promise<{ admin: string; alice: string; appId: string; oob: string }> {
     const [admin, alice] = await Promise.all([h.adminToken(), h.ownerToken('alice')]);
     const oob = `oob-${label}`;
-    const registered = await request(h.server).put(`${CLIENTS}/${oob}`).set(bearer(admin)).send(oobMetadata(secretOf(oob)));
+    const registered = await request(h.server)
+      .put(`${CLIENTS}/${oob}`)
+      .set(bearer(admin))
+      .send(oobMetadata(secretOf(oob)));
     expect(registered.status, registered.text).toBe(201);
-    const created = await request(h.server).post(APPS).set(bearer(alice)).send({ name: `app ${label}` });
+    const created = await request(h.server)
+      .post(APPS)
+      .set(bearer(alice))
+      .send({ name: `app ${label}` });
     expect(created.status, created.text).toBe(201);
     // run the bind and delete scripts once, so that a held change is sent by SHA and runs as soon as
     // Redis resumes (a NOSCRIPT retry would land later still, and race the checks below)
-    const noApp = await request(h.server).put(keysPath('app_none', 'PRODUCTION')).set(bearer(admin)).send({ client_id: oob, client_secret: secretOf(oob) });
+    const noApp = await request(h.server)
+      .put(keysPath('app_none', 'PRODUCTION'))
+      .set(bearer(admin))
+      .send({ client_id: oob, client_secret: secretOf(oob) });
     expect(noApp.status, noApp.text).toBe(404);
     expect((await request(h.server).delete(`${CLIENTS}/never-registered`).set(bearer(admin))).status).toBe(404);
     return { admin, alice, appId: created.body.id as string, oob };
@@ -149,7 +175,10 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
 
   it('answers every management route 503 with Retry-After within 3 s while Redis is down, then recovers by itself within 10 s of a restart', async () => {
     const { admin, alice, appId, oob } = await setUp('killed');
-    const provided = await request(h.server).put(keysPath(appId, 'PRODUCTION')).set(bearer(alice)).send({ client_id: oob, client_secret: secretOf(oob) });
+    const provided = await request(h.server)
+      .put(keysPath(appId, 'PRODUCTION'))
+      .set(bearer(alice))
+      .send({ client_id: oob, client_secret: secretOf(oob) });
     expect(provided.status, provided.text).toBe(201);
     const generated = await request(h.server).post(keysPath(appId, 'SANDBOX')).set(bearer(alice)).send({});
     expect(generated.status, generated.text).toBe(201);
@@ -187,8 +216,14 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     expect(client.status).not.toBe('ready');
 
     const answers = await inParallel([
-      ...ownerRows.map(([method, path, body]) => [`owner ${method} ${path}`, () => timed(h.server, method, path, bearer(alice), body)] as const),
-      ...adminRows.map(([method, path, body]) => [`admin ${method} ${path}`, () => timed(h.server, method, path, bearer(admin), body)] as const),
+      ...ownerRows.map(
+        ([method, path, body]) =>
+          [`owner ${method} ${path}`, () => timed(h.server, method, path, bearer(alice), body)] as const,
+      ),
+      ...adminRows.map(
+        ([method, path, body]) =>
+          [`admin ${method} ${path}`, () => timed(h.server, method, path, bearer(admin), body)] as const,
+      ),
       // an unknown token cannot be told from a known one without the store: 503, not 401
       ['unknown token', () => timed(h.server, 'get', APPS, bearer('not-a-token-we-issued'))],
     ]);
@@ -200,15 +235,43 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
 
     // the provider's own endpoints: its error handler renders our 503 (status, expose, message = code)
     // (without a scope, so that a token saved late would stand out from those issued after the restart)
-    const token = await timed(h.server, 'post', '/token', { Authorization: basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret), 'Content-Type': 'application/x-www-form-urlencoded' },
-      { grant_type: 'client_credentials' } as object);
-    const stored = await timed(h.server, 'post', '/token', { Authorization: basicAuth(generatedId, generatedSecret), 'Content-Type': 'application/x-www-form-urlencoded' },
-      { grant_type: 'client_credentials' } as object);
-    const introspection = await timed(h.server, 'post', '/token/introspection', { Authorization: basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret), 'Content-Type': 'application/x-www-form-urlencoded' },
-      { token: admin } as object);
-    for (const [context, { response, ms }] of [['token, static client', token], ['token, stored client', stored], ['introspection', introspection]] as const) {
+    const token = await timed(
+      h.server,
+      'post',
+      '/token',
+      {
+        Authorization: basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret),
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      { grant_type: 'client_credentials' } as object,
+    );
+    const stored = await timed(
+      h.server,
+      'post',
+      '/token',
+      { Authorization: basicAuth(generatedId, generatedSecret), 'Content-Type': 'application/x-www-form-urlencoded' },
+      { grant_type: 'client_credentials' } as object,
+    );
+    const introspection = await timed(
+      h.server,
+      'post',
+      '/token/introspection',
+      {
+        Authorization: basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret),
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      { token: admin } as object,
+    );
+    for (const [context, { response, ms }] of [
+      ['token, static client', token],
+      ['token, stored client', stored],
+      ['introspection', introspection],
+    ] as const) {
       expect(response.status, `${context}: ${response.text}`).toBe(503);
-      expect(response.body, context).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+      expect(response.body, context).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: expect.any(String),
+      });
       expect(ms, context).toBeLessThan(ANSWER_WITHIN_MS);
     }
     expect((await timed(h.server, 'get', '/.well-known/openid-configuration', {})).response.status).toBe(200);
@@ -217,10 +280,17 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     // the restarted server is empty (nothing is persisted): a new admin token proves the provider is
     // back, a listing with it proves appkeys is
     const tookMs = await recovers(async () => {
-      const fresh = await request(h.server).post('/token').timeout(ANSWER_WITHIN_MS).set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret))
-        .type('form').send({ grant_type: 'client_credentials', scope: 'appkeys:admin' });
+      const fresh = await request(h.server)
+        .post('/token')
+        .timeout(ANSWER_WITHIN_MS)
+        .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret))
+        .type('form')
+        .send({ grant_type: 'client_credentials', scope: 'appkeys:admin' });
       if (fresh.status !== 200) return false;
-      const listed = await request(h.server).get(CLIENTS).timeout(ANSWER_WITHIN_MS).set(bearer(fresh.body.access_token as string));
+      const listed = await request(h.server)
+        .get(CLIENTS)
+        .timeout(ANSWER_WITHIN_MS)
+        .set(bearer(fresh.body.access_token as string));
       return listed.status === 200;
     });
     expect(tookMs).toBeLessThan(RECOVER_WITHIN_MS);
@@ -247,7 +317,14 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
   it('never lands a change it answered 503 while Redis was stopped (SIGSTOP), and recovers within 10 s of SIGCONT', async () => {
     const { admin, alice, appId, oob } = await setUp('stopped');
     const kept = 'oob-stopped-kept';
-    expect((await request(h.server).put(`${CLIENTS}/${kept}`).set(bearer(admin)).send(oobMetadata(secretOf(kept)))).status).toBe(201);
+    expect(
+      (
+        await request(h.server)
+          .put(`${CLIENTS}/${kept}`)
+          .set(bearer(admin))
+          .send(oobMetadata(secretOf(kept)))
+      ).status,
+    ).toBe(201);
     const pid = await redisPid(redis);
 
     process.kill(pid, 'SIGSTOP');
@@ -256,11 +333,27 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     try {
       answers = await inParallel([
         // through the portal, the change itself is sent into the stopped server's socket
-        ['portal: create an application', () => timed(portal.server, 'post', APPS, { 'x-portal-user': 'alice' }, { name: 'created while stopped' })],
-        ['portal: delete a client', () => timed(portal.server, 'delete', `${CLIENTS}/${kept}`, { 'x-portal-user': 'admin' })],
+        [
+          'portal: create an application',
+          () => timed(portal.server, 'post', APPS, { 'x-portal-user': 'alice' }, { name: 'created while stopped' }),
+        ],
+        [
+          'portal: delete a client',
+          () => timed(portal.server, 'delete', `${CLIENTS}/${kept}`, { 'x-portal-user': 'admin' }),
+        ],
         // through Bearer tokens, the token lookup is what times out
-        ['bearer: provide keys', () => timed(h.server, 'put', keysPath(appId, 'PRODUCTION'), bearer(alice), { client_id: oob, client_secret: secretOf(oob) })],
-        ['bearer: create an application', () => timed(h.server, 'post', APPS, bearer(alice), { name: 'created while stopped by bearer' })],
+        [
+          'bearer: provide keys',
+          () =>
+            timed(h.server, 'put', keysPath(appId, 'PRODUCTION'), bearer(alice), {
+              client_id: oob,
+              client_secret: secretOf(oob),
+            }),
+        ],
+        [
+          'bearer: create an application',
+          () => timed(h.server, 'post', APPS, bearer(alice), { name: 'created while stopped by bearer' }),
+        ],
         ['bearer: admin deletes a client', () => timed(h.server, 'delete', `${CLIENTS}/${kept}`, bearer(admin))],
       ]);
     } finally {
@@ -279,7 +372,9 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
       expect(await fresh.verify()).toEqual({ ok: true, problems: [] });
     });
 
-    const tookMs = await recovers(async () => (await request(h.server).get(APPS).timeout(ANSWER_WITHIN_MS).set(bearer(alice))).status === 200);
+    const tookMs = await recovers(
+      async () => (await request(h.server).get(APPS).timeout(ANSWER_WITHIN_MS).set(bearer(alice))).status === 200,
+    );
     expect(tookMs).toBeLessThan(RECOVER_WITHIN_MS);
     expect(await store.verify()).toEqual({ ok: true, problems: [] });
   });
@@ -293,7 +388,10 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
       await controller.call('CLIENT', 'PAUSE', '20000', 'WRITE');
       let answer: Timed;
       try {
-        answer = await timed(h.server, 'put', keysPath(appId, 'PRODUCTION'), bearer(admin), { client_id: oob, client_secret: secretOf(oob) });
+        answer = await timed(h.server, 'put', keysPath(appId, 'PRODUCTION'), bearer(admin), {
+          client_id: oob,
+          client_secret: secretOf(oob),
+        });
         // past the change's deadline before the script may run
         await sleep(50);
       } finally {
@@ -314,7 +412,10 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     expect(binding.status, binding.text).toBe(404);
 
     // and the same request, now that writes flow, binds
-    const again = await request(h.server).put(keysPath(appId, 'PRODUCTION')).set(bearer(alice)).send({ client_id: oob, client_secret: secretOf(oob) });
+    const again = await request(h.server)
+      .put(keysPath(appId, 'PRODUCTION'))
+      .set(bearer(alice))
+      .send({ client_id: oob, client_secret: secretOf(oob) });
     expect(again.status, again.text).toBe(201);
     expect(await store.verify()).toEqual({ ok: true, problems: [] });
   });

@@ -26,13 +26,20 @@ async function packagesLoadedBy(entries: readonly string[]): Promise<string[]> {
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: root,
-    env: { ...process.env, ENTRIES: JSON.stringify(entries.map((entry) => fileURLToPath(new URL(entry, `file://${root}`)))) },
+    env: {
+      ...process.env,
+      ENTRIES: JSON.stringify(entries.map((entry) => fileURLToPath(new URL(entry, `file://${root}`)))),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   expect(code, stderr).toBe(0);
   return JSON.parse(stdout) as string[];
@@ -55,7 +62,10 @@ describe('the library entry points', { timeout: 60_000 }, () => {
 
 describe('the package', { timeout: 60_000 }, () => {
   it('holds the library, the server and the README: no examples, tests or benchmarks', () => {
-    const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+    const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(packed.status, packed.stderr).toBe(0);
     const [{ files }] = JSON.parse(packed.stdout) as [{ files: { path: string }[] }];
     const paths = files.map((file) => file.path);

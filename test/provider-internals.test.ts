@@ -14,7 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { memoryAdapter } from '../src/memory/provider-adapter.js';
 import {
-  checkClientSecretExpiration, compareWithStandIn, constructClient, defaultIntrospectionAllowed, isStaticClient, needsSecret,
+  checkClientSecretExpiration,
+  compareWithStandIn,
+  constructClient,
+  defaultIntrospectionAllowed,
+  isStaticClient,
+  needsSecret,
 } from '../src/provider-internals.js';
 import { basicAuth } from '../support/http.js';
 import { serviceClient } from './support/provider.js';
@@ -42,14 +47,21 @@ function configuration(extra: Configuration = {}): Configuration {
     clients: [
       serviceClient(SERVICE.id, SERVICE.secret),
       {
-        client_id: READER, token_endpoint_auth_method: 'none', grant_types: ['authorization_code'],
-        response_types: ['code'], redirect_uris: ['https://reader.example/cb'],
+        client_id: READER,
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: ['https://reader.example/cb'],
       },
     ],
     scopes: ['api:read'],
     ...extra,
     // the features type is a union keyed on each feature's `enabled`; the spread keeps it
-    features: { clientCredentials: { enabled: true }, introspection: { enabled: true }, ...extra.features } as Configuration['features'],
+    features: {
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      ...extra.features,
+    } as Configuration['features'],
   };
 }
 
@@ -60,7 +72,12 @@ function build(Provider: ProviderClass, extra: Configuration = {}): Provider {
 }
 
 const confidential = (clientId: string, extra: Record<string, unknown> = {}) => ({
-  client_id: clientId, client_secret: `${clientId}-secret`, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], ...extra,
+  client_id: clientId,
+  client_secret: `${clientId}-secret`,
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  ...extra,
 });
 
 it('tests the oldest oidc-provider the peer range admits', () => {
@@ -95,20 +112,32 @@ describe.each(VERSIONS)('oidc-provider $version ($name)', ({ Provider }) => {
     expect(needsSecret(provider.Client, { token_endpoint_auth_method: 'none' })).toBe(false);
     expect(needsSecret(provider.Client, { token_endpoint_auth_method: 'private_key_jwt' })).toBe(false);
     // HS* signing derives its key from the secret, whatever the authentication method
-    expect(needsSecret(provider.Client, { token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'HS256' })).toBe(true);
+    expect(
+      needsSecret(provider.Client, { token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'HS256' }),
+    ).toBe(true);
   });
 
-  it('constructs a client through the provider\'s schema, which normalizes metadata and refuses bad metadata with RFC 7591 codes', () => {
+  it("constructs a client through the provider's schema, which normalizes metadata and refuses bad metadata with RFC 7591 codes", () => {
     const client = constructClient(provider.Client, confidential('made'));
     expect(client).toBeInstanceOf(provider.Client);
     expect(client.clientId).toBe('made');
-    expect(client.metadata()).toMatchObject({ client_id: 'made', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'] });
+    expect(client.metadata()).toMatchObject({
+      client_id: 'made',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+    });
 
-    expect(() => constructClient(provider.Client, confidential('bad', { token_endpoint_auth_method: 'no-such-method' })))
-      .toThrow(expect.objectContaining({ error: 'invalid_client_metadata' }));
-    expect(() => constructClient(provider.Client, {
-      ...confidential('bad'), grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['not a uri'],
-    })).toThrow(expect.objectContaining({ error: 'invalid_redirect_uri' }));
+    expect(() =>
+      constructClient(provider.Client, confidential('bad', { token_endpoint_auth_method: 'no-such-method' })),
+    ).toThrow(expect.objectContaining({ error: 'invalid_client_metadata' }));
+    expect(() =>
+      constructClient(provider.Client, {
+        ...confidential('bad'),
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: ['not a uri'],
+      }),
+    ).toThrow(expect.objectContaining({ error: 'invalid_redirect_uri' }));
   });
 
   it('refuses a client whose secret has expired, and only such a client', () => {
@@ -121,7 +150,7 @@ describe.each(VERSIONS)('oidc-provider $version ($name)', ({ Provider }) => {
     expect(() => checkClientSecretExpiration(lasting)).not.toThrow();
   });
 
-  it('compares a secret on a stand-in client, through an operator\'s override of the comparison', async () => {
+  it("compares a secret on a stand-in client, through an operator's override of the comparison", async () => {
     const own = build(Provider);
     expect(await compareWithStandIn(own.Client, 'stand-in-secret', 'stand-in-secret')).toBe(true);
     expect(await compareWithStandIn(own.Client, 'stand-in-secret', 'a guess')).toBe(false);
@@ -137,25 +166,30 @@ describe.each(VERSIONS)('oidc-provider $version ($name)', ({ Provider }) => {
   });
 
   describe('the default introspection policy', () => {
-    interface Served { readonly provider: Provider; readonly server: Server }
+    interface Served {
+      readonly provider: Provider;
+      readonly server: Server;
+    }
     const serve = (served: Provider): Served => ({ provider: served, server: served.listen(0) as unknown as Server });
     let byDefault: Served;
     let byOurs: Served;
     const decisions: boolean[] = [];
     beforeAll(() => {
       byDefault = serve(build(Provider));
-      byOurs = serve(build(Provider, {
-        features: {
-          introspection: {
-            enabled: true,
-            allowedPolicy: (ctx, client, token) => {
-              const allowed = defaultIntrospectionAllowed(ctx, client, token);
-              decisions.push(allowed);
-              return allowed;
+      byOurs = serve(
+        build(Provider, {
+          features: {
+            introspection: {
+              enabled: true,
+              allowedPolicy: (ctx, client, token) => {
+                const allowed = defaultIntrospectionAllowed(ctx, client, token);
+                decisions.push(allowed);
+                return allowed;
+              },
             },
           },
-        },
-      }));
+        }),
+      );
     });
     afterAll(async () => {
       for (const { server } of [byDefault, byOurs]) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -172,8 +206,11 @@ describe.each(VERSIONS)('oidc-provider $version ($name)', ({ Provider }) => {
      * own token, and a public client asking about another's.
      */
     async function answers(served: Served): Promise<boolean[]> {
-      const issued = await request(served.server).post('/token').set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
-        .type('form').send({ grant_type: 'client_credentials', scope: 'api:read' });
+      const issued = await request(served.server)
+        .post('/token')
+        .set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
+        .type('form')
+        .send({ grant_type: 'client_credentials', scope: 'api:read' });
       expect(issued.status, issued.text).toBe(200);
       const serviceToken = (issued.body as { access_token: string }).access_token;
       const introspect = async (form: Record<string, string>, authorization?: string) => {
@@ -189,7 +226,7 @@ describe.each(VERSIONS)('oidc-provider $version ($name)', ({ Provider }) => {
       ];
     }
 
-    it('decides as the provider\'s own default does', async () => {
+    it("decides as the provider's own default does", async () => {
       const expected = [true, true, false];
       expect(await answers(byDefault)).toEqual(expected);
       expect(await answers(byOurs)).toEqual(expected);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_LIMIT } from '../src/pagination.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { redisBackend } from './support/backends.js';
-import { Subject, subjectsPerTest } from './support/subject.js';
+import { type Subject, subjectsPerTest } from './support/subject.js';
 import { prng as random } from './support/prng.js';
 
 /**
@@ -19,10 +19,20 @@ const appPath = (id: string) => `${APPS}/${id}`;
 const keysPath = (id: string, keyType: string) => `${APPS}/${id}/keys/${keyType}`;
 const secretOf = (clientId: string) => `secret-of-${clientId}-0123456789abcdef0123456789`;
 
-interface Binding { application_id: string; key_type: string; client_id: string; origin: string }
-interface ApplicationBody { id: string; keys: Record<string, Binding> }
-interface ClientBody { client_id: string; binding: Binding | null }
-
+interface Binding {
+  application_id: string;
+  key_type: string;
+  client_id: string;
+  origin: string;
+}
+interface ApplicationBody {
+  id: string;
+  keys: Record<string, Binding>;
+}
+interface ClientBody {
+  client_id: string;
+  binding: Binding | null;
+}
 
 function statusCounts(responses: readonly request.Response[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -35,10 +45,17 @@ function statusCounts(responses: readonly request.Response[]): Record<string, nu
 
 describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
   let redis: TestRedis;
-  beforeAll(async () => { redis = await startRedis(); });
-  afterAll(async () => { await redis?.stop(); });
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
 
-  const start = subjectsPerTest(redisBackend(() => redis, 'races'), { expectNoLeaks: true });
+  const start = subjectsPerTest(
+    redisBackend(() => redis, 'races'),
+    { expectNoLeaks: true },
+  );
 
   async function adminApplication(s: Subject, owner: string, name: string): Promise<string> {
     const created = await s.post(APPS, await s.admin(), { name, owner });
@@ -73,8 +90,10 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
     for (const [clientId, held] of holders) expect(held, `client ${clientId} is bound more than once`).toHaveLength(1);
     for (const client of clients.values()) {
       if (client.binding) {
-        expect(holders.get(client.client_id), `client ${client.client_id} names a binding no application holds`)
-          .toEqual([`${client.binding.application_id}/${client.binding.key_type}`]);
+        expect(
+          holders.get(client.client_id),
+          `client ${client.client_id} names a binding no application holds`,
+        ).toEqual([`${client.binding.application_id}/${client.binding.key_type}`]);
       } else {
         // a generated client lives exactly as long as its binding
         expect(providedClients.has(client.client_id), `unbound client ${client.client_id} was not provided`).toBe(true);
@@ -85,11 +104,16 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
   it('binds one client to exactly one of forty applications providing it at once', async () => {
     const t = await start();
     await t.registerClient('contested', secretOf('contested'));
-    const appIds = await Promise.all(Array.from({ length: 40 }, (_, i) => adminApplication(t!, `owner-${i}`, `App ${i}`)));
+    const appIds = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => adminApplication(t!, `owner-${i}`, `App ${i}`)),
+    );
     const admin = await t.admin();
 
-    const responses = await Promise.all(appIds.map((appId) =>
-      t!.put(keysPath(appId, 'PRODUCTION'), admin, { client_id: 'contested', client_secret: secretOf('contested') })));
+    const responses = await Promise.all(
+      appIds.map((appId) =>
+        t!.put(keysPath(appId, 'PRODUCTION'), admin, { client_id: 'contested', client_secret: secretOf('contested') }),
+      ),
+    );
 
     expect(statusCounts(responses)).toEqual({ '201': 1, '409 client_already_bound': 39 });
     const winner = appIds[responses.findIndex((response) => response.status === 201)]!;
@@ -102,28 +126,39 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
   it('binds one client to one key type when one client is provided to both key types at once', async () => {
     const t = await start();
     const admin = await t.admin();
-    const rounds = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
-      const clientId = `both-${i}`;
-      await t!.registerClient(clientId, secretOf(clientId));
-      const appId = await adminApplication(t!, `owner-${i}`, 'App');
-      return Promise.all(['PRODUCTION', 'SANDBOX'].map((keyType) =>
-        t!.put(keysPath(appId, keyType), admin, { client_id: clientId, client_secret: secretOf(clientId) })));
-    }));
-    for (const responses of rounds) expect(statusCounts(responses)).toEqual({ '201': 1, '409 client_already_bound': 1 });
+    const rounds = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const clientId = `both-${i}`;
+        await t!.registerClient(clientId, secretOf(clientId));
+        const appId = await adminApplication(t!, `owner-${i}`, 'App');
+        return Promise.all(
+          ['PRODUCTION', 'SANDBOX'].map((keyType) =>
+            t!.put(keysPath(appId, keyType), admin, { client_id: clientId, client_secret: secretOf(clientId) }),
+          ),
+        );
+      }),
+    );
+    for (const responses of rounds)
+      expect(statusCounts(responses)).toEqual({ '201': 1, '409 client_already_bound': 1 });
     await expectConsistentBindings(t, new Set(Array.from({ length: 10 }, (_, i) => `both-${i}`)));
   });
 
   it('gives a key type exactly one of two clients provided to it at once', async () => {
     const t = await start();
     const admin = await t.admin();
-    const rounds = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
-      const clients = [`first-${i}`, `second-${i}`];
-      for (const clientId of clients) await t!.registerClient(clientId, secretOf(clientId));
-      const appId = await adminApplication(t!, `owner-${i}`, 'App');
-      const responses = await Promise.all(clients.map((clientId) =>
-        t!.put(keysPath(appId, 'SANDBOX'), admin, { client_id: clientId, client_secret: secretOf(clientId) })));
-      return { appId, clients, responses };
-    }));
+    const rounds = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const clients = [`first-${i}`, `second-${i}`];
+        for (const clientId of clients) await t!.registerClient(clientId, secretOf(clientId));
+        const appId = await adminApplication(t!, `owner-${i}`, 'App');
+        const responses = await Promise.all(
+          clients.map((clientId) =>
+            t!.put(keysPath(appId, 'SANDBOX'), admin, { client_id: clientId, client_secret: secretOf(clientId) }),
+          ),
+        );
+        return { appId, clients, responses };
+      }),
+    );
     for (const { appId, clients, responses } of rounds) {
       expect(statusCounts(responses)).toEqual({ '201': 1, '409 key_type_already_bound': 1 });
       const winner = clients[responses.findIndex((response) => response.status === 201)];
@@ -145,10 +180,19 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
     s.secret('wrong-secret-for-the-storm-0123456789');
 
     // eight slots, each an application name of one owner; a slot's application may be deleted and re-created
-    const slots = Array.from({ length: 8 }, (_, i) => ({ owner: owners[i % owners.length]!, name: `slot-${i}`, ids: [] as string[] }));
+    const slots = Array.from({ length: 8 }, (_, i) => ({
+      owner: owners[i % owners.length]!,
+      name: `slot-${i}`,
+      ids: [] as string[],
+    }));
     for (const slot of slots) slot.ids.push(await adminApplication(s, slot.owner, slot.name));
 
-    type Op = { describe: string; allowed: readonly number[]; send(): Promise<request.Response>; after?(response: request.Response): void };
+    type Op = {
+      describe: string;
+      allowed: readonly number[];
+      send(): Promise<request.Response>;
+      after?(response: request.Response): void;
+    };
     const operation = (): Op => {
       const slot = pick(slots);
       const appId = next() < 0.75 ? slot.ids.at(-1)! : pick(slot.ids);
@@ -165,13 +209,25 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
         };
       }
       if (roll < 0.45) {
-        return { describe: `generate ${appId}/${keyType}`, allowed: [201, 404, 409], send: () => s.post(keysPath(appId, keyType), token, {}) };
+        return {
+          describe: `generate ${appId}/${keyType}`,
+          allowed: [201, 404, 409],
+          send: () => s.post(keysPath(appId, keyType), token, {}),
+        };
       }
       if (roll < 0.6) {
-        return { describe: `unbind ${appId}/${keyType}`, allowed: [204, 404], send: () => s.delete(keysPath(appId, keyType), token) };
+        return {
+          describe: `unbind ${appId}/${keyType}`,
+          allowed: [204, 404],
+          send: () => s.delete(keysPath(appId, keyType), token),
+        };
       }
       if (roll < 0.65) {
-        return { describe: `rotate ${appId}/${keyType}`, allowed: [200, 404, 409], send: () => s.post(`${keysPath(appId, keyType)}/secret`, token) };
+        return {
+          describe: `rotate ${appId}/${keyType}`,
+          allowed: [200, 404, 409],
+          send: () => s.post(`${keysPath(appId, keyType)}/secret`, token),
+        };
       }
       if (roll < 0.75) {
         return { describe: `delete ${appId}`, allowed: [204, 404], send: () => s.delete(appPath(appId), token) };
@@ -181,18 +237,28 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
           describe: `re-create ${slot.name} of ${slot.owner}`,
           allowed: [201, 409],
           send: () => s.post(APPS, admin, { name: slot.name, owner: slot.owner }),
-          after(response) { if (response.status === 201) slot.ids.push(response.body.id as string); },
+          after(response) {
+            if (response.status === 201) slot.ids.push(response.body.id as string);
+          },
         };
       }
       if (roll < 0.93) {
-        return { describe: `force-delete ${clientId}`, allowed: [204, 404], send: () => s.delete(`${CLIENTS}/${clientId}?force=true`, admin) };
+        return {
+          describe: `force-delete ${clientId}`,
+          allowed: [204, 404],
+          send: () => s.delete(`${CLIENTS}/${clientId}?force=true`, admin),
+        };
       }
       return {
         describe: `register ${clientId}`,
         allowed: [200, 201],
-        send: () => s.put(`${CLIENTS}/${clientId}`, admin, {
-          client_secret: secretOf(clientId), grant_types: ['client_credentials'], response_types: [], redirect_uris: [],
-        }),
+        send: () =>
+          s.put(`${CLIENTS}/${clientId}`, admin, {
+            client_secret: secretOf(clientId),
+            grant_types: ['client_credentials'],
+            response_types: [],
+            redirect_uris: [],
+          }),
       };
     };
 

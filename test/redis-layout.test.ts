@@ -44,10 +44,14 @@ const literal = (arg: string | undefined) => /^'([^']*)'$/.exec(arg ?? '')?.[1];
 /** The field names a hash command names as literals (`HSET key 'f1', v1, 'f2', v2`: f1, f2). */
 function literalFields(call: readonly string[]): string[] {
   const command = literal(call[0]);
-  const fields = command === 'HSET' ? call.slice(2).filter((_, i) => i % 2 === 0)
-    : command === 'HINCRBY' ? call.slice(2, 3)
-      : ['HGET', 'HMGET', 'HDEL', 'HEXISTS'].includes(command ?? '') ? call.slice(2)
-        : [];
+  const fields =
+    command === 'HSET'
+      ? call.slice(2).filter((_, i) => i % 2 === 0)
+      : command === 'HINCRBY'
+        ? call.slice(2, 3)
+        : ['HGET', 'HMGET', 'HDEL', 'HEXISTS'].includes(command ?? '')
+          ? call.slice(2)
+          : [];
   return fields.flatMap((field) => literal(field) ?? []);
 }
 
@@ -56,8 +60,10 @@ const script = (name: string) => scripts.find((candidate) => candidate.name === 
 
 /** The fields the one HSET of `name` naming `marker` writes, in order. */
 function written(name: string, marker: string): string[] {
-  const hsets = redisCalls(script(name).lua).filter((call) => literal(call[0]) === 'HSET')
-    .map(literalFields).filter((fields) => fields.includes(marker));
+  const hsets = redisCalls(script(name).lua)
+    .filter((call) => literal(call[0]) === 'HSET')
+    .map(literalFields)
+    .filter((fields) => fields.includes(marker));
   expect(hsets, `${name}: HSETs naming ${marker}`).toHaveLength(1);
   return hsets[0]!;
 }

@@ -6,8 +6,7 @@ import { CLIENT_ID_MAX, NAME_MAX } from '../src/validate.js';
 import { ADMIN_CLIENT } from './support/appkeys.js';
 import { fileBackends } from './support/backends.js';
 import { expectError } from './support/errors.js';
-import { oobMetadata, Subject, subjectsPerTest } from './support/subject.js';
-
+import { oobMetadata, type Subject, subjectsPerTest } from './support/subject.js';
 
 const backends = fileBackends('routes');
 
@@ -58,7 +57,12 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(read.status).toBe(200);
       expect(read.body).toEqual(created.body);
       expect(t.eventsNamed('appkeys.application.created')).toEqual([
-        expect.objectContaining({ actor: { kind: 'owner', id: 'alice' }, application_id: created.body.id, owner: 'alice', at: expect.stringMatching(ISO) }),
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          application_id: created.body.id,
+          owner: 'alice',
+          at: expect.stringMatching(ISO),
+        }),
       ]);
     });
 
@@ -81,7 +85,7 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect((await t.post(APPS, alice, { name: 'x'.repeat(200) })).status).toBe(201);
     });
 
-    it('pages through an owner\'s applications with limit and cursor, without next_cursor on the last page', async () => {
+    it("pages through an owner's applications with limit and cursor, without next_cursor on the last page", async () => {
       const t = await start();
       const alice = await t.owner('alice');
       const bob = await t.owner('bob');
@@ -96,10 +100,12 @@ describe.each(backends)('management API on the $name store', (backend) => {
         const page = await t.get(`${APPS}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, alice);
         expect(page.status).toBe(200);
         sizes.push(page.body.items.length);
-        seen.push(...page.body.items.map((app: { id: string; owner: string }) => {
-          expect(app.owner).toBe('alice');
-          return app.id;
-        }));
+        seen.push(
+          ...page.body.items.map((app: { id: string; owner: string }) => {
+            expect(app.owner).toBe('alice');
+            return app.id;
+          }),
+        );
         cursor = page.body.next_cursor;
         if (page.body.items.length < 2) expect(page.body).not.toHaveProperty('next_cursor');
       } while (cursor);
@@ -115,17 +121,21 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expectError(await t.get(`${APPS}?cursor=not-a-cursor`, alice), 400, 'invalid_request');
     });
 
-    it('shows an admin every owner\'s applications', async () => {
+    it("shows an admin every owner's applications", async () => {
       const t = await start();
       const a = await t.application(await t.owner('alice'), 'A');
       const b = await t.application(await t.owner('bob'), 'B');
       const listed = await t.get(`${APPS}?limit=${MAX_LIMIT}`, await t.admin());
       expect(listed.status).toBe(200);
       expect(listed.body.items.map((app: { id: string }) => app.id).sort()).toEqual([a, b].sort());
-      expect((await t.get(`${APPS}?limit=${MAX_LIMIT}`, await t.owner('alice'))).body.items.map((app: { id: string }) => app.id)).toEqual([a]);
+      expect(
+        (await t.get(`${APPS}?limit=${MAX_LIMIT}`, await t.owner('alice'))).body.items.map(
+          (app: { id: string }) => app.id,
+        ),
+      ).toEqual([a]);
     });
 
-    it('answers application_not_found for another owner\'s application on every route', async () => {
+    it("answers application_not_found for another owner's application on every route", async () => {
       const t = await start();
       const bob = await t.owner('bob');
       const bobsApp = await t.application(bob, 'Bob app');
@@ -137,7 +147,11 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expectError(await t.get(appPath(bobsApp), alice), 404, 'application_not_found');
       expectError(await t.patch(appPath(bobsApp), alice, { name: 'Stolen' }), 404, 'application_not_found');
       expectError(await t.delete(appPath(bobsApp), alice), 404, 'application_not_found');
-      expectError(await t.put(keysPath(bobsApp, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: SECRET_A }), 404, 'application_not_found');
+      expectError(
+        await t.put(keysPath(bobsApp, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: SECRET_A }),
+        404,
+        'application_not_found',
+      );
       expectError(await t.post(keysPath(bobsApp, 'PRODUCTION'), alice, {}), 404, 'application_not_found');
       expectError(await t.get(keysPath(bobsApp, 'SANDBOX'), alice), 404, 'application_not_found');
       expectError(await t.delete(keysPath(bobsApp, 'SANDBOX'), alice), 404, 'application_not_found');
@@ -170,11 +184,18 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const id = await t.application(alice, 'Old');
       const patched = await t.patch(appPath(id), alice, { name: 'New', description: 'now described' });
       expect(patched.status).toBe(200);
-      expect(patched.body).toMatchObject({ id, name: 'New', description: 'now described', owner: 'alice', status: 'ACTIVE', keys: {} });
+      expect(patched.body).toMatchObject({
+        id,
+        name: 'New',
+        description: 'now described',
+        owner: 'alice',
+        status: 'ACTIVE',
+        keys: {},
+      });
       expect((await t.get(appPath(id), alice)).body).toEqual(patched.body);
     });
 
-    it('lets only an admin change an application\'s status', async () => {
+    it("lets only an admin change an application's status", async () => {
       const t = await start();
       const alice = await t.owner('alice');
       const id = await t.application(alice, 'App');
@@ -189,7 +210,11 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expectError(await t.patch(appPath(id), await t.admin(), { status: 'PAUSED' }), 400, 'invalid_request');
 
       expect(t.eventsNamed('appkeys.application.status_changed')).toEqual([
-        expect.objectContaining({ actor: { kind: 'admin', id: `client:${ADMIN_CLIENT.id}` }, application_id: id, status: 'BLOCKED' }),
+        expect.objectContaining({
+          actor: { kind: 'admin', id: `client:${ADMIN_CLIENT.id}` },
+          application_id: id,
+          status: 'BLOCKED',
+        }),
       ]);
     });
 
@@ -203,7 +228,12 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expectError(await t.get(appPath(id), alice), 404, 'application_not_found');
       expectError(await t.delete(appPath(id), alice), 404, 'application_not_found');
       expect(t.eventsNamed('appkeys.application.deleted')).toEqual([
-        expect.objectContaining({ actor: { kind: 'owner', id: 'alice' }, application_id: id, unbound_client_ids: [], deleted_client_ids: [] }),
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          application_id: id,
+          unbound_client_ids: [],
+          deleted_client_ids: [],
+        }),
       ]);
     });
 
@@ -225,16 +255,34 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(refused.status).toBe(401);
       expect(refused.body.error).toBe('invalid_client');
 
-      expect(t.eventsNamed('appkeys.application.deleted')).toEqual([expect.objectContaining({
-        actor: { kind: 'owner', id: 'alice' }, application_id: appId,
-        unbound_client_ids: ['oob-a'], deleted_client_ids: [generated.body.client_id],
-      })]);
+      expect(t.eventsNamed('appkeys.application.deleted')).toEqual([
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          application_id: appId,
+          unbound_client_ids: ['oob-a'],
+          deleted_client_ids: [generated.body.client_id],
+        }),
+      ]);
       const removed = t.eventsNamed('appkeys.binding.removed');
       expect(removed).toHaveLength(2);
-      expect(removed).toEqual(expect.arrayContaining([
-        expect.objectContaining({ application_id: appId, key_type: 'PRODUCTION', client_id: 'oob-a', origin: 'provided', client_deleted: false }),
-        expect.objectContaining({ application_id: appId, key_type: 'SANDBOX', client_id: generated.body.client_id, origin: 'generated', client_deleted: true }),
-      ]));
+      expect(removed).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            application_id: appId,
+            key_type: 'PRODUCTION',
+            client_id: 'oob-a',
+            origin: 'provided',
+            client_deleted: false,
+          }),
+          expect.objectContaining({
+            application_id: appId,
+            key_type: 'SANDBOX',
+            client_id: generated.body.client_id,
+            origin: 'generated',
+            client_deleted: true,
+          }),
+        ]),
+      );
     });
   });
 
@@ -248,8 +296,12 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const bound = await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: SECRET_A });
       expect(bound.status).toBe(201);
       expect(bound.body).toEqual({
-        application_id: appId, key_type: 'PRODUCTION', client_id: 'oob-a', origin: 'provided',
-        bound_at: expect.stringMatching(ISO), bound_by: 'alice',
+        application_id: appId,
+        key_type: 'PRODUCTION',
+        client_id: 'oob-a',
+        origin: 'provided',
+        bound_at: expect.stringMatching(ISO),
+        bound_by: 'alice',
       });
       expect((await t.get(appPath(appId), alice)).body.keys).toEqual({ PRODUCTION: bound.body });
       expect((await t.get(clientPath('oob-a'), await t.admin())).body.binding).toEqual(bound.body);
@@ -258,16 +310,25 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(again.status).toBe(200);
       expect(again.body).toEqual(bound.body);
 
-      expect(t.eventsNamed('appkeys.binding.created')).toEqual([expect.objectContaining({
-        actor: { kind: 'owner', id: 'alice' }, application_id: appId, key_type: 'PRODUCTION', client_id: 'oob-a', origin: 'provided',
-      })]);
+      expect(t.eventsNamed('appkeys.binding.created')).toEqual([
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          application_id: appId,
+          key_type: 'PRODUCTION',
+          client_id: 'oob-a',
+          origin: 'provided',
+        }),
+      ]);
     });
 
-    it('lets an admin provide keys to any owner\'s application', async () => {
+    it("lets an admin provide keys to any owner's application", async () => {
       const t = await start();
       await t.registerClient('oob-a', SECRET_A);
       const appId = await t.application(await t.owner('bob'), 'Bob app');
-      const bound = await t.put(keysPath(appId, 'SANDBOX'), await t.admin(), { client_id: 'oob-a', client_secret: SECRET_A });
+      const bound = await t.put(keysPath(appId, 'SANDBOX'), await t.admin(), {
+        client_id: 'oob-a',
+        client_secret: SECRET_A,
+      });
       expect(bound.status).toBe(201);
       expect(bound.body.bound_by).toBe(`client:${ADMIN_CLIENT.id}`);
     });
@@ -277,7 +338,11 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const alice = await t.owner('alice');
       await t.registerClient('oob-a', SECRET_A);
       const appId = await t.application(alice, 'App');
-      expectError(await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: SECRET_A }), 403, 'provide_keys_disabled');
+      expectError(
+        await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: SECRET_A }),
+        403,
+        'provide_keys_disabled',
+      );
       expect((await t.get(clientPath('oob-a'), await t.admin())).body.binding).toBeNull();
       expect((await t.post(keysPath(appId, 'PRODUCTION'), alice, {})).status).toBe(201);
     });
@@ -289,7 +354,10 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const appId = await t.application(alice, 'App');
       t.secret(WRONG);
 
-      const unknown = await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'no-such-client', client_secret: WRONG });
+      const unknown = await t.put(keysPath(appId, 'PRODUCTION'), alice, {
+        client_id: 'no-such-client',
+        client_secret: WRONG,
+      });
       const wrong = await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: WRONG });
       expectError(unknown, 401, 'invalid_client');
       expectError(wrong, 401, 'invalid_client');
@@ -298,8 +366,18 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect((await t.get(keysPath(appId, 'PRODUCTION'), alice)).status).toBe(404);
 
       expect(t.eventsNamed('appkeys.provide_keys.failed')).toEqual([
-        expect.objectContaining({ actor: { kind: 'owner', id: 'alice' }, application_id: appId, key_type: 'PRODUCTION', client_id: 'no-such-client' }),
-        expect.objectContaining({ actor: { kind: 'owner', id: 'alice' }, application_id: appId, key_type: 'PRODUCTION', client_id: 'oob-a' }),
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          application_id: appId,
+          key_type: 'PRODUCTION',
+          client_id: 'no-such-client',
+        }),
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          application_id: appId,
+          key_type: 'PRODUCTION',
+          client_id: 'oob-a',
+        }),
       ]);
     });
 
@@ -308,18 +386,37 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const { alice, appId } = await aliceWithProvidedKeys(t);
       const bob = await t.owner('bob');
       const bobsApp = await t.application(bob, 'Bob app');
-      expectError(await t.put(keysPath(bobsApp, 'PRODUCTION'), bob, { client_id: 'oob-a', client_secret: SECRET_A }), 409, 'client_already_bound');
+      expectError(
+        await t.put(keysPath(bobsApp, 'PRODUCTION'), bob, { client_id: 'oob-a', client_secret: SECRET_A }),
+        409,
+        'client_already_bound',
+      );
       // that a client is bound is told only to whoever proved its secret
-      expectError(await t.put(keysPath(bobsApp, 'PRODUCTION'), bob, { client_id: 'oob-a', client_secret: t.secret(WRONG) }), 401, 'invalid_client');
-      expectError(await t.put(keysPath(appId, 'SANDBOX'), alice, { client_id: 'oob-a', client_secret: SECRET_A }), 409, 'client_already_bound');
-      expect((await t.get(clientPath('oob-a'), await t.admin())).body.binding).toMatchObject({ application_id: appId, key_type: 'PRODUCTION' });
+      expectError(
+        await t.put(keysPath(bobsApp, 'PRODUCTION'), bob, { client_id: 'oob-a', client_secret: t.secret(WRONG) }),
+        401,
+        'invalid_client',
+      );
+      expectError(
+        await t.put(keysPath(appId, 'SANDBOX'), alice, { client_id: 'oob-a', client_secret: SECRET_A }),
+        409,
+        'client_already_bound',
+      );
+      expect((await t.get(clientPath('oob-a'), await t.admin())).body.binding).toMatchObject({
+        application_id: appId,
+        key_type: 'PRODUCTION',
+      });
     });
 
     it('refuses a second client on a bound key type with 409 key_type_already_bound', async () => {
       const t = await start();
       const { alice, appId } = await aliceWithProvidedKeys(t);
       await t.registerClient('oob-b', SECRET_B);
-      expectError(await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-b', client_secret: SECRET_B }), 409, 'key_type_already_bound');
+      expectError(
+        await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-b', client_secret: SECRET_B }),
+        409,
+        'key_type_already_bound',
+      );
       expect((await t.get(clientPath('oob-b'), await t.admin())).body.binding).toBeNull();
     });
 
@@ -328,9 +425,20 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'App');
       t.secret(WRONG);
-      expectError(await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: ADMIN_CLIENT.id, client_secret: ADMIN_CLIENT.secret }), 409, 'client_is_static');
+      expectError(
+        await t.put(keysPath(appId, 'PRODUCTION'), alice, {
+          client_id: ADMIN_CLIENT.id,
+          client_secret: ADMIN_CLIENT.secret,
+        }),
+        409,
+        'client_is_static',
+      );
       // without its secret, a static client looks like any unknown one
-      expectError(await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: ADMIN_CLIENT.id, client_secret: WRONG }), 401, 'invalid_client');
+      expectError(
+        await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: ADMIN_CLIENT.id, client_secret: WRONG }),
+        401,
+        'invalid_client',
+      );
       expect((await t.get(appPath(appId), alice)).body.keys).toEqual({});
     });
 
@@ -339,7 +447,11 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const alice = await t.owner('alice');
       await t.registerClient('expired', SECRET_A, { client_secret_expires_at: Math.floor(Date.now() / 1000) - 60 });
       const appId = await t.application(alice, 'App');
-      expectError(await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'expired', client_secret: SECRET_A }), 401, 'invalid_client');
+      expectError(
+        await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'expired', client_secret: SECRET_A }),
+        401,
+        'invalid_client',
+      );
       expect((await t.get(clientPath('expired'), await t.admin())).body.binding).toBeNull();
     });
 
@@ -349,7 +461,8 @@ describe.each(backends)('management API on the $name store', (backend) => {
       await t.registerClient('oob-a', SECRET_A);
       const appId = await t.application(alice, 'App');
       t.secret(WRONG);
-      const attempt = (secret: string) => t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: secret });
+      const attempt = (secret: string) =>
+        t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: secret });
 
       for (let i = 0; i < 3; i += 1) expectError(await attempt(WRONG), 401, 'invalid_client');
       const throttled = await attempt(WRONG);
@@ -365,7 +478,9 @@ describe.each(backends)('management API on the $name store', (backend) => {
       // the limit is per caller: another developer holding the secret is not locked out
       const bob = await t.owner('bob');
       const bobsApp = await t.application(bob, 'Bob app');
-      expect((await t.put(keysPath(bobsApp, 'PRODUCTION'), bob, { client_id: 'oob-a', client_secret: SECRET_A })).status).toBe(201);
+      expect(
+        (await t.put(keysPath(bobsApp, 'PRODUCTION'), bob, { client_id: 'oob-a', client_secret: SECRET_A })).status,
+      ).toBe(201);
     });
 
     it('rejects a malformed provide-keys body with invalid_request', async () => {
@@ -374,8 +489,20 @@ describe.each(backends)('management API on the $name store', (backend) => {
       await t.registerClient('oob-a', SECRET_A);
       const appId = await t.application(alice, 'App');
       expectError(await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-a' }), 400, 'invalid_request');
-      expectError(await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_secret: SECRET_A }), 400, 'invalid_request');
-      expectError(await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'oob-a', client_secret: SECRET_A, origin: 'generated' }), 400, 'invalid_request');
+      expectError(
+        await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_secret: SECRET_A }),
+        400,
+        'invalid_request',
+      );
+      expectError(
+        await t.put(keysPath(appId, 'PRODUCTION'), alice, {
+          client_id: 'oob-a',
+          client_secret: SECRET_A,
+          origin: 'generated',
+        }),
+        400,
+        'invalid_request',
+      );
       expect((await t.get(appPath(appId), alice)).body.keys).toEqual({});
     });
 
@@ -385,7 +512,11 @@ describe.each(backends)('management API on the $name store', (backend) => {
       await t.registerClient('oob-a', SECRET_A);
       const appId = await t.application(alice, 'App');
       for (const keyType of ['production', 'STAGING', 'PRODUCTION%20']) {
-        expectError(await t.put(keysPath(appId, keyType), alice, { client_id: 'oob-a', client_secret: SECRET_A }), 400, 'invalid_request');
+        expectError(
+          await t.put(keysPath(appId, keyType), alice, { client_id: 'oob-a', client_secret: SECRET_A }),
+          400,
+          'invalid_request',
+        );
         expectError(await t.post(keysPath(appId, keyType), alice, {}), 400, 'invalid_request');
         expectError(await t.get(keysPath(appId, keyType), alice), 400, 'invalid_request');
         expectError(await t.delete(keysPath(appId, keyType), alice), 400, 'invalid_request');
@@ -405,32 +536,61 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(generated.status).toBe(201);
       expect(generated.headers['cache-control']).toBe('no-store');
       expect(generated.body).toMatchObject({
-        application_id: appId, key_type: 'SANDBOX', client_id: expect.any(String), origin: 'generated',
-        bound_at: expect.stringMatching(ISO), bound_by: 'alice', client_secret: expect.any(String),
+        application_id: appId,
+        key_type: 'SANDBOX',
+        client_id: expect.any(String),
+        origin: 'generated',
+        bound_at: expect.stringMatching(ISO),
+        bound_by: 'alice',
+        client_secret: expect.any(String),
       });
-      const { client_id: clientId, client_secret: secret } = generated.body as { client_id: string; client_secret: string };
+      const { client_id: clientId, client_secret: secret } = generated.body as {
+        client_id: string;
+        client_secret: string;
+      };
 
       const token = await t.accessToken(clientId, secret);
-      expect(await t.introspect(token)).toMatchObject({ active: true, client_id: clientId, application_id: appId, key_type: 'SANDBOX' });
+      expect(await t.introspect(token)).toMatchObject({
+        active: true,
+        client_id: clientId,
+        application_id: appId,
+        key_type: 'SANDBOX',
+      });
 
       const shown = await t.get(clientPath(clientId), await t.admin());
       expect(shown.status).toBe(200);
       expect(shown.body).not.toHaveProperty('client_secret');
       expect(shown.body.binding).toMatchObject({ application_id: appId, key_type: 'SANDBOX', origin: 'generated' });
 
-      expect(t.eventsNamed('appkeys.binding.created')).toEqual([expect.objectContaining({
-        actor: { kind: 'owner', id: 'alice' }, application_id: appId, key_type: 'SANDBOX', client_id: clientId, origin: 'generated',
-      })]);
+      expect(t.eventsNamed('appkeys.binding.created')).toEqual([
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          application_id: appId,
+          key_type: 'SANDBOX',
+          client_id: clientId,
+          origin: 'generated',
+        }),
+      ]);
     });
 
-    it('rejects metadata the provider\'s schema refuses, with its RFC 7591 code, and binds nothing', async () => {
+    it("rejects metadata the provider's schema refuses, with its RFC 7591 code, and binds nothing", async () => {
       const t = await start();
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'App');
-      expectError(await t.post(keysPath(appId, 'PRODUCTION'), alice, { grant_types: ['nope'] }), 400, 'invalid_client_metadata');
-      expectError(await t.post(keysPath(appId, 'PRODUCTION'), alice, {
-        grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['not a uri'],
-      }), 400, 'invalid_redirect_uri');
+      expectError(
+        await t.post(keysPath(appId, 'PRODUCTION'), alice, { grant_types: ['nope'] }),
+        400,
+        'invalid_client_metadata',
+      );
+      expectError(
+        await t.post(keysPath(appId, 'PRODUCTION'), alice, {
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          redirect_uris: ['not a uri'],
+        }),
+        400,
+        'invalid_redirect_uri',
+      );
       expectError(await t.get(keysPath(appId, 'PRODUCTION'), alice), 404, 'binding_not_found');
       expect((await t.get(CLIENTS, await t.admin())).body.items).toEqual([]);
     });
@@ -441,7 +601,11 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const appId = await t.application(alice, 'App');
       t.secret(SECRET_A);
       expectError(await t.post(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'mine' }), 400, 'invalid_request');
-      expectError(await t.post(keysPath(appId, 'PRODUCTION'), alice, { client_secret: SECRET_A }), 400, 'invalid_request');
+      expectError(
+        await t.post(keysPath(appId, 'PRODUCTION'), alice, { client_secret: SECRET_A }),
+        400,
+        'invalid_request',
+      );
       expectError(await t.get(keysPath(appId, 'PRODUCTION'), alice), 404, 'binding_not_found');
     });
 
@@ -449,7 +613,9 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const t = await start();
       const { alice, appId } = await aliceWithProvidedKeys(t);
       expectError(await t.post(keysPath(appId, 'PRODUCTION'), alice, {}), 409, 'key_type_already_bound');
-      expect((await t.get(CLIENTS, await t.admin())).body.items.map((c: { client_id: string }) => c.client_id)).toEqual(['oob-a']);
+      expect((await t.get(CLIENTS, await t.admin())).body.items.map((c: { client_id: string }) => c.client_id)).toEqual(
+        ['oob-a'],
+      );
     });
 
     it('refuses the management scopes in the metadata of generated keys', async () => {
@@ -462,19 +628,23 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect((await t.get(keysPath(appId, 'PRODUCTION'), alice)).status).toBe(404);
     });
 
-    it('never lets a developer\'s generated keys act as an admin', async () => {
+    it("never lets a developer's generated keys act as an admin", async () => {
       const t = await start();
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'App');
       const generated = await t.post(keysPath(appId, 'PRODUCTION'), alice, {});
       expect(generated.status).toBe(201);
 
-      const asked = await t.clientCredentials(generated.body.client_id, generated.body.client_secret, { scope: 'appkeys:admin' });
+      const asked = await t.clientCredentials(generated.body.client_id, generated.body.client_secret, {
+        scope: 'appkeys:admin',
+      });
       if (asked.status === 200) {
         const token = (asked.body as { access_token: string }).access_token;
         // a token of a client in the appkeys store is never accepted by the management API
         expectError(await t.get(CLIENTS, token), 401, 'invalid_token');
-        expect((await t.get(appPath(await t.application(await t.owner('bob'), 'Bob app')), token)).status).not.toBe(200);
+        expect((await t.get(appPath(await t.application(await t.owner('bob'), 'Bob app')), token)).status).not.toBe(
+          200,
+        );
       } else {
         expect(asked.body.error).toBe('invalid_scope');
       }
@@ -488,8 +658,12 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const shown = await t.get(keysPath(appId, 'PRODUCTION'), alice);
       expect(shown.status).toBe(200);
       expect(shown.body).toEqual({
-        application_id: appId, key_type: 'PRODUCTION', client_id: 'oob-a', origin: 'provided',
-        bound_at: expect.stringMatching(ISO), bound_by: 'alice',
+        application_id: appId,
+        key_type: 'PRODUCTION',
+        client_id: 'oob-a',
+        origin: 'provided',
+        bound_at: expect.stringMatching(ISO),
+        bound_by: 'alice',
       });
       expectError(await t.get(keysPath(appId, 'SANDBOX'), alice), 404, 'binding_not_found');
     });
@@ -508,10 +682,17 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect((await t.introspect(token)).active).toBe(false);
       expect((await t.clientCredentials('oob-a', SECRET_A)).status).toBe(200);
 
-      expect(t.eventsNamed('appkeys.binding.removed')).toEqual([expect.objectContaining({
-        actor: { kind: 'owner', id: 'alice' }, application_id: appId, key_type: 'PRODUCTION', client_id: 'oob-a',
-        origin: 'provided', reason: 'unbound', client_deleted: false,
-      })]);
+      expect(t.eventsNamed('appkeys.binding.removed')).toEqual([
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          application_id: appId,
+          key_type: 'PRODUCTION',
+          client_id: 'oob-a',
+          origin: 'provided',
+          reason: 'unbound',
+          client_deleted: false,
+        }),
+      ]);
     });
 
     it('unbinding a generated client deletes it', async () => {
@@ -519,7 +700,10 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'App');
       const generated = await t.post(keysPath(appId, 'PRODUCTION'), alice, {});
-      const { client_id: clientId, client_secret: secret } = generated.body as { client_id: string; client_secret: string };
+      const { client_id: clientId, client_secret: secret } = generated.body as {
+        client_id: string;
+        client_secret: string;
+      };
       expect((await t.clientCredentials(clientId, secret)).status).toBe(200);
 
       expect((await t.delete(keysPath(appId, 'PRODUCTION'), alice)).status).toBe(204);
@@ -527,17 +711,25 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(refused.status).toBe(401);
       expect(refused.body.error).toBe('invalid_client');
       expectError(await t.get(clientPath(clientId), await t.admin()), 404, 'client_not_found');
-      expect(t.eventsNamed('appkeys.binding.removed')).toEqual([expect.objectContaining({
-        application_id: appId, client_id: clientId, origin: 'generated', client_deleted: true,
-      })]);
+      expect(t.eventsNamed('appkeys.binding.removed')).toEqual([
+        expect.objectContaining({
+          application_id: appId,
+          client_id: clientId,
+          origin: 'generated',
+          client_deleted: true,
+        }),
+      ]);
     });
 
-    it('rotates a generated client\'s secret: the new one works, the old one no longer', async () => {
+    it("rotates a generated client's secret: the new one works, the old one no longer", async () => {
       const t = await start();
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'App');
       const generated = await t.post(keysPath(appId, 'PRODUCTION'), alice, {});
-      const { client_id: clientId, client_secret: oldSecret } = generated.body as { client_id: string; client_secret: string };
+      const { client_id: clientId, client_secret: oldSecret } = generated.body as {
+        client_id: string;
+        client_secret: string;
+      };
 
       const rotated = await t.post(`${keysPath(appId, 'PRODUCTION')}/secret`, alice);
       expect(rotated.status).toBe(200);
@@ -549,13 +741,20 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const old = await t.clientCredentials(clientId, oldSecret);
       expect(old.status).toBe(401);
       expect(old.body.error).toBe('invalid_client');
-      expect((await t.get(keysPath(appId, 'PRODUCTION'), alice)).body).toMatchObject({ client_id: clientId, origin: 'generated' });
-      expect(t.eventsNamed('appkeys.client.secret_rotated')).toEqual([expect.objectContaining({
-        actor: { kind: 'owner', id: 'alice' }, client_id: clientId, application_id: appId,
-      })]);
+      expect((await t.get(keysPath(appId, 'PRODUCTION'), alice)).body).toMatchObject({
+        client_id: clientId,
+        origin: 'generated',
+      });
+      expect(t.eventsNamed('appkeys.client.secret_rotated')).toEqual([
+        expect.objectContaining({
+          actor: { kind: 'owner', id: 'alice' },
+          client_id: clientId,
+          application_id: appId,
+        }),
+      ]);
     });
 
-    it('refuses to rotate a provided client\'s secret with 409 client_managed_externally', async () => {
+    it("refuses to rotate a provided client's secret with 409 client_managed_externally", async () => {
       const t = await start();
       const { alice, appId } = await aliceWithProvidedKeys(t);
       expectError(await t.post(`${keysPath(appId, 'PRODUCTION')}/secret`, alice), 409, 'client_managed_externally');
@@ -588,7 +787,10 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const created = await t.put(clientPath('wso2:abc DEF'), admin, oobMetadata(t.secret(SECRET_A)));
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({
-        client_id: 'wso2:abc DEF', grant_types: ['client_credentials'], scope: 'api:read', binding: null,
+        client_id: 'wso2:abc DEF',
+        grant_types: ['client_credentials'],
+        scope: 'api:read',
+        binding: null,
       });
       expect(created.body).not.toHaveProperty('client_secret');
 
@@ -596,9 +798,13 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(read.status).toBe(200);
       expect(read.body).toEqual(created.body);
       expect((await t.clientCredentials('wso2:abc DEF', SECRET_A, { scope: 'api:read' })).status).toBe(200);
-      expect(t.eventsNamed('appkeys.client.registered')).toEqual([expect.objectContaining({
-        actor: { kind: 'admin', id: `client:${ADMIN_CLIENT.id}` }, client_id: 'wso2:abc DEF', replaced: false,
-      })]);
+      expect(t.eventsNamed('appkeys.client.registered')).toEqual([
+        expect.objectContaining({
+          actor: { kind: 'admin', id: `client:${ADMIN_CLIENT.id}` },
+          client_id: 'wso2:abc DEF',
+          replaced: false,
+        }),
+      ]);
     });
 
     it('takes any printable ASCII client_id through the path, and refuses others', async () => {
@@ -611,10 +817,17 @@ describe.each(backends)('management API on the $name store', (backend) => {
         expect(read.body.client_id).toBe(clientId);
         expect((await t.clientCredentials(clientId, SECRET_A)).status, clientId).toBe(200);
       }
-      expect((await t.get(`${CLIENTS}?limit=${MAX_LIMIT}`, admin)).body.items.map((c: { client_id: string }) => c.client_id).sort())
-        .toEqual(['a/b', '%', 'a%2Fb', ' spaced ', '{tag}:*?[x]'].sort());
+      expect(
+        (await t.get(`${CLIENTS}?limit=${MAX_LIMIT}`, admin)).body.items
+          .map((c: { client_id: string }) => c.client_id)
+          .sort(),
+      ).toEqual(['a/b', '%', 'a%2Fb', ' spaced ', '{tag}:*?[x]'].sort());
       expectError(await t.put(clientPath('é'), admin, oobMetadata(SECRET_A)), 400, 'invalid_request');
-      expectError(await t.put(clientPath('x'.repeat(CLIENT_ID_MAX + 1)), admin, oobMetadata(SECRET_A)), 400, 'invalid_request');
+      expectError(
+        await t.put(clientPath('x'.repeat(CLIENT_ID_MAX + 1)), admin, oobMetadata(SECRET_A)),
+        400,
+        'invalid_request',
+      );
     });
 
     it('replaces a registered client with 200 and keeps its binding', async () => {
@@ -623,7 +836,11 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const admin = await t.admin();
       const before = (await t.get(clientPath('oob-a'), admin)).body;
 
-      const replaced = await t.put(clientPath('oob-a'), admin, oobMetadata(t.secret(SECRET_B), { scope: 'api:read openid', client_name: 'renamed' }));
+      const replaced = await t.put(
+        clientPath('oob-a'),
+        admin,
+        oobMetadata(t.secret(SECRET_B), { scope: 'api:read openid', client_name: 'renamed' }),
+      );
       expect(replaced.status).toBe(200);
       expect(replaced.body).toMatchObject({ client_id: 'oob-a', client_name: 'renamed', scope: 'api:read openid' });
       expect(replaced.body.binding).toEqual(before.binding);
@@ -634,29 +851,57 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(t.eventsNamed('appkeys.client.registered').at(-1)).toMatchObject({ client_id: 'oob-a', replaced: true });
     });
 
-    it('rejects metadata the provider\'s schema refuses, with its RFC 7591 code, and stores nothing', async () => {
+    it("rejects metadata the provider's schema refuses, with its RFC 7591 code, and stores nothing", async () => {
       const t = await start();
       const admin = await t.admin();
       t.secret(SECRET_A);
-      expectError(await t.put(clientPath('bad'), admin, oobMetadata(SECRET_A, { token_endpoint_auth_method: 'nope' })), 400, 'invalid_client_metadata');
-      expectError(await t.put(clientPath('bad'), admin, oobMetadata(SECRET_A, {
-        grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['https://rp.example/cb#fragment'],
-      })), 400, 'invalid_redirect_uri');
-      expectError(await t.put(clientPath('bad'), admin, oobMetadata(SECRET_A, { scope: 'not-a-scope-here' })), 400, 'invalid_client_metadata');
+      expectError(
+        await t.put(clientPath('bad'), admin, oobMetadata(SECRET_A, { token_endpoint_auth_method: 'nope' })),
+        400,
+        'invalid_client_metadata',
+      );
+      expectError(
+        await t.put(
+          clientPath('bad'),
+          admin,
+          oobMetadata(SECRET_A, {
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            redirect_uris: ['https://rp.example/cb#fragment'],
+          }),
+        ),
+        400,
+        'invalid_redirect_uri',
+      );
+      expectError(
+        await t.put(clientPath('bad'), admin, oobMetadata(SECRET_A, { scope: 'not-a-scope-here' })),
+        400,
+        'invalid_client_metadata',
+      );
       expectError(await t.get(clientPath('bad'), admin), 404, 'client_not_found');
     });
 
     it('refuses to register over a statically configured client with 409 client_is_static', async () => {
       const t = await start();
-      expectError(await t.put(clientPath(ADMIN_CLIENT.id), await t.admin(), oobMetadata(t.secret(SECRET_A))), 409, 'client_is_static');
+      expectError(
+        await t.put(clientPath(ADMIN_CLIENT.id), await t.admin(), oobMetadata(t.secret(SECRET_A))),
+        409,
+        'client_is_static',
+      );
       // the static client is untouched
-      expect((await t.clientCredentials(ADMIN_CLIENT.id, ADMIN_CLIENT.secret, { scope: 'appkeys:admin' })).status).toBe(200);
+      expect((await t.clientCredentials(ADMIN_CLIENT.id, ADMIN_CLIENT.secret, { scope: 'appkeys:admin' })).status).toBe(
+        200,
+      );
       expect((await t.clientCredentials(ADMIN_CLIENT.id, SECRET_A, { scope: 'appkeys:admin' })).status).toBe(401);
     });
 
     it('refuses a body whose client_id differs from the path', async () => {
       const t = await start();
-      expectError(await t.put(clientPath('one'), await t.admin(), oobMetadata(t.secret(SECRET_A), { client_id: 'two' })), 400, 'invalid_request');
+      expectError(
+        await t.put(clientPath('one'), await t.admin(), oobMetadata(t.secret(SECRET_A), { client_id: 'two' })),
+        400,
+        'invalid_request',
+      );
       expectError(await t.get(clientPath('one'), await t.admin()), 404, 'client_not_found');
       expectError(await t.get(clientPath('two'), await t.admin()), 404, 'client_not_found');
     });
@@ -667,7 +912,9 @@ describe.each(backends)('management API on the $name store', (backend) => {
       for (const id of ids) await t.registerClient(id, `${SECRET_A}-${id}`);
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'App');
-      expect((await t.put(keysPath(appId, 'SANDBOX'), alice, { client_id: 'c-3', client_secret: `${SECRET_A}-c-3` })).status).toBe(201);
+      expect(
+        (await t.put(keysPath(appId, 'SANDBOX'), alice, { client_id: 'c-3', client_secret: `${SECRET_A}-c-3` })).status,
+      ).toBe(201);
 
       const seen: Array<{ client_id: string; binding: unknown }> = [];
       const sizes: number[] = [];
@@ -681,7 +928,10 @@ describe.each(backends)('management API on the $name store', (backend) => {
       } while (cursor);
       expect(sizes).toEqual([2, 2, 1]);
       expect(seen.map((client) => client.client_id)).toEqual(ids);
-      expect(seen.find((client) => client.client_id === 'c-3')?.binding).toMatchObject({ application_id: appId, key_type: 'SANDBOX' });
+      expect(seen.find((client) => client.client_id === 'c-3')?.binding).toMatchObject({
+        application_id: appId,
+        key_type: 'SANDBOX',
+      });
       for (const client of seen) expect(client).not.toHaveProperty('client_secret');
     });
 
@@ -693,9 +943,13 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expectError(await t.get(clientPath('oob-a'), admin), 404, 'client_not_found');
       expectError(await t.delete(clientPath('oob-a'), admin), 404, 'client_not_found');
       expect((await t.clientCredentials('oob-a', SECRET_A)).status).toBe(401);
-      expect(t.eventsNamed('appkeys.client.deleted')).toEqual([expect.objectContaining({
-        actor: { kind: 'admin', id: `client:${ADMIN_CLIENT.id}` }, client_id: 'oob-a', forced: false,
-      })]);
+      expect(t.eventsNamed('appkeys.client.deleted')).toEqual([
+        expect.objectContaining({
+          actor: { kind: 'admin', id: `client:${ADMIN_CLIENT.id}` },
+          client_id: 'oob-a',
+          forced: false,
+        }),
+      ]);
     });
 
     it('refuses to delete a bound client with 409 client_already_bound unless forced', async () => {
@@ -708,19 +962,38 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect((await t.delete(`${clientPath('oob-a')}?force=true`, admin)).status).toBe(204);
       expectError(await t.get(clientPath('oob-a'), admin), 404, 'client_not_found');
       expectError(await t.get(keysPath(appId, 'PRODUCTION'), alice), 404, 'binding_not_found');
-      expect(t.eventsNamed('appkeys.binding.removed')).toEqual([expect.objectContaining({
-        application_id: appId, key_type: 'PRODUCTION', client_id: 'oob-a', reason: 'client_deleted', client_deleted: true,
-      })]);
-      expect(t.eventsNamed('appkeys.client.deleted')).toEqual([expect.objectContaining({ client_id: 'oob-a', forced: true })]);
+      expect(t.eventsNamed('appkeys.binding.removed')).toEqual([
+        expect.objectContaining({
+          application_id: appId,
+          key_type: 'PRODUCTION',
+          client_id: 'oob-a',
+          reason: 'client_deleted',
+          client_deleted: true,
+        }),
+      ]);
+      expect(t.eventsNamed('appkeys.client.deleted')).toEqual([
+        expect.objectContaining({ client_id: 'oob-a', forced: true }),
+      ]);
     });
 
     it('never stores a binding sent in the registration body', async () => {
       const t = await start();
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'App');
-      const forged = { application_id: appId, key_type: 'PRODUCTION', origin: 'provided', status: 'ACTIVE', bound_at: new Date().toISOString(), bound_by: 'alice' };
+      const forged = {
+        application_id: appId,
+        key_type: 'PRODUCTION',
+        origin: 'provided',
+        status: 'ACTIVE',
+        bound_at: new Date().toISOString(),
+        bound_by: 'alice',
+      };
 
-      const created = await t.put(clientPath('forger'), await t.admin(), oobMetadata(t.secret(SECRET_A), { appkeys_binding: forged }));
+      const created = await t.put(
+        clientPath('forger'),
+        await t.admin(),
+        oobMetadata(t.secret(SECRET_A), { appkeys_binding: forged }),
+      );
       expect(created.status).toBe(201);
       expect(created.body.binding).toBeNull();
       expect((await t.get(clientPath('forger'), await t.admin())).body.binding).toBeNull();
@@ -730,33 +1003,71 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(introspected).not.toHaveProperty('application_id');
     });
 
-    it('never stores a binding sent through the provider\'s dynamic registration, nor changes one on update', async () => {
-      const t = await start({}, { features: { registration: { enabled: true }, registrationManagement: { enabled: true, rotateRegistrationAccessToken: false } } });
+    it("never stores a binding sent through the provider's dynamic registration, nor changes one on update", async () => {
+      const t = await start(
+        {},
+        {
+          features: {
+            registration: { enabled: true },
+            registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+          },
+        },
+      );
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'App');
       const bobsApp = await t.application(await t.owner('bob'), 'Bob app');
       const forge = (application: string) => ({
-        application_id: application, key_type: 'PRODUCTION', origin: 'provided', status: 'ACTIVE', bound_at: new Date().toISOString(), bound_by: 'x',
+        application_id: application,
+        key_type: 'PRODUCTION',
+        origin: 'provided',
+        status: 'ACTIVE',
+        bound_at: new Date().toISOString(),
+        bound_by: 'x',
       });
-      const metadata = { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read' };
+      const metadata = {
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: 'api:read',
+      };
 
-      const registered = await request(t.server).post('/reg').send({ ...metadata, appkeys_binding: forge(appId) });
+      const registered = await request(t.server)
+        .post('/reg')
+        .send({ ...metadata, appkeys_binding: forge(appId) });
       expect(registered.status, registered.text).toBe(201);
-      const { client_id: clientId, client_secret: secret, registration_access_token: rat } = registered.body as Record<string, string>;
+      const {
+        client_id: clientId,
+        client_secret: secret,
+        registration_access_token: rat,
+      } = registered.body as Record<string, string>;
       t.secret(secret!);
       expect((await t.get(clientPath(clientId!), await t.admin())).body.binding).toBeNull();
       expect((await t.get(appPath(appId), alice)).body.keys).toEqual({});
 
       // bound for real, then an RFC 7592 update tries to move it
-      expect((await t.put(keysPath(appId, 'SANDBOX'), alice, { client_id: clientId, client_secret: secret })).status).toBe(201);
-      const updated = await request(t.server).put(`/reg/${encodeURIComponent(clientId!)}`).set('Authorization', `Bearer ${rat}`)
-        .send({ ...metadata, client_id: clientId, client_secret: secret, client_name: 'updated', appkeys_binding: forge(bobsApp) });
+      expect(
+        (await t.put(keysPath(appId, 'SANDBOX'), alice, { client_id: clientId, client_secret: secret })).status,
+      ).toBe(201);
+      const updated = await request(t.server)
+        .put(`/reg/${encodeURIComponent(clientId!)}`)
+        .set('Authorization', `Bearer ${rat}`)
+        .send({
+          ...metadata,
+          client_id: clientId,
+          client_secret: secret,
+          client_name: 'updated',
+          appkeys_binding: forge(bobsApp),
+        });
       expect(updated.status, updated.text).toBe(200);
       const after = await t.get(clientPath(clientId!), await t.admin());
       expect(after.body.client_name).toBe('updated');
       expect(after.body.binding).toMatchObject({ application_id: appId, key_type: 'SANDBOX', origin: 'provided' });
       expect((await t.get(appPath(bobsApp), await t.owner('bob'))).body.keys).toEqual({});
-      expect(await t.introspect(await t.accessToken(clientId!, secret!))).toMatchObject({ active: true, application_id: appId, key_type: 'SANDBOX' });
+      expect(await t.introspect(await t.accessToken(clientId!, secret!))).toMatchObject({
+        active: true,
+        application_id: appId,
+        key_type: 'SANDBOX',
+      });
     });
   });
 
@@ -786,16 +1097,22 @@ describe.each(backends)('management API on the $name store', (backend) => {
 
     it('answers 415 to a body that is not JSON', async () => {
       const t = await start();
-      const response = await request(t.server).post(APPS).set('Authorization', `Bearer ${await t.owner('alice')}`)
-        .type('form').send('name=Form');
+      const response = await request(t.server)
+        .post(APPS)
+        .set('Authorization', `Bearer ${await t.owner('alice')}`)
+        .type('form')
+        .send('name=Form');
       expectError(response, 415, 'invalid_request');
       expect((await t.get(APPS, await t.owner('alice'))).body.items).toEqual([]);
     });
 
     it('answers 413 to a body over the limit', async () => {
       const t = await start();
-      const response = await request(t.server).post(APPS).set('Authorization', `Bearer ${await t.owner('alice')}`)
-        .type('json').send(JSON.stringify({ name: 'Big', description: 'x'.repeat(70 * 1024) }));
+      const response = await request(t.server)
+        .post(APPS)
+        .set('Authorization', `Bearer ${await t.owner('alice')}`)
+        .type('json')
+        .send(JSON.stringify({ name: 'Big', description: 'x'.repeat(70 * 1024) }));
       expectError(response, 413, 'invalid_request');
     });
 
@@ -803,7 +1120,11 @@ describe.each(backends)('management API on the $name store', (backend) => {
       const t = await start();
       const alice = await t.owner('alice');
       for (const body of ['{"name": "oops"', '["name"]', '"name"', 'null']) {
-        const response = await request(t.server).post(APPS).set('Authorization', `Bearer ${alice}`).type('json').send(body);
+        const response = await request(t.server)
+          .post(APPS)
+          .set('Authorization', `Bearer ${alice}`)
+          .type('json')
+          .send(body);
         expectError(response, 400, 'invalid_request');
       }
       expect((await t.get(APPS, alice)).body.items).toEqual([]);

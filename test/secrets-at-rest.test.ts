@@ -20,15 +20,22 @@ setCostOfNewHashesForTests({ ln: 10, r: 8, p: 1 });
 
 const withRedis = redisOrSkip();
 let redis: TestRedis | undefined;
-beforeAll(async () => { if (withRedis) redis = await startRedis(); });
-afterAll(async () => { await redis?.stop(); });
+beforeAll(async () => {
+  if (withRedis) redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
 
 const HASHING: AppKeysOptions = { secrets: { hash: 'scrypt' } };
 const PHC = /^\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/;
 const SECRET = 'oob-secret-0123456789abcdef0123456789abcdef';
 const OTHER = 'oob-other-0123456789abcdef0123456789abcdef';
 const WRONG = 'wrong-secret-0123456789abcdef0123456789abc';
-const REGISTRATION = { registration: { enabled: true }, registrationManagement: { enabled: true, rotateRegistrationAccessToken: false } };
+const REGISTRATION = {
+  registration: { enabled: true },
+  registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+};
 
 const clientPath = (id: string) => `/appkeys/clients/${encodeURIComponent(id)}`;
 const keysPath = (appId: string, keyType: string) => `/appkeys/applications/${appId}/keys/${keyType}`;
@@ -81,7 +88,14 @@ function redisKind(server: () => TestRedis): StoreKind {
           return metadata === null ? undefined : (JSON.parse(metadata) as { client_secret?: unknown }).client_secret;
         },
         rawRecord: async (clientId) => JSON.stringify(await client.hgetall(keys.client(clientId))),
-        backend: { name: 'redis', open: async () => ({ store, adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }), cleanup: async () => {} }) },
+        backend: {
+          name: 'redis',
+          open: async () => ({
+            store,
+            adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }),
+            cleanup: async () => {},
+          }),
+        },
         async close() {
           await store.close();
           client.disconnect();
@@ -123,7 +137,8 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
       for (const subject of started) {
         try {
           subject.expectNoSecretLeaked();
-          for (const response of subject.responses) expect(response.text, `${response.path} shows a stored hash`).not.toContain('$scrypt$');
+          for (const response of subject.responses)
+            expect(response.text, `${response.path} shows a stored hash`).not.toContain('$scrypt$');
         } finally {
           await subject.finish();
         }
@@ -161,7 +176,8 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
 
     expect((await t.put(clientPath('svc'), admin, oobMetadata(t.secret(OTHER)))).status).toBe(200);
     expect(t.eventsNamed('appkeys.client.registered')).toEqual([
-      expect.objectContaining({ replaced: false }), expect.objectContaining({ client_id: 'svc', replaced: true }),
+      expect.objectContaining({ replaced: false }),
+      expect.objectContaining({ client_id: 'svc', replaced: true }),
     ]);
     expect(await stored().rawSecret('svc')).toMatch(PHC);
     expect(await stored().rawSecret('svc')).not.toBe(first);
@@ -178,20 +194,26 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
     expect(response.body.error_description).toContain('not a hash');
   });
 
-  it('proves a hashed client\'s secret for Provide Keys, with one answer for a wrong secret and an unknown client', async () => {
+  it("proves a hashed client's secret for Provide Keys, with one answer for a wrong secret and an unknown client", async () => {
     const t = await start();
     await t.registerClient('svc', SECRET);
     const alice = await t.owner('alice');
     const appId = await t.application(alice, 'App');
 
-    for (const body of [{ client_id: 'svc', client_secret: WRONG }, { client_id: 'nobody', client_secret: WRONG }]) {
+    for (const body of [
+      { client_id: 'svc', client_secret: WRONG },
+      { client_id: 'nobody', client_secret: WRONG },
+    ]) {
       const refused = await t.put(keysPath(appId, 'PRODUCTION'), alice, body);
       expect(refused.status).toBe(401);
       expect(refused.body.error).toBe('invalid_client');
     }
     const provided = await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'svc', client_secret: SECRET });
     expect(provided.status, provided.text).toBe(201);
-    expect(await t.introspect(await t.accessToken('svc', SECRET))).toMatchObject({ active: true, application_id: appId });
+    expect(await t.introspect(await t.accessToken('svc', SECRET))).toMatchObject({
+      active: true,
+      application_id: appId,
+    });
   });
 
   it('stores generated secrets hashed, shows each once, and rotates them', async () => {
@@ -201,7 +223,10 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
 
     const generated = await t.post(keysPath(appId, 'PRODUCTION'), alice, {});
     expect(generated.status, generated.text).toBe(201);
-    const { client_id: clientId, client_secret: secret } = generated.body as { client_id: string; client_secret: string };
+    const { client_id: clientId, client_secret: secret } = generated.body as {
+      client_id: string;
+      client_secret: string;
+    };
     expect(generated.body.client).not.toHaveProperty('client_secret');
     expect(await stored().rawSecret(clientId)).toMatch(PHC);
     expect(await stored().rawRecord(clientId)).not.toContain(secret);
@@ -223,18 +248,26 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
 
     const registered = await request(t.server).post('/reg').send(metadata);
     expect(registered.status, registered.text).toBe(201);
-    const { client_id: clientId, client_secret: secret, registration_access_token: rat } = registered.body as Record<string, string>;
+    const {
+      client_id: clientId,
+      client_secret: secret,
+      registration_access_token: rat,
+    } = registered.body as Record<string, string>;
     expect(secret).toEqual(expect.any(String));
     t.secret(secret!);
     const hash = await stored().rawSecret(clientId!);
     expect(hash).toMatch(PHC);
 
-    const read = await request(t.server).get(`/reg/${encodeURIComponent(clientId!)}`).set('Authorization', `Bearer ${rat}`);
+    const read = await request(t.server)
+      .get(`/reg/${encodeURIComponent(clientId!)}`)
+      .set('Authorization', `Bearer ${rat}`);
     expect(read.status, read.text).toBe(200);
     expect(read.body).not.toHaveProperty('client_secret');
     expect(read.text).not.toContain('$scrypt$');
 
-    const updated = await request(t.server).put(`/reg/${encodeURIComponent(clientId!)}`).set('Authorization', `Bearer ${rat}`)
+    const updated = await request(t.server)
+      .put(`/reg/${encodeURIComponent(clientId!)}`)
+      .set('Authorization', `Bearer ${rat}`)
       .send({ ...metadata, client_id: clientId, client_name: 'renamed' });
     expect(updated.status, updated.text).toBe(200);
     expect(updated.body).toMatchObject({ client_name: 'renamed' });
@@ -244,7 +277,9 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
     expect((await t.clientCredentials(clientId!, secret!)).status).toBe(200);
 
     // the provider compares a repeated client_secret with what it holds: as documented, leave it out
-    const repeated = await request(t.server).put(`/reg/${encodeURIComponent(clientId!)}`).set('Authorization', `Bearer ${rat}`)
+    const repeated = await request(t.server)
+      .put(`/reg/${encodeURIComponent(clientId!)}`)
+      .set('Authorization', `Bearer ${rat}`)
       .send({ ...metadata, client_id: clientId, client_secret: secret });
     expect(repeated.status).toBe(400);
     expect(repeated.body.error).toBe('invalid_request');
@@ -254,24 +289,48 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
   it('refuses what needs the plaintext secret with 400 invalid_client_metadata naming why', async () => {
     const t = await start(HASHING, { features: REGISTRATION });
     const admin = await t.admin();
-    expectRefused(await t.put(clientPath('jwt'), admin, oobMetadata(t.secret(SECRET), { token_endpoint_auth_method: 'client_secret_jwt' })),
-      'token_endpoint_auth_method client_secret_jwt');
-    expectRefused(await t.put(clientPath('hs'), admin, oobMetadata(SECRET, { id_token_signed_response_alg: 'HS256' })),
-      'id_token_signed_response_alg HS256');
-    expectRefused(await t.put(clientPath('pbes2'), admin, oobMetadata(SECRET, { id_token_encrypted_response_alg: 'PBES2-HS256+A128KW' })),
-      'id_token_encrypted_response_alg PBES2-HS256+A128KW');
-    expectRefused(await t.put(clientPath('dir'), admin, oobMetadata(SECRET, { userinfo_encrypted_response_alg: 'dir' })),
-      'userinfo_encrypted_response_alg dir');
+    expectRefused(
+      await t.put(
+        clientPath('jwt'),
+        admin,
+        oobMetadata(t.secret(SECRET), { token_endpoint_auth_method: 'client_secret_jwt' }),
+      ),
+      'token_endpoint_auth_method client_secret_jwt',
+    );
+    expectRefused(
+      await t.put(clientPath('hs'), admin, oobMetadata(SECRET, { id_token_signed_response_alg: 'HS256' })),
+      'id_token_signed_response_alg HS256',
+    );
+    expectRefused(
+      await t.put(
+        clientPath('pbes2'),
+        admin,
+        oobMetadata(SECRET, { id_token_encrypted_response_alg: 'PBES2-HS256+A128KW' }),
+      ),
+      'id_token_encrypted_response_alg PBES2-HS256+A128KW',
+    );
+    expectRefused(
+      await t.put(clientPath('dir'), admin, oobMetadata(SECRET, { userinfo_encrypted_response_alg: 'dir' })),
+      'userinfo_encrypted_response_alg dir',
+    );
     for (const id of ['jwt', 'hs', 'pbes2', 'dir']) expect(await stored().rawSecret(id)).toBeUndefined();
 
     const alice = await t.owner('alice');
     const appId = await t.application(alice, 'App');
-    expectRefused(await t.post(keysPath(appId, 'PRODUCTION'), alice, { request_object_signing_alg: 'HS256' }), 'request_object_signing_alg HS256');
+    expectRefused(
+      await t.post(keysPath(appId, 'PRODUCTION'), alice, { request_object_signing_alg: 'HS256' }),
+      'request_object_signing_alg HS256',
+    );
     expect((await t.get(`/appkeys/applications/${appId}`, alice)).body.keys).toEqual({});
 
-    const dynamic = await request(t.server).post('/reg').send({
-      grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_jwt',
-    });
+    const dynamic = await request(t.server)
+      .post('/reg')
+      .send({
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_jwt',
+      });
     expectRefused(dynamic, 'token_endpoint_auth_method client_secret_jwt');
     expect(dynamic.body).not.toHaveProperty('client_secret');
     expect((await t.get('/appkeys/clients', admin)).body.items).toEqual([]);
@@ -286,9 +345,13 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
 
     expect((await t.clientCredentials('legacy', WRONG)).status).toBe(401);
     expect((await t.clientCredentials('legacy', SECRET)).status).toBe(200);
-    await vi.waitFor(() => expect(t.eventsNamed('appkeys.client.secret_hashed')).toEqual([
-      expect.objectContaining({ client_id: 'legacy', trigger: 'authentication' }),
-    ]), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(
+      () =>
+        expect(t.eventsNamed('appkeys.client.secret_hashed')).toEqual([
+          expect.objectContaining({ client_id: 'legacy', trigger: 'authentication' }),
+        ]),
+      { timeout: 10_000, interval: 20 },
+    );
     expect(await stored().rawSecret('legacy')).toMatch(PHC);
     expect(await stored().rawRecord('legacy')).not.toContain(SECRET);
 
@@ -318,12 +381,23 @@ describe('secrets options', () => {
   it('name the option path of a wrong value', async () => {
     const { appKeys } = await import('../src/app-keys.js');
     const store = memoryStore({ warn: () => {} });
-    expect(() => appKeys({ store, secrets: { hash: 'bcrypt' } as never })).toThrow("appKeys: options.secrets.hash must be 'scrypt' or 'none'");
+    expect(() => appKeys({ store, secrets: { hash: 'bcrypt' } as never })).toThrow(
+      "appKeys: options.secrets.hash must be 'scrypt' or 'none'",
+    );
     expect(() => appKeys({ store, secrets: 'scrypt' as never })).toThrow('appKeys: options.secrets must be an object');
-    expect(() => appKeys({ store, secrets: { hash: 'scrypt', salt: 1 } as never })).toThrow('appKeys: options.secrets.salt is not an option');
-    expect(() => appKeys({ store, secrets: { cache: { maxEntries: 0 } } })).toThrow('appKeys: options.secrets.cache.maxEntries must be a positive integer');
-    expect(() => appKeys({ store, secrets: { cache: { maxAgeMs: 1.5 } } })).toThrow('appKeys: options.secrets.cache.maxAgeMs must be a positive integer');
-    expect(appKeys({ store, secrets: { hash: 'scrypt', cache: false } }).options.secrets).toEqual({ hash: true, cache: undefined });
+    expect(() => appKeys({ store, secrets: { hash: 'scrypt', salt: 1 } as never })).toThrow(
+      'appKeys: options.secrets.salt is not an option',
+    );
+    expect(() => appKeys({ store, secrets: { cache: { maxEntries: 0 } } })).toThrow(
+      'appKeys: options.secrets.cache.maxEntries must be a positive integer',
+    );
+    expect(() => appKeys({ store, secrets: { cache: { maxAgeMs: 1.5 } } })).toThrow(
+      'appKeys: options.secrets.cache.maxAgeMs must be a positive integer',
+    );
+    expect(appKeys({ store, secrets: { hash: 'scrypt', cache: false } }).options.secrets).toEqual({
+      hash: true,
+      cache: undefined,
+    });
   });
 });
 
@@ -335,7 +409,10 @@ describe('a provider that never met the extension', () => {
     const harness = await startAppKeys({ store, ...HASHING });
     try {
       const admin = await harness.adminToken();
-      const registered = await request(harness.server).put(clientPath('svc')).set('Authorization', `Bearer ${admin}`).send(oobMetadata(SECRET));
+      const registered = await request(harness.server)
+        .put(clientPath('svc'))
+        .set('Authorization', `Bearer ${admin}`)
+        .send(oobMetadata(SECRET));
       expect(registered.status).toBe(201);
       // configuration() only: no mount(), routes() or registry() taught this provider the hashes
       const { buildProvider, serve, baseConfiguration } = await import('./support/provider.js');
@@ -344,7 +421,11 @@ describe('a provider that never met the extension', () => {
       try {
         const hash = String((await store.getClient('svc'))?.metadata.client_secret);
         for (const secret of [SECRET, hash]) {
-          const response = await request(server).post('/token').set('Authorization', basicAuth('svc', secret)).type('form').send({ grant_type: 'client_credentials' });
+          const response = await request(server)
+            .post('/token')
+            .set('Authorization', basicAuth('svc', secret))
+            .type('form')
+            .send({ grant_type: 'client_credentials' });
           expect(response.status).toBe(401);
         }
       } finally {
@@ -364,20 +445,36 @@ describe.runIf(withRedis)('appkeys clients hash-secrets', () => {
     const prefix = `${redis!.namespace('hash-secrets')}appkeys:`;
     const store = redisStore({ client, prefix });
     const keys = new StoreKeys(prefix);
-    const rawSecret = async (id: string) => (JSON.parse((await client.hget(keys.client(id), 'metadata'))!) as { client_secret?: string }).client_secret;
+    const rawSecret = async (id: string) =>
+      (JSON.parse((await client.hget(keys.client(id), 'metadata'))!) as { client_secret?: string }).client_secret;
     const at = new Date().toISOString();
-    const service = (id: string, secret: string, extra: Record<string, unknown> = {}) => ({ client_id: id, ...oobMetadata(secret), ...extra });
+    const service = (id: string, secret: string, extra: Record<string, unknown> = {}) => ({
+      client_id: id,
+      ...oobMetadata(secret),
+      ...extra,
+    });
     const secrets = [`${SECRET}-1`, `${SECRET}-2`, `${SECRET}-jwt`];
     await store.putClient(service('plain-1', secrets[0]!), at);
     await store.putClient(service('plain-2', secrets[1]!), at);
     await store.putClient(service('jwt', secrets[2]!, { token_endpoint_auth_method: 'client_secret_jwt' }), at);
     await store.putClient(service('hashed', await hashSecret(OTHER)), at);
-    await store.putClient({ client_id: 'public', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none' }, at);
+    await store.putClient(
+      {
+        client_id: 'public',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: ['https://app.example/cb'],
+        token_endpoint_auth_method: 'none',
+      },
+      at,
+    );
     const args = ['clients', 'hash-secrets', '--prefix', prefix];
     try {
       const first = await cli(args);
       expect(first.stdout).toContain('hashed 2, already hashed 1, without secret 1, kept plaintext 1, not hashed 0');
-      expect(first.stdout).toContain('kept plaintext  jwt: token_endpoint_auth_method client_secret_jwt needs the secret itself');
+      expect(first.stdout).toContain(
+        'kept plaintext  jwt: token_endpoint_auth_method client_secret_jwt needs the secret itself',
+      );
       expect(first.code).toBe(1);
       expect(await rawSecret('plain-1')).toMatch(PHC);
       expect(await rawSecret('plain-2')).toMatch(PHC);
@@ -392,10 +489,17 @@ describe.runIf(withRedis)('appkeys clients hash-secrets', () => {
         expect(printed).not.toContain('$scrypt$');
       }
 
-      const server = await startAppKeys({ store, ...HASHING }, { adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }) });
+      const server = await startAppKeys(
+        { store, ...HASHING },
+        { adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }) },
+      );
       try {
-        const token = (secret: string) => request(server.server).post('/token').set('Authorization', basicAuth('plain-1', secret))
-          .type('form').send({ grant_type: 'client_credentials' });
+        const token = (secret: string) =>
+          request(server.server)
+            .post('/token')
+            .set('Authorization', basicAuth('plain-1', secret))
+            .type('form')
+            .send({ grant_type: 'client_credentials' });
         expect((await token(secrets[0]!)).status).toBe(200);
         expect((await token(WRONG)).status).toBe(401);
       } finally {

@@ -26,7 +26,13 @@ describe('scrypt hashes in PHC format', () => {
 
   it('refuses parameters out of bounds or text that is not such a hash, without running scrypt on it', async () => {
     const hash = await hashSecret(SECRET);
-    for (const bad of [hash.replace('ln=10', 'ln=25'), hash.replace('r=8', 'r=64'), hash.replace('$scrypt$', '$argon2id$'), SECRET, '']) {
+    for (const bad of [
+      hash.replace('ln=10', 'ln=25'),
+      hash.replace('r=8', 'r=64'),
+      hash.replace('$scrypt$', '$argon2id$'),
+      SECRET,
+      '',
+    ]) {
       expect(isSecretHash(bad)).toBe(false);
       expect(await verifySecret(bad, SECRET)).toBe(false);
     }
@@ -39,10 +45,15 @@ describe('the verification cache', () => {
     const key = cache.keyOf('client', '$scrypt$hash', SECRET);
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(key).not.toContain('client');
-    expect(new Set([
-      key, cache.keyOf('client', '$scrypt$hash', `${SECRET}x`), cache.keyOf('client', '$scrypt$other', SECRET),
-      cache.keyOf('other', '$scrypt$hash', SECRET), cache.keyOf('clien', 't$scrypt$hash', SECRET),
-    ]).size).toBe(5);
+    expect(
+      new Set([
+        key,
+        cache.keyOf('client', '$scrypt$hash', `${SECRET}x`),
+        cache.keyOf('client', '$scrypt$other', SECRET),
+        cache.keyOf('other', '$scrypt$hash', SECRET),
+        cache.keyOf('clien', 't$scrypt$hash', SECRET),
+      ]).size,
+    ).toBe(5);
     expect(new VerificationCache(DEFAULT_CACHE).keyOf('client', '$scrypt$hash', SECRET)).not.toBe(key);
   });
 
@@ -67,7 +78,10 @@ describe('the verification cache', () => {
     const hash = await hashSecret(SECRET);
     expect(await secrets.verify('svc', hash, 'wrong')).toBe(false);
     expect(secrets.cachedVerifications).toBe(0);
-    expect(await Promise.all([secrets.verify('svc', hash, SECRET), secrets.verify('svc', hash, SECRET)])).toEqual([true, true]);
+    expect(await Promise.all([secrets.verify('svc', hash, SECRET), secrets.verify('svc', hash, SECRET)])).toEqual([
+      true,
+      true,
+    ]);
     expect(secrets.cachedVerifications).toBe(1);
     expect(await secrets.verify('svc', hash, SECRET)).toBe(true);
     expect(await secrets.verify('svc', await hashSecret('rotated-secret'), SECRET)).toBe(false);
@@ -91,17 +105,30 @@ describe('the stand-in the provider holds', () => {
 
 describe('what needs the plaintext secret', () => {
   it('names client_secret_jwt, HS* signing and symmetric or PBES2 key management, and nothing else', () => {
-    expect(plaintextNeed({ token_endpoint_auth_method: 'client_secret_jwt' })).toBe('token_endpoint_auth_method client_secret_jwt');
-    for (const field of ['id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg',
-      'authorization_signed_response_alg', 'request_object_signing_alg', 'token_endpoint_auth_signing_alg']) {
+    expect(plaintextNeed({ token_endpoint_auth_method: 'client_secret_jwt' })).toBe(
+      'token_endpoint_auth_method client_secret_jwt',
+    );
+    for (const field of [
+      'id_token_signed_response_alg',
+      'userinfo_signed_response_alg',
+      'introspection_signed_response_alg',
+      'authorization_signed_response_alg',
+      'request_object_signing_alg',
+      'token_endpoint_auth_signing_alg',
+    ]) {
       expect(plaintextNeed({ [field]: 'HS384' })).toBe(`${field} HS384`);
     }
     for (const alg of ['dir', 'A128KW', 'A256GCMKW', 'PBES2-HS512+A256KW']) {
       expect(plaintextNeed({ request_object_encryption_alg: alg })).toBe(`request_object_encryption_alg ${alg}`);
     }
-    expect(plaintextNeed({
-      token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'RS256',
-      id_token_encrypted_response_alg: 'RSA-OAEP', id_token_encrypted_response_enc: 'A128CBC-HS256', userinfo_encrypted_response_alg: 'ECDH-ES+A128KW',
-    })).toBeUndefined();
+    expect(
+      plaintextNeed({
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'RS256',
+        id_token_encrypted_response_alg: 'RSA-OAEP',
+        id_token_encrypted_response_enc: 'A128CBC-HS256',
+        userinfo_encrypted_response_alg: 'ECDH-ES+A128KW',
+      }),
+    ).toBeUndefined();
   });
 });

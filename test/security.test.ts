@@ -7,7 +7,7 @@ import { authorizationCodeFlow } from './support/auth-code.js';
 import { serviceClient } from './support/provider.js';
 import { fileBackends } from './support/backends.js';
 import { expectOAuthError } from './support/errors.js';
-import { SECRET, Subject, subjectsPerTest, type Body } from './support/subject.js';
+import { SECRET, type Subject, subjectsPerTest, type Body } from './support/subject.js';
 
 /**
  * What an attacker's review of 0.1.0 could do against the server, each now refused: an owner undoing an
@@ -16,11 +16,13 @@ import { SECRET, Subject, subjectsPerTest, type Body } from './support/subject.j
  * admin-made applications, and the binding shown to RFC 7592 readers.
  */
 
-
 const REDIRECT = 'https://app.example/cb';
 const OPEN_STATIC = { id: 'open-static', secret: 'open-static-secret-open-static-secret' } as const;
 const REGISTRATION = {
-  features: { registration: { enabled: true }, registrationManagement: { enabled: true, rotateRegistrationAccessToken: false } },
+  features: {
+    registration: { enabled: true },
+    registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+  },
 } as Configuration;
 
 const keys = (appId: string, keyType = 'PRODUCTION') => `/appkeys/applications/${appId}/keys/${keyType}`;
@@ -33,7 +35,7 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
     expect(response.status, response.text).toBe(200);
   }
 
-  describe('an admin\'s block', () => {
+  describe("an admin's block", () => {
     it('leaves the owner of a BLOCKED application reading, never changing: 403 application_blocked', async () => {
       const t = await start();
       const { owner, appId } = await t.boundClient('alice', 'oob-blocked');
@@ -50,19 +52,30 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
       for (const response of refused) expectOAuthError(response, 403, 'application_blocked');
       await t.call('delete', keys(appId, 'SANDBOX'), await t.admin());
       expectOAuthError(await t.call('post', keys(appId, 'SANDBOX'), owner, {}), 403, 'application_blocked');
-      expectOAuthError(await t.call('put', keys(appId, 'SANDBOX'), owner, { client_id: 'oob-spare', client_secret: SECRET }), 403, 'application_blocked');
+      expectOAuthError(
+        await t.call('put', keys(appId, 'SANDBOX'), owner, { client_id: 'oob-spare', client_secret: SECRET }),
+        403,
+        'application_blocked',
+      );
 
       const read = await t.call('get', `/appkeys/applications/${appId}`, owner);
       expect(read.status).toBe(200);
-      expect(read.body).toMatchObject({ name: 'oob-blocked app', status: 'BLOCKED', keys: { PRODUCTION: { client_id: 'oob-blocked' } } });
+      expect(read.body).toMatchObject({
+        name: 'oob-blocked app',
+        status: 'BLOCKED',
+        keys: { PRODUCTION: { client_id: 'oob-blocked' } },
+      });
       // the client stays unusable, and cannot be provided to another application meanwhile
       expectOAuthError(await t.clientCredentials('oob-blocked'), 401, 'invalid_client');
       const elsewhere = await t.application(await t.ownerToken('mallory'), 'Elsewhere');
-      const taken = await t.call('put', keys(elsewhere), await t.ownerToken('mallory'), { client_id: 'oob-blocked', client_secret: SECRET });
+      const taken = await t.call('put', keys(elsewhere), await t.ownerToken('mallory'), {
+        client_id: 'oob-blocked',
+        client_secret: SECRET,
+      });
       expect(taken.status).not.toBe(201);
     });
 
-    it('is the admin\'s to lift or work around: an admin unbinds, and the client is usable again', async () => {
+    it("is the admin's to lift or work around: an admin unbinds, and the client is usable again", async () => {
       const t = await start();
       const { appId } = await t.boundClient('alice', 'oob-released');
       await block(t, appId, 'BLOCKED');
@@ -77,29 +90,47 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
       const bob = await t.ownerToken('bob');
       const appId = await t.application(bob, 'Guesses');
       for (let i = 0; i < 5; i += 1) {
-        expectOAuthError(await t.call('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: `guess-${i}` }), 401, 'invalid_client');
+        expectOAuthError(
+          await t.call('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: `guess-${i}` }),
+          401,
+          'invalid_client',
+        );
       }
-      const right = await t.call('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: ADMIN_CLIENT.secret });
+      const right = await t.call('put', keys(appId), bob, {
+        client_id: ADMIN_CLIENT.id,
+        client_secret: ADMIN_CLIENT.secret,
+      });
       expectOAuthError(right, 429, 'too_many_attempts');
       expect(right.headers['retry-after']).toMatch(/^\d+$/);
       const wrong = await t.call('put', keys(appId), bob, { client_id: ADMIN_CLIENT.id, client_secret: 'guess-5' });
-      expect({ status: wrong.status, body: wrong.body as Body }).toEqual({ status: right.status, body: right.body as Body });
+      expect({ status: wrong.status, body: wrong.body as Body }).toEqual({
+        status: right.status,
+        body: right.body as Body,
+      });
     });
 
-    it('lets an admin clear a client locked out by many callers\' failures', async () => {
+    it("lets an admin clear a client locked out by many callers' failures", async () => {
       const t = await start({ provideKeys: { enabled: true, attempts: { perCaller: 5, perClient: 3 } } });
       await t.registerClient('oob-locked');
       for (const caller of ['m1', 'm2', 'm3']) {
         const token = await t.ownerToken(caller);
         const appId = await t.application(token, `App of ${caller}`);
-        expectOAuthError(await t.call('put', keys(appId), token, { client_id: 'oob-locked', client_secret: 'wrong' }), 401, 'invalid_client');
+        expectOAuthError(
+          await t.call('put', keys(appId), token, { client_id: 'oob-locked', client_secret: 'wrong' }),
+          401,
+          'invalid_client',
+        );
       }
       const alice = await t.ownerToken('alice');
       const appId = await t.application(alice, 'Legit');
       const attempt = () => t.call('put', keys(appId), alice, { client_id: 'oob-locked', client_secret: SECRET });
       expectOAuthError(await attempt(), 429, 'too_many_attempts');
 
-      expectOAuthError(await t.call('delete', '/appkeys/clients/oob-locked/attempts', alice), 403, 'insufficient_scope');
+      expectOAuthError(
+        await t.call('delete', '/appkeys/clients/oob-locked/attempts', alice),
+        403,
+        'insufficient_scope',
+      );
       expect((await t.call('delete', '/appkeys/clients/oob-locked/attempts', await t.admin())).status).toBe(204);
       expect((await attempt()).status).toBe(201);
     });
@@ -111,7 +142,10 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
       const alice = await t.ownerToken('alice');
       const appId = await t.application(alice, 'Generated');
       const generated = await t.call('post', keys(appId), alice, {});
-      const { client_id: clientId, client_secret: secret } = generated.body as { client_id: string; client_secret: string };
+      const { client_id: clientId, client_secret: secret } = generated.body as {
+        client_id: string;
+        client_secret: string;
+      };
       for (const scope of ['appkeys:admin', 'appkeys', 'api:read appkeys']) {
         expectOAuthError(await t.clientCredentials(clientId, secret, { scope }), 400, 'invalid_scope');
       }
@@ -121,18 +155,37 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
     });
 
     it('never issues them to a static client whose own scope does not list them', async () => {
-      const t = await start({}, { clients: [{ ...serviceClient(OPEN_STATIC.id, OPEN_STATIC.secret), scope: undefined }] });
-      expectOAuthError(await t.clientCredentials(OPEN_STATIC.id, OPEN_STATIC.secret, { scope: 'appkeys:admin' }), 400, 'invalid_scope');
-      expectOAuthError(await t.clientCredentials(OPEN_STATIC.id, OPEN_STATIC.secret, { scope: 'appkeys' }), 400, 'invalid_scope');
+      const t = await start(
+        {},
+        { clients: [{ ...serviceClient(OPEN_STATIC.id, OPEN_STATIC.secret), scope: undefined }] },
+      );
+      expectOAuthError(
+        await t.clientCredentials(OPEN_STATIC.id, OPEN_STATIC.secret, { scope: 'appkeys:admin' }),
+        400,
+        'invalid_scope',
+      );
+      expectOAuthError(
+        await t.clientCredentials(OPEN_STATIC.id, OPEN_STATIC.secret, { scope: 'appkeys' }),
+        400,
+        'invalid_scope',
+      );
       expect((await t.clientCredentials(OPEN_STATIC.id, OPEN_STATIC.secret, { scope: 'api:read' })).status).toBe(200);
       // the operator's admin client names appkeys:admin in its scope: it keeps it
-      expect((await t.clientCredentials(ADMIN_CLIENT.id, ADMIN_CLIENT.secret, { scope: 'appkeys:admin' })).status).toBe(200);
+      expect((await t.clientCredentials(ADMIN_CLIENT.id, ADMIN_CLIENT.secret, { scope: 'appkeys:admin' })).status).toBe(
+        200,
+      );
     });
 
     it('never issues them to a dynamically registered client, and refuses them in its metadata', async () => {
       const t = await start({}, REGISTRATION);
       const metadata = { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
-      expectOAuthError(await request(t.server).post('/reg').send({ ...metadata, scope: 'appkeys:admin' }), 400, 'invalid_client_metadata');
+      expectOAuthError(
+        await request(t.server)
+          .post('/reg')
+          .send({ ...metadata, scope: 'appkeys:admin' }),
+        400,
+        'invalid_client_metadata',
+      );
       const registered = await request(t.server).post('/reg').send(metadata);
       expect(registered.status, registered.text).toBe(201);
       const { client_id: clientId, client_secret: secret } = registered.body as Record<string, string>;
@@ -142,8 +195,17 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
     it('refuses them, and public client_credentials clients, in out-of-band and generated metadata', async () => {
       const t = await start();
       const admin = await t.admin();
-      const base = { client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
-      expectOAuthError(await t.call('put', '/appkeys/clients/oob-admin-scope', admin, { ...base, scope: 'appkeys:admin' }), 400, 'invalid_client_metadata');
+      const base = {
+        client_secret: SECRET,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      };
+      expectOAuthError(
+        await t.call('put', '/appkeys/clients/oob-admin-scope', admin, { ...base, scope: 'appkeys:admin' }),
+        400,
+        'invalid_client_metadata',
+      );
       const alice = await t.ownerToken('alice');
       const appId = await t.application(alice, 'Public');
       expectOAuthError(await t.call('post', keys(appId), alice, { scope: 'appkeys' }), 400, 'invalid_client_metadata');
@@ -155,7 +217,7 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
   });
 
   describe('tokens and the binding', () => {
-    it('turns a client\'s tokens from before its binding inactive, and keeps them so after a block is lifted', async () => {
+    it("turns a client's tokens from before its binding inactive, and keeps them so after a block is lifted", async () => {
       const t = await start();
       await t.registerClient('oob-early');
       const early = await t.accessToken('oob-early');
@@ -177,11 +239,19 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
       const t = await start();
       const admin = await t.admin();
       const registered = await t.call('put', '/appkeys/clients/oob-web', admin, {
-        client_secret: SECRET, grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [REDIRECT], scope: 'openid',
+        client_secret: SECRET,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [REDIRECT],
+        scope: 'openid',
       });
       expect(registered.status, registered.text).toBe(201);
       const { access_token: early } = await authorizationCodeFlow(t.server, {
-        clientId: 'oob-web', clientSecret: SECRET, redirectUri: REDIRECT, scope: 'openid', accountId: 'carol',
+        clientId: 'oob-web',
+        clientSecret: SECRET,
+        redirectUri: REDIRECT,
+        scope: 'openid',
+        accountId: 'carol',
       });
       const userinfo = () => request(t.server).get('/me').set('Authorization', `Bearer ${early}`);
       expect((await userinfo()).status).toBe(200);
@@ -211,33 +281,56 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
       const t = await start();
       const token = await t.ownerToken('eve\u001b]0;owned\u0007');
       expectOAuthError(await t.call('get', '/appkeys/applications', token), 401, 'invalid_token');
-      expectOAuthError(await t.call('post', '/appkeys/applications', await t.admin(), { name: 'x', owner: 'bob\u009b31m' }), 400, 'invalid_request');
-      expectOAuthError(await t.call('post', '/appkeys/applications', await t.admin(), { name: 'y', owner: 'bob\u202e' }), 400, 'invalid_request');
+      expectOAuthError(
+        await t.call('post', '/appkeys/applications', await t.admin(), { name: 'x', owner: 'bob\u009b31m' }),
+        400,
+        'invalid_request',
+      );
+      expectOAuthError(
+        await t.call('post', '/appkeys/applications', await t.admin(), { name: 'y', owner: 'bob\u202e' }),
+        400,
+        'invalid_request',
+      );
     });
   });
 
   describe('RFC 7592', () => {
-    it('never shows a client\'s binding to whoever holds its registration access token', async () => {
+    it("never shows a client's binding to whoever holds its registration access token", async () => {
       const t = await start({}, REGISTRATION);
-      const metadata = { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read' };
+      const metadata = {
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: 'api:read',
+      };
       const registered = await request(t.server).post('/reg').send(metadata);
-      const { client_id: clientId, client_secret: secret, registration_access_token: rat } = registered.body as Record<string, string>;
+      const {
+        client_id: clientId,
+        client_secret: secret,
+        registration_access_token: rat,
+      } = registered.body as Record<string, string>;
       const alice = await t.ownerToken('alice');
       await t.provideKeys(alice, await t.application(alice, 'Registered'), 'PRODUCTION', clientId!, secret!);
 
-      const read = await request(t.server).get(`/reg/${encodeURIComponent(clientId!)}`).set('Authorization', `Bearer ${rat}`);
+      const read = await request(t.server)
+        .get(`/reg/${encodeURIComponent(clientId!)}`)
+        .set('Authorization', `Bearer ${rat}`);
       expect(read.status, read.text).toBe(200);
       expect(read.body).toMatchObject({ client_id: clientId });
       expect(read.body).not.toHaveProperty('appkeys_binding');
       expect(read.text).not.toContain('alice');
 
-      const updated = await request(t.server).put(`/reg/${encodeURIComponent(clientId!)}`).set('Authorization', `Bearer ${rat}`)
+      const updated = await request(t.server)
+        .put(`/reg/${encodeURIComponent(clientId!)}`)
+        .set('Authorization', `Bearer ${rat}`)
         .send({ ...metadata, client_id: clientId, client_secret: secret, client_name: 'renamed' });
       expect(updated.status, updated.text).toBe(200);
       expect(updated.body).not.toHaveProperty('appkeys_binding');
       expect(updated.text).not.toContain('alice');
       // the binding itself is untouched
-      expect((await t.call('get', `/appkeys/clients/${clientId}`, await t.admin())).body.binding).toMatchObject({ bound_by: 'alice' });
+      expect((await t.call('get', `/appkeys/clients/${clientId}`, await t.admin())).body.binding).toMatchObject({
+        bound_by: 'alice',
+      });
     });
   });
 });

@@ -10,7 +10,6 @@ import { oobMetadata, subjectsPerTest, type Subject } from './support/subject.js
  * deleted, and the same client mapped to another application.
  */
 
-
 const backends = fileBackends('seed');
 
 // as the identity server that created it handed them out
@@ -41,7 +40,11 @@ describe.each(backends)('out-of-band client provisioning on the $name store', (b
 
     const first = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     expect(await t.introspect(first)).toMatchObject({
-      active: true, client_id: CLIENT_ID, scope: 'api:read', application_id: appId, key_type: 'PRODUCTION',
+      active: true,
+      client_id: CLIENT_ID,
+      scope: 'api:read',
+      application_id: appId,
+      key_type: 'PRODUCTION',
     });
 
     expect((await t.delete(appPath(appId), await t.owner('alice'))).status).toBe(204);
@@ -59,22 +62,33 @@ describe.each(backends)('out-of-band client provisioning on the $name store', (b
     const bobsApp = await t.application(bob, 'Bob Store App');
     const rebound = await t.put(keysPath(bobsApp), bob, { client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
     expect(rebound.status, rebound.text).toBe(201);
-    expect(rebound.body).toMatchObject({ application_id: bobsApp, client_id: CLIENT_ID, origin: 'provided', bound_by: 'bob' });
+    expect(rebound.body).toMatchObject({
+      application_id: bobsApp,
+      client_id: CLIENT_ID,
+      origin: 'provided',
+      bound_by: 'bob',
+    });
 
     const second = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
     expect(await t.introspect(second)).toMatchObject({ active: true, application_id: bobsApp, key_type: 'PRODUCTION' });
     // the first application's token does not come back to life under the new binding
     expect((await t.introspect(first)).active).toBe(false);
 
-    expect(t.eventsNamed('appkeys.application.deleted')).toEqual([expect.objectContaining({
-      actor: { kind: 'owner', id: 'alice' }, application_id: appId, unbound_client_ids: [CLIENT_ID], deleted_client_ids: [],
-    })]);
+    expect(t.eventsNamed('appkeys.application.deleted')).toEqual([
+      expect.objectContaining({
+        actor: { kind: 'owner', id: 'alice' },
+        application_id: appId,
+        unbound_client_ids: [CLIENT_ID],
+        deleted_client_ids: [],
+      }),
+    ]);
     expect(t.eventsNamed('appkeys.binding.created').map((event) => [event.application_id, event.client_id])).toEqual([
-      [appId, CLIENT_ID], [bobsApp, CLIENT_ID],
+      [appId, CLIENT_ID],
+      [bobsApp, CLIENT_ID],
     ]);
   });
 
-  it('refuses tokens to a blocked application\'s client and turns its tokens inactive until unblocked', async () => {
+  it("refuses tokens to a blocked application's client and turns its tokens inactive until unblocked", async () => {
     const t = await start();
     const appId = await provisionedAndProvided(t, 'alice', 'Alice Store App');
     const before = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });

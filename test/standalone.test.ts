@@ -21,12 +21,15 @@ const quiet = { level: 'silent' } as const;
 
 /** An address of this machine other than loopback, if it has one. */
 function externalAddress(family: 'IPv4' | 'IPv6'): string | undefined {
-  return Object.values(networkInterfaces()).flat()
+  return Object.values(networkInterfaces())
+    .flat()
     .find((entry) => entry && !entry.internal && entry.family === family && !entry.address.startsWith('fe80'))?.address;
 }
 
 function hasLoopbackIpv6(): boolean {
-  return Object.values(networkInterfaces()).flat().some((entry) => entry?.internal && entry.family === 'IPv6');
+  return Object.values(networkInterfaces())
+    .flat()
+    .some((entry) => entry?.internal && entry.family === 'IPv6');
 }
 
 /** Whether something answers HTTP at `url`; a refused connection is `false`. */
@@ -45,7 +48,9 @@ async function start(settings: Partial<StandaloneSettings> = {}): Promise<Runnin
 
 /** `npm start`'s server (`appkeys serve`) in its own process, as processes.ts starts it. */
 function spawnStandalone(env: NodeJS.ProcessEnv): ScriptProcess {
-  return startScript('cli/main.ts', ['serve'], { env: { REDIS_URL: '', APPKEYS_ADMIN_CLIENT_SECRET: '', LOG_LEVEL: 'warn', ...env } });
+  return startScript('cli/main.ts', ['serve'], {
+    env: { REDIS_URL: '', APPKEYS_ADMIN_CLIENT_SECRET: '', LOG_LEVEL: 'warn', ...env },
+  });
 }
 
 describe('where the standalone server listens', () => {
@@ -106,7 +111,9 @@ describe('the banner and the admin secret', () => {
       const text = banner(running, undefined);
       expect(text).not.toContain(GIVEN_SECRET);
       expect(text).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');
-      expect(text).toContain(`curl -s -u "appkeys-admin:$APPKEYS_ADMIN_CLIENT_SECRET" -d grant_type=client_credentials -d scope=appkeys:admin ${running.url}/token`);
+      expect(text).toContain(
+        `curl -s -u "appkeys-admin:$APPKEYS_ADMIN_CLIENT_SECRET" -d grant_type=client_credentials -d scope=appkeys:admin ${running.url}/token`,
+      );
     } finally {
       await running.close();
     }
@@ -131,13 +138,19 @@ describe('the banner and the admin secret', () => {
       await server.until((output) => output.includes('management API') || undefined, 30_000);
       expect(server.stdout()).not.toContain(GIVEN_SECRET);
       expect(server.stderr()).not.toContain(GIVEN_SECRET);
-      const curl = server.stdout().split('\n').find((line) => line.trim().startsWith('curl '));
+      const curl = server
+        .stdout()
+        .split('\n')
+        .find((line) => line.trim().startsWith('curl '));
       expect(curl).toContain('$APPKEYS_ADMIN_CLIENT_SECRET');
       const token = spawn('bash', ['-c', curl!.trim()], {
-        env: { ...process.env, APPKEYS_ADMIN_CLIENT_SECRET: GIVEN_SECRET }, stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, APPKEYS_ADMIN_CLIENT_SECRET: GIVEN_SECRET },
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
       let body = '';
-      token.stdout.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      token.stdout.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
       expect(await new Promise((resolve) => token.on('close', resolve))).toBe(0);
       expect(JSON.parse(body)).toMatchObject({ access_token: expect.any(String), scope: 'appkeys:admin' });
     } finally {
@@ -180,7 +193,13 @@ describe('metrics', () => {
 });
 
 describe('in production', () => {
-  const SAYS_WHAT_INSTEAD = [/NODE_ENV=production/, /development login/, /interactions/, /findAccount/, /Mounting into your server/];
+  const SAYS_WHAT_INSTEAD = [
+    /NODE_ENV=production/,
+    /development login/,
+    /interactions/,
+    /findAccount/,
+    /Mounting into your server/,
+  ];
 
   it('refuses the development login, which oidc-provider enables unless told otherwise', () => {
     const cases: Array<[string | undefined, Record<string, unknown> | undefined, boolean]> = [
@@ -207,18 +226,27 @@ describe('in production', () => {
   it('npm start exits 1 with one message on stderr that says what to configure instead', async () => {
     const port = await freePort();
     const server = spawnStandalone({ PORT: String(port), NODE_ENV: 'production' });
-    const code = await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 30_000, 'still running'))]);
+    const code = await Promise.race([
+      server.exited,
+      new Promise((resolve) => setTimeout(resolve, 30_000, 'still running')),
+    ]);
     if (code === 'still running') await server.stop();
     expect(code).toBe(1);
     expect(server.stdout()).toBe('');
-    const lines = server.stderr().split('\n').filter((line) => line !== '');
+    const lines = server
+      .stderr()
+      .split('\n')
+      .filter((line) => line !== '');
     expect(lines, server.stderr()).toHaveLength(1);
     for (const says of SAYS_WHAT_INSTEAD) expect(lines[0]).toMatch(says);
     expect(await portIsFree(port)).toBe(true);
   }, 60_000);
 
   it('appkeys serve exits 1 with the same message', async () => {
-    const { code, stdout, stderr } = await runCliHere(['serve', '--port', '0'], { NODE_ENV: 'production', REDIS_URL: '' });
+    const { code, stdout, stderr } = await runCliHere(['serve', '--port', '0'], {
+      NODE_ENV: 'production',
+      REDIS_URL: '',
+    });
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);

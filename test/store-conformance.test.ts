@@ -19,7 +19,9 @@ import { describeStoreConformance } from './support/store-conformance.js';
 describe('memoryStore', () => {
   it('warns once per process that its data is lost on restart and not shared between processes', async () => {
     const emitted: Error[] = [];
-    const listen = (warning: Error) => { emitted.push(warning); };
+    const listen = (warning: Error) => {
+      emitted.push(warning);
+    };
     process.on('warning', listen);
     try {
       memoryStore();
@@ -52,7 +54,9 @@ if (redisOrSkip()) {
     beforeAll(async () => {
       redis = await startRedis();
     });
-    afterAll(async () => { await redis?.stop(); });
+    afterAll(async () => {
+      await redis?.stop();
+    });
 
     async function redisUnderTest(): Promise<StoreUnderTest & { client: Redis; keys: StoreKeys }> {
       const client = redis.client();
@@ -110,20 +114,32 @@ if (redisOrSkip()) {
 
     describe('options', () => {
       it('rejects a client that is neither an ioredis nor a node-redis client, naming the option', () => {
-        for (const client of [undefined, null, {}, { call: () => {} }, { sendCommand: () => {} }, 'redis://localhost']) {
-          expect(() => redisStore({ client: client as unknown as RedisClient })).toThrow(/^redisStore options\.client must be an ioredis client/);
+        for (const client of [
+          undefined,
+          null,
+          {},
+          { call: () => {} },
+          { sendCommand: () => {} },
+          'redis://localhost',
+        ]) {
+          expect(() => redisStore({ client: client as unknown as RedisClient })).toThrow(
+            /^redisStore options\.client must be an ioredis client/,
+          );
         }
       });
 
       it('rejects a waitForReplicas that is not { replicas, timeoutMs } of positive integers, naming the option', () => {
         const client = redis.client();
         for (const [waitForReplicas, path] of [
-          [0, 'waitForReplicas'], [{ replicas: 0, timeoutMs: 100 }, 'waitForReplicas.replicas'],
-          [{ replicas: 1.5, timeoutMs: 100 }, 'waitForReplicas.replicas'], [{ replicas: 1 }, 'waitForReplicas.timeoutMs'],
+          [0, 'waitForReplicas'],
+          [{ replicas: 0, timeoutMs: 100 }, 'waitForReplicas.replicas'],
+          [{ replicas: 1.5, timeoutMs: 100 }, 'waitForReplicas.replicas'],
+          [{ replicas: 1 }, 'waitForReplicas.timeoutMs'],
           [{ replicas: 1, timeoutMs: 0 }, 'waitForReplicas.timeoutMs'],
         ] as const) {
-          expect(() => redisStore({ client, waitForReplicas: waitForReplicas as never }))
-            .toThrow(`redisStore options.${path} must be`);
+          expect(() => redisStore({ client, waitForReplicas: waitForReplicas as never })).toThrow(
+            `redisStore options.${path} must be`,
+          );
         }
       });
     });
@@ -133,7 +149,10 @@ if (redisOrSkip()) {
         // the private server has no replica: WAIT 1 times out with 0 acknowledgements
         const prefix = redis.namespace('wait');
         const store = redisStore({ client: redis.client(), prefix, waitForReplicas: { replicas: 1, timeoutMs: 50 } });
-        const failure = await store.putClient(clientMetadata('c1'), T0).then(() => undefined, (err: unknown) => err);
+        const failure = await store.putClient(clientMetadata('c1'), T0).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
         expect(isStoreUnavailable(failure)).toBe(true);
         expect(String((failure as Error).cause)).toMatch(/0 of 1 replicas acknowledged/);
         // reads do not WAIT, and show the change on the master; a retry finds it there
@@ -146,7 +165,11 @@ if (redisOrSkip()) {
       it('answers 503 the same way through a node-redis client', async () => {
         const client = await nodeRedisClient();
         try {
-          const store = redisStore({ client, prefix: redis.namespace('wait-nr'), waitForReplicas: { replicas: 1, timeoutMs: 50 } });
+          const store = redisStore({
+            client,
+            prefix: redis.namespace('wait-nr'),
+            waitForReplicas: { replicas: 1, timeoutMs: 50 },
+          });
           await expect(store.createApplication(newApplication('app1', 'bob'))).rejects.toSatisfy(isStoreUnavailable);
           expect((await store.getApplication('app1'))?.owner).toBe('bob');
         } finally {
@@ -239,7 +262,7 @@ if (redisOrSkip()) {
         }
       });
 
-      it('reports an application missing from its owner\'s index', async () => {
+      it("reports an application missing from its owner's index", async () => {
         await without(subject.keys.ownerApplications('bob'), expectProblems);
       });
 
@@ -253,16 +276,22 @@ if (redisOrSkip()) {
 
       it('pages through owner and name indexes larger than one batch, and reports a stray entry in them', async () => {
         const { store, client, keys } = subject;
-        await Promise.all(Array.from({ length: 520 }, (_, i) => store.createApplication(newApplication(`big${i}`, 'carol', `App ${i}`))));
+        await Promise.all(
+          Array.from({ length: 520 }, (_, i) =>
+            store.createApplication(newApplication(`big${i}`, 'carol', `App ${i}`)),
+          ),
+        );
         expect(await store.verify()).toEqual({ ok: true, problems: [] });
         await client.zadd(keys.ownerApplications('carol'), 0, 'app1');
         await client.hset(keys.ownerNames('carol'), 'ghost', 'big0');
         try {
           const result = await store.verify();
-          expect(result.problems).toEqual(expect.arrayContaining([
-            expect.stringContaining('names application app1'),
-            expect.stringContaining('maps a name to application big0'),
-          ]));
+          expect(result.problems).toEqual(
+            expect.arrayContaining([
+              expect.stringContaining('names application app1'),
+              expect.stringContaining('maps a name to application big0'),
+            ]),
+          );
         } finally {
           await client.zrem(keys.ownerApplications('carol'), 'app1');
           await client.hdel(keys.ownerNames('carol'), 'ghost');

@@ -29,7 +29,6 @@ const SERVICE = { id: 'svc-billing', secret: 'svc-secret-0123456789abcdef0123456
 
 type Counts = Map<string, number>;
 
-
 function subtract(measured: Counts, baseline: Counts): Counts {
   const net: Counts = new Map();
   for (const [name, calls] of measured) {
@@ -46,14 +45,20 @@ function total(counts: Counts): number {
 }
 
 function perRequest(counts: Counts): string {
-  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([name, calls]) => `${name} ${calls / REQUESTS}`).join(', ');
+  return [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, calls]) => `${name} ${calls / REQUESTS}`)
+    .join(', ');
 }
 
 async function tokenRequests(server: Server, count: number): Promise<string[]> {
   const tokens: string[] = [];
   for (let i = 0; i < count; i += 1) {
-    const response = await request(server).post('/token').set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
-      .type('form').send({ grant_type: 'client_credentials', scope: 'api:read' });
+    const response = await request(server)
+      .post('/token')
+      .set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
+      .type('form')
+      .send({ grant_type: 'client_credentials', scope: 'api:read' });
     expect(response.status, response.text).toBe(200);
     tokens.push((response.body as { access_token: string }).access_token);
   }
@@ -81,13 +86,18 @@ describe.runIf(privateRedis)('Redis commands per token request', () => {
     const store = redisStore({ client, prefix: 'appkeys:store:' });
     closeStore = () => store.close();
     const keys = appKeys({ store, provideKeys: { enabled: true } });
-    const provider = buildProvider(keys.configuration(baseConfiguration({ adapter: redisAdapter({ client, prefix: 'appkeys:oidc:' }) })));
+    const provider = buildProvider(
+      keys.configuration(baseConfiguration({ adapter: redisAdapter({ client, prefix: 'appkeys:oidc:' }) })),
+    );
     keys.mount(provider);
     const registry = keys.registry(provider);
     const admin: Actor = { kind: 'admin', id: 'client:token-commands' };
     await registry.registerClient(admin, SERVICE.id, metadata);
     const application = await registry.createApplication(admin, { name: 'Billing', owner: 'alice' });
-    await registry.provideKeys(admin, application.id, 'PRODUCTION', { client_id: SERVICE.id, client_secret: SERVICE.secret });
+    await registry.provideKeys(admin, application.id, 'PRODUCTION', {
+      client_id: SERVICE.id,
+      client_secret: SERVICE.secret,
+    });
     withAppKeys = serve(provider);
 
     // warm-up: connections established and ready-checked, scripts loaded, before anything is counted
@@ -112,7 +122,10 @@ describe.runIf(privateRedis)('Redis commands per token request', () => {
     };
     const baseline = await measure(async () => {});
     // nothing but the counter talks to this server between requests
-    expect([...baseline.keys()].every((name) => name.startsWith('config') || name === 'info'), [...baseline.keys()].join(', ')).toBe(true);
+    expect(
+      [...baseline.keys()].every((name) => name.startsWith('config') || name === 'info'),
+      [...baseline.keys()].join(', '),
+    ).toBe(true);
     const measured = await measure(run);
     counter.disconnect();
     return subtract(measured, baseline);
@@ -121,19 +134,26 @@ describe.runIf(privateRedis)('Redis commands per token request', () => {
   it('sends exactly as many Redis commands per client_credentials token with appkeys as without', async () => {
     const without = await commandsDuring(() => tokenRequests(plain, REQUESTS));
     let tokens: string[] = [];
-    const withIt = await commandsDuring(async () => { tokens = await tokenRequests(withAppKeys, REQUESTS); });
+    const withIt = await commandsDuring(async () => {
+      tokens = await tokenRequests(withAppKeys, REQUESTS);
+    });
 
-    process.stdout.write(`Redis commands per client_credentials token request, those run by scripts included (${REQUESTS} requests each)\n`
-      + `  without appkeys: ${total(without) / REQUESTS} (${perRequest(without)})\n`
-      + `  with appkeys:    ${total(withIt) / REQUESTS} (${perRequest(withIt)})\n`);
+    process.stdout.write(
+      `Redis commands per client_credentials token request, those run by scripts included (${REQUESTS} requests each)\n` +
+        `  without appkeys: ${total(without) / REQUESTS} (${perRequest(without)})\n` +
+        `  with appkeys:    ${total(withIt) / REQUESTS} (${perRequest(withIt)})\n`,
+    );
 
     expect(total(without)).toBeGreaterThan(0);
     expect(total(without) % REQUESTS, 'every request costs the same').toBe(0);
     expect(total(withIt)).toBe(total(without));
 
     // and the counted tokens did go through the binding
-    const introspected = await request(withAppKeys).post('/token/introspection')
-      .set('Authorization', basicAuth(SERVICE.id, SERVICE.secret)).type('form').send({ token: tokens[0] });
+    const introspected = await request(withAppKeys)
+      .post('/token/introspection')
+      .set('Authorization', basicAuth(SERVICE.id, SERVICE.secret))
+      .type('form')
+      .send({ token: tokens[0] });
     expect(introspected.body).toMatchObject({ active: true, client_id: SERVICE.id, key_type: 'PRODUCTION' });
   });
 });

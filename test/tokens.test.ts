@@ -8,7 +8,7 @@ import { authorizationCodeFlow, tokenRequest } from './support/auth-code.js';
 import { basicAuth } from '../support/http.js';
 import { fileBackends } from './support/backends.js';
 import { expectOAuthError } from './support/errors.js';
-import { API, SECRET, Subject, subjectsPerTest, type Body } from './support/subject.js';
+import { API, SECRET, type Subject, subjectsPerTest, type Body } from './support/subject.js';
 
 const backends = fileBackends();
 
@@ -29,43 +29,59 @@ describe.each(backends)('tokens of bound clients, on the $name backend', (backen
   const start = subjectsPerTest(backend);
 
   /** Tokens carry whole-second `iat`; a token of a block's own second never counts again (README, Tokens). */
-async function pastTheSecondOf(instant: number): Promise<void> {
-  const wait = 1000 - (instant % 1000) + 20;
-  if (Math.floor(Date.now() / 1000) <= Math.floor(instant / 1000)) await new Promise((resolve) => setTimeout(resolve, wait));
-}
+  async function pastTheSecondOf(instant: number): Promise<void> {
+    const wait = 1000 - (instant % 1000) + 20;
+    if (Math.floor(Date.now() / 1000) <= Math.floor(instant / 1000))
+      await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 
-describe('claims', () => {
-    it('gives a bound client\'s client_credentials token application_id and key_type, shown by introspection', async () => {
+  describe('claims', () => {
+    it("gives a bound client's client_credentials token application_id and key_type, shown by introspection", async () => {
       const t = await start();
       const { appId } = await t.boundClient('alice', 'oob-bound', 'SANDBOX');
 
       const token = await t.accessToken('oob-bound');
 
       expect(await t.introspect(token)).toMatchObject({
-        active: true, client_id: 'oob-bound', application_id: appId, key_type: 'SANDBOX', token_type: 'Bearer',
+        active: true,
+        client_id: 'oob-bound',
+        application_id: appId,
+        key_type: 'SANDBOX',
+        token_type: 'Bearer',
       });
     });
 
-    it('still calls the caller\'s extraTokenClaims and merges its claims, the binding\'s winning on the same names', async () => {
+    it("still calls the caller's extraTokenClaims and merges its claims, the binding's winning on the same names", async () => {
       const calledFor: string[] = [];
-      const t = await start({}, {
-        extraTokenClaims(_ctx, token) {
-          calledFor.push(token.clientId!);
-          return { tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' };
+      const t = await start(
+        {},
+        {
+          extraTokenClaims(_ctx, token) {
+            calledFor.push(token.clientId!);
+            return { tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' };
+          },
         },
-      });
+      );
       const { appId } = await t.boundClient('alice', 'oob-bound');
 
       const token = await t.accessToken('oob-bound');
 
       expect(calledFor).toContain('oob-bound');
-      expect(await t.introspect(token)).toMatchObject({ active: true, tenant: 'acme', application_id: appId, key_type: 'PRODUCTION' });
+      expect(await t.introspect(token)).toMatchObject({
+        active: true,
+        tenant: 'acme',
+        application_id: appId,
+        key_type: 'PRODUCTION',
+      });
     });
 
-    it('keeps application_id and key_type to the binding: an unbound client\'s token has neither, even when the caller\'s claims name them, and stays active', async () => {
-      const t = await start({}, {
-        extraTokenClaims: () => ({ tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' }),
-      });
+    it("keeps application_id and key_type to the binding: an unbound client's token has neither, even when the caller's claims name them, and stays active", async () => {
+      const t = await start(
+        {},
+        {
+          extraTokenClaims: () => ({ tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' }),
+        },
+      );
       await t.registerClient('oob-unbound');
 
       for (const token of [await t.accessToken('oob-unbound'), await t.admin()]) {
@@ -91,14 +107,21 @@ describe('claims', () => {
     });
 
     it('signs application_id and key_type into a JWT access token for a resource server', async () => {
-      const t = await start({}, {
-        features: {
-          resourceIndicators: {
-            enabled: true,
-            getResourceServerInfo: () => ({ scope: 'api:read', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+      const t = await start(
+        {},
+        {
+          features: {
+            resourceIndicators: {
+              enabled: true,
+              getResourceServerInfo: () => ({
+                scope: 'api:read',
+                accessTokenFormat: 'jwt',
+                jwt: { sign: { alg: 'RS256' } },
+              }),
+            },
           },
         },
-      });
+      );
       const { appId } = await t.boundClient('alice', 'oob-bound');
       const before = await t.storedTokens();
 
@@ -107,12 +130,18 @@ describe('claims', () => {
       const { header, payload, signingInput, signature } = decodeJws(jws);
       expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
       expect(payload).toMatchObject({
-        client_id: 'oob-bound', aud: API, scope: 'api:read', application_id: appId, key_type: 'PRODUCTION',
+        client_id: 'oob-bound',
+        aud: API,
+        scope: 'api:read',
+        application_id: appId,
+        key_type: 'PRODUCTION',
       });
       const jwks = (await request(t.server).get('/jwks')).body as { keys: Array<JsonWebKey & { kid: string }> };
       const jwk = jwks.keys.find((key) => key.kid === header.kid);
-      expect(jwk, 'the signing key is in the provider\'s JWKS').toBeDefined();
-      expect(verifySignature('sha256', Buffer.from(signingInput), createPublicKey({ key: jwk!, format: 'jwk' }), signature)).toBe(true);
+      expect(jwk, "the signing key is in the provider's JWKS").toBeDefined();
+      expect(
+        verifySignature('sha256', Buffer.from(signingInput), createPublicKey({ key: jwk!, format: 'jwk' }), signature),
+      ).toBe(true);
       // a JWT access token is not stored, so nothing here can revoke it: it lives until it expires
       expect(await t.storedTokens()).toBe(before);
     });
@@ -122,7 +151,9 @@ describe('claims', () => {
       const owner = await t.ownerToken('carol');
       const appId = await t.application(owner, 'Web app');
       const generated = await t.call('post', `/appkeys/applications/${appId}/keys/SANDBOX`, owner, {
-        grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['https://app.example/cb'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: ['https://app.example/cb'],
       });
       expect(generated.status, generated.text).toBe(201);
       const client = generated.body as { client_id: string; client_secret: string };
@@ -136,16 +167,26 @@ describe('claims', () => {
 
       const tokens = await authorizationCodeFlow(t.server, flow);
       expect(await t.introspect(tokens.access_token)).toMatchObject({
-        active: true, sub: 'dave', client_id: client.client_id, application_id: appId, key_type: 'SANDBOX',
+        active: true,
+        sub: 'dave',
+        client_id: client.client_id,
+        application_id: appId,
+        key_type: 'SANDBOX',
       });
 
       expect(tokens.refresh_token).toEqual(expect.any(String));
-      const refreshed = await tokenRequest(t.server, flow, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+      const refreshed = await tokenRequest(t.server, flow, {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token!,
+      });
       expect(refreshed.status, refreshed.text).toBe(200);
       const refreshedToken = (refreshed.body as { access_token: string }).access_token;
       expect(refreshedToken).not.toBe(tokens.access_token);
       expect(await t.introspect(refreshedToken)).toMatchObject({
-        active: true, sub: 'dave', application_id: appId, key_type: 'SANDBOX',
+        active: true,
+        sub: 'dave',
+        application_id: appId,
+        key_type: 'SANDBOX',
       });
     });
   });
@@ -182,8 +223,11 @@ describe('claims', () => {
       expect(await t.storedTokens()).toBe(before);
       // nor does another client's revocation touch it: to every endpoint that looks tokens up, a blocked
       // client's token is no token (RFC 7009 answers 200 for those), and it stays stored until it expires
-      const byAdmin = await request(t.server).post('/token/revocation')
-        .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret)).type('form').send({ token: earlier });
+      const byAdmin = await request(t.server)
+        .post('/token/revocation')
+        .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret))
+        .type('form')
+        .send({ token: earlier });
       expect(byAdmin.status, byAdmin.text).toBe(200);
       expect(await t.storedTokens()).toBe(before);
     });
@@ -212,12 +256,21 @@ describe('claims', () => {
       const { appId, owner } = await t.boundClient('alice', 'oob-again');
       const underFirst = await t.accessToken('oob-again');
       const unbound = Date.now();
-      expect((await request(t.server).delete(`/appkeys/applications/${appId}/keys/PRODUCTION`).set('Authorization', `Bearer ${owner}`)).status).toBe(204);
+      expect(
+        (
+          await request(t.server)
+            .delete(`/appkeys/applications/${appId}/keys/PRODUCTION`)
+            .set('Authorization', `Bearer ${owner}`)
+        ).status,
+      ).toBe(204);
       await pastTheSecondOf(unbound);
       await t.provideKeys(owner, appId, 'PRODUCTION', 'oob-again');
 
       expect(await t.introspect(underFirst)).toEqual({ active: false });
-      expect(await t.introspect(await t.accessToken('oob-again'))).toMatchObject({ active: true, application_id: appId });
+      expect(await t.introspect(await t.accessToken('oob-again'))).toMatchObject({
+        active: true,
+        application_id: appId,
+      });
     });
   });
 
@@ -238,20 +291,31 @@ describe('claims', () => {
     });
 
     it('refuses an unbound client a JWT access token too', async () => {
-      const t = await start({ requireBinding: true }, {
-        features: {
-          resourceIndicators: {
-            enabled: true,
-            getResourceServerInfo: () => ({ scope: 'api:read', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+      const t = await start(
+        { requireBinding: true },
+        {
+          features: {
+            resourceIndicators: {
+              enabled: true,
+              getResourceServerInfo: () => ({
+                scope: 'api:read',
+                accessTokenFormat: 'jwt',
+                jwt: { sign: { alg: 'RS256' } },
+              }),
+            },
           },
         },
-      });
+      );
       await t.registerClient('oob-late');
 
-      expectOAuthError(await t.clientCredentials('oob-late', SECRET, { scope: 'api:read', resource: API }), 400, 'unauthorized_client');
+      expectOAuthError(
+        await t.clientCredentials('oob-late', SECRET, { scope: 'api:read', resource: API }),
+        400,
+        'unauthorized_client',
+      );
     });
 
-    it('leaves static clients untouched: the admin client and the portal\'s sign-in get their tokens', async () => {
+    it("leaves static clients untouched: the admin client and the portal's sign-in get their tokens", async () => {
       const t = await start({ requireBinding: true });
 
       expect(await t.introspect(await t.admin())).toMatchObject({ active: true, client_id: ADMIN_CLIENT.id });
@@ -315,12 +379,18 @@ describe('claims', () => {
     it('turns the tokens of a deleted out-of-band client inactive, those with a subject too', async () => {
       const t = await start();
       await t.registerClient('oob-web', SECRET, {
-        grant_types: ['authorization_code', 'client_credentials'], response_types: ['code'], redirect_uris: ['https://web.example/cb'],
+        grant_types: ['authorization_code', 'client_credentials'],
+        response_types: ['code'],
+        redirect_uris: ['https://web.example/cb'],
         scope: 'openid api:read',
       });
       const service = await t.accessToken('oob-web');
       const user = await authorizationCodeFlow(t.server, {
-        clientId: 'oob-web', clientSecret: SECRET, redirectUri: 'https://web.example/cb', scope: 'openid api:read', accountId: 'erin',
+        clientId: 'oob-web',
+        clientSecret: SECRET,
+        redirectUri: 'https://web.example/cb',
+        scope: 'openid api:read',
+        accountId: 'erin',
       });
       expect(await t.introspect(user.access_token)).toMatchObject({ active: true, sub: 'erin' });
 
@@ -344,5 +414,4 @@ describe('claims', () => {
       expect(await t.introspect(token)).toEqual({ active: false });
     });
   });
-
 });

@@ -19,7 +19,9 @@ function walkthroughBlocks(): string[] {
 }
 
 /** Starts `npm start`'s server as a new user would, and reads the admin secret from its banner. */
-async function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ScriptProcess; base: string; adminSecret: string }> {
+async function startServer(
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ScriptProcess; base: string; adminSecret: string }> {
   const port = await freePort();
   const child = startScript('cli/main.ts', ['serve'], { env: { ...env, PORT: String(port) } });
   try {
@@ -35,11 +37,19 @@ async function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ScriptProce
 async function runWalkthrough(env: NodeJS.ProcessEnv): Promise<string[]> {
   const blocks = walkthroughBlocks();
   const script = ['set -euo pipefail', ...blocks.flatMap((block, i) => [`echo '@@block ${i}@@'`, block])].join('\n');
-  const child = spawn('bash', ['-c', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', script], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`the walkthrough failed (exit ${code}):\n${stdout}\n${stderr}`);
   return stdout.split(/@@block \d+@@\n/).slice(1);
@@ -85,17 +95,31 @@ function walkthroughOn(store: 'memory' | 'redis') {
       expect(JSON.stringify(registered)).not.toContain('secret-issued-by-the-corporate-idp');
 
       const binding = provided![0] as { application_id: string };
-      expect(binding).toMatchObject({ client_id: 'corp-billing-svc', key_type: 'PRODUCTION', origin: 'provided', bound_by: 'alice' });
-      expect(introspected).toEqual([{ active: true, client_id: 'corp-billing-svc', application_id: binding.application_id, key_type: 'PRODUCTION' }]);
+      expect(binding).toMatchObject({
+        client_id: 'corp-billing-svc',
+        key_type: 'PRODUCTION',
+        origin: 'provided',
+        bound_by: 'alice',
+      });
+      expect(introspected).toEqual([
+        { active: true, client_id: 'corp-billing-svc', application_id: binding.application_id, key_type: 'PRODUCTION' },
+      ]);
 
       expect(afterDelete).toEqual([204, { active: false }, { client_id: 'corp-billing-svc', binding: null }]);
 
       const bobBinding = rebound![0] as { application_id: string };
-      expect(bobBinding).toMatchObject({ client_id: 'corp-billing-svc', key_type: 'SANDBOX', origin: 'provided', bound_by: 'bob' });
+      expect(bobBinding).toMatchObject({
+        client_id: 'corp-billing-svc',
+        key_type: 'SANDBOX',
+        origin: 'provided',
+        bound_by: 'bob',
+      });
       expect(bobBinding.application_id).not.toBe(binding.application_id);
       expect(rebound![1]).toEqual({ active: true, application_id: bobBinding.application_id, key_type: 'SANDBOX' });
 
-      expect(generated).toEqual([{ client_id: expect.any(String), origin: 'generated', client_secret: expect.any(String) }]);
+      expect(generated).toEqual([
+        { client_id: expect.any(String), origin: 'generated', client_secret: expect.any(String) },
+      ]);
     }, 60_000);
   };
 }

@@ -35,7 +35,10 @@ export interface NodeRedisCluster {
   readonly masters: readonly NodeRedisShardNode[];
   readonly slots: ReadonlyArray<{ readonly master: NodeRedisShardNode } | undefined>;
   sendCommand(
-    firstKey: string | undefined, isReadonly: boolean | undefined, args: string[], options?: NodeRedisCommandOptions,
+    firstKey: string | undefined,
+    isReadonly: boolean | undefined,
+    args: string[],
+    options?: NodeRedisCommandOptions,
   ): Promise<unknown>;
   nodeClient(node: NodeRedisShardNode): NodeRedisClient | Promise<NodeRedisClient>;
 }
@@ -171,7 +174,9 @@ class IoredisCluster implements CommandClient {
     if (refused || key === undefined) return refused;
     const node = this.#node(key);
     // a node not connected yet ('wait') connects on first use; one that lost its connection must not queue
-    return node && NOT_SENDING.has(node.status) ? `redis cluster node ${node.options.host}:${node.options.port} is ${node.status}` : undefined;
+    return node && NOT_SENDING.has(node.status)
+      ? `redis cluster node ${node.options.host}:${node.options.port} is ${node.status}`
+      : undefined;
   }
 
   async send(args: readonly Arg[], { key, keyless }: SendOptions): Promise<unknown> {
@@ -247,7 +252,9 @@ class NodeRedisClusterClient implements CommandClient {
     if (key === undefined) return undefined;
     const master = this.#cluster.slots[keySlot(key)]?.master;
     // a master without a client yet gets one, connected, on first use
-    return master?.client ? nodeRedisRefusal(master.client, `redis cluster node ${master.host}:${master.port}`) : undefined;
+    return master?.client
+      ? nodeRedisRefusal(master.client, `redis cluster node ${master.host}:${master.port}`)
+      : undefined;
   }
 
   async send(args: readonly Arg[], { key, signal }: SendOptions): Promise<unknown> {

@@ -123,7 +123,9 @@ export class Connection {
       let cursor = '0';
       do {
         this.#assertSendable(node);
-        const reply = await this.#bounded((signal) => node.send(['SCAN', cursor, 'MATCH', pattern, 'COUNT', count], { signal }));
+        const reply = await this.#bounded((signal) =>
+          node.send(['SCAN', cursor, 'MATCH', pattern, 'COUNT', count], { signal }),
+        );
         const [next, keys] = scanReply(reply);
         cursor = next;
         if (keys.length) yield keys;
@@ -144,7 +146,12 @@ export class Connection {
     return reply;
   }
 
-  async #evaluate(script: Script, keys: readonly string[], args: readonly Arg[], signal: AbortSignal | undefined): Promise<unknown> {
+  async #evaluate(
+    script: Script,
+    keys: readonly string[],
+    args: readonly Arg[],
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     const key = keys[0];
     try {
       return await this.#client.send(['EVALSHA', script.sha, keys.length, ...keys, ...args], { key, signal });
@@ -176,19 +183,27 @@ export class Connection {
       );
       acknowledged = Number(reply);
     } catch (err) {
-      throw storeUnavailable(new Error(`the change was applied on the master but WAIT for ${replicas} replicas failed: not durably acknowledged`, { cause: err }));
+      throw storeUnavailable(
+        new Error(
+          `the change was applied on the master but WAIT for ${replicas} replicas failed: not durably acknowledged`,
+          { cause: err },
+        ),
+      );
     }
     if (!(acknowledged >= replicas)) {
-      throw storeUnavailable(new Error(
-        `the change was applied on the master but only ${acknowledged} of ${replicas} replicas acknowledged it within ${timeoutMs} ms: not durably acknowledged`,
-      ));
+      throw storeUnavailable(
+        new Error(
+          `the change was applied on the master but only ${acknowledged} of ${replicas} replicas acknowledged it within ${timeoutMs} ms: not durably acknowledged`,
+        ),
+      );
     }
   }
 }
 
 /** A SCAN reply, `[cursor, keys]`, checked before it is trusted. */
 function scanReply(reply: unknown): [string, string[]] {
-  if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) throw new Error('unexpected reply shape for SCAN');
+  if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1]))
+    throw new Error('unexpected reply shape for SCAN');
   return [String(reply[0]), (reply[1] as unknown[]).map(String)];
 }
 
@@ -197,8 +212,16 @@ function isConnectionFailure(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   if (code && /^E[A-Z]+$/.test(code)) return true;
   // ioredis and Redis messages, then node-redis's error classes
-  return /APPKEYS_DEADLINE|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|Failed to refresh slots cache|None of startup nodes/i
-    .test(err.message) || err.name === 'MaxRetriesPerRequestError'
-    || /^(ClientClosedError|ClientOfflineError|SocketClosedUnexpectedlyError|ConnectionTimeoutError|SocketTimeoutError|RootNodesUnavailableError|ReconnectStrategyError|DisconnectsClientError|TimeoutError|AbortError)$/.test(err.constructor.name)
-    || /^(The client is closed|The client is offline|Socket closed unexpectedly|Connection timeout|All the root nodes are unavailable|The command was aborted)/.test(err.message);
+  return (
+    /APPKEYS_DEADLINE|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|Failed to refresh slots cache|None of startup nodes/i.test(
+      err.message,
+    ) ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    /^(ClientClosedError|ClientOfflineError|SocketClosedUnexpectedlyError|ConnectionTimeoutError|SocketTimeoutError|RootNodesUnavailableError|ReconnectStrategyError|DisconnectsClientError|TimeoutError|AbortError)$/.test(
+      err.constructor.name,
+    ) ||
+    /^(The client is closed|The client is offline|Socket closed unexpectedly|Connection timeout|All the root nodes are unavailable|The command was aborted)/.test(
+      err.message,
+    )
+  );
 }

@@ -26,10 +26,21 @@ export const CLIENT_FIELDS = ['metadata', 'digest', 'registered_at', 'updated_at
 export const BINDING_FIELDS = ['app', 'key_type', 'origin', 'bound_at', 'bound_by', 'status', 'tokens_since'] as const;
 
 /** The binding fields written when a client is bound. */
-export const BOUND_FIELDS: readonly BoundField[] = BINDING_FIELDS.filter((field): field is BoundField => field !== 'tokens_since');
+export const BOUND_FIELDS: readonly BoundField[] = BINDING_FIELDS.filter(
+  (field): field is BoundField => field !== 'tokens_since',
+);
 
 /** An application record's fields, besides one `key:<KEY_TYPE>` per binding. */
-export const APPLICATION_FIELDS = ['id', 'name', 'name_key', 'description', 'owner', 'status', 'created_at', 'updated_at'] as const;
+export const APPLICATION_FIELDS = [
+  'id',
+  'name',
+  'name_key',
+  'description',
+  'owner',
+  'status',
+  'created_at',
+  'updated_at',
+] as const;
 
 export type ClientField = (typeof CLIENT_FIELDS)[number];
 export type BindingField = (typeof BINDING_FIELDS)[number];

@@ -74,11 +74,16 @@ class RedisModelAdapter implements Adapter {
     const ttl = typeof expiresIn === 'number' ? Math.ceil(expiresIn) : 0;
 
     const old = (await connection.run(
-      scripts.writeInstance, [key], [JSON.stringify(payload), ttl, grantKey, grantId, uidKey, codeKey],
+      scripts.writeInstance,
+      [key],
+      [JSON.stringify(payload), ttl, grantKey, grantId, uidKey, codeKey],
     )) as unknown[];
     const [oldUid, oldCode, oldGrant] = old.map(text);
     const steps: Promise<unknown>[] = [];
-    for (const [now, before] of [[uidKey, oldUid], [codeKey, oldCode]] as const) {
+    for (const [now, before] of [
+      [uidKey, oldUid],
+      [codeKey, oldCode],
+    ] as const) {
       if (now) steps.push(connection.run(scripts.pointIndex, [now], [key, ttl]));
       if (before && before !== now) steps.push(connection.run(scripts.dropIndex, [before], [key]));
     }
@@ -109,7 +114,9 @@ class RedisModelAdapter implements Adapter {
    */
   async consume(id: string): Promise<void> {
     const reply = await this.#shared.connection.run(
-      scripts.consume, [this.#shared.keys.model(this.#model, id)], [Math.floor(Date.now() / 1000)],
+      scripts.consume,
+      [this.#shared.keys.model(this.#model, id)],
+      [Math.floor(Date.now() / 1000)],
     );
     if (!Array.isArray(reply)) return;
     const [, consumedBefore, grantId] = reply.map(text);
@@ -124,13 +131,18 @@ class RedisModelAdapter implements Adapter {
     const { connection, keys, revokedGrantTtl } = this.#shared;
     const grantKey = keys.grant(grantId);
     const members = (await connection.run(
-      scripts.revokeGrant, [grantKey, keys.revokedGrant(grantId)], [revokedGrantTtl],
+      scripts.revokeGrant,
+      [grantKey, keys.revokedGrant(grantId)],
+      [revokedGrantTtl],
     )) as unknown[];
     await Promise.all(members.map((member) => this.#remove(text(member), grantKey)));
   }
 
   /** An instance, unless its grant was revoked: then it is as good as gone. */
-  async #read(key: string, index?: { readonly key: string; readonly field: string }): Promise<AdapterPayload | undefined> {
+  async #read(
+    key: string,
+    index?: { readonly key: string; readonly field: string },
+  ): Promise<AdapterPayload | undefined> {
     const { connection, keys } = this.#shared;
     const fields = hashFields(await connection.send('HGETALL', key));
     // an index entry left behind by an instance that has moved on names nothing any more

@@ -44,7 +44,11 @@ const MAX_LISTED = 1000;
  * (scripts/repair.ts), so a concurrent change is never overwritten. What cannot be derived (repair-rules.ts's UNREPAIRABLE) is reported in
  * `unrepairable` and left alone.
  */
-export async function repairRedisStore(connection: Connection, keys: StoreKeys, options: RepairOptions = {}): Promise<RepairResult> {
+export async function repairRedisStore(
+  connection: Connection,
+  keys: StoreKeys,
+  options: RepairOptions = {},
+): Promise<RepairResult> {
   const changes: RepairChange[] = [];
   const unrepairable = new Set<string>();
   let changed = 0;
@@ -58,7 +62,11 @@ export async function repairRedisStore(connection: Connection, keys: StoreKeys, 
     if (unrepairable.size < MAX_LISTED) unrepairable.add(text);
   };
   const repair: Repairer = {
-    connection, keys, record, cannot, actor: options.actor ?? 'appkeys-repair',
+    connection,
+    keys,
+    record,
+    cannot,
+    actor: options.actor ?? 'appkeys-repair',
   };
 
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
@@ -108,7 +116,12 @@ interface Repairer {
   cannot(text: string): void;
 }
 
-async function run(repair: Repairer, script: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+async function run(
+  repair: Repairer,
+  script: Script,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
   return repair.connection.run(script, keys, args);
 }
 
@@ -121,7 +134,11 @@ async function applicationHash(repair: Repairer, appKey: string): Promise<Applic
 }
 
 /** Some fields of an application record, null where missing. */
-async function applicationFields(repair: Repairer, id: string, ...fields: readonly ApplicationField[]): Promise<Array<string | null>> {
+async function applicationFields(
+  repair: Repairer,
+  id: string,
+  ...fields: readonly ApplicationField[]
+): Promise<Array<string | null>> {
   return (await repair.connection.send('HMGET', repair.keys.application(id), ...fields)) as Array<string | null>;
 }
 
@@ -139,7 +156,10 @@ async function unindexMissingRecords(repair: Repairer): Promise<void> {
     for (const id of ids) {
       if ((await connection.send('EXISTS', keys.application(id))) === 1) continue;
       if (Number(await run(repair, scripts.unindexMissing, [keys.applications, keys.application(id)], [id])) === 1) {
-        repair.record('unindexed_missing_application', `removed application ${id} from the applications index: no such application`);
+        repair.record(
+          'unindexed_missing_application',
+          `removed application ${id} from the applications index: no such application`,
+        );
       }
     }
   }
@@ -155,9 +175,12 @@ async function unindexForeignOwnerEntries(repair: Repairer): Promise<void> {
           if (typeof owner === 'string' && keys.ownerApplications(owner) === ownerKey) continue;
           const read = typeof owner === 'string' ? ['1', owner] : ['0', ''];
           if (Number(await run(repair, scripts.unindexOwner, [ownerKey, keys.application(id)], [id, ...read])) === 1) {
-            repair.record('unindexed_foreign_owner_entry', typeof owner === 'string'
-              ? `removed application ${id} from owner index ${ownerKey}: its owner is ${owner}`
-              : `removed application ${id} from owner index ${ownerKey}: no such application`);
+            repair.record(
+              'unindexed_foreign_owner_entry',
+              typeof owner === 'string'
+                ? `removed application ${id} from owner index ${ownerKey}: its owner is ${owner}`
+                : `removed application ${id} from owner index ${ownerKey}: no such application`,
+            );
           }
         }
       }
@@ -174,10 +197,16 @@ async function unindexStaleNames(repair: Repairer): Promise<void> {
           const [appId, owner, appNameKey] = await applicationFields(repair, id, 'id', 'owner', 'name_key');
           if (appNameKey === nameKey && typeof owner === 'string' && keys.ownerNames(owner) === namesKey) continue;
           const read = [appId === null ? '0' : '1', owner ?? '', appNameKey ?? ''];
-          if (Number(await run(repair, scripts.unindexName, [namesKey, keys.application(id)], [nameKey, id, ...read])) === 1) {
-            repair.record('unindexed_stale_name', appId === null
-              ? `removed a name from name index ${namesKey}: it named application ${id}, which does not exist`
-              : `removed a name from name index ${namesKey}: application ${id} does not hold it`);
+          if (
+            Number(await run(repair, scripts.unindexName, [namesKey, keys.application(id)], [nameKey, id, ...read])) ===
+            1
+          ) {
+            repair.record(
+              'unindexed_stale_name',
+              appId === null
+                ? `removed a name from name index ${namesKey}: it named application ${id}, which does not exist`
+                : `removed a name from name index ${namesKey}: application ${id} does not hold it`,
+            );
           }
         }
       }
@@ -199,8 +228,10 @@ async function repairClients(repair: Repairer): Promise<void> {
         repair.cannot(`client record ${clientId} lacks metadata or revision: re-register it (appkeys clients import)`);
         continue;
       }
-      if ((await connection.send('ZSCORE', keys.clients, clientId)) === null
-        && Number(await run(repair, scripts.indexClient, [clientKey, keys.clients], [clientId])) === 1) {
+      if (
+        (await connection.send('ZSCORE', keys.clients, clientId)) === null &&
+        Number(await run(repair, scripts.indexClient, [clientKey, keys.clients], [clientId])) === 1
+      ) {
         repair.record('indexed_client', `added client ${clientId} to the clients index`);
       }
       if (client.app === undefined) continue;
@@ -208,8 +239,10 @@ async function repairClients(repair: Repairer): Promise<void> {
       const appKey = keys.application(client.app);
       if ((await connection.send('HGET', appKey, keyField(keyType))) === clientId) continue;
       if (Number(await run(repair, scripts.clearBinding, [clientKey, appKey], [clientId, client.app, keyType])) === 1) {
-        repair.record('cleared_client_binding',
-          `unbound client ${clientId} (kept it): application ${client.app} ${keyType || '(no key type)'} does not name it`);
+        repair.record(
+          'cleared_client_binding',
+          `unbound client ${clientId} (kept it): application ${client.app} ${keyType || '(no key type)'} does not name it`,
+        );
       }
     }
   }
@@ -240,26 +273,39 @@ async function repairApplications(repair: Repairer): Promise<void> {
 
 async function indexApplication(repair: Repairer, id: string, owner: string, nameKey: string): Promise<void> {
   const { connection, keys } = repair;
-  const indexed = (await connection.send('ZSCORE', keys.applications, id)) !== null
-    && (await connection.send('ZSCORE', keys.ownerApplications(owner), id)) !== null
-    && (await connection.send('HGET', keys.ownerNames(owner), nameKey)) === id;
+  const indexed =
+    (await connection.send('ZSCORE', keys.applications, id)) !== null &&
+    (await connection.send('ZSCORE', keys.ownerApplications(owner), id)) !== null &&
+    (await connection.send('HGET', keys.ownerNames(owner), nameKey)) === id;
   if (indexed) return;
-  const reply = await run(repair, scripts.indexApplication,
+  const reply = await run(
+    repair,
+    scripts.indexApplication,
     [keys.application(id), keys.applications, keys.ownerApplications(owner), keys.ownerNames(owner)],
-    [id, owner, nameKey]);
+    [id, owner, nameKey],
+  );
   if (!Array.isArray(reply)) return;
   const [apps, ownerIndex, names, conflict] = reply.map(Number);
   if (apps === 1) repair.record('indexed_application', `added application ${id} to the applications index`);
   if (ownerIndex === 1) repair.record('indexed_application', `added application ${id} to owner ${owner}'s index`);
-  if (names === 1) repair.record('indexed_application', `added application ${id}'s name to owner ${owner}'s name index`);
+  if (names === 1)
+    repair.record('indexed_application', `added application ${id}'s name to owner ${owner}'s name index`);
   if (conflict === 1) {
     const holder = await connection.send('HGET', keys.ownerNames(owner), nameKey);
-    repair.cannot(`application ${id} has the same name as application ${String(holder)} of owner ${owner}: rename one of them`);
+    repair.cannot(
+      `application ${id} has the same name as application ${String(holder)} of owner ${owner}: rename one of them`,
+    );
   }
 }
 
 /** One `key:<TYPE>` field of an application, against the client it names. */
-async function repairKeyField(repair: Repairer, id: string, status: string | undefined, keyType: string, clientId: string): Promise<void> {
+async function repairKeyField(
+  repair: Repairer,
+  id: string,
+  status: string | undefined,
+  keyType: string,
+  clientId: string,
+): Promise<void> {
   const { keys } = repair;
   const appKey = keys.application(id);
   const clientKey = keys.client(clientId);
@@ -267,7 +313,10 @@ async function repairKeyField(repair: Repairer, id: string, status: string | und
 
   if (client.metadata === undefined) {
     if (Number(await run(repair, scripts.dropMissingClient, [appKey, clientKey], [keyType, clientId])) === 1) {
-      repair.record('dropped_missing_client', `removed application ${id}'s ${keyType} binding: client ${clientId} does not exist`);
+      repair.record(
+        'dropped_missing_client',
+        `removed application ${id}'s ${keyType} binding: client ${clientId} does not exist`,
+      );
     }
     return;
   }
@@ -275,14 +324,25 @@ async function repairKeyField(repair: Repairer, id: string, status: string | und
     if (status === undefined || client.status === status) return;
     const reply = await run(repair, scripts.mirrorStatus, [appKey, clientKey], [id, keyType, clientId]);
     if (Array.isArray(reply)) {
-      repair.record('mirrored_status', `client ${clientId} now mirrors status ${String(reply[1])} of application ${id} (was ${client.status ?? 'none'})`);
+      repair.record(
+        'mirrored_status',
+        `client ${clientId} now mirrors status ${String(reply[1])} of application ${id} (was ${client.status ?? 'none'})`,
+      );
     }
     return;
   }
   if (client.app === undefined) {
-    const reply = await run(repair, scripts.restoreBinding, [appKey, clientKey], [id, keyType, clientId, new Date().toISOString(), repair.actor]);
+    const reply = await run(
+      repair,
+      scripts.restoreBinding,
+      [appKey, clientKey],
+      [id, keyType, clientId, new Date().toISOString(), repair.actor],
+    );
     if (Number(reply) === 1) {
-      repair.record('restored_client_binding', `bound client ${clientId} to application ${id} ${keyType}, as the application records (origin provided)`);
+      repair.record(
+        'restored_client_binding',
+        `bound client ${clientId} to application ${id} ${keyType}, as the application records (origin provided)`,
+      );
     }
     return;
   }
@@ -290,10 +350,17 @@ async function repairKeyField(repair: Repairer, id: string, status: string | und
   const holderKey = keys.application(client.app);
   const holderKeyType = client.key_type ?? '';
   if ((await repair.connection.send('HGET', holderKey, keyField(holderKeyType))) !== clientId) return;
-  const reply = await run(repair, scripts.dropClaim, [appKey, clientKey, holderKey], [keyType, clientId, id, client.app, holderKeyType]);
+  const reply = await run(
+    repair,
+    scripts.dropClaim,
+    [appKey, clientKey, holderKey],
+    [keyType, clientId, id, client.app, holderKeyType],
+  );
   if (Number(reply) === 1) {
-    repair.record('dropped_contradicted_claim',
-      `removed application ${id}'s ${keyType} binding: client ${clientId} is bound to application ${client.app} ${holderKeyType}, which names it`);
+    repair.record(
+      'dropped_contradicted_claim',
+      `removed application ${id}'s ${keyType} binding: client ${clientId} is bound to application ${client.app} ${holderKeyType}, which names it`,
+    );
   }
 }
 

@@ -13,7 +13,11 @@ export async function* zscan(connection: Connection, key: string, count = 1000):
 }
 
 /** Fields and values of a hash, in batches, with HSCAN. */
-export async function* hscan(connection: Connection, key: string, count = 1000): AsyncGenerator<Array<[string, string]>> {
+export async function* hscan(
+  connection: Connection,
+  key: string,
+  count = 1000,
+): AsyncGenerator<Array<[string, string]>> {
   let cursor = '0';
   do {
     const [next, flat] = (await connection.send('HSCAN', key, cursor, 'COUNT', count)) as [string, string[]];

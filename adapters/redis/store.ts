@@ -1,15 +1,30 @@
 import { randomBytes } from 'node:crypto';
 
 import type {
-  Access, ApplicationChange, AttemptKey, AttemptLimits, BindRequest, BindResult, BindingStore, CreateAndBindRequest,
-  DeleteApplicationResult, DeleteClientResult, NewApplication, ReplaceOptions, StoredApplication, StoredBinding,
-  StoredClient, UnbindResult,
+  Access,
+  ApplicationChange,
+  AttemptKey,
+  AttemptLimits,
+  BindRequest,
+  BindResult,
+  BindingStore,
+  CreateAndBindRequest,
+  DeleteApplicationResult,
+  DeleteClientResult,
+  NewApplication,
+  ReplaceOptions,
+  StoredApplication,
+  StoredBinding,
+  StoredClient,
+  UnbindResult,
 } from '../../src/store.js';
-import type {
-  ApplicationStatus, BindingOrigin, ClientMetadata, KeyType, VerifyResult,
-} from '../../src/types.js';
+import type { ApplicationStatus, BindingOrigin, ClientMetadata, KeyType, VerifyResult } from '../../src/types.js';
 import {
-  clientCacheFor, FencedConnection, withClientCache, type ClientCache, type ClientCacheOptions,
+  clientCacheFor,
+  FencedConnection,
+  withClientCache,
+  type ClientCache,
+  type ClientCacheOptions,
 } from './client-cache/index.js';
 import { metadataDigest } from '../../src/canonical-json.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
@@ -115,7 +130,8 @@ function applicationFromReply(reply: unknown): StoredApplication | undefined {
 const lexicalStart = (after: string | undefined) => (after === undefined ? '-' : `(${after}`);
 
 /** The two ARGV every change made for someone takes: the access kind and the owner ('' for an admin). */
-const accessArgs = (access: Access): [string, string] => (access.kind === 'admin' ? ['admin', ''] : ['owner', access.owner]);
+const accessArgs = (access: Access): [string, string] =>
+  access.kind === 'admin' ? ['admin', ''] : ['owner', access.owner];
 
 class RedisBindingStore implements BindingStore {
   readonly kind = 'redis';
@@ -136,23 +152,30 @@ class RedisBindingStore implements BindingStore {
   }
 
   async putClient(metadata: ClientMetadata, at: string): Promise<'created' | 'replaced' | 'unchanged'> {
-    const reply = Number(await this.#connection.run(
-      scripts.putClient,
-      [this.#keys.client(metadata.client_id), this.#keys.clients],
-      [metadata.client_id, JSON.stringify(metadata), at, metadataDigest(metadata)],
-    ));
+    const reply = Number(
+      await this.#connection.run(
+        scripts.putClient,
+        [this.#keys.client(metadata.client_id), this.#keys.clients],
+        [metadata.client_id, JSON.stringify(metadata), at, metadataDigest(metadata)],
+      ),
+    );
     if (reply === 1) return 'created';
     return reply === 2 ? 'replaced' : 'unchanged';
   }
 
   async replaceClientMetadata(
-    metadata: ClientMetadata, revision: number, at: string, options: ReplaceOptions = {},
+    metadata: ClientMetadata,
+    revision: number,
+    at: string,
+    options: ReplaceOptions = {},
   ): Promise<'ok' | 'not_found' | 'conflict' | 'blocked'> {
-    const reply = Number(await this.#connection.run(
-      scripts.replaceClientMetadata,
-      [this.#keys.client(metadata.client_id)],
-      [JSON.stringify(metadata), revision, at, metadataDigest(metadata), options.unlessBlocked ? '1' : '0'],
-    ));
+    const reply = Number(
+      await this.#connection.run(
+        scripts.replaceClientMetadata,
+        [this.#keys.client(metadata.client_id)],
+        [JSON.stringify(metadata), revision, at, metadataDigest(metadata), options.unlessBlocked ? '1' : '0'],
+      ),
+    );
     if (reply === 1) return 'ok';
     if (reply === 0) return 'not_found';
     const outcome = refusal(reply);
@@ -189,17 +212,26 @@ class RedisBindingStore implements BindingStore {
   }
 
   async createApplication(application: NewApplication): Promise<'created' | 'name_taken'> {
-    const reply = Number(await this.#connection.run(
-      scripts.createApplication,
-      [
-        this.#keys.application(application.id), this.#keys.applications,
-        this.#keys.ownerApplications(application.owner), this.#keys.ownerNames(application.owner),
-      ],
-      [
-        application.id, application.name, application.nameKey, application.description, application.owner,
-        application.status, application.created_at,
-      ],
-    ));
+    const reply = Number(
+      await this.#connection.run(
+        scripts.createApplication,
+        [
+          this.#keys.application(application.id),
+          this.#keys.applications,
+          this.#keys.ownerApplications(application.owner),
+          this.#keys.ownerNames(application.owner),
+        ],
+        [
+          application.id,
+          application.name,
+          application.nameKey,
+          application.description,
+          application.owner,
+          application.status,
+          application.created_at,
+        ],
+      ),
+    );
     if (reply === 1) return 'created';
     refusal(reply);
     return 'name_taken';
@@ -225,17 +257,27 @@ class RedisBindingStore implements BindingStore {
   }
 
   async updateApplication(
-    applicationId: string, change: ApplicationChange, access: Access,
+    applicationId: string,
+    change: ApplicationChange,
+    access: Access,
   ): Promise<'ok' | 'not_found' | 'name_taken' | 'blocked'> {
-    const reply = Number(await this.#connection.run(
-      scripts.updateApplication,
-      [this.#keys.application(applicationId)],
-      [
-        change.name ?? '', change.nameKey ?? '', change.description === undefined ? '0' : '1',
-        change.description ?? '', change.status ?? '', change.updated_at,
-        this.#keys.ownerNamesPrefix, this.#keys.clientPrefix, ...accessArgs(access),
-      ],
-    ));
+    const reply = Number(
+      await this.#connection.run(
+        scripts.updateApplication,
+        [this.#keys.application(applicationId)],
+        [
+          change.name ?? '',
+          change.nameKey ?? '',
+          change.description === undefined ? '0' : '1',
+          change.description ?? '',
+          change.status ?? '',
+          change.updated_at,
+          this.#keys.ownerNamesPrefix,
+          this.#keys.clientPrefix,
+          ...accessArgs(access),
+        ],
+      ),
+    );
     if (reply === 1) return 'ok';
     const outcome = refusal(reply);
     if (outcome === 'name_taken' || outcome === 'blocked') return outcome;
@@ -260,12 +302,23 @@ class RedisBindingStore implements BindingStore {
     const reply = await this.#connection.run(
       scripts.bind,
       [
-        this.#keys.application(request.applicationId), this.#keys.client(request.clientId),
-        this.#keys.callerAttempts(request.caller, request.clientId), this.#keys.clientAttempts(request.clientId),
+        this.#keys.application(request.applicationId),
+        this.#keys.client(request.clientId),
+        this.#keys.callerAttempts(request.caller, request.clientId),
+        this.#keys.clientAttempts(request.clientId),
       ],
       [
-        request.applicationId, request.keyType, request.clientId, request.boundAt, request.boundBy, kind, request.nowMs,
-        request.limits.windowMs, request.limits.perCaller, request.limits.perClient, owner,
+        request.applicationId,
+        request.keyType,
+        request.clientId,
+        request.boundAt,
+        request.boundBy,
+        kind,
+        request.nowMs,
+        request.limits.windowMs,
+        request.limits.perCaller,
+        request.limits.perClient,
+        owner,
       ],
     );
     if (Array.isArray(reply)) return { outcome: 'throttled', retryAfterMs: Number(reply[1]) };
@@ -280,19 +333,28 @@ class RedisBindingStore implements BindingStore {
     return { outcome };
   }
 
-  async createAndBind(request: CreateAndBindRequest): Promise<
-    'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'
-  > {
+  async createAndBind(
+    request: CreateAndBindRequest,
+  ): Promise<'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'> {
     const clientId = request.metadata.client_id;
     const [kind, owner] = accessArgs(request.access);
-    const reply = Number(await this.#connection.run(
-      scripts.createAndBind,
-      [this.#keys.application(request.applicationId), this.#keys.client(clientId), this.#keys.clients],
-      [
-        request.applicationId, request.keyType, clientId, JSON.stringify(request.metadata), request.boundAt,
-        request.boundBy, kind, metadataDigest(request.metadata), owner,
-      ],
-    ));
+    const reply = Number(
+      await this.#connection.run(
+        scripts.createAndBind,
+        [this.#keys.application(request.applicationId), this.#keys.client(clientId), this.#keys.clients],
+        [
+          request.applicationId,
+          request.keyType,
+          clientId,
+          JSON.stringify(request.metadata),
+          request.boundAt,
+          request.boundBy,
+          kind,
+          metadataDigest(request.metadata),
+          owner,
+        ],
+      ),
+    );
     if (reply === 1) return 'created';
     const outcome = refusal(reply);
     if (outcome === 'blocked') return 'application_blocked';
@@ -310,7 +372,10 @@ class RedisBindingStore implements BindingStore {
     );
     if (!Array.isArray(reply)) return { outcome: Number(reply) === 0 ? 'not_found' : 'blocked' };
     const [, clientId, origin, boundAt, boundBy] = reply.map(String);
-    return { outcome: 'unbound', binding: bindingFromTuple(applicationId, [keyType, clientId, origin, boundAt, boundBy]) };
+    return {
+      outcome: 'unbound',
+      binding: bindingFromTuple(applicationId, [keyType, clientId, origin, boundAt, boundBy]),
+    };
   }
 
   async recordFailedAttempt(attempt: AttemptKey, limits: AttemptLimits, nowMs: number): Promise<number> {
@@ -332,7 +397,9 @@ class RedisBindingStore implements BindingStore {
   }
 
   async clearFailedAttempts(clientId: string): Promise<boolean> {
-    return Number(await this.#connection.run(scripts.clearFailedAttempts, [this.#keys.clientAttempts(clientId)], [])) > 0;
+    return (
+      Number(await this.#connection.run(scripts.clearFailedAttempts, [this.#keys.clientAttempts(clientId)], [])) > 0
+    );
   }
 
   async verify(): Promise<VerifyResult> {
@@ -355,9 +422,18 @@ export function redisStore(options: RedisStoreOptions): BindingStore {
   }
   const waitForReplicas = checkWaitForReplicas(options.waitForReplicas);
   const connectionOptions = { timeoutMs, waitForReplicas, optionPath: 'redisStore options.client' };
-  const cache = clientCacheFor(options.clientCache, options.client, keys.clientPrefix, timeoutMs, 'redisStore options.clientCache');
+  const cache = clientCacheFor(
+    options.clientCache,
+    options.client,
+    keys.clientPrefix,
+    timeoutMs,
+    'redisStore options.clientCache',
+  );
   if (!cache) return new RedisBindingStore(new Connection(options.client, connectionOptions), keys);
-  return withClientCache(new RedisBindingStore(new FencedConnection(cache, options.client, connectionOptions), keys, cache), cache);
+  return withClientCache(
+    new RedisBindingStore(new FencedConnection(cache, options.client, connectionOptions), keys, cache),
+    cache,
+  );
 }
 
 function checkWaitForReplicas(value: unknown): WaitForReplicas | undefined {
@@ -365,8 +441,10 @@ function checkWaitForReplicas(value: unknown): WaitForReplicas | undefined {
   const path = 'redisStore options.waitForReplicas';
   if (!value || typeof value !== 'object') throw new TypeError(`${path} must be an object { replicas, timeoutMs }`);
   const { replicas, timeoutMs } = value as Record<string, unknown>;
-  if (!Number.isInteger(replicas) || (replicas as number) < 1) throw new TypeError(`${path}.replicas must be a positive integer`);
+  if (!Number.isInteger(replicas) || (replicas as number) < 1)
+    throw new TypeError(`${path}.replicas must be a positive integer`);
   // WAIT with 0 would block for ever
-  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1) throw new TypeError(`${path}.timeoutMs must be a positive integer`);
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1)
+    throw new TypeError(`${path}.timeoutMs must be a positive integer`);
   return { replicas: replicas as number, timeoutMs: timeoutMs as number };
 }

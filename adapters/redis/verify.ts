@@ -35,43 +35,75 @@ export async function verifyRedisStore(connection: Connection, keys: StoreKeys):
   };
 
   for await (const batch of connection.scan(keys.pattern('app'), BATCH)) {
-    collect(await connection.run(scripts.verifyApplications, batch, [
-      keys.applicationPrefix, keys.applications, keys.ownerApplicationsPrefix, keys.ownerNamesPrefix, keys.clientPrefix,
-    ]));
+    collect(
+      await connection.run(scripts.verifyApplications, batch, [
+        keys.applicationPrefix,
+        keys.applications,
+        keys.ownerApplicationsPrefix,
+        keys.ownerNamesPrefix,
+        keys.clientPrefix,
+      ]),
+    );
   }
   for await (const batch of connection.scan(keys.pattern('client'), BATCH)) {
-    collect(await connection.run(scripts.verifyClients, batch, [keys.clientPrefix, keys.clients, keys.applicationPrefix]));
+    collect(
+      await connection.run(scripts.verifyClients, batch, [keys.clientPrefix, keys.clients, keys.applicationPrefix]),
+    );
   }
   for await (const members of zscan(connection, keys.clients, BATCH)) {
-    collect(await connection.run(scripts.verifyIndexMembers, [keys.clients], [keys.clientPrefix, '', 'clients index names missing client', ...members]));
+    collect(
+      await connection.run(
+        scripts.verifyIndexMembers,
+        [keys.clients],
+        [keys.clientPrefix, '', 'clients index names missing client', ...members],
+      ),
+    );
   }
   for await (const members of zscan(connection, keys.applications, BATCH)) {
-    collect(await connection.run(scripts.verifyIndexMembers, [keys.applications], [keys.applicationPrefix, '', 'applications index names missing application', ...members]));
+    collect(
+      await connection.run(
+        scripts.verifyIndexMembers,
+        [keys.applications],
+        [keys.applicationPrefix, '', 'applications index names missing application', ...members],
+      ),
+    );
   }
   // owners' indexes are small: a batch of them per call, paging only through the rare large one
   for await (const ownerKeys of connection.scan(keys.pattern('owner'), BATCH)) {
     const [found, large] = (await connection.run(scripts.verifyOwnerIndexes, ownerKeys, [
-      keys.applicationPrefix, keys.ownerApplicationsPrefix, BATCH,
+      keys.applicationPrefix,
+      keys.ownerApplicationsPrefix,
+      BATCH,
     ])) as [unknown[], string[]];
     collect(found);
     for (const ownerKey of large) {
       for await (const members of zscan(connection, ownerKey, BATCH)) {
-        collect(await connection.run(scripts.verifyIndexMembers, [ownerKey], [
-          keys.applicationPrefix, keys.ownerApplicationsPrefix, '', ...members,
-        ]));
+        collect(
+          await connection.run(
+            scripts.verifyIndexMembers,
+            [ownerKey],
+            [keys.applicationPrefix, keys.ownerApplicationsPrefix, '', ...members],
+          ),
+        );
       }
     }
   }
   for await (const namesKeys of connection.scan(keys.pattern('names'), BATCH)) {
     const [found, large] = (await connection.run(scripts.verifyNameIndexes, namesKeys, [
-      keys.applicationPrefix, keys.ownerNamesPrefix, BATCH,
+      keys.applicationPrefix,
+      keys.ownerNamesPrefix,
+      BATCH,
     ])) as [unknown[], string[]];
     collect(found);
     for (const namesKey of large) {
       for await (const entries of hscan(connection, namesKey, BATCH)) {
-        collect(await connection.run(scripts.verifyNames, [namesKey], [
-          keys.applicationPrefix, keys.ownerNamesPrefix, ...entries.flat(),
-        ]));
+        collect(
+          await connection.run(
+            scripts.verifyNames,
+            [namesKey],
+            [keys.applicationPrefix, keys.ownerNamesPrefix, ...entries.flat()],
+          ),
+        );
       }
     }
   }

@@ -33,7 +33,9 @@ export class Fixtures {
   }
 
   owner(i: number): string {
-    return `dev-${this.tag}-${Math.floor(i / this.appsPerOwner).toString(16).padStart(8, '0')}`;
+    return `dev-${this.tag}-${Math.floor(i / this.appsPerOwner)
+      .toString(16)
+      .padStart(8, '0')}`;
   }
 
   name(i: number): string {
@@ -53,17 +55,28 @@ export class Fixtures {
   async createPair(store: BindingStore, i: number): Promise<void> {
     const [created, put] = await Promise.all([
       store.createApplication({
-        id: this.application(i), name: this.name(i), nameKey: this.nameKey(i), description: '',
-        owner: this.owner(i), status: 'ACTIVE', created_at: this.at,
+        id: this.application(i),
+        name: this.name(i),
+        nameKey: this.nameKey(i),
+        description: '',
+        owner: this.owner(i),
+        status: 'ACTIVE',
+        created_at: this.at,
       }),
       store.putClient(this.metadata(i), this.at),
     ]);
-    if (created !== 'created' || put !== 'created') throw new Error(`fixture ${i}: application ${created}, client ${put}`);
+    if (created !== 'created' || put !== 'created')
+      throw new Error(`fixture ${i}: application ${created}, client ${put}`);
   }
 }
 
 /** Runs `fn(i)` for i in [from, to) with at most `concurrency` calls in flight. */
-export async function forEachIndex(from: number, to: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+export async function forEachIndex(
+  from: number,
+  to: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
   let next = from;
   const worker = async () => {
     while (next < to) {
@@ -88,7 +101,8 @@ export async function normalizedClientTemplate(): Promise<ClientMetadata> {
   };
   try {
     const [{ default: Provider }, { normalizedMetadata, tokenEndpointConfiguration }] = await Promise.all([
-      import('oidc-provider'), import('../variants.js'),
+      import('oidc-provider'),
+      import('../variants.js'),
     ]);
     const provider = new Provider('http://127.0.0.1', tokenEndpointConfiguration());
     return normalizedMetadata(provider, benchClientMetadata());

@@ -30,8 +30,14 @@ export interface LoadResult {
 
 /** Whether every request of a run succeeded; a run that fails any request measures the wrong thing. */
 export function isValid(result: LoadResult): boolean {
-  return result.ok > 0 && result.unexpectedStatus === 0 && result.mismatches === 0 && result.errors === 0
-    && result.timeouts === 0 && result.ok === result.completed;
+  return (
+    result.ok > 0 &&
+    result.unexpectedStatus === 0 &&
+    result.mismatches === 0 &&
+    result.errors === 0 &&
+    result.timeouts === 0 &&
+    result.ok === result.completed
+  );
 }
 
 /** What went wrong in a run, for the printout: `401×12, 3 bad bodies, 2 connection errors`. */
@@ -76,21 +82,26 @@ export async function runLoad(baseUrl: string, spec: LoadSpec): Promise<LoadResu
   const started = process.hrtime.bigint();
   let lastResponse = started;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({
-      url: new URL(request.path, baseUrl).href,
-      connections: spec.connections,
-      pipelining: 1,
-      timeout: 10,
-      ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.durationSeconds ?? 10 }),
-      requests: [{
-        method: request.method,
-        path: request.path,
-        headers: { ...request.headers },
-        ...(request.body !== undefined && { body: request.body }),
-        ...(request.setupRequest && { setupRequest: request.setupRequest }),
-      }],
-      verifyBody: spec.verifyBody,
-    }, (err, res) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(res)));
+    const instance = autocannon(
+      {
+        url: new URL(request.path, baseUrl).href,
+        connections: spec.connections,
+        pipelining: 1,
+        timeout: 10,
+        ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.durationSeconds ?? 10 }),
+        requests: [
+          {
+            method: request.method,
+            path: request.path,
+            headers: { ...request.headers },
+            ...(request.body !== undefined && { body: request.body }),
+            ...(request.setupRequest && { setupRequest: request.setupRequest }),
+          },
+        ],
+        verifyBody: spec.verifyBody,
+      },
+      (err, res) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(res)),
+    );
     // autocannon notices the end only at its next one-second tick: time a fixed amount to its last response
     instance.on('response', () => {
       lastResponse = process.hrtime.bigint();
@@ -123,7 +134,12 @@ export async function runLoad(baseUrl: string, spec: LoadSpec): Promise<LoadResu
 /** Token requests of the bench client for `durationSeconds`. */
 export async function loadTokenEndpoint(baseUrl: string, options: LoadOptions): Promise<LoadResult> {
   return runLoad(baseUrl, {
-    request: { method: TOKEN_REQUEST.method, path: TOKEN_REQUEST.path, headers: TOKEN_REQUEST.headers, body: TOKEN_REQUEST.body },
+    request: {
+      method: TOKEN_REQUEST.method,
+      path: TOKEN_REQUEST.path,
+      headers: TOKEN_REQUEST.headers,
+      body: TOKEN_REQUEST.body,
+    },
     connections: options.connections,
     durationSeconds: options.durationSeconds,
     expectedStatus: 200,

@@ -26,7 +26,10 @@ export function areaOf(url: string, functionName: string): string {
 }
 
 function frameName(frame: CpuProfile['nodes'][number]['callFrame']): string {
-  const file = frame.url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/(src|adapters|bench)\//, '$1/').replace(/^node:/, '');
+  const file = frame.url
+    .replace(/^.*\/node_modules\//, '')
+    .replace(/^file:\/\/.*?\/(src|adapters|bench)\//, '$1/')
+    .replace(/^node:/, '');
   // this repository's TypeScript runs transpiled by tsx: its line numbers would not match the sources
   const line = frame.url.includes('/node_modules/') || frame.url.startsWith('node:') ? `:${frame.lineNumber + 1}` : '';
   return `${frame.functionName || '(anonymous)'} ${file ? `${file}${line}` : ''}`.trim();
@@ -103,8 +106,11 @@ export async function summarizeProfile(path: string, top = 12): Promise<ProfileS
     }
   }
   const busyUs = totalUs - idleUs;
-  const ranked = (map: Map<string, number>, n: number) => [...map]
-    .sort((x, y) => y[1] - x[1]).slice(0, n).map(([name, us]) => [name, busyUs > 0 ? us / busyUs : 0] as const);
+  const ranked = (map: Map<string, number>, n: number) =>
+    [...map]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, n)
+      .map(([name, us]) => [name, busyUs > 0 ? us / busyUs : 0] as const);
   return {
     totalMs: totalUs / 1000,
     busyMs: busyUs / 1000,

@@ -9,7 +9,13 @@ import * as storeScripts from '../../adapters/redis/scripts/store.js';
 import { freePort } from '../../support/ports.js';
 import { stopChild, Tail } from '../../support/processes.js';
 import {
-  commandCalls, commandStats as parseCommandStats, connectWhenAnswering, infoField, infoNumber, privateRedisArgs, redisServerInstalled,
+  commandCalls,
+  commandStats as parseCommandStats,
+  connectWhenAnswering,
+  infoField,
+  infoNumber,
+  privateRedisArgs,
+  redisServerInstalled,
 } from '../../support/redis-server.js';
 import { withTimeout } from '../../support/wait.js';
 import { spawnTracked } from './processes.js';
@@ -64,7 +70,12 @@ export async function startBenchRedis(options: StartRedisOptions = {}): Promise<
     }
     const port = await freePort();
     const log = new Tail();
-    const child = spawnTracked('sh', ['-c', REDIS_GUARD, 'redis-guard', ...privateRedisArgs(port)], { stdio: ['pipe', 'pipe', 'pipe'] }, 'SIGTERM');
+    const child = spawnTracked(
+      'sh',
+      ['-c', REDIS_GUARD, 'redis-guard', ...privateRedisArgs(port)],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+      'SIGTERM',
+    );
     child.stdout?.on('data', (chunk: Buffer) => log.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => log.push(chunk));
     try {
@@ -72,7 +83,7 @@ export async function startBenchRedis(options: StartRedisOptions = {}): Promise<
     } catch (err) {
       child.stdin?.end();
       await stopChild(child);
-      throw new Error(`could not start redis-server (${String(err)})\n${log.toString()}`);
+      throw new Error(`could not start redis-server (${String(err)})\n${log.toString()}`, { cause: err });
     }
     stopServer = async () => {
       child.stdin?.end();
@@ -147,7 +158,9 @@ export interface CommandCount {
 /** Script names by SHA, for labelling EVALSHA calls. */
 const SCRIPT_NAMES = new Map<string, string>(
   [...Object.values(storeScripts), ...Object.values(providerScripts)]
-    .filter((value): value is Script => typeof value === 'object' && value !== null && 'sha' in value && 'name' in value)
+    .filter(
+      (value): value is Script => typeof value === 'object' && value !== null && 'sha' in value && 'name' in value,
+    )
     .map((script) => [script.sha, script.name]),
 );
 
@@ -177,13 +190,17 @@ export async function countCommands(redis: BenchRedis, action: () => Promise<voi
   await waitUntilQuiet(redis.probe, 250, 10_000);
   const monitor = await redis.probe.monitor();
   let monitorError: Error | undefined;
-  monitor.on('error', (err: Error) => { monitorError ??= err; });
+  monitor.on('error', (err: Error) => {
+    monitorError ??= err;
+  });
   const marker = `bench-marker-${randomBytes(8).toString('hex')}`;
   const fromScripts = new Map<string, number>();
   const sent = new Map<string, number>();
   const probeAddress = `${redis.probe.stream.localAddress ?? ''}:${redis.probe.stream.localPort ?? ''}`;
   let markerSeen!: () => void;
-  const seen = new Promise<void>((resolve) => { markerSeen = resolve; });
+  const seen = new Promise<void>((resolve) => {
+    markerSeen = resolve;
+  });
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     const name = (args[0] ?? '').toLowerCase();
     if (source === 'lua') {
@@ -212,7 +229,8 @@ export async function countCommands(redis: BenchRedis, action: () => Promise<voi
     // the probe's own calls inside the window: the first INFO (counted once it returned) and the ECHO
     for (const own of ['info', 'echo']) {
       const left = (total.get(own) ?? 0) - 1;
-      if (left > 0) total.set(own, left); else total.delete(own);
+      if (left > 0) total.set(own, left);
+      else total.delete(own);
     }
     return { total, fromScripts, sent };
   } finally {

@@ -34,10 +34,14 @@ export function describeMachine(redisVersion: string): Machine {
 
 /** Share of all CPUs' time spent not idle during the next `ms` milliseconds (0 to 1). */
 export async function cpuBusyShare(ms: number): Promise<number> {
-  const totals = () => cpus().reduce((acc, cpu) => {
-    const { user, nice, sys, irq, idle } = cpu.times;
-    return { busy: acc.busy + user + nice + sys + irq, all: acc.all + user + nice + sys + irq + idle };
-  }, { busy: 0, all: 0 });
+  const totals = () =>
+    cpus().reduce(
+      (acc, cpu) => {
+        const { user, nice, sys, irq, idle } = cpu.times;
+        return { busy: acc.busy + user + nice + sys + irq, all: acc.all + user + nice + sys + irq + idle };
+      },
+      { busy: 0, all: 0 },
+    );
   const before = totals();
   await sleep(ms);
   const after = totals();
@@ -46,8 +50,10 @@ export async function cpuBusyShare(ms: number): Promise<number> {
 }
 
 export function machineLine(machine: Machine): string {
-  return `${machine.cores} cores (${machine.cpuModel}) · Node ${machine.node} · Redis ${machine.redis}`
-    + ` · oidc-provider ${machine.oidcProvider} · ${machine.platform}`;
+  return (
+    `${machine.cores} cores (${machine.cpuModel}) · Node ${machine.node} · Redis ${machine.redis}` +
+    ` · oidc-provider ${machine.oidcProvider} · ${machine.platform}`
+  );
 }
 
 interface CommandRow {
@@ -65,7 +71,7 @@ export function commandRows(report: CommandReport): CommandRow[] {
     const inScripts = Math.min(calls, report.commands.fromScripts.get(name) ?? 0);
     rows.push({ name, sent: (calls - inScripts) / report.requests, inScripts: inScripts / report.requests });
   }
-  return rows.sort((x, y) => (y.sent + y.inScripts) - (x.sent + x.inScripts) || x.name.localeCompare(y.name));
+  return rows.sort((x, y) => y.sent + y.inScripts - (x.sent + x.inScripts) || x.name.localeCompare(y.name));
 }
 
 export function roundTripsPerRequest(report: CommandReport): number {
@@ -81,9 +87,12 @@ export function commandBreakdown(report: CommandReport): string {
   const rows = commandRows(report);
   if (rows.length === 0) return 'none';
   const sent = rows.filter((row) => row.sent > 0).map((row) => `${row.name} ${formatPerRequest(row.sent)}`);
-  const inScripts = rows.filter((row) => row.inScripts > 0).map((row) => `${row.name} ${formatPerRequest(row.inScripts)}`);
+  const inScripts = rows
+    .filter((row) => row.inScripts > 0)
+    .map((row) => `${row.name} ${formatPerRequest(row.inScripts)}`);
   return [sent.join(', '), inScripts.length > 0 ? `in scripts: ${inScripts.join(', ')}` : '']
-    .filter(Boolean).join('; ');
+    .filter(Boolean)
+    .join('; ');
 }
 
 /** What a sent command is for, where the benchmark knows it. */
@@ -117,16 +126,20 @@ export function sentAgrees(report: CommandReport): boolean {
 export function commandTable(name: string, report: CommandReport | undefined, unit = 'request'): string[] {
   if (!report) return [`  ${name}: not counted`];
   const lines = [
-    `  ${name}: ${report.requests} sequential ${unit}s → ${formatPerRequest(roundTripsPerRequest(report))} round trips`
-      + ` and ${formatPerRequest(commandsPerRequest(report))} commands per ${unit}`,
+    `  ${name}: ${report.requests} sequential ${unit}s → ${formatPerRequest(roundTripsPerRequest(report))} round trips` +
+      ` and ${formatPerRequest(commandsPerRequest(report))} commands per ${unit}`,
   ];
   for (const row of sentRows(report)) {
     lines.push(`    ${formatPerRequest(row.perRequest).padStart(6)}  ${row.label.padEnd(32)} ${purposeOf(row.label)}`);
   }
-  const inScripts = commandRows(report).filter((row) => row.inScripts > 0)
+  const inScripts = commandRows(report)
+    .filter((row) => row.inScripts > 0)
     .map((row) => `${row.name} ${formatPerRequest(row.inScripts)}`);
   if (inScripts.length > 0) lines.push(`    inside scripts: ${inScripts.join(', ')}`);
-  if (!sentAgrees(report)) lines.push('    !!! MONITOR and INFO commandstats disagree on the round trips: another client used Redis meanwhile');
+  if (!sentAgrees(report))
+    lines.push(
+      '    !!! MONITOR and INFO commandstats disagree on the round trips: another client used Redis meanwhile',
+    );
   return lines;
 }
 
@@ -134,4 +147,3 @@ export function commandTable(name: string, report: CommandReport | undefined, un
 export function serverCommandTable(server: ServerResult): string[] {
   return commandTable(server.name, server.commands, 'token request');
 }
-

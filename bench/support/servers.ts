@@ -25,7 +25,10 @@ export interface StartServerOptions {
 
 /** Starts `bench/server.ts <name>`, one of the benchmark's own children. */
 export async function startServer(
-  name: VariantName, redisUrl: string | undefined, prefix: string, options: StartServerOptions = {},
+  name: VariantName,
+  redisUrl: string | undefined,
+  prefix: string,
+  options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const chosen = variant(name);
   if (chosen.redis && !redisUrl) throw new Error(`server variant "${name}" needs Redis`);
@@ -48,7 +51,9 @@ export async function startServer(
     }, 30_000);
   } catch (err) {
     await child.stop();
-    throw new Error(`server "${name}": ${(err as Error).message.split('\n')[0]}\n${indent(child.output())}`);
+    throw new Error(`server "${name}": ${(err as Error).message.split('\n')[0]}\n${indent(child.output())}`, {
+      cause: err,
+    });
   }
 
   return {
@@ -67,5 +72,9 @@ export async function startServer(
 }
 
 export function indent(text: string, by = '    '): string {
-  return text.trimEnd().split('\n').map((line) => by + line).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
 }

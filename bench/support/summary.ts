@@ -2,10 +2,23 @@ import type { BindsResult } from '../binds.js';
 import type { Comparison, ServerResult } from '../compare.js';
 import { SCALE_OPERATIONS, type ScaleResult, type VerifyRun } from '../scale.js';
 import {
-  formatBytes, formatCount, formatMicros, formatPercent, formatPerRequest, formatRate, formatSeconds, medianDefined,
+  formatBytes,
+  formatCount,
+  formatMicros,
+  formatPercent,
+  formatPerRequest,
+  formatRate,
+  formatSeconds,
+  medianDefined,
 } from './format.js';
 import {
-  commandBreakdown, commandsPerRequest, machineLine, purposeOf, roundTripsPerRequest, sentRows, type Machine,
+  commandBreakdown,
+  commandsPerRequest,
+  machineLine,
+  purposeOf,
+  roundTripsPerRequest,
+  sentRows,
+  type Machine,
 } from './report.js';
 
 /** A goal and whether a measured value meets it. */
@@ -14,8 +27,14 @@ export interface Goal {
   readonly met: (value: number) => boolean;
 }
 
-export const atLeast = (target: number, show: (n: number) => string = String): Goal => ({ text: `≥ ${show(target)}`, met: (v) => v >= target });
-export const atMost = (target: number, show: (n: number) => string = String): Goal => ({ text: `≤ ${show(target)}`, met: (v) => v <= target });
+export const atLeast = (target: number, show: (n: number) => string = String): Goal => ({
+  text: `≥ ${show(target)}`,
+  met: (v) => v >= target,
+});
+export const atMost = (target: number, show: (n: number) => string = String): Goal => ({
+  text: `≤ ${show(target)}`,
+  met: (v) => v <= target,
+});
 
 export function verdict(value: number, goal: Goal): string {
   if (!Number.isFinite(value)) return `goal ${goal.text}: not measured`;
@@ -71,12 +90,14 @@ function noisy(shares: ReadonlyArray<number | undefined>): boolean {
 
 function serverRow(server: ServerResult): string {
   const report = server.commands;
-  return `| ${server.name} | ${server.rounds.map((r) => formatRate(r.requestsPerSecond)).join(' · ')}`
-    + ` | ${formatRate(server.medianRps)}`
-    + ` | ${server.medianServerCpuUs === undefined ? 'n/a' : `${Math.round(server.medianServerCpuUs)} µs`}`
-    + ` | ${othersColumn(server.rounds.map((r) => r.othersCpu))}`
-    + ` | ${report ? formatPerRequest(roundTripsPerRequest(report)) : 'n/a'}`
-    + ` | ${report ? `${formatPerRequest(commandsPerRequest(report))}: ${commandBreakdown(report)}` : 'n/a'} |`;
+  return (
+    `| ${server.name} | ${server.rounds.map((r) => formatRate(r.requestsPerSecond)).join(' · ')}` +
+    ` | ${formatRate(server.medianRps)}` +
+    ` | ${server.medianServerCpuUs === undefined ? 'n/a' : `${Math.round(server.medianServerCpuUs)} µs`}` +
+    ` | ${othersColumn(server.rounds.map((r) => r.othersCpu))}` +
+    ` | ${report ? formatPerRequest(roundTripsPerRequest(report)) : 'n/a'}` +
+    ` | ${report ? `${formatPerRequest(commandsPerRequest(report))}: ${commandBreakdown(report)}` : 'n/a'} |`
+  );
 }
 
 function tokenLines(section: TokenSection, title = 'Token endpoint'): string[] {
@@ -95,16 +116,21 @@ function tokenLines(section: TokenSection, title = 'Token endpoint'): string[] {
       serverRow(comparison.a),
       serverRow(comparison.b),
       '',
-      `**${comparison.b.name}/${comparison.a.name}: ${comparison.ratio.toFixed(3)}** in req/s`
-        + ` (per round: ${comparison.roundRatios.map((r) => r.toFixed(2)).join(' · ')})`
-        + (goal ? ` (${verdict(comparison.ratio, goal)})` : '')
-        + (comparison.valid ? '' : ' — INVALID: some requests failed, see the log above')
-        + (noisy(shares) ? ` — noisy: other processes used over ${formatPercent(NOISY_SHARE)} of the CPU in some rounds` : ''),
+      `**${comparison.b.name}/${comparison.a.name}: ${comparison.ratio.toFixed(3)}** in req/s` +
+        ` (per round: ${comparison.roundRatios.map((r) => r.toFixed(2)).join(' · ')})` +
+        (goal ? ` (${verdict(comparison.ratio, goal)})` : '') +
+        (comparison.valid ? '' : ' — INVALID: some requests failed, see the log above') +
+        (noisy(shares)
+          ? ` — noisy: other processes used over ${formatPercent(NOISY_SHARE)} of the CPU in some rounds`
+          : ''),
     );
     if (comparison.cpuRatio !== undefined) {
-      lines.push('', `**${comparison.b.name}/${comparison.a.name}: ${comparison.cpuRatio.toFixed(3)}** from server CPU per token`
-        + ' (the ratio with a core each, which other processes hardly move)'
-        + (goal ? ` (${verdict(comparison.cpuRatio, goal)})` : ''));
+      lines.push(
+        '',
+        `**${comparison.b.name}/${comparison.a.name}: ${comparison.cpuRatio.toFixed(3)}** from server CPU per token` +
+          ' (the ratio with a core each, which other processes hardly move)' +
+          (goal ? ` (${verdict(comparison.cpuRatio, goal)})` : ''),
+      );
     }
   }
   return lines;
@@ -120,32 +146,41 @@ function bindsLines(section: BindsSection): string[] {
     '',
     '| binds/s per round | median binds/s | p50 · p99 latency per round | server · redis CPU / bind (median) | CPU used by other processes per round |',
     '|---|---:|---|---|---|',
-    `| ${rounds.map((r) => formatRate(r.requestsPerSecond)).join(' · ')} | ${formatRate(result.medianRate)}`
-      + ` | ${rounds.map((r) => `${r.latencyP50Ms} · ${r.latencyP99Ms} ms`).join(', ')}`
-      + ` | ${cpuPair(result.medianServerCpuUs, medianDefined(rounds.map((r) => r.redisCpuUs)))}`
-      + ` | ${othersColumn(rounds.map((r) => r.othersCpu))} |`,
+    `| ${rounds.map((r) => formatRate(r.requestsPerSecond)).join(' · ')} | ${formatRate(result.medianRate)}` +
+      ` | ${rounds.map((r) => `${r.latencyP50Ms} · ${r.latencyP99Ms} ms`).join(', ')}` +
+      ` | ${cpuPair(result.medianServerCpuUs, medianDefined(rounds.map((r) => r.redisCpuUs)))}` +
+      ` | ${othersColumn(rounds.map((r) => r.othersCpu))} |`,
     '',
-    `**${formatRate(result.medianRate)} binds/s** measured (${verdict(result.medianRate, section.goal)})`
-      + (result.problems.length > 0 ? ' — INVALID: see the log above' : '')
-      + (noisy(rounds.map((r) => r.othersCpu)) ? ` — noisy: other processes used over ${formatPercent(NOISY_SHARE)} of the CPU in some rounds` : ''),
+    `**${formatRate(result.medianRate)} binds/s** measured (${verdict(result.medianRate, section.goal)})` +
+      (result.problems.length > 0 ? ' — INVALID: see the log above' : '') +
+      (noisy(rounds.map((r) => r.othersCpu))
+        ? ` — noisy: other processes used over ${formatPercent(NOISY_SHARE)} of the CPU in some rounds`
+        : ''),
   ];
   if (result.medianServerCpuUs !== undefined) {
     const capacity = 1e6 / result.medianServerCpuUs;
-    lines.push('', `**${formatRate(capacity)} binds/s** per core of the server process, from its CPU per bind`
-      + ` (${verdict(capacity, section.goal)}; the server is one Node process, so one core is what it can use)`);
+    lines.push(
+      '',
+      `**${formatRate(capacity)} binds/s** per core of the server process, from its CPU per bind` +
+        ` (${verdict(capacity, section.goal)}; the server is one Node process, so one core is what it can use)`,
+    );
   }
   const report = result.commands;
   if (report) {
     const rows = sentRows(report);
-    const clientReads = rows.filter((row) => row.label === 'hgetall appkeys:client').reduce((a, r) => a + r.perRequest, 0);
+    const clientReads = rows
+      .filter((row) => row.label === 'hgetall appkeys:client')
+      .reduce((a, r) => a + r.perRequest, 0);
     const scripts = rows.filter((row) => row.label.startsWith('evalsha appkeys')).reduce((a, r) => a + r.perRequest, 0);
-    const auth = rows.filter((row) => /oidc:(AccessToken|ClientCredentials)$/.test(row.label)).reduce((a, r) => a + r.perRequest, 0);
+    const auth = rows
+      .filter((row) => /oidc:(AccessToken|ClientCredentials)$/.test(row.label))
+      .reduce((a, r) => a + r.perRequest, 0);
     const bindItself = Math.abs(clientReads - 1) < 0.01 && Math.abs(scripts - 1) < 0.01;
     lines.push(
       '',
-      `Redis round trips per bind: **${formatPerRequest(roundTripsPerRequest(report))}** over ${report.requests} sequential binds`
-        + ` = ${formatPerRequest(auth)} for authenticating the caller + ${formatPerRequest(clientReads)} client read`
-        + ` + ${formatPerRequest(scripts)} script (goal for the bind: one client read, one script: ${bindItself ? 'met' : '**missed**'})`,
+      `Redis round trips per bind: **${formatPerRequest(roundTripsPerRequest(report))}** over ${report.requests} sequential binds` +
+        ` = ${formatPerRequest(auth)} for authenticating the caller + ${formatPerRequest(clientReads)} client read` +
+        ` + ${formatPerRequest(scripts)} script (goal for the bind: one client read, one script: ${bindItself ? 'met' : '**missed**'})`,
       '',
       '| per bind | command | for |',
       '|---:|---|---|',
@@ -184,20 +219,24 @@ function scaleLines(section: ScaleSection): string[] {
     `| Redis memory per application (record + 3 index entries) / per client record | ${formatBytes(m.perApplication)} / ${formatBytes(m.perClient)} | |`,
     `| Redis memory per bound application + client, in all | ${formatBytes(m.totalPerBoundPair)} | |`,
     // the verify() goal is for 1,000,000 bindings: measured at that size, else extrapolated and said so
-    `| verify() over ${formatCount(result.n)} (SCAN, streaming) | ${formatSeconds(result.verify.large.seconds)}`
-      + ` (${result.verify.large.result.ok ? 'ok' : 'PROBLEMS'}) | ${result.n >= 1_000_000 ? verdict(result.verify.large.seconds, goals.verifySeconds) : `(goal ${goals.verifySeconds.text} is for 1,000,000)`} |`,
-    ...(result.n < 1_000_000 ? [`| verify() over 1,000,000, extrapolated linearly from ${formatCount(result.n)} (not measured; \`BENCH_SCALE_N=1000000\` measures it) |`
-      + ` ${formatSeconds((result.verify.large.seconds * 1_000_000) / result.n)} | ${verdict((result.verify.large.seconds * 1_000_000) / result.n, goals.verifySeconds)} |`] : []),
-    `| verify() memory, growth over its start: live heap (after full GC) · heapUsed · rss — at ${formatCount(result.small)}; at ${formatCount(result.n)}`
-      + ` | ${memoryGrowth(result.verify.small)}; ${memoryGrowth(result.verify.large)} | flat: live-heap growth at ${formatCount(result.n)}`
-      + ` within ${formatBytes(FLAT_SLACK)} of that at ${formatCount(result.small)}: ${flat(result) ? 'met' : '**missed**'} |`,
+    `| verify() over ${formatCount(result.n)} (SCAN, streaming) | ${formatSeconds(result.verify.large.seconds)}` +
+      ` (${result.verify.large.result.ok ? 'ok' : 'PROBLEMS'}) | ${result.n >= 1_000_000 ? verdict(result.verify.large.seconds, goals.verifySeconds) : `(goal ${goals.verifySeconds.text} is for 1,000,000)`} |`,
+    ...(result.n < 1_000_000
+      ? [
+          `| verify() over 1,000,000, extrapolated linearly from ${formatCount(result.n)} (not measured; \`BENCH_SCALE_N=1000000\` measures it) |` +
+            ` ${formatSeconds((result.verify.large.seconds * 1_000_000) / result.n)} | ${verdict((result.verify.large.seconds * 1_000_000) / result.n, goals.verifySeconds)} |`,
+        ]
+      : []),
+    `| verify() memory, growth over its start: live heap (after full GC) · heapUsed · rss — at ${formatCount(result.small)}; at ${formatCount(result.n)}` +
+      ` | ${memoryGrowth(result.verify.small)}; ${memoryGrowth(result.verify.large)} | flat: live-heap growth at ${formatCount(result.n)}` +
+      ` within ${formatBytes(FLAT_SLACK)} of that at ${formatCount(result.small)}: ${flat(result) ? 'met' : '**missed**'} |`,
     '',
-    `Memory: the client record is a \`${m.clientEncoding}\` (metadata ${m.metadataBytes} B > hash-max-listpack-value ${m.listpackValueLimit} B),`
-      + ` sampled at ${formatBytes(m.clientBefore)} unbound and ${formatBytes(m.clientAfter)} bound; the application record (\`${m.applicationEncoding}\`)`
-      + ` ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)}. The six client fields of a binding add`
-      + ` ${formatBytes(m.bindingInHashtable)} to a \`${m.clientEncoding}\` client record, ${formatBytes(m.bindingInListpack)} to the same record`
-      + ` as a listpack (scratch copies with hash-max-listpack-value 1024; averages of 8 sampled records). Each member of the ${formatCount(result.n)}-member indexes:`
-      + ` ${formatBytes(m.indexMemberBytes)}.`,
+    `Memory: the client record is a \`${m.clientEncoding}\` (metadata ${m.metadataBytes} B > hash-max-listpack-value ${m.listpackValueLimit} B),` +
+      ` sampled at ${formatBytes(m.clientBefore)} unbound and ${formatBytes(m.clientAfter)} bound; the application record (\`${m.applicationEncoding}\`)` +
+      ` ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)}. The six client fields of a binding add` +
+      ` ${formatBytes(m.bindingInHashtable)} to a \`${m.clientEncoding}\` client record, ${formatBytes(m.bindingInListpack)} to the same record` +
+      ` as a listpack (scratch copies with hash-max-listpack-value 1024; averages of 8 sampled records). Each member of the ${formatCount(result.n)}-member indexes:` +
+      ` ${formatBytes(m.indexMemberBytes)}.`,
     '',
     `| store call, sequential (${formatCount(result.small)} → ${formatCount(result.n)}) | p50 | p99 | ratio p50 · p99 |`,
     '|---|---|---|---|',
@@ -207,8 +246,10 @@ function scaleLines(section: ScaleSection): string[] {
     const r50 = large.p50 / small.p50;
     const r99 = large.p99 / small.p99;
     const met = goals.latencyRatio.met(r50) && goals.latencyRatio.met(r99);
-    lines.push(`| ${operation} | ${formatMicros(small.p50)} → ${formatMicros(large.p50)} | ${formatMicros(small.p99)} → ${formatMicros(large.p99)}`
-      + ` | ${r50.toFixed(2)} · ${r99.toFixed(2)} (goal ${goals.latencyRatio.text}: ${met ? 'met' : '**missed**'}) |`);
+    lines.push(
+      `| ${operation} | ${formatMicros(small.p50)} → ${formatMicros(large.p50)} | ${formatMicros(small.p99)} → ${formatMicros(large.p99)}` +
+        ` | ${r50.toFixed(2)} · ${r99.toFixed(2)} (goal ${goals.latencyRatio.text}: ${met ? 'met' : '**missed**'}) |`,
+    );
   }
   return lines;
 }
@@ -220,7 +261,8 @@ export function renderSummary(input: SummaryInput): string {
     '',
     `${input.date.toISOString().slice(0, 10)} · ${machineLine(input.machine)} · ${input.load}`,
   ];
-  if (input.externalRedis) lines.push('', 'Redis: shared server from REDIS_URL; command counts include any other traffic on it.');
+  if (input.externalRedis)
+    lines.push('', 'Redis: shared server from REDIS_URL; command counts include any other traffic on it.');
   if (input.tokens) lines.push('', ...tokenLines(input.tokens));
   if (input.secrets) lines.push('', ...tokenLines(input.secrets, 'Token endpoint, secrets hashed at rest'));
   if (input.binds) lines.push('', ...bindsLines(input.binds));

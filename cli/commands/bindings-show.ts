@@ -23,27 +23,32 @@ export async function run(context: CommandContext): Promise<number> {
         context.io.stderr.write(`appkeys: no such client: ${shownId(clientId)}\n`);
         return EXIT.PROBLEMS;
       }
-      if (errorCode(error) === 'invalid_request') throw usageError(`CLIENT_ID ${(error as { error_description: string }).error_description.replace(/^client_id /, '')}`);
+      if (errorCode(error) === 'invalid_request')
+        throw usageError(
+          `CLIENT_ID ${(error as { error_description: string }).error_description.replace(/^client_id /, '')}`,
+        );
       throw error;
     }
     const { binding } = client;
     const application = binding
       ? await registry.getApplication(CLI_ACTOR, binding.application_id).catch((error: unknown) => {
-        if (errorCode(error) === 'application_not_found') return undefined;
-        throw error;
-      })
+          if (errorCode(error) === 'application_not_found') return undefined;
+          throw error;
+        })
       : undefined;
 
     if (json) {
-      context.io.stdout.write(jsonLine({
-        client_id: client.client_id,
-        binding,
-        ...(binding && {
-          application: application
-            ? { id: application.id, name: application.name, owner: application.owner, status: application.status }
-            : null,
+      context.io.stdout.write(
+        jsonLine({
+          client_id: client.client_id,
+          binding,
+          ...(binding && {
+            application: application
+              ? { id: application.id, name: application.name, owner: application.owner, status: application.status }
+              : null,
+          }),
         }),
-      }));
+      );
       return EXIT.OK;
     }
     if (!binding) {
@@ -54,14 +59,18 @@ export async function run(context: CommandContext): Promise<number> {
       ? `(${jsonText(application.name)}, owner ${application.owner}, ${application.status})`
       : '(its record is missing: run appkeys check)';
     // every field comes from the store, where an account id or another tool may have put anything
-    context.io.stdout.write([
-      `client_id    ${shownId(client.client_id)}`,
-      `application  ${binding.application_id} ${about}`,
-      `key_type     ${binding.key_type}`,
-      `origin       ${binding.origin}`,
-      `bound_at     ${binding.bound_at}`,
-      `bound_by     ${binding.bound_by}`,
-    ].map((line) => `${printable(line)}\n`).join(''));
+    context.io.stdout.write(
+      [
+        `client_id    ${shownId(client.client_id)}`,
+        `application  ${binding.application_id} ${about}`,
+        `key_type     ${binding.key_type}`,
+        `origin       ${binding.origin}`,
+        `bound_at     ${binding.bound_at}`,
+        `bound_by     ${binding.bound_by}`,
+      ]
+        .map((line) => `${printable(line)}\n`)
+        .join(''),
+    );
     return EXIT.OK;
   } finally {
     await closeRedis(redis);

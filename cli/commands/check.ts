@@ -25,7 +25,9 @@ export async function run(context: CommandContext): Promise<number> {
     if (before.ok || !repair) return before.ok ? EXIT.OK : EXIT.PROBLEMS;
 
     stdout.write('repairing\n');
-    const repaired = await maintenance.repair({ onChange: (change) => stdout.write(`fixed: ${printable(change.description)}\n`) });
+    const repaired = await maintenance.repair({
+      onChange: (change) => stdout.write(`fixed: ${printable(change.description)}\n`),
+    });
     for (const text of repaired.unrepairable) stdout.write(`cannot fix: ${printable(text)}\n`);
     stdout.write(`${repaired.changed} fix${repaired.changed === 1 ? '' : 'es'} made\n`);
     const after = await maintenance.verify();

@@ -18,8 +18,10 @@ export async function run(context: CommandContext): Promise<number> {
     for (const clientId of [...report.changed].sort(byId)) {
       stdout.write(`not hashed      ${shownId(clientId)}: it kept changing meanwhile; run the command again\n`);
     }
-    stdout.write(`hashed ${report.hashed}, already hashed ${report.alreadyHashed}, without secret ${report.withoutSecret}, `
-      + `kept plaintext ${report.keptPlaintext.length}, not hashed ${report.changed.length}\n`);
+    stdout.write(
+      `hashed ${report.hashed}, already hashed ${report.alreadyHashed}, without secret ${report.withoutSecret}, ` +
+        `kept plaintext ${report.keptPlaintext.length}, not hashed ${report.changed.length}\n`,
+    );
     return report.keptPlaintext.length + report.changed.length > 0 ? EXIT.PROBLEMS : EXIT.OK;
   } finally {
     await store.close();

@@ -41,7 +41,7 @@ async function readEntries(file: string, context: CommandContext): Promise<Entry
     source = file === '-' ? await readAll(context.io.stdin) : await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw usageError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code ?? 'read failed'}`);
+    throw usageError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? 'read failed')}`);
   }
   let parsed: unknown;
   try {
@@ -59,7 +59,8 @@ async function readEntries(file: string, context: CommandContext): Promise<Entry
 
 function secretsOf(entries: readonly Entry[]): string[] {
   return entries.flatMap(({ metadata }) => {
-    const secret = metadata && typeof metadata === 'object' ? (metadata as Record<string, unknown>).client_secret : undefined;
+    const secret =
+      metadata && typeof metadata === 'object' ? (metadata as Record<string, unknown>).client_secret : undefined;
     return typeof secret === 'string' ? [secret] : [];
   });
 }
@@ -70,12 +71,21 @@ function shapeProblems(entries: readonly Entry[]): Map<number, Result> {
   const firstSeen = new Map<string, number>();
   for (const entry of entries) {
     if (!entry.metadata || typeof entry.metadata !== 'object' || Array.isArray(entry.metadata)) {
-      problems.set(entry.position, { outcome: 'rejected', error: 'invalid_request', description: 'the entry is not a JSON object' });
+      problems.set(entry.position, {
+        outcome: 'rejected',
+        error: 'invalid_request',
+        description: 'the entry is not a JSON object',
+      });
     } else if (typeof entry.clientId !== 'string') {
-      problems.set(entry.position, { outcome: 'rejected', error: 'invalid_request', description: 'client_id is missing or not a string' });
+      problems.set(entry.position, {
+        outcome: 'rejected',
+        error: 'invalid_request',
+        description: 'client_id is missing or not a string',
+      });
     } else if (firstSeen.has(entry.clientId)) {
       problems.set(entry.position, {
-        outcome: 'rejected', error: 'invalid_request',
+        outcome: 'rejected',
+        error: 'invalid_request',
         description: `client_id appears more than once in the file (first at entry ${firstSeen.get(entry.clientId)})`,
       });
     } else {
@@ -87,10 +97,18 @@ function shapeProblems(entries: readonly Entry[]): Map<number, Result> {
 
 async function register(registry: Registry, entry: Entry): Promise<Result> {
   try {
-    const { outcome } = await registry.registerClient(CLI_ACTOR, entry.clientId as string, entry.metadata as Record<string, unknown>);
+    const { outcome } = await registry.registerClient(
+      CLI_ACTOR,
+      entry.clientId as string,
+      entry.metadata as Record<string, unknown>,
+    );
     return { outcome };
   } catch (error) {
-    const { status, error: code, error_description: description } = error as { status?: number; error?: unknown; error_description?: unknown };
+    const {
+      status,
+      error: code,
+      error_description: description,
+    } = error as { status?: number; error?: unknown; error_description?: unknown };
     // a refusal by the rules or the schema rejects this entry; anything else stops the import
     if (typeof status === 'number' && status >= 400 && status < 500 && typeof code === 'string') {
       return { outcome: 'rejected', error: code, description: typeof description === 'string' ? description : '' };
@@ -143,16 +161,17 @@ export async function run(context: CommandContext): Promise<number> {
     counts[result.outcome] += 1;
     const id = shownId(entry.clientId);
     if (result.outcome === 'created' || result.outcome === 'replaced') {
-      lines.push(`${dryRun ? `would ${result.outcome === 'created' ? 'create ' : 'replace'}` : result.outcome.padEnd(8)}  ${id}`);
+      lines.push(
+        `${dryRun ? `would ${result.outcome === 'created' ? 'create ' : 'replace'}` : result.outcome.padEnd(8)}  ${id}`,
+      );
     } else if (result.outcome === 'rejected') {
-      lines.push(`${dryRun ? 'would reject ' : 'rejected'}  ${id} (entry ${entry.position}): ${result.error}${result.description ? ` — ${result.description}` : ''}`);
+      lines.push(
+        `${dryRun ? 'would reject ' : 'rejected'}  ${id} (entry ${entry.position}): ${result.error}${result.description ? ` — ${result.description}` : ''}`,
+      );
     }
   }
   const summary = `created ${counts.created}, replaced ${counts.replaced}, unchanged ${counts.unchanged}, rejected ${counts.rejected}`;
-  const out = [
-    ...lines,
-    `${dryRun ? 'dry run, nothing written: ' : ''}${summary}`,
-  ];
+  const out = [...lines, `${dryRun ? 'dry run, nothing written: ' : ''}${summary}`];
   if (stopped !== undefined) {
     const left = entries.length - results.size;
     out.push(`stopped with ${left} of ${entries.length} entries not processed`);
@@ -161,7 +180,8 @@ export async function run(context: CommandContext): Promise<number> {
   context.io.stdout.write(out.map((line) => `${printable(scrub(line))}\n`).join(''));
 
   if (stopped !== undefined) {
-    if ((stopped as { status?: unknown }).status === 503) throw unreachable('Redis became unreachable during the import');
+    if ((stopped as { status?: unknown }).status === 503)
+      throw unreachable('Redis became unreachable during the import');
     throw new Error(scrub(stopped instanceof Error ? stopped.message : String(stopped)));
   }
   return counts.rejected > 0 ? EXIT.PROBLEMS : EXIT.OK;

@@ -9,7 +9,8 @@ const PAGE_SIZE = 100;
 
 function limitOf(value: string | boolean | undefined): number {
   if (value === undefined) return Number.POSITIVE_INFINITY;
-  if (typeof value !== 'string' || !/^[1-9][0-9]{0,8}$/.test(value)) throw usageError('--limit must be a positive integer');
+  if (typeof value !== 'string' || !/^[1-9][0-9]{0,8}$/.test(value))
+    throw usageError('--limit must be a positive integer');
   return Number(value);
 }
 

@@ -14,12 +14,15 @@ export async function run(context: CommandContext): Promise<number> {
       cleared = await registry.clearFailedAttempts(CLI_ACTOR, clientId);
     } catch (error) {
       const { error: code, error_description: description } = error as { error?: unknown; error_description?: unknown };
-      if (code === 'invalid_request') throw usageError(`CLIENT_ID ${printable(String(description)).replace(/^client_id /, '')}`);
+      if (code === 'invalid_request')
+        throw usageError(`CLIENT_ID ${printable(String(description)).replace(/^client_id /, '')}`);
       throw error;
     }
-    context.io.stdout.write(cleared
-      ? `cleared the failed provide-keys attempts counted against ${shownId(clientId)}\n`
-      : `no failed provide-keys attempts were counted against ${shownId(clientId)}\n`);
+    context.io.stdout.write(
+      cleared
+        ? `cleared the failed provide-keys attempts counted against ${shownId(clientId)}\n`
+        : `no failed provide-keys attempts were counted against ${shownId(clientId)}\n`,
+    );
     return EXIT.OK;
   } finally {
     await closeRedis(redis);

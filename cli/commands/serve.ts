@@ -4,7 +4,14 @@ import { CliError, EXIT, usageError } from '../exit.js';
 import { closeRedis, connectFromSpec, describeRedis } from '../redis.js';
 import { operatorBanner, portalNotice, startOperatorServer } from '../server/operator.js';
 import { banner, standaloneRefusal, startStandalone } from '../server/standalone.js';
-import { checkHost, checkPort, developmentLoginRefusal, DEFAULT_HOST, ListenError, type StartedServer } from '../server/start.js';
+import {
+  checkHost,
+  checkPort,
+  developmentLoginRefusal,
+  DEFAULT_HOST,
+  ListenError,
+  type StartedServer,
+} from '../server/start.js';
 import type { CommandContext, CommandModule } from '../spec.js';
 
 /** A value the server's own checks refuse is a usage error; their messages name the flag or variable. */
@@ -45,17 +52,28 @@ interface Listening {
 }
 
 function listeningOf({ values, io: { env } }: CommandContext): Listening {
-  const port = usage(() => (typeof values.port === 'string' ? checkPort(values.port, '--port') : checkPort(env.PORT || '3000', 'PORT')));
-  const host = usage(() => (typeof values.host === 'string'
-    ? checkHost(values.host, '--host') : checkHost(env.HOST || DEFAULT_HOST, 'HOST')));
-  const metricsPort = usage(() => (typeof values['metrics-port'] === 'string'
-    ? checkPort(values['metrics-port'], '--metrics-port') : env.METRICS_PORT ? checkPort(env.METRICS_PORT, 'METRICS_PORT') : undefined));
+  const port = usage(() =>
+    typeof values.port === 'string' ? checkPort(values.port, '--port') : checkPort(env.PORT || '3000', 'PORT'),
+  );
+  const host = usage(() =>
+    typeof values.host === 'string' ? checkHost(values.host, '--host') : checkHost(env.HOST || DEFAULT_HOST, 'HOST'),
+  );
+  const metricsPort = usage(() =>
+    typeof values['metrics-port'] === 'string'
+      ? checkPort(values['metrics-port'], '--metrics-port')
+      : env.METRICS_PORT
+        ? checkPort(env.METRICS_PORT, 'METRICS_PORT')
+        : undefined,
+  );
   const metricsHost = usage(() => checkHost(env.METRICS_HOST || DEFAULT_HOST, 'METRICS_HOST'));
   return { port, host, ...(metricsPort !== undefined && { metrics: { port: metricsPort, host: metricsHost } }) };
 }
 
 /** Starts a server on `redis`, which it then owns; on a failed start the client is closed here. */
-async function starting<T extends StartedServer>(redis: Redis | Cluster | undefined, start: () => Promise<T>): Promise<T> {
+async function starting<T extends StartedServer>(
+  redis: Redis | Cluster | undefined,
+  start: () => Promise<T>,
+): Promise<T> {
   try {
     return await start();
   } catch (error) {
@@ -67,47 +85,62 @@ async function starting<T extends StartedServer>(redis: Redis | Cluster | undefi
 
 /** The development server: the development login, a generated admin client, memory unless Redis is named. */
 async function development(context: CommandContext): Promise<StartedServer> {
-  const { values, io: { env, stdout } } = context;
+  const {
+    values,
+    io: { env, stdout },
+  } = context;
   const refusal = standaloneRefusal(env.NODE_ENV);
   if (refusal) throw new CliError(EXIT.PROBLEMS, refusal.message);
   const listening = listeningOf(context);
-  const issuer = typeof values.issuer === 'string'
-    ? issuerOf(values.issuer, '--issuer')
-    : env.ISSUER ? issuerOf(env.ISSUER, 'ISSUER') : undefined;
+  const issuer =
+    typeof values.issuer === 'string'
+      ? issuerOf(values.issuer, '--issuer')
+      : env.ISSUER
+        ? issuerOf(env.ISSUER, 'ISSUER')
+        : undefined;
   // fail now, with exit 3, rather than serve 503s from a server whose Redis is not there
-  const redis = context.redis && await connectFromSpec(context.redis, { reconnect: true });
-  const running = await starting(redis, () => startStandalone({
-    ...listening,
-    nodeEnv: env.NODE_ENV,
-    ...(issuer && { issuer }),
-    ...(redis && { redis }),
-    prefix: context.prefix,
-    adminClientId: env.APPKEYS_ADMIN_CLIENT_ID || 'appkeys-admin',
-    ...(env.APPKEYS_ADMIN_CLIENT_SECRET && { adminClientSecret: env.APPKEYS_ADMIN_CLIENT_SECRET }),
-    clientCache: env.APPKEYS_CLIENT_CACHE === '1',
-    hashSecrets: env.APPKEYS_HASH_SECRETS === '1',
-  }));
+  const redis = context.redis && (await connectFromSpec(context.redis, { reconnect: true }));
+  const running = await starting(redis, () =>
+    startStandalone({
+      ...listening,
+      nodeEnv: env.NODE_ENV,
+      ...(issuer && { issuer }),
+      ...(redis && { redis }),
+      prefix: context.prefix,
+      adminClientId: env.APPKEYS_ADMIN_CLIENT_ID || 'appkeys-admin',
+      ...(env.APPKEYS_ADMIN_CLIENT_SECRET && { adminClientSecret: env.APPKEYS_ADMIN_CLIENT_SECRET }),
+      clientCache: env.APPKEYS_CLIENT_CACHE === '1',
+      hashSecrets: env.APPKEYS_HASH_SECRETS === '1',
+    }),
+  );
   stdout.write(banner(running, context.redis && describeRedis(context.redis)));
   return running;
 }
 
 /** The operator's configuration (`--config`): their clients, login and keys; their Redis. */
 async function operator(context: CommandContext): Promise<StartedServer> {
-  const { operator: config, values, io: { env, stdout, stderr } } = context;
+  const {
+    operator: config,
+    values,
+    io: { env, stdout, stderr },
+  } = context;
   if (!config) throw new Error('no operator module');
-  if (values.issuer !== undefined) throw usageError('--issuer is the development server\'s: with --config, the module\'s issuer is served');
+  if (values.issuer !== undefined)
+    throw usageError("--issuer is the development server's: with --config, the module's issuer is served");
   const refusal = developmentLoginRefusal({ nodeEnv: env.NODE_ENV, configuration: config.configuration });
   if (refusal) throw new CliError(EXIT.PROBLEMS, refusal.message);
   const listening = listeningOf(context);
   const notice = portalNotice(config);
   if (notice) stderr.write(`${notice}\n`);
-  const redis = context.redis && await connectFromSpec(context.redis, { reconnect: true });
-  const running = await starting(redis, () => startOperatorServer(config, {
-    ...listening,
-    nodeEnv: env.NODE_ENV,
-    ...(redis && { redis }),
-    prefix: context.prefix,
-  }));
+  const redis = context.redis && (await connectFromSpec(context.redis, { reconnect: true }));
+  const running = await starting(redis, () =>
+    startOperatorServer(config, {
+      ...listening,
+      nodeEnv: env.NODE_ENV,
+      ...(redis && { redis }),
+      prefix: context.prefix,
+    }),
+  );
   stdout.write(operatorBanner(running, config, context.redis && describeRedis(context.redis)));
   return running;
 }

@@ -31,8 +31,14 @@ import { AppKeysError, type AppKeysEvent, type AppKeysEventPayload, type Binding
 
 /** Fields no log line may show, whatever a future payload carries: pino replaces them. */
 export const REDACTED_PATHS = [
-  'client_secret', '*.client_secret', 'authorization', '*.authorization', 'headers.authorization',
-  '*.headers.authorization', 'password', '*.password',
+  'client_secret',
+  '*.client_secret',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'password',
+  '*.password',
 ] as const;
 
 /** Every appkeys event and the level it is logged at; a `Record` so that a new event must be listed. */
@@ -74,14 +80,39 @@ export function createMetrics(registry = new Registry()): AppKeysMetrics {
   const registers = [registry];
   return {
     registry,
-    binds: new Counter({ name: 'appkeys_bindings_created_total', help: 'Clients bound to applications.', labelNames: ['origin', 'key_type'], registers }),
-    unbinds: new Counter({ name: 'appkeys_bindings_removed_total', help: 'Bindings removed.', labelNames: ['origin', 'reason'], registers }),
-    provideKeysFailures: new Counter({
-      name: 'appkeys_provide_keys_failures_total', help: 'Failed provide-keys attempts.', labelNames: ['throttled'], registers,
+    binds: new Counter({
+      name: 'appkeys_bindings_created_total',
+      help: 'Clients bound to applications.',
+      labelNames: ['origin', 'key_type'],
+      registers,
     }),
-    throttles: new Counter({ name: 'appkeys_throttled_requests_total', help: 'Management API requests answered 429.', registers }),
-    applicationsCreated: new Counter({ name: 'appkeys_applications_created_total', help: 'Applications created.', registers }),
-    applicationsDeleted: new Counter({ name: 'appkeys_applications_deleted_total', help: 'Applications deleted.', registers }),
+    unbinds: new Counter({
+      name: 'appkeys_bindings_removed_total',
+      help: 'Bindings removed.',
+      labelNames: ['origin', 'reason'],
+      registers,
+    }),
+    provideKeysFailures: new Counter({
+      name: 'appkeys_provide_keys_failures_total',
+      help: 'Failed provide-keys attempts.',
+      labelNames: ['throttled'],
+      registers,
+    }),
+    throttles: new Counter({
+      name: 'appkeys_throttled_requests_total',
+      help: 'Management API requests answered 429.',
+      registers,
+    }),
+    applicationsCreated: new Counter({
+      name: 'appkeys_applications_created_total',
+      help: 'Applications created.',
+      registers,
+    }),
+    applicationsDeleted: new Counter({
+      name: 'appkeys_applications_deleted_total',
+      help: 'Applications deleted.',
+      registers,
+    }),
     storeLatency: new Histogram({
       name: 'appkeys_store_call_duration_seconds',
       help: 'Duration of BindingStore calls.',
@@ -90,7 +121,10 @@ export function createMetrics(registry = new Registry()): AppKeysMetrics {
       registers,
     }),
     httpRequests: new Counter({
-      name: 'http_requests_total', help: 'HTTP requests by route and status class.', labelNames: ['method', 'route', 'status_class'], registers,
+      name: 'http_requests_total',
+      help: 'HTTP requests by route and status class.',
+      labelNames: ['method', 'route', 'status_class'],
+      registers,
     }),
   };
 }
@@ -192,7 +226,11 @@ export function observability(options: ObservabilityOptions = {}): Observability
 
     middleware() {
       return async function observed(ctx, next) {
-        if (options.metricsPath !== undefined && ctx.path === options.metricsPath && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+        if (
+          options.metricsPath !== undefined &&
+          ctx.path === options.metricsPath &&
+          (ctx.method === 'GET' || ctx.method === 'HEAD')
+        ) {
           ctx.set('Content-Type', metrics.registry.contentType);
           ctx.set('Cache-Control', 'no-store');
           ctx.body = await metrics.registry.metrics();
@@ -253,10 +291,16 @@ export function observability(options: ObservabilityOptions = {}): Observability
 
       // the path only: a query string may carry a code or a token
       events.on('appkeys.server_error', (error: unknown, where: { method?: string; path?: string } = {}) => {
-        logger.error({ event: 'appkeys.server_error', error: errorFields(error), method: where.method, path: where.path }, 'appkeys.server_error');
+        logger.error(
+          { event: 'appkeys.server_error', error: errorFields(error), method: where.method, path: where.path },
+          'appkeys.server_error',
+        );
       });
       events.on('server_error', (ctx: { method?: string; path?: string } | undefined, error: unknown) => {
-        logger.error({ event: 'server_error', error: errorFields(error), method: ctx?.method, path: ctx?.path }, 'server_error');
+        logger.error(
+          { event: 'server_error', error: errorFields(error), method: ctx?.method, path: ctx?.path },
+          'server_error',
+        );
       });
     },
   };

@@ -4,7 +4,13 @@
  */
 import type { OperatorConfig } from '../config.js';
 import { metricsLine } from './standalone.js';
-import { developmentLoginRefusal, startServer, whereItListens, type ServerSettings, type StartedServer } from './start.js';
+import {
+  developmentLoginRefusal,
+  startServer,
+  whereItListens,
+  type ServerSettings,
+  type StartedServer,
+} from './start.js';
 
 export type OperatorSettings = Pick<ServerSettings, 'port' | 'host' | 'redis' | 'log' | 'metrics'> & {
   /** Key prefix of the appkeys store in Redis. Default: the module's `redis.prefix`, else `appkeys:`. */
@@ -14,8 +20,14 @@ export type OperatorSettings = Pick<ServerSettings, 'port' | 'host' | 'redis' | 
 };
 
 /** Listens and serves the operator's provider; rejects, before it listens, what `developmentLoginRefusal()` refuses. */
-export async function startOperatorServer(operator: OperatorConfig, settings: OperatorSettings): Promise<StartedServer> {
-  const refusal = developmentLoginRefusal({ nodeEnv: settings.nodeEnv ?? process.env.NODE_ENV, configuration: operator.configuration });
+export async function startOperatorServer(
+  operator: OperatorConfig,
+  settings: OperatorSettings,
+): Promise<StartedServer> {
+  const refusal = developmentLoginRefusal({
+    nodeEnv: settings.nodeEnv ?? process.env.NODE_ENV,
+    configuration: operator.configuration,
+  });
   if (refusal) throw refusal;
   const { port, host, redis, log, metrics } = settings;
   const prefix = settings.prefix ?? operator.redis?.prefix;

@@ -26,10 +26,17 @@ import { randomBytes } from 'node:crypto';
 import type { Configuration } from 'oidc-provider';
 
 import {
-  developmentLoginRefusal, startServer, whereItListens, type ServerSettings, type StartedServer,
+  developmentLoginRefusal,
+  startServer,
+  whereItListens,
+  type ServerSettings,
+  type StartedServer,
 } from './start.js';
 
-export interface StandaloneSettings extends Pick<ServerSettings, 'port' | 'host' | 'issuer' | 'redis' | 'clientCache' | 'log' | 'metrics'> {
+export interface StandaloneSettings extends Pick<
+  ServerSettings,
+  'port' | 'host' | 'issuer' | 'redis' | 'clientCache' | 'log' | 'metrics'
+> {
   readonly adminClientId: string;
   /** The static admin client's secret; generated when absent, and only then shown by `banner()`. */
   readonly adminClientSecret?: string;
@@ -126,7 +133,8 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
     ...(metrics !== undefined && { metrics }),
     ...(prefix !== undefined && { storePrefix: prefix }),
     appkeys: { provideKeys: { enabled: true }, ...(settings.hashSecrets && { secrets: { hash: 'scrypt' } }) },
-    configuration: (issuer) => standaloneConfiguration({ issuer, adminClientId: settings.adminClientId, adminClientSecret }),
+    configuration: (issuer) =>
+      standaloneConfiguration({ issuer, adminClientId: settings.adminClientId, adminClientSecret }),
   });
   return {
     ...started,
@@ -156,8 +164,8 @@ function adminCredentials(running: RunningServer): string {
 export function metricsLine(metricsUrl: string | undefined): string {
   return metricsUrl
     ? `Metrics: ${metricsUrl} (a listener of their own); JSON logs on stdout (LOG_LEVEL, default info).`
-    : 'Metrics: off (set METRICS_PORT to serve them on a listener of their own, on 127.0.0.1 unless METRICS_HOST);'
-      + ' JSON logs on stdout (LOG_LEVEL, default info).';
+    : 'Metrics: off (set METRICS_PORT to serve them on a listener of their own, on 127.0.0.1 unless METRICS_HOST);' +
+        ' JSON logs on stdout (LOG_LEVEL, default info).';
 }
 
 /**
@@ -168,8 +176,8 @@ export function banner(running: RunningServer, storage: string | undefined): str
   return [
     '',
     `appkeys server listening on ${running.url}`,
-    '  development server: the development login signs anyone in as any account;'
-      + ' pass --config FILE to run your configuration',
+    '  development server: the development login signs anyone in as any account;' +
+      ' pass --config FILE to run your configuration',
     `  address: ${whereItListens(running.address)}`,
     `  storage: ${storage ?? 'memory (lost on restart; set REDIS_URL to keep it in Redis)'}`,
     `  admin client: ${running.adminClientId}`,

@@ -19,7 +19,8 @@ export const DEFAULT_HOST = '127.0.0.1';
 
 /** Checks a port number given as text (`PORT`, `--port`); the message names where it came from. */
 export function checkPort(value: string, source: string): number {
-  if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 65535) throw new RangeError(`${source} must be a port number (0–65535)`);
+  if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 65535)
+    throw new RangeError(`${source} must be a port number (0–65535)`);
   return Number(value);
 }
 
@@ -89,7 +90,8 @@ function listenerUrl(host: string, bound: AddressInfo): string {
 
 /** Where a server listens, for a banner: with a word on who can reach it. */
 export function whereItListens(address: AddressInfo): string {
-  if (isLoopback(address.address)) return `${shownAddress(address)} (this machine only; set HOST to listen on another interface)`;
+  if (isLoopback(address.address))
+    return `${shownAddress(address)} (this machine only; set HOST to listen on another interface)`;
   if (isWildcard(address.address)) return `${shownAddress(address)} (every interface)`;
   return shownAddress(address);
 }
@@ -105,11 +107,13 @@ export function developmentLoginRefusal(settings: {
 }): Error | undefined {
   if (settings.nodeEnv !== 'production') return undefined;
   if (settings.configuration.features?.devInteractions?.enabled === false) return undefined;
-  return new Error('refusing to start: NODE_ENV=production, but this server would sign anyone in through oidc-provider\'s '
-    + 'development login (any username, no password). In production, run your own configuration, with your own login '
-    + '(configuration.interactions and findAccount, features.devInteractions off): `appkeys serve --config FILE`, or '
-    + 'mount appKeys() into your own server (see README.md, "Running your configuration" and "Mounting into your server"). '
-    + 'To try the development server out, unset NODE_ENV.');
+  return new Error(
+    "refusing to start: NODE_ENV=production, but this server would sign anyone in through oidc-provider's " +
+      'development login (any username, no password). In production, run your own configuration, with your own login ' +
+      '(configuration.interactions and findAccount, features.devInteractions off): `appkeys serve --config FILE`, or ' +
+      'mount appKeys() into your own server (see README.md, "Running your configuration" and "Mounting into your server"). ' +
+      'To try the development server out, unset NODE_ENV.',
+  );
 }
 
 export interface ServerSettings {
@@ -160,7 +164,10 @@ async function close(server: Server): Promise<void> {
 }
 
 /** The metrics' own listener, when asked for: Prometheus reaches it, the public does not. */
-async function metricsListener(observed: Observability, settings: NonNullable<ServerSettings['metrics']>): Promise<{ server: Server; url: string }> {
+async function metricsListener(
+  observed: Observability,
+  settings: NonNullable<ServerSettings['metrics']>,
+): Promise<{ server: Server; url: string }> {
   const host = settings.host ?? DEFAULT_HOST;
   const server = createServer(observed.metricsListener());
   const bound = await listen(server, settings.port, host);
@@ -172,7 +179,9 @@ export async function startServer(settings: ServerSettings): Promise<StartedServ
   // loaded only now, so that a refused start prints its message alone (oidc-provider warns on import
   // when the runtime is one it does not support)
   const [{ default: ProviderClass }, { appKeys }, { observability }] = await Promise.all([
-    import('oidc-provider'), import('../../src/index.js'), import('./observability.js'),
+    import('oidc-provider'),
+    import('../../src/index.js'),
+    import('./observability.js'),
   ]);
   const { redis } = settings;
   const host = settings.host ?? DEFAULT_HOST;
@@ -183,7 +192,7 @@ export async function startServer(settings: ServerSettings): Promise<StartedServ
   const observed = observability(settings.log);
   try {
     bound = await listen(server, settings.port, host);
-    metrics = settings.metrics && await metricsListener(observed, settings.metrics);
+    metrics = settings.metrics && (await metricsListener(observed, settings.metrics));
   } catch (error) {
     if (server.listening) await close(server);
     throw error;
@@ -192,15 +201,25 @@ export async function startServer(settings: ServerSettings): Promise<StartedServ
 
   const keys = appKeys({
     ...settings.appkeys,
-    store: observed.instrumentStore(redis
-      ? redisStore({ client: redis, prefix: settings.storePrefix ?? 'appkeys:', clientCache: settings.clientCache === true })
-      : memoryStore()),
+    store: observed.instrumentStore(
+      redis
+        ? redisStore({
+            client: redis,
+            prefix: settings.storePrefix ?? 'appkeys:',
+            clientCache: settings.clientCache === true,
+          })
+        : memoryStore(),
+    ),
   });
   const configuration = settings.configuration(issuer);
-  const provider = new ProviderClass(issuer, keys.configuration({
-    ...configuration,
-    ...(redis && configuration.adapter === undefined && { adapter: redisAdapter({ client: redis, prefix: 'oidc:' }) }),
-  }));
+  const provider = new ProviderClass(
+    issuer,
+    keys.configuration({
+      ...configuration,
+      ...(redis &&
+        configuration.adapter === undefined && { adapter: redisAdapter({ client: redis, prefix: 'oidc:' }) }),
+    }),
+  );
   provider.proxy = process.env.TRUST_PROXY === '1';
   provider.use(observed.middleware()); // ahead of the routes, so it sees their answers too
   keys.mount(provider);

@@ -28,7 +28,8 @@ export async function bearerActor(ctx: Context, provider: Provider): Promise<Act
   const match = BEARER.exec(ctx.get('authorization'));
   if (!match) throw invalidToken('a Bearer access token is required');
   const value = match[1]!;
-  const token = ((await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value))) as StoredToken | undefined;
+  const token = ((await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value))) as
+    StoredToken | undefined;
   if (!token || token.isExpired) throw invalidToken();
   const actor = actorOf(token);
   if (!(await isStaticClientId(provider, token.clientId))) {

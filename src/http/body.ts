@@ -4,8 +4,7 @@ import { AppKeysError, invalidRequest } from '../errors.js';
 
 const payloadTooLarge = (limit: number) =>
   new AppKeysError(413, 'invalid_request', `request body exceeds ${limit} bytes`);
-const unsupportedMediaType = () =>
-  new AppKeysError(415, 'invalid_request', 'request body must be application/json');
+const unsupportedMediaType = () => new AppKeysError(415, 'invalid_request', 'request body must be application/json');
 
 /** Deeper than any request of this API needs (client metadata nests jwks → keys → key → x5c: 4). */
 export const MAX_JSON_DEPTH = 32;
@@ -22,7 +21,8 @@ function nestsDeeperThan(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i += 1) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i += 1; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;

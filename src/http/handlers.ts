@@ -7,7 +7,11 @@ import type { Access, RouteContext, RouteHelpers } from './route.js';
 type Caller = Exclude<Access, 'public'>;
 type Ctx<Params extends string = never> = RouteContext<Params, Caller>;
 
-export function getOpenApiDocument(ctx: RouteContext<never, 'public'>, _registry: Registry, helpers: RouteHelpers): void {
+export function getOpenApiDocument(
+  ctx: RouteContext<never, 'public'>,
+  _registry: Registry,
+  helpers: RouteHelpers,
+): void {
   ctx.body = helpers.document();
 }
 
@@ -39,14 +43,22 @@ export async function deleteApplication(ctx: Ctx<'app_id'>, registry: Registry):
 
 // ---- keys ----------------------------------------------------------------------------------------
 
-export async function provideKeys(ctx: Ctx<'app_id' | 'key_type'>, registry: Registry, helpers: RouteHelpers): Promise<void> {
+export async function provideKeys(
+  ctx: Ctx<'app_id' | 'key_type'>,
+  registry: Registry,
+  helpers: RouteHelpers,
+): Promise<void> {
   const { app_id: appId, key_type: keyType } = ctx.params;
   const result = await registry.provideKeys(ctx.state.actor, appId, keyType, await helpers.body(ctx));
   ctx.status = result.created ? 201 : 200;
   ctx.body = result.binding;
 }
 
-export async function generateKeys(ctx: Ctx<'app_id' | 'key_type'>, registry: Registry, helpers: RouteHelpers): Promise<void> {
+export async function generateKeys(
+  ctx: Ctx<'app_id' | 'key_type'>,
+  registry: Registry,
+  helpers: RouteHelpers,
+): Promise<void> {
   const { app_id: appId, key_type: keyType } = ctx.params;
   const generated = await registry.generateKeys(ctx.state.actor, appId, keyType, await helpers.body(ctx));
   ctx.status = 201;

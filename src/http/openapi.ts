@@ -13,12 +13,25 @@ import { ADMIN_SCOPE, OWNER_SCOPE } from '../scopes.js';
 import { CURSOR_MAX, CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT } from '../pagination.js';
 import { APPLICATION_STATUSES, KEY_TYPES } from '../types.js';
 import {
-  APPLICATION_ID_MAX, CLIENT_ID_MAX, CLIENT_ID_PATTERN, DESCRIPTION_MAX, NAME_MAX, OWNER_MAX, SECRET_MAX,
+  APPLICATION_ID_MAX,
+  CLIENT_ID_MAX,
+  CLIENT_ID_PATTERN,
+  DESCRIPTION_MAX,
+  NAME_MAX,
+  OWNER_MAX,
+  SECRET_MAX,
 } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
-  AUTH_CHALLENGE, errorResponse, jsonContent, ref, RETRY_AFTER, schema,
-  type Json, type PathParameterName, type QueryParameterName,
+  AUTH_CHALLENGE,
+  errorResponse,
+  jsonContent,
+  ref,
+  RETRY_AFTER,
+  schema,
+  type Json,
+  type PathParameterName,
+  type QueryParameterName,
 } from './openapi-parts.js';
 import { pathParams, templateOf, type Access, type Route } from './route.js';
 import { ROUTES } from './route-table.js';
@@ -32,7 +45,11 @@ function object(properties: Record<string, Json>, required: readonly string[], e
 const string = (description: string, extra: Json = {}): Json => ({ type: 'string', description, ...extra });
 const timestamp = (description: string): Json => string(description, { format: 'date-time' });
 const uri = (description: string): Json => string(description, { format: 'uri' });
-const uriList = (description: string): Json => ({ type: 'array', description, items: { type: 'string', format: 'uri' } });
+const uriList = (description: string): Json => ({
+  type: 'array',
+  description,
+  items: { type: 'string', format: 'uri' },
+});
 const stringList = (description: string): Json => ({ type: 'array', description, items: { type: 'string' } });
 /** A property a request must not carry (`not: {}` rejects any value, and keeps a description). */
 const forbidden = (description: string): Json => ({ not: {}, description });
@@ -60,18 +77,24 @@ const SECURITY: Record<Access, Json[]> = {
 
 const clientIdSchema = (description: string): Json =>
   string(description, { minLength: 1, maxLength: CLIENT_ID_MAX, pattern: CLIENT_ID_PATTERN });
-const clientSecretSchema = (description: string): Json =>
-  string(description, { minLength: 1, maxLength: SECRET_MAX });
+const clientSecretSchema = (description: string): Json => string(description, { minLength: 1, maxLength: SECRET_MAX });
 const nameSchema = (): Json =>
-  string(`1–${NAME_MAX} characters, no control characters; unique per owner regardless of case and Unicode form.`, { minLength: 1, maxLength: NAME_MAX });
+  string(`1–${NAME_MAX} characters, no control characters; unique per owner regardless of case and Unicode form.`, {
+    minLength: 1,
+    maxLength: NAME_MAX,
+  });
 const descriptionSchema = (): Json => string(`0–${DESCRIPTION_MAX} characters.`, { maxLength: DESCRIPTION_MAX });
 
 /** The RFC 7591 client metadata fields (and the OpenID Connect ones most often set), as the provider reads them. */
 function rfc7591Properties(): Record<string, Json> {
   return {
     redirect_uris: uriList('Redirection URIs (required for the authorization_code and implicit grants).'),
-    token_endpoint_auth_method: string('How the client authenticates at the token endpoint, e.g. client_secret_basic, client_secret_post, private_key_jwt, none.'),
-    grant_types: stringList('OAuth grant types the client may use, e.g. authorization_code, refresh_token, client_credentials.'),
+    token_endpoint_auth_method: string(
+      'How the client authenticates at the token endpoint, e.g. client_secret_basic, client_secret_post, private_key_jwt, none.',
+    ),
+    grant_types: stringList(
+      'OAuth grant types the client may use, e.g. authorization_code, refresh_token, client_credentials.',
+    ),
     response_types: stringList('OAuth response types the client may use, e.g. code.'),
     client_name: string('Human-readable name of the client.'),
     client_uri: uri('Home page of the client.'),
@@ -80,8 +103,10 @@ function rfc7591Properties(): Record<string, Json> {
     contacts: stringList('Ways to contact the people responsible for the client, usually e-mail addresses.'),
     tos_uri: uri('Terms of service of the client.'),
     policy_uri: uri('Privacy policy of the client.'),
-    jwks_uri: uri('URL of the client\'s JSON Web Key Set.'),
-    jwks: object({ keys: { type: 'array', items: { type: 'object' } } }, ['keys'], { description: 'The client\'s JSON Web Key Set, by value.' }),
+    jwks_uri: uri("URL of the client's JSON Web Key Set."),
+    jwks: object({ keys: { type: 'array', items: { type: 'object' } } }, ['keys'], {
+      description: "The client's JSON Web Key Set, by value.",
+    }),
     software_id: string('Identifier of the client software.'),
     software_version: string('Version of the client software.'),
     application_type: string('OpenID Connect application type: web or native.', { enum: ['web', 'native'] }),
@@ -99,16 +124,24 @@ function schemas(): Record<string, Json> {
     application_id: string('The application the client is bound to.'),
     key_type: schema('KeyType'),
     client_id: clientIdSchema('The bound client.'),
-    origin: string('`provided`: an existing client whose keys were proven; `generated`: created for the application (deleted with it).', { enum: ['provided', 'generated'] }),
+    origin: string(
+      '`provided`: an existing client whose keys were proven; `generated`: created for the application (deleted with it).',
+      { enum: ['provided', 'generated'] },
+    ),
     bound_at: timestamp('When the binding was made.'),
-    bound_by: string('Who made the binding: an owner\'s account id, or for an admin `account:<id>` / `client:<client_id>`.'),
+    bound_by: string(
+      "Who made the binding: an owner's account id, or for an admin `account:<id>` / `client:<client_id>`.",
+    ),
   };
   const bindingRequired = Object.keys(bindingProperties);
   const metadataProperties = rfc7591Properties();
 
   return {
     KeyType: string('The kind of keys: at most one client per key type per application.', { enum: [...KEY_TYPES] }),
-    ApplicationStatus: string('`BLOCKED` applications\' clients get `invalid_client` at the token endpoint and their tokens stop introspecting as active.', { enum: [...APPLICATION_STATUSES] }),
+    ApplicationStatus: string(
+      "`BLOCKED` applications' clients get `invalid_client` at the token endpoint and their tokens stop introspecting as active.",
+      { enum: [...APPLICATION_STATUSES] },
+    ),
     Binding: object(bindingProperties, bindingRequired, {
       description: 'A client bound to an application under a key type. Never holds a secret.',
       additionalProperties: false,
@@ -120,16 +153,16 @@ function schemas(): Record<string, Json> {
         description: descriptionSchema(),
         owner: {
           type: ['string', 'null'],
-          description: 'Account id of the owner; `null` for an application an admin created for no account (only admins see and change it).',
+          description:
+            'Account id of the owner; `null` for an application an admin created for no account (only admins see and change it).',
         },
         status: schema('ApplicationStatus'),
         created_at: timestamp('When the application was created.'),
         updated_at: timestamp('When the application was last changed.'),
-        keys: object(
-          Object.fromEntries(KEY_TYPES.map((type) => [type, schema('Binding')])),
-          [],
-          { description: 'The bindings of the application, by key type; a key type without keys is absent.', additionalProperties: false },
-        ),
+        keys: object(Object.fromEntries(KEY_TYPES.map((type) => [type, schema('Binding')])), [], {
+          description: 'The bindings of the application, by key type; a key type without keys is absent.',
+          additionalProperties: false,
+        }),
       },
       ['id', 'name', 'description', 'owner', 'status', 'created_at', 'updated_at', 'keys'],
       { description: 'An application owned by a developer, with its keys.', additionalProperties: false },
@@ -142,30 +175,46 @@ function schemas(): Record<string, Json> {
           type: ['string', 'null'],
           minLength: 1,
           maxLength: OWNER_MAX,
-          description: `Admin only: the owner's account id, 1–${OWNER_MAX} characters without control characters. `
-            + 'Absent or `null`: the application belongs to no account (an owner creating one always owns it). '
-            + 'An owner sending it gets 400 `invalid_request`.',
+          description:
+            `Admin only: the owner's account id, 1–${OWNER_MAX} characters without control characters. ` +
+            'Absent or `null`: the application belongs to no account (an owner creating one always owns it). ' +
+            'An owner sending it gets 400 `invalid_request`.',
         },
       },
       ['name'],
-      { description: 'A new application. Unknown fields are rejected with 400 `invalid_request`.', additionalProperties: false },
+      {
+        description: 'A new application. Unknown fields are rejected with 400 `invalid_request`.',
+        additionalProperties: false,
+      },
     ),
     ApplicationPatch: object(
       {
         name: nameSchema(),
         description: descriptionSchema(),
-        status: { ...schema('ApplicationStatus'), description: 'Admin only. An owner sending it gets 403 `insufficient_scope`.' },
+        status: {
+          ...schema('ApplicationStatus'),
+          description: 'Admin only. An owner sending it gets 403 `insufficient_scope`.',
+        },
       },
       [],
-      { description: 'Fields to change; absent fields are kept. Unknown fields are rejected with 400 `invalid_request`.', additionalProperties: false },
+      {
+        description:
+          'Fields to change; absent fields are kept. Unknown fields are rejected with 400 `invalid_request`.',
+        additionalProperties: false,
+      },
     ),
     ProvideKeysRequest: object(
       {
-        client_id: clientIdSchema('The existing client\'s id.'),
-        client_secret: clientSecretSchema('The existing client\'s secret, proving possession. Checked in constant time and never stored by the registry.'),
+        client_id: clientIdSchema("The existing client's id."),
+        client_secret: clientSecretSchema(
+          "The existing client's secret, proving possession. Checked in constant time and never stored by the registry.",
+        ),
       },
       ['client_id', 'client_secret'],
-      { description: 'The keys of an existing client to bind. Unknown fields are rejected with 400 `invalid_request`.', additionalProperties: false },
+      {
+        description: 'The keys of an existing client to bind. Unknown fields are rejected with 400 `invalid_request`.',
+        additionalProperties: false,
+      },
     ),
     GenerateKeysRequest: object(
       {
@@ -177,17 +226,20 @@ function schemas(): Record<string, Json> {
       },
       [],
       {
-        description: 'Client metadata (RFC 7591) of the client to create, validated by the provider\'s own client schema. '
-          + 'Without `grant_types` the client gets `client_credentials` only, with no redirect URIs or response types. '
-          + 'Other metadata the provider recognizes is accepted. ' + SERVER_OWNED_NOTE,
+        description:
+          "Client metadata (RFC 7591) of the client to create, validated by the provider's own client schema. " +
+          'Without `grant_types` the client gets `client_credentials` only, with no redirect URIs or response types. ' +
+          'Other metadata the provider recognizes is accepted. ' +
+          SERVER_OWNED_NOTE,
         additionalProperties: true,
       },
     ),
     ClientPublicMetadata: object(
-      { client_id: clientIdSchema('The client\'s id.'), ...metadataProperties },
+      { client_id: clientIdSchema("The client's id."), ...metadataProperties },
       PUBLIC_METADATA_REQUIRED,
       {
-        description: 'Client metadata as the provider normalized it, without the secret. Other metadata the provider recognizes may appear.',
+        description:
+          'Client metadata as the provider normalized it, without the secret. Other metadata the provider recognizes may appear.',
         additionalProperties: true,
       },
     ),
@@ -195,12 +247,13 @@ function schemas(): Record<string, Json> {
       {
         ...bindingProperties,
         origin: { const: 'generated', description: 'Always `generated` here.' },
-        client_secret: string('The new client\'s secret. Shown once: store it now.'),
+        client_secret: string("The new client's secret. Shown once: store it now."),
         client: schema('ClientPublicMetadata'),
       },
       [...bindingRequired, 'client_secret', 'client'],
       {
-        description: 'The binding of a generated client (the Binding fields), its secret (shown only in this response) and its metadata.',
+        description:
+          'The binding of a generated client (the Binding fields), its secret (shown only in this response) and its metadata.',
         additionalProperties: false,
       },
     ),
@@ -210,35 +263,47 @@ function schemas(): Record<string, Json> {
         client_secret: string('Its new secret, replacing the old one at once. Shown once: store it now.'),
       },
       ['client_id', 'client_secret'],
-      { description: 'A generated client\'s new secret.', additionalProperties: false },
+      { description: "A generated client's new secret.", additionalProperties: false },
     ),
     ClientMetadata: object(
       {
         ...metadataProperties,
-        client_id: clientIdSchema('Optional; when given it must equal the path\'s client_id.'),
-        client_secret: clientSecretSchema('The secret the client was given where it was created. Required unless `token_endpoint_auth_method` needs none (e.g. `none`, `private_key_jwt`).'),
-        client_secret_expires_at: { type: 'integer', minimum: 0, description: 'When the secret expires, in seconds since the epoch; 0: never.' },
+        client_id: clientIdSchema("Optional; when given it must equal the path's client_id."),
+        client_secret: clientSecretSchema(
+          'The secret the client was given where it was created. Required unless `token_endpoint_auth_method` needs none (e.g. `none`, `private_key_jwt`).',
+        ),
+        client_secret_expires_at: {
+          type: 'integer',
+          minimum: 0,
+          description: 'When the secret expires, in seconds since the epoch; 0: never.',
+        },
       },
       [],
       {
-        description: 'Metadata (RFC 7591) of a client created elsewhere, secret included, validated by the provider\'s own client schema. '
-          + 'Additional properties the provider recognizes are allowed. ' + SERVER_OWNED_NOTE,
+        description:
+          "Metadata (RFC 7591) of a client created elsewhere, secret included, validated by the provider's own client schema. " +
+          'Additional properties the provider recognizes are allowed. ' +
+          SERVER_OWNED_NOTE,
         additionalProperties: true,
       },
     ),
     ClientView: object(
       {
-        client_id: clientIdSchema('The client\'s id.'),
+        client_id: clientIdSchema("The client's id."),
         ...metadataProperties,
         client_secret: forbidden('Never returned.'),
-        binding: { anyOf: [schema('Binding'), { type: 'null' }], description: 'The client\'s binding, or null when unbound.' },
+        binding: {
+          anyOf: [schema('Binding'), { type: 'null' }],
+          description: "The client's binding, or null when unbound.",
+        },
         registered_at: timestamp('When the client was first registered here.'),
         updated_at: timestamp('When the client record last changed.'),
       },
       [...PUBLIC_METADATA_REQUIRED, 'binding', 'registered_at', 'updated_at'],
       {
-        description: 'A registered client: its metadata as the provider normalized it, without the secret, plus its binding. '
-          + 'Other metadata the provider recognizes may appear.',
+        description:
+          'A registered client: its metadata as the provider normalized it, without the secret, plus its binding. ' +
+          'Other metadata the provider recognizes may appear.',
         additionalProperties: true,
       },
     ),
@@ -250,7 +315,10 @@ function schemas(): Record<string, Json> {
         error_description: string('Human-readable explanation.'),
       },
       ['error', 'error_description'],
-      { description: 'The OAuth error shape, as oidc-provider uses it. Nothing else from a failure reaches the client.', additionalProperties: false },
+      {
+        description: 'The OAuth error shape, as oidc-provider uses it. Nothing else from a failure reaches the client.',
+        additionalProperties: false,
+      },
     ),
   };
 }
@@ -260,33 +328,46 @@ function schemas(): Record<string, Json> {
 function parameters(): Record<PathParameterName | QueryParameterName, Json> {
   return {
     app_id: {
-      name: 'app_id', in: 'path', required: true,
-      description: 'Application id. Another owner\'s application answers 404 like a missing one.',
+      name: 'app_id',
+      in: 'path',
+      required: true,
+      description: "Application id. Another owner's application answers 404 like a missing one.",
       schema: { type: 'string', minLength: 1, maxLength: APPLICATION_ID_MAX },
     },
     key_type: {
-      name: 'key_type', in: 'path', required: true,
+      name: 'key_type',
+      in: 'path',
+      required: true,
       description: 'Key type; anything else gives 400 `invalid_request`.',
       schema: schema('KeyType'),
     },
     client_id: {
-      name: 'client_id', in: 'path', required: true,
+      name: 'client_id',
+      in: 'path',
+      required: true,
       description: `Client id: 1–${CLIENT_ID_MAX} printable ASCII characters (percent-encoded in the path); otherwise 400 \`invalid_request\`.`,
       schema: { type: 'string', minLength: 1, maxLength: CLIENT_ID_MAX, pattern: CLIENT_ID_PATTERN },
     },
     limit: {
-      name: 'limit', in: 'query', required: false,
+      name: 'limit',
+      in: 'query',
+      required: false,
       description: `Page size, ${MIN_LIMIT}–${MAX_LIMIT} (default ${DEFAULT_LIMIT}); otherwise 400 \`invalid_request\`.`,
       schema: { type: 'integer', minimum: MIN_LIMIT, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
     },
     cursor: {
-      name: 'cursor', in: 'query', required: false,
+      name: 'cursor',
+      in: 'query',
+      required: false,
       description: 'Opaque `next_cursor` of the previous page; an invalid one gives 400 `invalid_request`.',
       schema: { type: 'string', minLength: 1, maxLength: CURSOR_MAX, pattern: CURSOR_PATTERN },
     },
     force: {
-      name: 'force', in: 'query', required: false,
-      description: 'Delete the client even when it is bound, removing its binding. Only `true` or `false`; otherwise 400 `invalid_request`.',
+      name: 'force',
+      in: 'query',
+      required: false,
+      description:
+        'Delete the client even when it is bound, removing its binding. Only `true` or `false`; otherwise 400 `invalid_request`.',
       schema: { type: 'boolean', default: false },
     },
   };
@@ -295,20 +376,39 @@ function parameters(): Record<PathParameterName | QueryParameterName, Json> {
 function headers(): Record<string, Json> {
   return {
     RetryAfter: { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
-    WWWAuthenticate: { description: 'The Bearer challenge, e.g. `Bearer realm="appkeys", error="invalid_token"`.', schema: { type: 'string' } },
+    WWWAuthenticate: {
+      description: 'The Bearer challenge, e.g. `Bearer realm="appkeys", error="invalid_token"`.',
+      schema: { type: 'string' },
+    },
     Location: { description: 'Path of the created application.', schema: { type: 'string' } },
   };
 }
 
 function sharedResponses(): Record<string, Json> {
   return {
-    InvalidRequest: errorResponse('The request is malformed: a bad field, parameter or JSON body.', ['invalid_request']),
-    InvalidToken: errorResponse('No Bearer access token, or one that is unknown, revoked or expired.', ['invalid_token'], AUTH_CHALLENGE),
-    InsufficientScope: errorResponse('The access token lacks the scope this operation needs.', ['insufficient_scope'], AUTH_CHALLENGE),
-    PayloadTooLarge: errorResponse('The request body exceeds the configured limit (64 KiB by default).', ['invalid_request']),
+    InvalidRequest: errorResponse('The request is malformed: a bad field, parameter or JSON body.', [
+      'invalid_request',
+    ]),
+    InvalidToken: errorResponse(
+      'No Bearer access token, or one that is unknown, revoked or expired.',
+      ['invalid_token'],
+      AUTH_CHALLENGE,
+    ),
+    InsufficientScope: errorResponse(
+      'The access token lacks the scope this operation needs.',
+      ['insufficient_scope'],
+      AUTH_CHALLENGE,
+    ),
+    PayloadTooLarge: errorResponse('The request body exceeds the configured limit (64 KiB by default).', [
+      'invalid_request',
+    ]),
     UnsupportedMediaType: errorResponse('A request body that is not `application/json`.', ['invalid_request']),
     ServerError: errorResponse('An unexpected failure; nothing of it is shown.', ['server_error']),
-    TemporarilyUnavailable: errorResponse('The key registry\'s store is unavailable; nothing was changed. Try again after `Retry-After` seconds.', ['temporarily_unavailable'], RETRY_AFTER),
+    TemporarilyUnavailable: errorResponse(
+      "The key registry's store is unavailable; nothing was changed. Try again after `Retry-After` seconds.",
+      ['temporarily_unavailable'],
+      RETRY_AFTER,
+    ),
   };
 }
 
@@ -334,7 +434,10 @@ function operation({ path, access, operation: spec }: Route): Json {
   add(500, shared('ServerError'));
 
   const ordered = Object.fromEntries(
-    Object.keys(responses).map(Number).sort((a, b) => a - b).map((status) => [String(status), responses[status]]),
+    Object.keys(responses)
+      .map(Number)
+      .sort((a, b) => a - b)
+      .map((status) => [String(status), responses[status]]),
   );
   const parameters = [...pathParams(path), ...(spec.query ?? [])];
   return {
@@ -398,11 +501,12 @@ export function openApiDocument(prefix: string): Record<string, unknown> {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'An access token issued by this provider (an AccessToken or ClientCredentials record), with one of two scopes:\n'
-            + `- \`${OWNER_SCOPE}\` with a subject: an owner, who sees and changes only their own applications;\n`
-            + `- \`${ADMIN_SCOPE}\`: an admin, who may act on every application and on out-of-band clients (\`/clients\`).\n`
-            + 'No or a bad token gives 401 `invalid_token`; a missing scope 403 `insufficient_scope`. '
-            + 'A server may replace this check with its own (the `authenticate` option).',
+          description:
+            'An access token issued by this provider (an AccessToken or ClientCredentials record), with one of two scopes:\n' +
+            `- \`${OWNER_SCOPE}\` with a subject: an owner, who sees and changes only their own applications;\n` +
+            `- \`${ADMIN_SCOPE}\`: an admin, who may act on every application and on out-of-band clients (\`/clients\`).\n` +
+            'No or a bad token gives 401 `invalid_token`; a missing scope 403 `insufficient_scope`. ' +
+            'A server may replace this check with its own (the `authenticate` option).',
         },
       },
     },

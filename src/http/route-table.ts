@@ -5,26 +5,39 @@
 
 import * as handle from './handlers.js';
 import {
-  AUTH_CHALLENGE, errorResponse, jsonResponse, noContent, ref, RETRY_AFTER, schema, type QueryParameterName,
+  AUTH_CHALLENGE,
+  errorResponse,
+  jsonResponse,
+  noContent,
+  ref,
+  RETRY_AFTER,
+  schema,
+  type QueryParameterName,
 } from './openapi-parts.js';
 import { route, type Route } from './route.js';
 
 const PAGE_QUERY: readonly QueryParameterName[] = ['limit', 'cursor'];
 
-const applicationNotFound = () => errorResponse('No such application, or one the caller does not own.', ['application_not_found']);
+const applicationNotFound = () =>
+  errorResponse('No such application, or one the caller does not own.', ['application_not_found']);
 
 /** An owner's change to a BLOCKED application: only an admin may change it until the block is lifted. */
-const blockedOrScope = (more = '', codes: string[] = []) => errorResponse(
-  `The token lacks the scope (\`insufficient_scope\`), or an admin has blocked the application: its owner may read it but not change it (\`application_blocked\`)${more}.`,
-  ['insufficient_scope', 'application_blocked', ...codes],
-  AUTH_CHALLENGE,
-);
+const blockedOrScope = (more = '', codes: string[] = []) =>
+  errorResponse(
+    `The token lacks the scope (\`insufficient_scope\`), or an admin has blocked the application: its owner may read it but not change it (\`application_blocked\`)${more}.`,
+    ['insufficient_scope', 'application_blocked', ...codes],
+    AUTH_CHALLENGE,
+  );
 
 export const ROUTES: readonly Route[] = [
   route({
-    method: 'get', path: '/openapi.json', access: 'public', handler: handle.getOpenApiDocument,
+    method: 'get',
+    path: '/openapi.json',
+    access: 'public',
+    handler: handle.getOpenApiDocument,
     operation: {
-      operationId: 'getOpenApiDocument', tag: 'meta',
+      operationId: 'getOpenApiDocument',
+      tag: 'meta',
       summary: 'This OpenAPI 3.1 description',
       responses: { 200: jsonResponse('The OpenAPI document.', { type: 'object' }) },
     },
@@ -33,12 +46,17 @@ export const ROUTES: readonly Route[] = [
   // ---- applications ------------------------------------------------------------------------------
 
   route({
-    method: 'post', path: '/applications', access: 'owner', handler: handle.createApplication,
+    method: 'post',
+    path: '/applications',
+    access: 'owner',
+    handler: handle.createApplication,
     operation: {
-      operationId: 'createApplication', tag: 'applications',
+      operationId: 'createApplication',
+      tag: 'applications',
       summary: 'Create an application',
       description: 'Creates an application owned by the caller; an admin may name another `owner`.',
-      body: 'ApplicationCreate', bodyRequired: true,
+      body: 'ApplicationCreate',
+      bodyRequired: true,
       responses: {
         201: jsonResponse('The created application.', schema('Application'), { Location: ref('headers', 'Location') }),
         409: errorResponse('The owner already has an application with this name.', ['application_name_taken']),
@@ -46,9 +64,13 @@ export const ROUTES: readonly Route[] = [
     },
   }),
   route({
-    method: 'get', path: '/applications', access: 'owner', handler: handle.listApplications,
+    method: 'get',
+    path: '/applications',
+    access: 'owner',
+    handler: handle.listApplications,
     operation: {
-      operationId: 'listApplications', tag: 'applications',
+      operationId: 'listApplications',
+      tag: 'applications',
       summary: 'List applications',
       description: 'An owner sees their own applications; an admin sees all.',
       query: PAGE_QUERY,
@@ -59,9 +81,13 @@ export const ROUTES: readonly Route[] = [
     },
   }),
   route({
-    method: 'get', path: '/applications/:app_id', access: 'owner', handler: handle.getApplication,
+    method: 'get',
+    path: '/applications/:app_id',
+    access: 'owner',
+    handler: handle.getApplication,
     operation: {
-      operationId: 'getApplication', tag: 'applications',
+      operationId: 'getApplication',
+      tag: 'applications',
       summary: 'Read an application, with its keys',
       responses: {
         200: jsonResponse('The application.', schema('Application')),
@@ -70,11 +96,15 @@ export const ROUTES: readonly Route[] = [
     },
   }),
   route({
-    method: 'patch', path: '/applications/:app_id', access: 'owner', handler: handle.updateApplication,
+    method: 'patch',
+    path: '/applications/:app_id',
+    access: 'owner',
+    handler: handle.updateApplication,
     operation: {
-      operationId: 'updateApplication', tag: 'applications',
+      operationId: 'updateApplication',
+      tag: 'applications',
       summary: 'Rename or describe an application; admin: block or unblock it',
-      description: 'Changing `status` is mirrored into the bound clients\' records at once.',
+      description: "Changing `status` is mirrored into the bound clients' records at once.",
       body: 'ApplicationPatch',
       responses: {
         200: jsonResponse('The updated application.', schema('Application')),
@@ -85,9 +115,13 @@ export const ROUTES: readonly Route[] = [
     },
   }),
   route({
-    method: 'delete', path: '/applications/:app_id', access: 'owner', handler: handle.deleteApplication,
+    method: 'delete',
+    path: '/applications/:app_id',
+    access: 'owner',
+    handler: handle.deleteApplication,
     operation: {
-      operationId: 'deleteApplication', tag: 'applications',
+      operationId: 'deleteApplication',
+      tag: 'applications',
       summary: 'Delete an application',
       description: 'Provided clients are unbound and kept (they may be bound again); generated clients are deleted.',
       responses: {
@@ -101,36 +135,67 @@ export const ROUTES: readonly Route[] = [
   // ---- keys --------------------------------------------------------------------------------------
 
   route({
-    method: 'put', path: '/applications/:app_id/keys/:key_type', access: 'owner', handler: handle.provideKeys,
+    method: 'put',
+    path: '/applications/:app_id/keys/:key_type',
+    access: 'owner',
+    handler: handle.provideKeys,
     operation: {
-      operationId: 'provideKeys', tag: 'keys',
+      operationId: 'provideKeys',
+      tag: 'keys',
       summary: 'Provide keys: bind an existing client after verifying its secret',
-      description: 'Verifies the client\'s secret with the provider\'s own comparison and expiry check, then binds it. '
-        + 'An unknown client and a wrong secret get the same answer. Failed attempts are throttled per caller and client and per client. '
-        + 'Only when the server enables provide keys.',
-      body: 'ProvideKeysRequest', bodyRequired: true,
+      description:
+        "Verifies the client's secret with the provider's own comparison and expiry check, then binds it. " +
+        'An unknown client and a wrong secret get the same answer. Failed attempts are throttled per caller and client and per client. ' +
+        'Only when the server enables provide keys.',
+      body: 'ProvideKeysRequest',
+      bodyRequired: true,
       responses: {
         200: jsonResponse('This exact binding already existed.', schema('Binding')),
         201: jsonResponse('The client is now bound.', schema('Binding')),
-        400: errorResponse('A bad key type, an unknown field, or a malformed `client_id` or `client_secret`.', ['invalid_request']),
-        401: errorResponse('No valid access token (`invalid_token`), or the client is unknown or its secret wrong or expired (`invalid_client`).', ['invalid_token', 'invalid_client'], AUTH_CHALLENGE),
-        403: blockedOrScope(', or providing keys is not enabled on this server (`provide_keys_disabled`)', ['provide_keys_disabled']),
-        404: errorResponse('No such application, or one the caller does not own (`binding_not_found` only if the binding is removed while being read back).', ['application_not_found', 'binding_not_found']),
-        409: errorResponse('The client is bound elsewhere, the application already has keys of this type, or the client is statically configured.', ['client_already_bound', 'key_type_already_bound', 'client_is_static']),
-        429: errorResponse('Too many failed attempts; try again after `Retry-After` seconds. A throttled caller gets this answer before any secret is compared.', ['too_many_attempts'], RETRY_AFTER),
+        400: errorResponse('A bad key type, an unknown field, or a malformed `client_id` or `client_secret`.', [
+          'invalid_request',
+        ]),
+        401: errorResponse(
+          'No valid access token (`invalid_token`), or the client is unknown or its secret wrong or expired (`invalid_client`).',
+          ['invalid_token', 'invalid_client'],
+          AUTH_CHALLENGE,
+        ),
+        403: blockedOrScope(', or providing keys is not enabled on this server (`provide_keys_disabled`)', [
+          'provide_keys_disabled',
+        ]),
+        404: errorResponse(
+          'No such application, or one the caller does not own (`binding_not_found` only if the binding is removed while being read back).',
+          ['application_not_found', 'binding_not_found'],
+        ),
+        409: errorResponse(
+          'The client is bound elsewhere, the application already has keys of this type, or the client is statically configured.',
+          ['client_already_bound', 'key_type_already_bound', 'client_is_static'],
+        ),
+        429: errorResponse(
+          'Too many failed attempts; try again after `Retry-After` seconds. A throttled caller gets this answer before any secret is compared.',
+          ['too_many_attempts'],
+          RETRY_AFTER,
+        ),
       },
     },
   }),
   route({
-    method: 'post', path: '/applications/:app_id/keys/:key_type', access: 'owner', handler: handle.generateKeys,
+    method: 'post',
+    path: '/applications/:app_id/keys/:key_type',
+    access: 'owner',
+    handler: handle.generateKeys,
     operation: {
-      operationId: 'generateKeys', tag: 'keys',
+      operationId: 'generateKeys',
+      tag: 'keys',
       summary: 'Generate keys: create a new client bound to the application',
-      description: 'The response carries the new client\'s secret, shown only once.',
+      description: "The response carries the new client's secret, shown only once.",
       body: 'GenerateKeysRequest',
       responses: {
         201: jsonResponse('The new client, bound.', schema('GeneratedKeys')),
-        400: errorResponse('A bad key type or request (`invalid_request`, also for `client_id`, `client_secret`, `client_secret_expires_at` or `client_id_issued_at` in the body), or metadata the provider\'s client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.', ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri']),
+        400: errorResponse(
+          "A bad key type or request (`invalid_request`, also for `client_id`, `client_secret`, `client_secret_expires_at` or `client_id_issued_at` in the body), or metadata the provider's client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.",
+          ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri'],
+        ),
         403: blockedOrScope(),
         404: applicationNotFound(),
         409: errorResponse('The application already has keys of this type.', ['key_type_already_bound']),
@@ -138,43 +203,67 @@ export const ROUTES: readonly Route[] = [
     },
   }),
   route({
-    method: 'get', path: '/applications/:app_id/keys/:key_type', access: 'owner', handler: handle.getBinding,
+    method: 'get',
+    path: '/applications/:app_id/keys/:key_type',
+    access: 'owner',
+    handler: handle.getBinding,
     operation: {
-      operationId: 'getBinding', tag: 'keys',
+      operationId: 'getBinding',
+      tag: 'keys',
       summary: 'Read the binding of a key type (never a secret)',
       responses: {
         200: jsonResponse('The binding.', schema('Binding')),
         400: errorResponse('A bad key type.', ['invalid_request']),
-        404: errorResponse('No such application (or not the caller\'s), or no keys of this type.', ['application_not_found', 'binding_not_found']),
+        404: errorResponse("No such application (or not the caller's), or no keys of this type.", [
+          'application_not_found',
+          'binding_not_found',
+        ]),
       },
     },
   }),
   route({
-    method: 'delete', path: '/applications/:app_id/keys/:key_type', access: 'owner', handler: handle.unbindKeys,
+    method: 'delete',
+    path: '/applications/:app_id/keys/:key_type',
+    access: 'owner',
+    handler: handle.unbindKeys,
     operation: {
-      operationId: 'unbindKeys', tag: 'keys',
+      operationId: 'unbindKeys',
+      tag: 'keys',
       summary: 'Unbind the keys of a key type',
       description: 'A provided client is unbound and kept; a generated client is deleted.',
       responses: {
         204: noContent('Unbound.'),
         400: errorResponse('A bad key type.', ['invalid_request']),
         403: blockedOrScope(),
-        404: errorResponse('No such application (or not the caller\'s), or no keys of this type.', ['application_not_found', 'binding_not_found']),
+        404: errorResponse("No such application (or not the caller's), or no keys of this type.", [
+          'application_not_found',
+          'binding_not_found',
+        ]),
       },
     },
   }),
   route({
-    method: 'post', path: '/applications/:app_id/keys/:key_type/secret', access: 'owner', handler: handle.rotateSecret,
+    method: 'post',
+    path: '/applications/:app_id/keys/:key_type/secret',
+    access: 'owner',
+    handler: handle.rotateSecret,
     operation: {
-      operationId: 'rotateSecret', tag: 'keys',
+      operationId: 'rotateSecret',
+      tag: 'keys',
       summary: 'Give a generated client a new secret',
       description: 'The old secret stops working at once. Provided clients keep the secret they were created with.',
       responses: {
         200: jsonResponse('The new secret, shown once.', schema('SecretRotation')),
         400: errorResponse('A bad key type.', ['invalid_request']),
         403: blockedOrScope(),
-        404: errorResponse('No such application (or not the caller\'s), or no keys of this type.', ['application_not_found', 'binding_not_found']),
-        409: errorResponse('The client was provided from elsewhere (`client_managed_externally`: rotate it where it was created), or it kept changing during the rotation (`conflict`: try again).', ['client_managed_externally', 'conflict']),
+        404: errorResponse("No such application (or not the caller's), or no keys of this type.", [
+          'application_not_found',
+          'binding_not_found',
+        ]),
+        409: errorResponse(
+          'The client was provided from elsewhere (`client_managed_externally`: rotate it where it was created), or it kept changing during the rotation (`conflict`: try again).',
+          ['client_managed_externally', 'conflict'],
+        ),
       },
     },
   }),
@@ -182,9 +271,13 @@ export const ROUTES: readonly Route[] = [
   // ---- out-of-band clients (admin) ---------------------------------------------------------------
 
   route({
-    method: 'get', path: '/clients', access: 'admin', handler: handle.listClients,
+    method: 'get',
+    path: '/clients',
+    access: 'admin',
+    handler: handle.listClients,
     operation: {
-      operationId: 'listClients', tag: 'clients',
+      operationId: 'listClients',
+      tag: 'clients',
       summary: 'List registered clients',
       query: PAGE_QUERY,
       responses: {
@@ -194,25 +287,37 @@ export const ROUTES: readonly Route[] = [
     },
   }),
   route({
-    method: 'put', path: '/clients/:client_id', access: 'admin', handler: handle.registerClient,
+    method: 'put',
+    path: '/clients/:client_id',
+    access: 'admin',
+    handler: handle.registerClient,
     operation: {
-      operationId: 'registerClient', tag: 'clients',
+      operationId: 'registerClient',
+      tag: 'clients',
       summary: 'Register or replace a client created elsewhere (out-of-band)',
       description: 'Keeps the given `client_id` and `client_secret`. Replacing a client keeps its binding.',
-      body: 'ClientMetadata', bodyRequired: true,
+      body: 'ClientMetadata',
+      bodyRequired: true,
       responses: {
         200: jsonResponse('The client was replaced.', schema('ClientView')),
         201: jsonResponse('The client was registered.', schema('ClientView')),
-        400: errorResponse('A bad `client_id` or request (`invalid_request`, also when the body\'s `client_id` differs from the path), or metadata the provider\'s client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.', ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri']),
+        400: errorResponse(
+          "A bad `client_id` or request (`invalid_request`, also when the body's `client_id` differs from the path), or metadata the provider's client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.",
+          ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri'],
+        ),
         409: errorResponse('The client is statically configured in the provider.', ['client_is_static']),
       },
     },
   }),
   route({
-    method: 'get', path: '/clients/:client_id', access: 'admin', handler: handle.getClient,
+    method: 'get',
+    path: '/clients/:client_id',
+    access: 'admin',
+    handler: handle.getClient,
     operation: {
-      operationId: 'getClient', tag: 'clients',
-      summary: 'Read a client\'s metadata (without secret) and binding',
+      operationId: 'getClient',
+      tag: 'clients',
+      summary: "Read a client's metadata (without secret) and binding",
       responses: {
         200: jsonResponse('The client.', schema('ClientView')),
         400: errorResponse('A bad `client_id`.', ['invalid_request']),
@@ -221,9 +326,13 @@ export const ROUTES: readonly Route[] = [
     },
   }),
   route({
-    method: 'delete', path: '/clients/:client_id', access: 'admin', handler: handle.deleteClient,
+    method: 'delete',
+    path: '/clients/:client_id',
+    access: 'admin',
+    handler: handle.deleteClient,
     operation: {
-      operationId: 'deleteClient', tag: 'clients',
+      operationId: 'deleteClient',
+      tag: 'clients',
       summary: 'Remove a client',
       description: 'A bound client is removed only with `force=true`, which removes its binding too.',
       query: ['force'],
@@ -236,13 +345,18 @@ export const ROUTES: readonly Route[] = [
     },
   }),
   route({
-    method: 'delete', path: '/clients/:client_id/attempts', access: 'admin', handler: handle.clearFailedAttempts,
+    method: 'delete',
+    path: '/clients/:client_id/attempts',
+    access: 'admin',
+    handler: handle.clearFailedAttempts,
     operation: {
-      operationId: 'clearFailedAttempts', tag: 'clients',
+      operationId: 'clearFailedAttempts',
+      tag: 'clients',
       summary: 'Forget the failed provide-keys attempts counted against a client',
-      description: 'Clears the client\'s per-client window (failures from every caller), so that a client locked out of '
-        + 'provide keys by many callers\' failures can be provided again at once. Each caller\'s own window stays. '
-        + 'Answers 204 whether or not there were failures; the client need not exist.',
+      description:
+        "Clears the client's per-client window (failures from every caller), so that a client locked out of " +
+        "provide keys by many callers' failures can be provided again at once. Each caller's own window stays. " +
+        'Answers 204 whether or not there were failures; the client need not exist.',
       responses: {
         204: noContent('Forgotten.'),
         400: errorResponse('A bad `client_id`.', ['invalid_request']),

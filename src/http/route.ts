@@ -10,10 +10,11 @@ export type Access = 'public' | 'owner' | 'admin';
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** The names of a Koa path's `:name` segments. */
-export type PathParams<P extends string> =
-  P extends `${string}:${infer Name}/${infer Rest}` ? Name | PathParams<`/${Rest}`>
-    : P extends `${string}:${infer Name}` ? Name
-      : never;
+export type PathParams<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | PathParams<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
 
 /** What authentication leaves for the routes it guards. */
 export interface Authenticated {
@@ -27,8 +28,9 @@ interface StateByAccess {
   admin: Authenticated;
 }
 
-export type RouteContext<Params extends string, A extends Access> =
-  ParameterizedContext<StateByAccess[A]> & { readonly params: Readonly<Record<Params, string>> };
+export type RouteContext<Params extends string, A extends Access> = ParameterizedContext<StateByAccess[A]> & {
+  readonly params: Readonly<Record<Params, string>>;
+};
 
 /** What the router gives every handler besides its context and the registry. */
 export interface RouteHelpers {
@@ -40,8 +42,11 @@ export interface RouteHelpers {
   document(): Record<string, unknown>;
 }
 
-export type Handler<Params extends string, A extends Access> =
-  (ctx: RouteContext<Params, A>, registry: Registry, helpers: RouteHelpers) => void | Promise<void>;
+export type Handler<Params extends string, A extends Access> = (
+  ctx: RouteContext<Params, A>,
+  registry: Registry,
+  helpers: RouteHelpers,
+) => void | Promise<void>;
 
 /** One route of the management API: the router and the OpenAPI document are both made from these. */
 export interface Route {

@@ -42,7 +42,8 @@ function hideBindingFromRegistration(ctx: Context): void {
   const route = (ctx as Context & { oidc?: { route?: string } }).oidc?.route;
   if (route === undefined || !REGISTRATION_ROUTES.has(route)) return;
   const body: unknown = ctx.body;
-  if (body && typeof body === 'object' && BINDING_PROPERTY in body) delete (body as Record<string, unknown>)[BINDING_PROPERTY];
+  if (body && typeof body === 'object' && BINDING_PROPERTY in body)
+    delete (body as Record<string, unknown>)[BINDING_PROPERTY];
 }
 
 /**
@@ -100,7 +101,9 @@ export function buildRoutes(provider: Provider, registry: Registry, options: Res
     await guard(ctx, async () => {
       // allowedMethods inspects what the routes matched after they ran, so it wraps them
       // the router's context type is a refinement of Koa's that it fills in itself
-      await methods(ctx as Parameters<typeof methods>[0], () => handled(ctx as Parameters<typeof handled>[0], async () => {}));
+      await methods(ctx as Parameters<typeof methods>[0], () =>
+        handled(ctx as Parameters<typeof handled>[0], async () => {}),
+      );
       // an unknown method (TRACE, PROPFIND, …) is the router's 501, which as an unexposed status would
       // read as a server failure: it is the client's mistake, so it gets the same 405 as a known one
       if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {

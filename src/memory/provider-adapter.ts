@@ -224,7 +224,8 @@ class MemoryModelAdapter implements Adapter {
     if (!instance) return;
     const consumedBefore = instance.consumed !== undefined;
     instance.consumed = Math.floor(now / 1000);
-    if (this.#model === 'RefreshToken' && consumedBefore && instance.grantId !== undefined) this.#store.revokeGrant(instance.grantId, now);
+    if (this.#model === 'RefreshToken' && consumedBefore && instance.grantId !== undefined)
+      this.#store.revokeGrant(instance.grantId, now);
   }
 
   async destroy(id: string): Promise<void> {

@@ -1,8 +1,21 @@
 import { canonicalJson } from '../canonical-json.js';
 import type {
-  Access, ApplicationChange, AttemptKey, AttemptLimits, BindingStore, BindRequest, BindResult, CreateAndBindRequest,
-  DeleteApplicationResult, DeleteClientResult, NewApplication, ReplaceOptions, StoredApplication, StoredBinding,
-  StoredClient, UnbindResult,
+  Access,
+  ApplicationChange,
+  AttemptKey,
+  AttemptLimits,
+  BindingStore,
+  BindRequest,
+  BindResult,
+  CreateAndBindRequest,
+  DeleteApplicationResult,
+  DeleteClientResult,
+  NewApplication,
+  ReplaceOptions,
+  StoredApplication,
+  StoredBinding,
+  StoredClient,
+  UnbindResult,
 } from '../store.js';
 import { KEY_TYPES, type ClientBinding, type ClientMetadata, type KeyType, type VerifyResult } from '../types.js';
 import { newMemoryState, type ApplicationRecord, type ClientRecord, type MemoryState } from './records.js';
@@ -20,9 +33,9 @@ export interface MemoryStoreOptions {
 }
 
 export const MEMORY_STORE_WARNING =
-  'oidc-provider-appkeys: using the in-memory BindingStore. Every application, binding and registered client '
-  + 'is LOST when this process restarts and is NOT shared with other processes. Pass a persistent store '
-  + '(e.g. redisStore()) in production.';
+  'oidc-provider-appkeys: using the in-memory BindingStore. Every application, binding and registered client ' +
+  'is LOST when this process restarts and is NOT shared with other processes. Pass a persistent store ' +
+  '(e.g. redisStore()) in production.';
 
 let warnedThisProcess = false;
 
@@ -80,7 +93,10 @@ class MemoryBindingStore implements BindingStore {
   }
 
   async replaceClientMetadata(
-    metadata: ClientMetadata, revision: number, at: string, options: ReplaceOptions = {},
+    metadata: ClientMetadata,
+    revision: number,
+    at: string,
+    options: ReplaceOptions = {},
   ): Promise<'ok' | 'not_found' | 'conflict' | 'blocked'> {
     const copy = copyMetadata(metadata);
     const existing = this.#clients.get(copy.client_id);
@@ -136,7 +152,10 @@ class MemoryBindingStore implements BindingStore {
     });
     this.#applicationIds.add(application.id);
     mapOf(this.#ownerApplications, application.owner, () => new SortedIds()).add(application.id);
-    mapOf(this.#ownerNames, application.owner, () => new Map<string, string>()).set(application.nameKey, application.id);
+    mapOf(this.#ownerNames, application.owner, () => new Map<string, string>()).set(
+      application.nameKey,
+      application.id,
+    );
     return 'created';
   }
 
@@ -152,7 +171,9 @@ class MemoryBindingStore implements BindingStore {
   }
 
   async updateApplication(
-    applicationId: string, change: ApplicationChange, access: Access,
+    applicationId: string,
+    change: ApplicationChange,
+    access: Access,
   ): Promise<'ok' | 'not_found' | 'name_taken' | 'blocked'> {
     const record = this.#applications.get(applicationId);
     const denied = refusal(record, access);
@@ -208,7 +229,11 @@ class MemoryBindingStore implements BindingStore {
   // ---- bindings --------------------------------------------------------------------------------
 
   async bind(request: BindRequest): Promise<BindResult> {
-    const retryAfterMs = this.#attempts.retryAfter({ caller: request.caller, clientId: request.clientId }, request.limits, request.nowMs);
+    const retryAfterMs = this.#attempts.retryAfter(
+      { caller: request.caller, clientId: request.clientId },
+      request.limits,
+      request.nowMs,
+    );
     if (retryAfterMs > 0) return { outcome: 'throttled', retryAfterMs };
 
     const application = this.#applications.get(request.applicationId);
@@ -218,7 +243,8 @@ class MemoryBindingStore implements BindingStore {
     const client = this.#clients.get(request.clientId);
     if (!client) return { outcome: 'client_not_found' };
     if (client.binding) {
-      const same = client.binding.application_id === request.applicationId && client.binding.key_type === request.keyType;
+      const same =
+        client.binding.application_id === request.applicationId && client.binding.key_type === request.keyType;
       return { outcome: same ? 'exists' : 'client_already_bound' };
     }
     if (application.bindings.has(request.keyType)) return { outcome: 'key_type_already_bound' };
@@ -227,9 +253,9 @@ class MemoryBindingStore implements BindingStore {
     return { outcome: 'created' };
   }
 
-  async createAndBind(request: CreateAndBindRequest): Promise<
-    'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'
-  > {
+  async createAndBind(
+    request: CreateAndBindRequest,
+  ): Promise<'created' | 'application_not_found' | 'application_blocked' | 'key_type_already_bound' | 'client_exists'> {
     const application = this.#applications.get(request.applicationId);
     const denied = refusal(application, request.access);
     if (denied) return `application_${denied}`;
@@ -238,7 +264,15 @@ class MemoryBindingStore implements BindingStore {
     const metadata = copyMetadata(request.metadata);
     if (this.#clients.has(metadata.client_id)) return 'client_exists';
     const client = this.#addClient(metadata, undefined, request.boundAt);
-    this.#attach(application, client, metadata.client_id, request.keyType, 'generated', request.boundAt, request.boundBy);
+    this.#attach(
+      application,
+      client,
+      metadata.client_id,
+      request.keyType,
+      'generated',
+      request.boundAt,
+      request.boundBy,
+    );
     return 'created';
   }
 
@@ -286,14 +320,29 @@ class MemoryBindingStore implements BindingStore {
   }
 
   #attach(
-    application: ApplicationRecord, client: ClientRecord, clientId: string, keyType: KeyType,
-    origin: StoredBinding['origin'], boundAt: string, boundBy: string,
+    application: ApplicationRecord,
+    client: ClientRecord,
+    clientId: string,
+    keyType: KeyType,
+    origin: StoredBinding['origin'],
+    boundAt: string,
+    boundBy: string,
   ): void {
     application.bindings.set(keyType, {
-      application_id: application.id, key_type: keyType, client_id: clientId, origin, bound_at: boundAt, bound_by: boundBy,
+      application_id: application.id,
+      key_type: keyType,
+      client_id: clientId,
+      origin,
+      bound_at: boundAt,
+      bound_by: boundBy,
     });
     client.binding = {
-      application_id: application.id, key_type: keyType, origin, status: application.status, bound_at: boundAt, bound_by: boundBy,
+      application_id: application.id,
+      key_type: keyType,
+      origin,
+      status: application.status,
+      bound_at: boundAt,
+      bound_by: boundBy,
     };
   }
 
@@ -309,7 +358,6 @@ class MemoryBindingStore implements BindingStore {
       client.binding = undefined;
     }
   }
-
 }
 
 /**

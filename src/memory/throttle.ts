@@ -80,4 +80,3 @@ export class AttemptWindows {
 // JSON arrays keep the two parts apart whatever characters they contain.
 const callerWindowKey = (attempt: AttemptKey) => JSON.stringify(['caller', attempt.caller, attempt.clientId]);
 const clientWindowKey = (attempt: Pick<AttemptKey, 'clientId'>) => JSON.stringify(['client', attempt.clientId]);
-

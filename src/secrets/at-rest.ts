@@ -131,14 +131,17 @@ export class SecretsAtRest {
    * keeps the stored hash (hashes have random salts), so that re-registering unchanged metadata is
    * answered `unchanged` — also with hashing off, so that no import turns a hash back into plaintext.
    */
-  async forRegistration(metadata: ClientMetadata, current: () => Promise<StoredClient | undefined>): Promise<ClientMetadata> {
+  async forRegistration(
+    metadata: ClientMetadata,
+    current: () => Promise<StoredClient | undefined>,
+  ): Promise<ClientMetadata> {
     const secret = metadata.client_secret;
     if (typeof secret !== 'string') return metadata;
     if (isSecretHash(secret) || this.hashOf(secret)) {
       throw invalidClientMetadata('client_secret must be the secret itself, not a hash of it');
     }
     const stored = (await current())?.metadata.client_secret;
-    if (isSecretHash(stored) && await verifySecret(stored, secret)) return this.#hashed(metadata, stored);
+    if (isSecretHash(stored) && (await verifySecret(stored, secret))) return this.#hashed(metadata, stored);
     return this.hashing ? this.#hashed(metadata, await hashSecret(secret)) : metadata;
   }
 

@@ -35,7 +35,10 @@ export type Upgrade = (clientId: string, plaintext: string) => void;
 function teachCompare(provider: Provider, secrets: SecretsAtRest, upgrade: Upgrade): void {
   const prototype = provider.Client.prototype as unknown as { compareClientSecret: Compare };
   const compare = prototype.compareClientSecret;
-  prototype.compareClientSecret = async function compareClientSecret(this: SecretFields, actual: string): Promise<boolean> {
+  prototype.compareClientSecret = async function compareClientSecret(
+    this: SecretFields,
+    actual: string,
+  ): Promise<boolean> {
     if (isStaticClient(this as unknown as ProviderClient)) return compare.call(this, actual);
     const hash = secrets.hashOf(this.clientSecret);
     if (hash) return secrets.verify(this.clientId, hash, actual);
@@ -57,7 +60,8 @@ function withoutStoredSecrets(secrets: SecretsAtRest): Middleware {
     const body: unknown = ctx.body;
     if (!body || typeof body !== 'object' || Buffer.isBuffer(body)) return;
     const shown = body as Record<string, unknown>;
-    if (secrets.hashOf(shown.client_secret) !== undefined || isSecretHash(shown.client_secret)) delete shown.client_secret;
+    if (secrets.hashOf(shown.client_secret) !== undefined || isSecretHash(shown.client_secret))
+      delete shown.client_secret;
   };
 }
 

@@ -32,7 +32,8 @@ const SYMMETRIC_KEY_MANAGEMENT = /^(dir|A\d{3}(GCM)?KW|PBES2-.*)$/;
  * HS256`), or undefined when nothing does.
  */
 export function plaintextNeed(metadata: Readonly<Record<string, unknown>>): string | undefined {
-  if (metadata.token_endpoint_auth_method === 'client_secret_jwt') return 'token_endpoint_auth_method client_secret_jwt';
+  if (metadata.token_endpoint_auth_method === 'client_secret_jwt')
+    return 'token_endpoint_auth_method client_secret_jwt';
   for (const field of SIGNING_ALGS) {
     const alg = metadata[field];
     if (typeof alg === 'string' && alg.startsWith('HS')) return `${field} ${alg}`;

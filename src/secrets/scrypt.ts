@@ -70,7 +70,9 @@ function derive(secret: string, salt: Buffer, length: number, { ln, r, p }: Scry
   const N = 2 ** ln;
   return new Promise((resolve, reject) => {
     // the asynchronous form runs on the thread pool: the event loop keeps serving meanwhile
-    scrypt(secret, salt, length, { N, r, p, maxmem: 256 * N * r * p }, (error, key) => (error ? reject(error) : resolve(key)));
+    scrypt(secret, salt, length, { N, r, p, maxmem: 256 * N * r * p }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    );
   });
 }
 

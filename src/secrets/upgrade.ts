@@ -23,7 +23,11 @@ function sameSecret(a: string, b: string): boolean {
  * that secret is hashed: one rotated since is left alone. Clients whose metadata needs the plaintext
  * keep it.
  */
-export async function hashStoredSecret(store: BindingStore, clientId: string, expected?: string): Promise<UpgradeOutcome> {
+export async function hashStoredSecret(
+  store: BindingStore,
+  clientId: string,
+  expected?: string,
+): Promise<UpgradeOutcome> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
     const stored = await store.getClient(clientId);
     if (!stored) return { outcome: 'not_found' };
@@ -34,7 +38,11 @@ export async function hashStoredSecret(store: BindingStore, clientId: string, ex
     const reason = plaintextNeed(stored.metadata);
     if (reason) return { outcome: 'needs_plaintext', reason };
     const hash = await hashSecret(secret);
-    const written = await store.replaceClientMetadata({ ...stored.metadata, client_secret: hash }, stored.revision, new Date().toISOString());
+    const written = await store.replaceClientMetadata(
+      { ...stored.metadata, client_secret: hash },
+      stored.revision,
+      new Date().toISOString(),
+    );
     if (written === 'ok') return { outcome: 'hashed' };
     if (written === 'not_found') return { outcome: 'not_found' };
   }
@@ -50,7 +58,8 @@ export type BackgroundOutcome = UpgradeOutcome | { readonly outcome: 'failed'; r
  * hashes once). Its outcome goes to `report`.
  */
 export function upgradeInBackground(
-  store: BindingStore, report: (clientId: string, result: BackgroundOutcome) => void,
+  store: BindingStore,
+  report: (clientId: string, result: BackgroundOutcome) => void,
 ): (clientId: string, plaintext: string) => void {
   const running = new Set<string>();
   return (clientId, plaintext) => {
@@ -85,7 +94,10 @@ const CONCURRENCY = 4;
  * Hashes every plaintext secret of the store (`appkeys clients hash-secrets`). Idempotent: hashed
  * secrets are left as they are, so a second run changes nothing.
  */
-export async function hashAllStoredSecrets(store: BindingStore, onProgress: (clientId: string) => void = () => {}): Promise<HashAllReport> {
+export async function hashAllStoredSecrets(
+  store: BindingStore,
+  onProgress: (clientId: string) => void = () => {},
+): Promise<HashAllReport> {
   let hashed = 0;
   let alreadyHashed = 0;
   let withoutSecret = 0;
@@ -108,13 +120,23 @@ export async function hashAllStoredSecrets(store: BindingStore, onProgress: (cli
         next += 1;
         const result = await hashStoredSecret(store, clientId);
         switch (result.outcome) {
-          case 'hashed': hashed += 1; break;
-          case 'already_hashed': alreadyHashed += 1; break;
-          case 'no_secret': withoutSecret += 1; break;
-          case 'needs_plaintext': keptPlaintext.push({ clientId, reason: result.reason }); break;
+          case 'hashed':
+            hashed += 1;
+            break;
+          case 'already_hashed':
+            alreadyHashed += 1;
+            break;
+          case 'no_secret':
+            withoutSecret += 1;
+            break;
+          case 'needs_plaintext':
+            keptPlaintext.push({ clientId, reason: result.reason });
+            break;
           // deleted meanwhile: nothing left to hash
-          case 'not_found': break;
-          default: changed.push(clientId);
+          case 'not_found':
+            break;
+          default:
+            changed.push(clientId);
         }
         onProgress(clientId);
       }

@@ -15,8 +15,16 @@ async function cli(args: readonly string[]): Promise<{ code: number; stdout: str
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
-    stdout: { write: (text: string) => { stdout += text; } },
-    stderr: { write: (text: string) => { stderr += text; } },
+    stdout: {
+      write: (text: string) => {
+        stdout += text;
+      },
+    },
+    stderr: {
+      write: (text: string) => {
+        stderr += text;
+      },
+    },
     stdin: Readable.from([]),
     env: { ...process.env, REDIS_URL: '' },
   });
@@ -41,8 +49,12 @@ async function commandsOn(file: string): Promise<void> {
 
   const listed = await cli(['clients', 'ls', '--json', '--config', file]);
   expect(listed.code, listed.stderr).toBe(0);
-  expect(listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown))
-    .toEqual([expect.objectContaining({ client_id: 'corp-svc', tenant: 'acme' })]);
+  expect(
+    listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown),
+  ).toEqual([expect.objectContaining({ client_id: 'corp-svc', tenant: 'acme' })]);
 
   const shown = await cli(['bindings', 'show', 'corp-svc', '--config', file]);
   expect(shown.stdout, shown.stderr).toContain('client corp-svc is not bound');
@@ -54,37 +66,61 @@ async function commandsOn(file: string): Promise<void> {
 describe.runIf(redisToolsOrSkip())('appkeys commands with --config', () => {
   describe('on a Redis Cluster the module names', () => {
     let cluster: TestCluster;
-    beforeAll(async () => { cluster = await startCluster(3); }, 60_000);
-    afterAll(async () => { await cluster?.stop(); });
+    beforeAll(async () => {
+      cluster = await startCluster(3);
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.stop();
+    });
 
-    it('import, list, show and check through the cluster\'s nodes', async () => {
-      await commandsOn(operatorModule({
-        redis: { cluster: cluster.ports.map((port) => ({ host: '127.0.0.1', port })), prefix: cluster.namespace('cli') },
-      }));
+    it("import, list, show and check through the cluster's nodes", async () => {
+      await commandsOn(
+        operatorModule({
+          redis: {
+            cluster: cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+            prefix: cluster.namespace('cli'),
+          },
+        }),
+      );
     });
   });
 
-  describe('on a master the module\'s Sentinels name', () => {
+  describe("on a master the module's Sentinels name", () => {
     let sentinel: TestSentinel;
-    beforeAll(async () => { sentinel = await startSentinel({ replicas: 1, sentinels: 1 }); }, 60_000);
-    afterAll(async () => { await sentinel?.stop(); });
+    beforeAll(async () => {
+      sentinel = await startSentinel({ replicas: 1, sentinels: 1 });
+    }, 60_000);
+    afterAll(async () => {
+      await sentinel?.stop();
+    });
 
     it('import, list, show and check through the sentinels', async () => {
-      await commandsOn(operatorModule({
-        redis: {
-          sentinels: sentinel.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
-          name: MASTER_NAME,
-          prefix: `test:cli:${Date.now()}:`,
-        },
-      }));
+      await commandsOn(
+        operatorModule({
+          redis: {
+            sentinels: sentinel.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
+            name: MASTER_NAME,
+            prefix: `test:cli:${Date.now()}:`,
+          },
+        }),
+      );
     });
 
     it('names the master and the sentinels it could not reach', async () => {
-      const { code, stderr } = await cli(['check', '--config', operatorModule({
-        redis: { sentinels: sentinel.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), name: 'no-such-master' },
-      })]);
+      const { code, stderr } = await cli([
+        'check',
+        '--config',
+        operatorModule({
+          redis: {
+            sentinels: sentinel.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
+            name: 'no-such-master',
+          },
+        }),
+      ]);
       expect(code).toBe(3);
-      expect(stderr).toContain(`cannot reach Redis master "no-such-master" through Sentinels at 127.0.0.1:${sentinel.sentinelPorts[0]}`);
+      expect(stderr).toContain(
+        `cannot reach Redis master "no-such-master" through Sentinels at 127.0.0.1:${sentinel.sentinelPorts[0]}`,
+      );
     });
   });
 });

@@ -38,7 +38,9 @@ describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
     ioredis = await cluster.ioredis();
     nodeRedis = await cluster.nodeRedis();
   }, 60_000);
-  afterAll(async () => { await cluster?.stop(); });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
 
   describeStoreConformance('redis, ioredis Cluster', async () => ({
     store: redisStore({ client: ioredis, prefix: cluster.namespace('store') }),
@@ -50,29 +52,47 @@ describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
     async cleanup() {},
   }));
 
-  adapterConformance('redisAdapter on ioredis Cluster', () => redisAdapter({ client: ioredis, prefix: cluster.namespace('conf') }));
-  adapterConformance('redisAdapter on node-redis cluster', () => redisAdapter({ client: nodeRedis, prefix: cluster.namespace('conf-nr') }));
+  adapterConformance('redisAdapter on ioredis Cluster', () =>
+    redisAdapter({ client: ioredis, prefix: cluster.namespace('conf') }),
+  );
+  adapterConformance('redisAdapter on node-redis cluster', () =>
+    redisAdapter({ client: nodeRedis, prefix: cluster.namespace('conf-nr') }),
+  );
 
   it('keeps every key of a store in one slot, on one master', async () => {
     const storePrefix = cluster.namespace('slot-store');
     const store = redisStore({ client: ioredis, prefix: storePrefix });
     await store.putClient(clientMetadata('c1'), T0);
     await store.createApplication(newApplication('app1', 'bob'));
-    expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { caller: 'mallory' }))).toEqual({ outcome: 'created' });
-    await store.recordFailedAttempt({ caller: 'mallory', clientId: 'c1' }, { perCaller: 5, perClient: 5, windowMs: 60_000 }, Date.now());
+    expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1', { caller: 'mallory' }))).toEqual({
+      outcome: 'created',
+    });
+    await store.recordFailedAttempt(
+      { caller: 'mallory', clientId: 'c1' },
+      { perCaller: 5, perClient: 5, windowMs: 60_000 },
+      Date.now(),
+    );
 
     const storeKeys = new StoreKeys(storePrefix);
-    const sample = [storeKeys.client('c1'), storeKeys.clients, storeKeys.application('app1'), storeKeys.ownerNames('bob'), storeKeys.callerAttempts('mallory', 'c1')];
+    const sample = [
+      storeKeys.client('c1'),
+      storeKeys.clients,
+      storeKeys.application('app1'),
+      storeKeys.ownerNames('bob'),
+      storeKeys.callerAttempts('mallory', 'c1'),
+    ];
     const found = await keysOf(cluster, `{${storePrefix}}*`);
     expect(found.length).toBeGreaterThanOrEqual(sample.length);
     for (const key of sample) expect(found.map((entry) => entry.key)).toContain(key);
-    const slots = new Set(await Promise.all(found.map(({ key }) => command(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key))));
+    const slots = new Set(
+      await Promise.all(found.map(({ key }) => command(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key))),
+    );
     expect([...slots]).toEqual([keySlot(sample[0]!)]);
     expect(new Set(found.map((entry) => entry.port)).size).toBe(1);
     expect(await store.verify()).toEqual({ ok: true, problems: [] });
   });
 
-  it('spreads the provider adapter\'s tokens within 10% of an even split over the masters', async () => {
+  it("spreads the provider adapter's tokens within 10% of an even split over the masters", async () => {
     const prefix = cluster.namespace('spread');
     const factory = redisAdapter({ client: ioredis, prefix });
     const count = 1500;
@@ -83,16 +103,17 @@ describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
     expect([...perMaster.values()].reduce((a, b) => a + b, 0)).toBe(count);
     expect(perMaster.size).toBe(cluster.ports.length);
     for (const held of perMaster.values()) {
-      expect(Math.abs(held - count / cluster.ports.length)).toBeLessThanOrEqual(0.1 * count / cluster.ports.length);
+      expect(Math.abs(held - count / cluster.ports.length)).toBeLessThanOrEqual((0.1 * count) / cluster.ports.length);
     }
   });
 
-  it('removes a grant\'s tokens held on several masters when it is revoked, and refuses one saved late', async () => {
+  it("removes a grant's tokens held on several masters when it is revoked, and refuses one saved late", async () => {
     const prefix = cluster.namespace('revoke-spread');
     const keys = new ProviderKeys(prefix);
     const factory = redisAdapter({ client: nodeRedis, prefix });
     const ids = Array.from({ length: 30 }, (_, i) => `grant-token-${i}`);
-    for (const id of ids) await factory('AccessToken').upsert(id, payloadFor('AccessToken', id, { grantId: 'g-spread' }), 600);
+    for (const id of ids)
+      await factory('AccessToken').upsert(id, payloadFor('AccessToken', id, { grantId: 'g-spread' }), 600);
     const holders = await keysOf(cluster, keys.modelPattern('AccessToken'));
     expect(new Set(holders.map((entry) => entry.port)).size).toBeGreaterThan(1);
 

@@ -32,7 +32,9 @@ describe.runIf(redisToolsOrSkip())('appkeys end to end on a 3-master Redis Clust
     clients.ioredis = await cluster.ioredis();
     clients['node-redis'] = await cluster.nodeRedis();
   }, 60_000);
-  afterAll(async () => { await cluster?.stop(); });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
 
   describe.each(['ioredis', 'node-redis'] as const)('with the %s cluster client', (kind) => {
     let t: Subject | undefined;
@@ -44,24 +46,38 @@ describe.runIf(redisToolsOrSkip())('appkeys end to end on a 3-master Redis Clust
 
     it('provides keys, issues a client_credentials token that carries the binding, and introspects it', async () => {
       const prefixes: string[] = [];
-      const backend = clusterBackend(kind, () => clients[kind]!, () => {
-        const prefix = cluster.namespace('e2e');
-        prefixes.push(prefix);
-        return prefix;
-      });
+      const backend = clusterBackend(
+        kind,
+        () => clients[kind]!,
+        () => {
+          const prefix = cluster.namespace('e2e');
+          prefixes.push(prefix);
+          return prefix;
+        },
+      );
       t = await Subject.start(backend);
 
-      const registered = await t.put(`/appkeys/clients/${CLIENT_ID}`, await t.admin(), oobMetadata(t.secret(CLIENT_SECRET)));
+      const registered = await t.put(
+        `/appkeys/clients/${CLIENT_ID}`,
+        await t.admin(),
+        oobMetadata(t.secret(CLIENT_SECRET)),
+      );
       expect(registered.status, registered.text).toBe(201);
       const alice = await t.owner('alice');
       const appId = await t.application(alice, 'Billing dashboard');
-      const provided = await t.put(`/appkeys/applications/${appId}/keys/PRODUCTION`, alice, { client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      const provided = await t.put(`/appkeys/applications/${appId}/keys/PRODUCTION`, alice, {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+      });
       expect(provided.status, provided.text).toBe(201);
       expect(provided.body).toMatchObject({ application_id: appId, client_id: CLIENT_ID, origin: 'provided' });
 
       const token = await t.accessToken(CLIENT_ID, CLIENT_SECRET, { scope: 'api:read' });
       expect(await t.introspect(token)).toMatchObject({
-        active: true, client_id: CLIENT_ID, application_id: appId, key_type: 'PRODUCTION',
+        active: true,
+        client_id: CLIENT_ID,
+        application_id: appId,
+        key_type: 'PRODUCTION',
       });
 
       expect((await t.delete(`/appkeys/applications/${appId}`, alice)).status).toBe(204);
@@ -73,12 +89,16 @@ describe.runIf(redisToolsOrSkip())('appkeys end to end on a 3-master Redis Clust
       const keysMatching = async (pattern: string) => {
         const keys: string[] = [];
         for (const port of cluster.ports) {
-          const [, found] = (await command(port, 'SCAN', '0', 'MATCH', pattern, 'COUNT', 100_000)) as [string, string[]];
+          const [, found] = (await command(port, 'SCAN', '0', 'MATCH', pattern, 'COUNT', 100_000)) as [
+            string,
+            string[],
+          ];
           keys.push(...found);
         }
         return keys;
       };
-      const slotsOf = async (keys: string[]) => new Set(await Promise.all(keys.map((key) => command(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key))));
+      const slotsOf = async (keys: string[]) =>
+        new Set(await Promise.all(keys.map((key) => command(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key))));
       const storeKeys = await keysMatching(`{${prefix}appkeys:}*`);
       expect(storeKeys.length).toBeGreaterThanOrEqual(2);
       expect((await slotsOf(storeKeys)).size, storeKeys.join(', ')).toBe(1);

@@ -22,7 +22,9 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
     // either replica acknowledged is on the new master
     sentinel = await startSentinel({ replicas: 2, sentinels: 1 });
   }, 60_000);
-  afterAll(async () => { await sentinel?.stop(); });
+  afterAll(async () => {
+    await sentinel?.stop();
+  });
 
   it('answers a change when the asked replicas acknowledge it, and 503 with the change on the master when too few exist', async () => {
     const client = sentinel.ioredis();
@@ -31,7 +33,10 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
     expect(await both.putClient(clientMetadata('c1'), T0)).toBe('created');
 
     const three = redisStore({ client, prefix, waitForReplicas: { replicas: 3, timeoutMs: 200 } });
-    const failure = await three.createApplication(newApplication('app1', 'bob')).then(() => undefined, (err: unknown) => err);
+    const failure = await three.createApplication(newApplication('app1', 'bob')).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(isStoreUnavailable(failure)).toBe(true);
     expect(String((failure as Error).cause)).toMatch(/only 2 of 3 replicas acknowledged it within 200 ms/);
     const master = await sentinel.masterPort();
@@ -45,7 +50,12 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
     const client = sentinel.ioredis();
     const prefix = `test:failover:${Date.now()}:`;
     const keys = new StoreKeys(prefix);
-    const store: BindingStore = redisStore({ client, prefix, timeoutMs: 1000, waitForReplicas: { replicas: 1, timeoutMs: 1000 } });
+    const store: BindingStore = redisStore({
+      client,
+      prefix,
+      timeoutMs: 1000,
+      waitForReplicas: { replicas: 1, timeoutMs: 1000 },
+    });
     const app = (i: number) => `app-${i}`;
     const clientId = (i: number) => `client-${i}`;
     for (let i = 0; i < PAIRS; i += 1) {
@@ -79,7 +89,10 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
     };
 
     const load = Promise.all(Array.from({ length: WORKERS }, worker));
-    await waitFor('a quarter of the binds acknowledged', () => (acknowledged.size >= PAIRS / 4 ? true : undefined), { withinMs: 20_000, everyMs: 10 });
+    await waitFor('a quarter of the binds acknowledged', () => (acknowledged.size >= PAIRS / 4 ? true : undefined), {
+      withinMs: 20_000,
+      everyMs: 10,
+    });
     const ackedBeforeFailover = acknowledged.size;
     phase = 'failover';
     const { oldPort, newPort } = await sentinel.killMasterAndAwaitFailover();

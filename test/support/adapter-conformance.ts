@@ -31,8 +31,24 @@ export const GRANTABLE = [
 ] as const;
 
 export const HOSTILE_IDS = [
-  'a:b', 'Session:x', '{tag}', '}{', 'star*', 'what?', '[abc]', 'with space', ' ', '100%', '%41', 'A',
-  'a%3Ab', 'päß', '🔑鍵', 'line\nbreak', 'back\\slash', 'x'.repeat(10_240),
+  'a:b',
+  'Session:x',
+  '{tag}',
+  '}{',
+  'star*',
+  'what?',
+  '[abc]',
+  'with space',
+  ' ',
+  '100%',
+  '%41',
+  'A',
+  'a%3Ab',
+  'päß',
+  '🔑鍵',
+  'line\nbreak',
+  'back\\slash',
+  'x'.repeat(10_240),
 ];
 
 /** Ways in which oidc-provider's development adapter, the reference, is known to differ. */
@@ -65,7 +81,16 @@ export function payloadFor(model: string, id: string, extra: AdapterPayload = {}
     scope: 'openid offline_access',
     amr: [],
     claims: { id_token: {}, userinfo: { email: null } },
-    extra: { empty: {}, list: [], nested: [{}, [], [[]], { deeper: { list: [] } }], unicode: 'päß 🔑 鍵 \u0000', n: 0, f: 1.5, yes: true, no: false },
+    extra: {
+      empty: {},
+      list: [],
+      nested: [{}, [], [[]], { deeper: { list: [] } }],
+      unicode: 'päß 🔑 鍵 \u0000',
+      n: 0,
+      f: 1.5,
+      yes: true,
+      no: false,
+    },
     ...extra,
   };
 }
@@ -190,7 +215,7 @@ export function adapterConformance(name: string, build: () => AdapterFactory, qu
       expect(await adapter.findByUserCode(newCode)).toBeUndefined();
     });
 
-    it('never answers a lookup by uid or user code with another model\'s instance', async () => {
+    it("never answers a lookup by uid or user code with another model's instance", async () => {
       const factory = build();
       const uid = uniqueId('uid');
       const sessionId = uniqueId('sess');
@@ -201,13 +226,16 @@ export function adapterConformance(name: string, build: () => AdapterFactory, qu
       const userCode = uniqueId('UC');
       const [deviceId, otherId] = [uniqueId('dc'), uniqueId('bc')];
       await factory('DeviceCode').upsert(deviceId, payloadFor('DeviceCode', deviceId, { userCode }), 60);
-      await factory('BackchannelAuthenticationRequest')
-        .upsert(otherId, payloadFor('BackchannelAuthenticationRequest', otherId, { userCode }), 60);
+      await factory('BackchannelAuthenticationRequest').upsert(
+        otherId,
+        payloadFor('BackchannelAuthenticationRequest', otherId, { userCode }),
+        60,
+      );
       expect((await factory('BackchannelAuthenticationRequest').findByUserCode(userCode))?.jti).toBe(otherId);
       expect((await factory('DeviceCode').findByUserCode(userCode))?.kind ?? 'DeviceCode').toBe('DeviceCode');
     });
 
-    it('removes every token of a grant, across models, when the grant is revoked, and no other grant\'s', async () => {
+    it("removes every token of a grant, across models, when the grant is revoked, and no other grant's", async () => {
       const factory = build();
       const [revoked, kept] = [uniqueId('grant'), uniqueId('grant')];
       const members = GRANTABLE.map((model) => ({ model, id: uniqueId(model), userCode: uniqueId('UC') }));
@@ -215,11 +243,16 @@ export function adapterConformance(name: string, build: () => AdapterFactory, qu
         await factory(model).upsert(id, payloadFor(model, id, { grantId: revoked, userCode }), 60);
       }
       const survivors = GRANTABLE.map((model) => ({ model, id: uniqueId(model) }));
-      for (const { model, id } of survivors) await factory(model).upsert(id, payloadFor(model, id, { grantId: kept }), 60);
+      for (const { model, id } of survivors)
+        await factory(model).upsert(id, payloadFor(model, id, { grantId: kept }), 60);
       // the Grant itself and non-grantable models are the provider's to remove, not revokeByGrantId's
       await factory('Grant').upsert(revoked, payloadFor('Grant', revoked), 60);
       const interactionId = uniqueId('interaction');
-      await factory('Interaction').upsert(interactionId, payloadFor('Interaction', interactionId, { grantId: revoked }), 60);
+      await factory('Interaction').upsert(
+        interactionId,
+        payloadFor('Interaction', interactionId, { grantId: revoked }),
+        60,
+      );
 
       await factory('AccessToken').revokeByGrantId(revoked);
 
@@ -245,42 +278,52 @@ export function adapterConformance(name: string, build: () => AdapterFactory, qu
       expect(await adapter.find(id)).toBeUndefined();
     });
 
-    it.skipIf(quirks.forgetsRevokedGrants)('never finds a token of a revoked grant saved after the revocation, by a slow writer', async () => {
-      const factory = build();
-      const grantId = uniqueId('grant');
-      const early = uniqueId('at');
-      await factory('AccessToken').upsert(early, payloadFor('AccessToken', early, { grantId }), 60);
-      await factory('AccessToken').revokeByGrantId(grantId);
-      for (const model of GRANTABLE) {
-        const late = uniqueId(model);
-        await factory(model).upsert(late, payloadFor(model, late, { grantId }), 60);
-        expect(await factory(model).find(late)).toBeUndefined();
-      }
-      expect(await factory('AccessToken').find(early)).toBeUndefined();
-      // another grant's, and a grant-less instance of the same id space, are untouched
-      const other = uniqueId('at');
-      await factory('AccessToken').upsert(other, payloadFor('AccessToken', other, { grantId: uniqueId('grant') }), 60);
-      expect(await factory('AccessToken').find(other)).toBeDefined();
-    });
+    it.skipIf(quirks.forgetsRevokedGrants)(
+      'never finds a token of a revoked grant saved after the revocation, by a slow writer',
+      async () => {
+        const factory = build();
+        const grantId = uniqueId('grant');
+        const early = uniqueId('at');
+        await factory('AccessToken').upsert(early, payloadFor('AccessToken', early, { grantId }), 60);
+        await factory('AccessToken').revokeByGrantId(grantId);
+        for (const model of GRANTABLE) {
+          const late = uniqueId(model);
+          await factory(model).upsert(late, payloadFor(model, late, { grantId }), 60);
+          expect(await factory(model).find(late)).toBeUndefined();
+        }
+        expect(await factory('AccessToken').find(early)).toBeUndefined();
+        // another grant's, and a grant-less instance of the same id space, are untouched
+        const other = uniqueId('at');
+        await factory('AccessToken').upsert(
+          other,
+          payloadFor('AccessToken', other, { grantId: uniqueId('grant') }),
+          60,
+        );
+        expect(await factory('AccessToken').find(other)).toBeDefined();
+      },
+    );
 
-    it.skipIf(quirks.forgetsRevokedGrants)('revokes the grant when a refresh token already consumed is consumed again', async () => {
-      const factory = build();
-      const grantId = uniqueId('grant');
-      const [refresh, access, reused] = [uniqueId('rt'), uniqueId('at'), uniqueId('rt')];
-      await factory('RefreshToken').upsert(refresh, payloadFor('RefreshToken', refresh, { grantId }), 60);
-      await factory('AccessToken').upsert(access, payloadFor('AccessToken', access, { grantId }), 60);
+    it.skipIf(quirks.forgetsRevokedGrants)(
+      'revokes the grant when a refresh token already consumed is consumed again',
+      async () => {
+        const factory = build();
+        const grantId = uniqueId('grant');
+        const [refresh, access, reused] = [uniqueId('rt'), uniqueId('at'), uniqueId('rt')];
+        await factory('RefreshToken').upsert(refresh, payloadFor('RefreshToken', refresh, { grantId }), 60);
+        await factory('AccessToken').upsert(access, payloadFor('AccessToken', access, { grantId }), 60);
 
-      await factory('RefreshToken').consume(refresh);
-      expect((await factory('RefreshToken').find(refresh))?.consumed).toEqual(expect.any(Number));
-      expect(await factory('AccessToken').find(access)).toBeDefined();
-      // what a second racer saved after its own consume passed
-      await factory('AccessToken').upsert(reused, payloadFor('AccessToken', reused, { grantId }), 60);
+        await factory('RefreshToken').consume(refresh);
+        expect((await factory('RefreshToken').find(refresh))?.consumed).toEqual(expect.any(Number));
+        expect(await factory('AccessToken').find(access)).toBeDefined();
+        // what a second racer saved after its own consume passed
+        await factory('AccessToken').upsert(reused, payloadFor('AccessToken', reused, { grantId }), 60);
 
-      await factory('RefreshToken').consume(refresh);
-      expect(await factory('RefreshToken').find(refresh)).toBeUndefined();
-      expect(await factory('AccessToken').find(access)).toBeUndefined();
-      expect(await factory('AccessToken').find(reused)).toBeUndefined();
-    });
+        await factory('RefreshToken').consume(refresh);
+        expect(await factory('RefreshToken').find(refresh)).toBeUndefined();
+        expect(await factory('AccessToken').find(access)).toBeUndefined();
+        expect(await factory('AccessToken').find(reused)).toBeUndefined();
+      },
+    );
 
     it('keeps the grant when other models are consumed twice', async () => {
       const factory = build();
@@ -319,7 +362,9 @@ export function adapterConformance(name: string, build: () => AdapterFactory, qu
 
       const tokens = factory('AccessToken');
       const grants = writes.map(() => uniqueId('grant'));
-      await Promise.all(grants.map((grantId, n) => tokens.upsert(id, payloadFor('AccessToken', id, { grantId, n }), 60)));
+      await Promise.all(
+        grants.map((grantId, n) => tokens.upsert(id, payloadFor('AccessToken', id, { grantId, n }), 60)),
+      );
       const token = await tokens.find(id);
       const losers = grants.filter((grantId) => grantId !== token?.grantId);
       await Promise.all(losers.map((grantId) => tokens.revokeByGrantId(grantId)));
@@ -350,20 +395,23 @@ export function adapterConformance(name: string, build: () => AdapterFactory, qu
       expect((await factory('Session').findByUid('%41'))?.marker).toBe('%41');
     });
 
-    it.skipIf(quirks.sharesObjects)('keeps stored state out of reach of the objects callers pass and receive', async () => {
-      const adapter = build()('Grant');
-      const id = uniqueId('grant');
-      const payload = payloadFor('Grant', id, { openid: { scope: 'openid' } });
-      const pristine = structuredClone(payload);
-      await adapter.upsert(id, payload, 60);
-      (payload.openid as { scope: string }).scope = 'openid email';
+    it.skipIf(quirks.sharesObjects)(
+      'keeps stored state out of reach of the objects callers pass and receive',
+      async () => {
+        const adapter = build()('Grant');
+        const id = uniqueId('grant');
+        const payload = payloadFor('Grant', id, { openid: { scope: 'openid' } });
+        const pristine = structuredClone(payload);
+        await adapter.upsert(id, payload, 60);
+        (payload.openid as { scope: string }).scope = 'openid email';
 
-      const found = await adapter.find(id);
-      expect(found).toStrictEqual(pristine);
-      (found!.openid as { scope: string }).scope = 'openid phone';
-      found!.consumed = 1;
-      expect(await adapter.find(id)).toStrictEqual(pristine);
-    });
+        const found = await adapter.find(id);
+        expect(found).toStrictEqual(pristine);
+        (found!.openid as { scope: string }).scope = 'openid phone';
+        found!.consumed = 1;
+        expect(await adapter.find(id)).toStrictEqual(pristine);
+      },
+    );
 
     // the one real wait of the suite: 1 s TTLs must be gone after ~2 s on every adapter
     it('expires instances and their uid, user-code and grant indexes after their TTL', async () => {

@@ -35,21 +35,23 @@ export async function startAppKeys(
 ): Promise<AppKeysHarness> {
   const keys = appKeys(options);
   const base = baseConfiguration(configuration);
-  const provider = buildProvider(keys.configuration({
-    ...base,
-    clients: [
-      serviceClient(ADMIN_CLIENT.id, ADMIN_CLIENT.secret, 'appkeys:admin'),
-      {
-        client_id: PORTAL_CLIENT.id,
-        token_endpoint_auth_method: 'none',
-        redirect_uris: [PORTAL_CLIENT.redirectUri],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        scope: 'openid appkeys',
-      },
-      ...(configuration.clients ?? []),
-    ],
-  }));
+  const provider = buildProvider(
+    keys.configuration({
+      ...base,
+      clients: [
+        serviceClient(ADMIN_CLIENT.id, ADMIN_CLIENT.secret, 'appkeys:admin'),
+        {
+          client_id: PORTAL_CLIENT.id,
+          token_endpoint_auth_method: 'none',
+          redirect_uris: [PORTAL_CLIENT.redirectUri],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          scope: 'openid appkeys',
+        },
+        ...(configuration.clients ?? []),
+      ],
+    }),
+  );
   keys.mount(provider);
   const events: AppKeysHarness['events'] = [];
   const originalEmit = provider.emit.bind(provider);
@@ -65,14 +67,20 @@ export async function startAppKeys(
     server,
     events,
     async adminToken() {
-      const response = await request(server).post('/token').set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret))
-        .type('form').send({ grant_type: 'client_credentials', scope: 'appkeys:admin' });
+      const response = await request(server)
+        .post('/token')
+        .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret))
+        .type('form')
+        .send({ grant_type: 'client_credentials', scope: 'appkeys:admin' });
       if (response.status !== 200) throw new Error(`admin token: ${response.status} ${response.text}`);
       return (response.body as { access_token: string }).access_token;
     },
     async ownerToken(accountId: string) {
       const tokens = await authorizationCodeFlow(server, {
-        clientId: PORTAL_CLIENT.id, redirectUri: PORTAL_CLIENT.redirectUri, scope: 'openid appkeys', accountId,
+        clientId: PORTAL_CLIENT.id,
+        redirectUri: PORTAL_CLIENT.redirectUri,
+        scope: 'openid appkeys',
+        accountId,
       });
       return tokens.access_token;
     },

@@ -64,7 +64,11 @@ function sameEndpoint(location: string, redirectUri: string): boolean {
 }
 
 function decodeHtmlAttribute(value: string): string {
-  return value.replace(/&amp;/g, '&').replace(/&#x2F;|&#47;/g, '/').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
+  return value
+    .replace(/&amp;/g, '&')
+    .replace(/&#x2F;|&#47;/g, '/')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'");
 }
 
 /** The devInteractions page's form: where it posts and which prompt it answers. */
@@ -79,7 +83,10 @@ function interactionForm(html: string): { action: string; prompt: string } | und
  * `accountId`, consents, and returns the code from the redirect. Redirects and cookies are followed by
  * hand (a supertest agent keeps the cookies), since the final redirect leaves the app for the client.
  */
-export async function requestAuthorizationCode(app: TestApp, options: AuthorizationCodeFlowOptions): Promise<AuthorizationCode> {
+export async function requestAuthorizationCode(
+  app: TestApp,
+  options: AuthorizationCodeFlowOptions,
+): Promise<AuthorizationCode> {
   const { authorization } = await endpoints(app);
   const codeVerifier = randomBytes(32).toString('base64url');
   const state = randomBytes(8).toString('hex');
@@ -104,9 +111,10 @@ export async function requestAuthorizationCode(app: TestApp, options: Authorizat
     if (response.status === 200) {
       const form = interactionForm(response.text);
       if (!form) throw new Error(`GET ${location} answered 200 without an interaction form`);
-      const fields = form.prompt === 'login'
-        ? { prompt: 'login', login: options.accountId, password: 'any' }
-        : { prompt: form.prompt };
+      const fields =
+        form.prompt === 'login'
+          ? { prompt: 'login', login: options.accountId, password: 'any' }
+          : { prompt: form.prompt };
       const submitted = await agent.post(pathOf(form.action)).type('form').send(fields);
       if (submitted.status !== 303 && submitted.status !== 302) {
         throw new Error(`submitting the ${form.prompt} prompt answered ${submitted.status}: ${submitted.text}`);
@@ -148,7 +156,10 @@ export async function tokenRequest(
 }
 
 /** The whole authorization-code flow with PKCE: authorize over HTTP, then exchange the code. */
-export async function authorizationCodeFlow(app: TestApp, options: AuthorizationCodeFlowOptions): Promise<TokenResponse> {
+export async function authorizationCodeFlow(
+  app: TestApp,
+  options: AuthorizationCodeFlowOptions,
+): Promise<TokenResponse> {
   const { code, codeVerifier } = await requestAuthorizationCode(app, options);
   const response = await tokenRequest(app, options, {
     grant_type: 'authorization_code',

@@ -74,7 +74,8 @@ export function redisBackend(server: () => TestRedis | undefined, label = 'backe
         client,
         prefix,
         // the models' key prefixes, from the one module that builds keys, plus a glob
-        storedTokens: async () => (await count(models.modelPattern('AccessToken'))) + (await count(models.modelPattern('ClientCredentials'))),
+        storedTokens: async () =>
+          (await count(models.modelPattern('AccessToken'))) + (await count(models.modelPattern('ClientCredentials'))),
         async cleanup() {
           await store.close();
           client.disconnect();
@@ -91,7 +92,11 @@ export function redisBackend(server: () => TestRedis | undefined, label = 'backe
 export function fileBackends(label?: string): Backend[] {
   const withRedis = redisOrSkip();
   let redis: TestRedis | undefined;
-  beforeAll(async () => { if (withRedis) redis = await startRedis(); });
-  afterAll(async () => { await redis?.stop(); });
+  beforeAll(async () => {
+    if (withRedis) redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
   return [...(withRedis ? [redisBackend(() => redis, label)] : []), memoryBackend];
 }

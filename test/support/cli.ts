@@ -16,8 +16,16 @@ export async function runCliHere(args: readonly string[], env: NodeJS.ProcessEnv
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
-    stdout: { write: (text: string) => { stdout += text; } },
-    stderr: { write: (text: string) => { stderr += text; } },
+    stdout: {
+      write: (text: string) => {
+        stdout += text;
+      },
+    },
+    stderr: {
+      write: (text: string) => {
+        stderr += text;
+      },
+    },
     stdin: Readable.from([]),
     env: { ...process.env, ...env },
   });

@@ -19,7 +19,9 @@ import { namespace } from './redis.js';
  */
 
 export function redisToolsAvailable(): boolean {
-  return ['redis-server', 'redis-cli'].every((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0);
+  return ['redis-server', 'redis-cli'].every(
+    (tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0,
+  );
 }
 
 /** Whether these suites run here: like `redisOrSkip`, a failure with APPKEYS_REQUIRE_REDIS=1. */
@@ -44,7 +46,12 @@ export async function freeClusterPort(taken: ReadonlySet<number> = new Set()): P
 /** A one-off ioredis connection that never retries nor queues, for probing and administration. */
 export function probe(port: number): Redis {
   const client = new Redis({
-    port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
   });
   client.on('error', () => {});
   return client;
@@ -99,27 +106,56 @@ export async function startCluster(masters = 3, replicas = 0): Promise<TestClust
       const port = await freeClusterPort(taken);
       taken.add(port).add(port + 10_000);
       ports.push(port);
-      children.push(spawnRedisServer([
-        ...privateRedisArgs(port), '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000',
-      ]));
+      children.push(
+        spawnRedisServer([
+          ...privateRedisArgs(port),
+          '--dir',
+          dir,
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+        ]),
+      );
     }
     await Promise.all(ports.map((port, i) => waitUntilAnswering(port, children[i]!)));
 
-    const created = spawnSync('redis-cli', [
-      '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(replicas), '--cluster-yes',
-    ], { encoding: 'utf8', timeout: 30_000 });
+    const created = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...ports.map((port) => `127.0.0.1:${port}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
 
-    await Promise.all(ports.map((port) => waitFor(`cluster_state:ok on ${port}`, async () => {
-      const info = String(await command(port, 'CLUSTER', 'INFO'));
-      return /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info) && new RegExp(`cluster_known_nodes:${ports.length}\\b`).test(info)
-        ? true : undefined;
-    })));
-    await Promise.all(ports.map((port) => waitFor(`node ${port} a master or a replica in sync`, async () => {
-      const info = String(await command(port, 'INFO', 'replication'));
-      return /role:master/.test(info) || /master_link_status:up/.test(info) ? true : undefined;
-    })));
+    await Promise.all(
+      ports.map((port) =>
+        waitFor(`cluster_state:ok on ${port}`, async () => {
+          const info = String(await command(port, 'CLUSTER', 'INFO'));
+          return /cluster_state:ok/.test(info) &&
+            /cluster_slots_ok:16384/.test(info) &&
+            new RegExp(`cluster_known_nodes:${ports.length}\\b`).test(info)
+            ? true
+            : undefined;
+        }),
+      ),
+    );
+    await Promise.all(
+      ports.map((port) =>
+        waitFor(`node ${port} a master or a replica in sync`, async () => {
+          const info = String(await command(port, 'INFO', 'replication'));
+          return /role:master/.test(info) || /master_link_status:up/.test(info) ? true : undefined;
+        }),
+      ),
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -132,7 +168,10 @@ export async function startCluster(masters = 3, replicas = 0): Promise<TestClust
       return ports.filter((_, i) => roles[i] === 'master');
     },
     async ioredis(options: ClusterOptions = {}) {
-      const cluster = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), options);
+      const cluster = new Cluster(
+        ports.map((port) => ({ host: '127.0.0.1', port })),
+        options,
+      );
       cluster.on('error', () => {});
       ioredisClients.add(cluster);
       await new Promise<void>((resolve, reject) => {

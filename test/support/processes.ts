@@ -27,7 +27,9 @@ const START_WITHIN_MS = 30_000;
 export async function startServerProcess(env: ServerEnv): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = startScript('cli/main.ts', ['serve'], { env: { LOG_LEVEL: 'warn', ...env, PORT: String(port), ISSUER: url } });
+  const child = startScript('cli/main.ts', ['serve'], {
+    env: { LOG_LEVEL: 'warn', ...env, PORT: String(port), ISSUER: url },
+  });
   const server: ServerProcess = {
     url,
     pid: child.pid ?? -1,
@@ -40,7 +42,10 @@ export async function startServerProcess(env: ServerEnv): Promise<ServerProcess>
   try {
     await child.until(async () => {
       try {
-        return (await fetch(`${url}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(1000) })).ok || undefined;
+        return (
+          (await fetch(`${url}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(1000) })).ok ||
+          undefined
+        );
       } catch {
         return undefined;
       }

@@ -5,7 +5,11 @@ import Provider, { type Configuration } from 'oidc-provider';
 export const ISSUER = 'http://127.0.0.1';
 
 /** Client metadata of a confidential client_credentials client, for tests. */
-export function serviceClient(clientId: string, clientSecret: string, scope = 'api:read'): NonNullable<Configuration['clients']>[number] {
+export function serviceClient(
+  clientId: string,
+  clientSecret: string,
+  scope = 'api:read',
+): NonNullable<Configuration['clients']>[number] {
   return {
     client_id: clientId,
     client_secret: clientSecret,

@@ -5,7 +5,12 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 import { freePort } from '../../support/ports.js';
 import { stopChild } from '../../support/processes.js';
-import { privateRedisArgs, redisServerInstalled, spawnRedisServer, waitUntilAnswering } from '../../support/redis-server.js';
+import {
+  privateRedisArgs,
+  redisServerInstalled,
+  spawnRedisServer,
+  waitUntilAnswering,
+} from '../../support/redis-server.js';
 
 /**
  * A private redis-server for one test file: started on a free loopback port with nothing persisted,

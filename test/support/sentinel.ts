@@ -48,9 +48,13 @@ export async function startSentinel({ replicas = 1, sentinels = 1 }: SentinelSet
     await Promise.all([...servers.values(), ...sentinelChildren].map((child) => stopChild(child, 'SIGKILL')));
     rmSync(dir, { recursive: true, force: true });
   };
-  const dataServer = (port: number, extra: readonly string[] = []) => spawnRedisServer([...privateRedisArgs(port), '--dir', dir, ...extra]);
+  const dataServer = (port: number, extra: readonly string[] = []) =>
+    spawnRedisServer([...privateRedisArgs(port), '--dir', dir, ...extra]);
   const masterPort = async () => {
-    const [, port] = (await command(sentinelPorts[0]!, 'SENTINEL', 'get-master-addr-by-name', MASTER_NAME)) as [string, string];
+    const [, port] = (await command(sentinelPorts[0]!, 'SENTINEL', 'get-master-addr-by-name', MASTER_NAME)) as [
+      string,
+      string,
+    ];
     return Number(port);
   };
 
@@ -63,30 +67,47 @@ export async function startSentinel({ replicas = 1, sentinels = 1 }: SentinelSet
       servers.set(port, dataServer(port, ['--replicaof', '127.0.0.1', String(master)]));
       await waitUntilAnswering(port, servers.get(port)!);
     }
-    await Promise.all([...servers.keys()].filter((port) => port !== master).map((port) => waitFor(`replica ${port} in sync`, async () =>
-      /master_link_status:up/.test(String(await command(port, 'INFO', 'replication'))) ? true : undefined)));
+    await Promise.all(
+      [...servers.keys()]
+        .filter((port) => port !== master)
+        .map((port) =>
+          waitFor(`replica ${port} in sync`, async () =>
+            /master_link_status:up/.test(String(await command(port, 'INFO', 'replication'))) ? true : undefined,
+          ),
+        ),
+    );
 
     for (let i = 0; i < sentinels; i += 1) {
       const port = await freePort();
       const config = join(dir, `sentinel-${port}.conf`);
-      writeFileSync(config, [
-        `port ${port}`, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`,
-        `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${master} 1`,
-        `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
-        `sentinel failover-timeout ${MASTER_NAME} 3000`,
-        `sentinel parallel-syncs ${MASTER_NAME} ${replicas}`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        config,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          'protected-mode no',
+          `dir ${dir}`,
+          `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${master} 1`,
+          `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+          `sentinel failover-timeout ${MASTER_NAME} 3000`,
+          `sentinel parallel-syncs ${MASTER_NAME} ${replicas}`,
+          '',
+        ].join('\n'),
+      );
       const child = spawnRedisServer([config, '--sentinel']);
       sentinelChildren.push(child);
       sentinelPorts.push(port);
       await waitUntilAnswering(port, child);
     }
-    await Promise.all(sentinelPorts.map((port) => waitFor(`sentinel ${port} knowing ${replicas} replicas`, async () => {
-      const known = (await command(port, 'SENTINEL', 'replicas', MASTER_NAME)) as string[][];
-      const healthy = known.filter((fields) => fields[fields.indexOf('flags') + 1] === 'slave');
-      return healthy.length === replicas ? true : undefined;
-    })));
+    await Promise.all(
+      sentinelPorts.map((port) =>
+        waitFor(`sentinel ${port} knowing ${replicas} replicas`, async () => {
+          const known = (await command(port, 'SENTINEL', 'replicas', MASTER_NAME)) as string[][];
+          const healthy = known.filter((fields) => fields[fields.indexOf('flags') + 1] === 'slave');
+          return healthy.length === replicas ? true : undefined;
+        }),
+      ),
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -109,11 +130,15 @@ export async function startSentinel({ replicas = 1, sentinels = 1 }: SentinelSet
       const oldPort = await masterPort();
       await stopChild(servers.get(oldPort), 'SIGKILL');
       servers.delete(oldPort);
-      const newPort = await waitFor('the sentinels promoting a replica', async () => {
-        const port = await masterPort();
-        if (port === oldPort) return undefined;
-        return /role:master/.test(String(await command(port, 'INFO', 'replication'))) ? port : undefined;
-      }, { withinMs: 30_000 });
+      const newPort = await waitFor(
+        'the sentinels promoting a replica',
+        async () => {
+          const port = await masterPort();
+          if (port === oldPort) return undefined;
+          return /role:master/.test(String(await command(port, 'INFO', 'replication'))) ? port : undefined;
+        },
+        { withinMs: 30_000 },
+      );
       return { oldPort, newPort };
     },
     stop,

@@ -1,4 +1,11 @@
-import type { Access, AttemptLimits, BindRequest, BindingStore, CreateAndBindRequest, NewApplication } from '../../src/store.js';
+import type {
+  Access,
+  AttemptLimits,
+  BindRequest,
+  BindingStore,
+  CreateAndBindRequest,
+  NewApplication,
+} from '../../src/store.js';
 import type { ClientMetadata, KeyType } from '../../src/types.js';
 
 export const ADMIN: Access = { kind: 'admin' };
@@ -30,7 +37,12 @@ export function clientMetadata(clientId: string, extra: Record<string, unknown> 
   };
 }
 
-export function newApplication(id: string, owner: string, name = `app ${id.slice(0, 32)}`, extra: Partial<NewApplication> = {}): NewApplication {
+export function newApplication(
+  id: string,
+  owner: string,
+  name = `app ${id.slice(0, 32)}`,
+  extra: Partial<NewApplication> = {},
+): NewApplication {
   return {
     id,
     name,
@@ -44,7 +56,10 @@ export function newApplication(id: string, owner: string, name = `app ${id.slice
 }
 
 export function bindRequest(
-  applicationId: string, keyType: KeyType, clientId: string, extra: Partial<BindRequest> = {},
+  applicationId: string,
+  keyType: KeyType,
+  clientId: string,
+  extra: Partial<BindRequest> = {},
 ): BindRequest {
   return {
     applicationId,
@@ -61,7 +76,10 @@ export function bindRequest(
 }
 
 export function createAndBindRequest(
-  applicationId: string, keyType: KeyType, metadata: ClientMetadata, extra: Partial<CreateAndBindRequest> = {},
+  applicationId: string,
+  keyType: KeyType,
+  metadata: ClientMetadata,
+  extra: Partial<CreateAndBindRequest> = {},
 ): CreateAndBindRequest {
   return { applicationId, access: ADMIN, keyType, metadata, boundAt: T1, boundBy: 'owner:bob', ...extra };
 }

@@ -57,7 +57,11 @@ export class Subject {
     this.#opened = opened;
   }
 
-  static async start(backend: Backend, options: AppKeysOptions = {}, configuration: Configuration = {}): Promise<Subject> {
+  static async start(
+    backend: Backend,
+    options: AppKeysOptions = {},
+    configuration: Configuration = {},
+  ): Promise<Subject> {
     const opened = await backend.open();
     const features = { ...baseConfiguration().features, ...configuration.features } as Configuration['features'];
     try {
@@ -123,11 +127,21 @@ export class Subject {
     return response;
   }
 
-  get(path: string, token: string | undefined): Promise<request.Response> { return this.call('get', path, token); }
-  post(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('post', path, token, body); }
-  put(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('put', path, token, body); }
-  patch(path: string, token: string | undefined, body?: unknown): Promise<request.Response> { return this.call('patch', path, token, body); }
-  delete(path: string, token: string | undefined): Promise<request.Response> { return this.call('delete', path, token); }
+  get(path: string, token: string | undefined): Promise<request.Response> {
+    return this.call('get', path, token);
+  }
+  post(path: string, token: string | undefined, body?: unknown): Promise<request.Response> {
+    return this.call('post', path, token, body);
+  }
+  put(path: string, token: string | undefined, body?: unknown): Promise<request.Response> {
+    return this.call('put', path, token, body);
+  }
+  patch(path: string, token: string | undefined, body?: unknown): Promise<request.Response> {
+    return this.call('patch', path, token, body);
+  }
+  delete(path: string, token: string | undefined): Promise<request.Response> {
+    return this.call('delete', path, token);
+  }
 
   /** An application of the owner of `ownerToken`, created through the API; resolves its id. */
   async application(ownerToken: string, name: string): Promise<string> {
@@ -139,17 +153,34 @@ export class Subject {
   /** An out-of-band client registered by the admin with the given secret. */
   async registerClient(clientId: string, secret = SECRET, extra: Record<string, unknown> = {}): Promise<void> {
     this.secret(secret);
-    const response = await this.put(`/appkeys/clients/${encodeURIComponent(clientId)}`, await this.admin(), oobMetadata(secret, extra));
+    const response = await this.put(
+      `/appkeys/clients/${encodeURIComponent(clientId)}`,
+      await this.admin(),
+      oobMetadata(secret, extra),
+    );
     expect([200, 201], response.text).toContain(response.status);
   }
 
-  async provideKeys(ownerToken: string, appId: string, keyType: string, clientId: string, secret = SECRET): Promise<void> {
-    const response = await this.put(`/appkeys/applications/${appId}/keys/${keyType}`, ownerToken, { client_id: clientId, client_secret: secret });
+  async provideKeys(
+    ownerToken: string,
+    appId: string,
+    keyType: string,
+    clientId: string,
+    secret = SECRET,
+  ): Promise<void> {
+    const response = await this.put(`/appkeys/applications/${appId}/keys/${keyType}`, ownerToken, {
+      client_id: clientId,
+      client_secret: secret,
+    });
     expect(response.status, response.text).toBe(201);
   }
 
   /** An application of `accountId` with the out-of-band client `clientId` as its `keyType` keys. */
-  async boundClient(accountId: string, clientId: string, keyType = 'PRODUCTION'): Promise<{ owner: string; appId: string }> {
+  async boundClient(
+    accountId: string,
+    clientId: string,
+    keyType = 'PRODUCTION',
+  ): Promise<{ owner: string; appId: string }> {
     await this.registerClient(clientId);
     const owner = await this.ownerToken(accountId);
     const appId = await this.application(owner, `${clientId} app`);
@@ -158,9 +189,16 @@ export class Subject {
   }
 
   /** A client_credentials token request at the provider's own token endpoint. */
-  async clientCredentials(clientId: string, secret = SECRET, params: Record<string, string> = {}): Promise<request.Response> {
-    return request(this.server).post('/token').set('Authorization', basicAuth(clientId, secret))
-      .type('form').send({ grant_type: 'client_credentials', ...params });
+  async clientCredentials(
+    clientId: string,
+    secret = SECRET,
+    params: Record<string, string> = {},
+  ): Promise<request.Response> {
+    return request(this.server)
+      .post('/token')
+      .set('Authorization', basicAuth(clientId, secret))
+      .type('form')
+      .send({ grant_type: 'client_credentials', ...params });
   }
 
   /** A client_credentials access token, or a failed assertion. */
@@ -172,15 +210,21 @@ export class Subject {
 
   /** Introspection by the static admin client, which always exists and may introspect any token. */
   async introspect(token: string): Promise<Body> {
-    const response = await request(this.server).post('/token/introspection')
-      .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret)).type('form').send({ token });
+    const response = await request(this.server)
+      .post('/token/introspection')
+      .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret))
+      .type('form')
+      .send({ token });
     expect(response.status, response.text).toBe(200);
     return response.body as Body;
   }
 
   async revoke(token: string, clientId: string, secret = SECRET): Promise<request.Response> {
-    return request(this.server).post('/token/revocation')
-      .set('Authorization', basicAuth(clientId, secret)).type('form').send({ token });
+    return request(this.server)
+      .post('/token/revocation')
+      .set('Authorization', basicAuth(clientId, secret))
+      .type('form')
+      .send({ token });
   }
 
   /** Events of one name, in order. */
@@ -196,7 +240,9 @@ export class Subject {
       }
       for (const response of this.responses) {
         if (mayShowSecret(response.method, response.path)) continue;
-        expect(response.text, `${response.method.toUpperCase()} ${response.path} answered with a secret`).not.toContain(secret);
+        expect(response.text, `${response.method.toUpperCase()} ${response.path} answered with a secret`).not.toContain(
+          secret,
+        );
       }
     }
   }
@@ -218,7 +264,8 @@ export class Subject {
  * closed.
  */
 export function subjectsPerTest(
-  backend: Backend, { expectNoLeaks = false } = {},
+  backend: Backend,
+  { expectNoLeaks = false } = {},
 ): (options?: AppKeysOptions, configuration?: Configuration) => Promise<Subject> {
   const started: Subject[] = [];
   afterEach(async () => {

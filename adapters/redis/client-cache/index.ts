@@ -52,7 +52,11 @@ export function withClientCache<T extends object>(store: T, cache: ClientCache):
  * misconfigured (options.ts).
  */
 export function clientCacheFor(
-  value: unknown, client: RedisClient, clientPrefix: string, timeoutMs: number, optionPath: string,
+  value: unknown,
+  client: RedisClient,
+  clientPrefix: string,
+  timeoutMs: number,
+  optionPath: string,
 ): ClientCache | undefined {
   const settings = clientCacheSettings(value, timeoutMs, optionPath);
   if (!settings) return undefined;

@@ -29,10 +29,15 @@ export interface ClientCacheSettings {
 export const CLIENT_CACHE_DEFAULTS = { maxEntries: 10_000, maxAgeMs: 60_000, heartbeatMs: 5_000 } as const;
 
 /** `redisStore`'s `clientCache` option, checked: undefined when off. */
-export function clientCacheSettings(value: unknown, timeoutMs: number, optionPath: string): ClientCacheSettings | undefined {
+export function clientCacheSettings(
+  value: unknown,
+  timeoutMs: number,
+  optionPath: string,
+): ClientCacheSettings | undefined {
   if (value === undefined || value === false) return undefined;
   const shape = `${optionPath} must be true, false or { maxEntries?, maxAgeMs? }`;
-  if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) throw new TypeError(shape);
+  if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value)))
+    throw new TypeError(shape);
   const options = (value === true ? {} : value) as Record<string, unknown>;
   for (const name of Object.keys(options)) {
     if (name !== 'maxEntries' && name !== 'maxAgeMs') throw new TypeError(`${shape}; unknown option ${name}`);
@@ -60,14 +65,22 @@ export function clientCacheSettings(value: unknown, timeoutMs: number, optionPat
  */
 export function trackableClient(client: unknown, optionPath: string): Redis {
   if (!isStandaloneIoredis(client)) {
-    throw new TypeError(`${optionPath} needs a standalone ioredis client (Redis, with or without sentinels); Redis Cluster and node-redis clients are not supported`);
+    throw new TypeError(
+      `${optionPath} needs a standalone ioredis client (Redis, with or without sentinels); Redis Cluster and node-redis clients are not supported`,
+    );
   }
   return client;
 }
 
 function isStandaloneIoredis(client: unknown): client is Redis {
   const candidate = client as Record<string, unknown> | null;
-  return !!candidate && typeof candidate === 'object' && typeof candidate.call === 'function'
-    && typeof candidate.status === 'string' && typeof candidate.duplicate === 'function'
-    && candidate.isCluster !== true && typeof candidate.options === 'object';
+  return (
+    !!candidate &&
+    typeof candidate === 'object' &&
+    typeof candidate.call === 'function' &&
+    typeof candidate.status === 'string' &&
+    typeof candidate.duplicate === 'function' &&
+    candidate.isCluster !== true &&
+    typeof candidate.options === 'object'
+  );
 }

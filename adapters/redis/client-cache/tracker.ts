@@ -59,7 +59,9 @@ export class Tracker {
 
   /** @param clientPrefix `StoreKeys.clientPrefix`: every client record's key starts with it. */
   constructor(
-    client: Redis, clientPrefix: string, settings: Pick<ClientCacheSettings, 'timeoutMs' | 'heartbeatMs' | 'warn'>,
+    client: Redis,
+    clientPrefix: string,
+    settings: Pick<ClientCacheSettings, 'timeoutMs' | 'heartbeatMs' | 'warn'>,
     listener: TrackerListener,
   ) {
     this.#client = client;
@@ -99,7 +101,9 @@ export class Tracker {
       this.#waiters.add(resolve);
     });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
     try {
       await Promise.race([established, timeout]);
     } finally {
@@ -154,7 +158,9 @@ export class Tracker {
     }
     for (const key of Array.isArray(message) ? message : [message]) {
       const serverKey = Buffer.isBuffer(key) ? key.toString('utf8') : String(key);
-      this.#listener.invalidate(serverKey.startsWith(this.#keyPrefix) ? serverKey.slice(this.#keyPrefix.length) : serverKey);
+      this.#listener.invalidate(
+        serverKey.startsWith(this.#keyPrefix) ? serverKey.slice(this.#keyPrefix.length) : serverKey,
+      );
     }
   }
 
@@ -236,9 +242,11 @@ export class Tracker {
       clearInterval(this.#heartbeat);
       this.#tracker?.disconnect();
       this.#subscriber?.disconnect();
-      this.#settings.warn(`redisStore clientCache is off: the server refused client tracking (${(err as Error).message}); `
-        + 'every client lookup goes to Redis. It needs Redis 6.2 or later and, with ACLs, the CLIENT command and '
-        + `the ${CHANNEL} channel.`);
+      this.#settings.warn(
+        `redisStore clientCache is off: the server refused client tracking (${(err as Error).message}); ` +
+          'every client lookup goes to Redis. It needs Redis 6.2 or later and, with ACLs, the CLIENT command and ' +
+          `the ${CHANNEL} channel.`,
+      );
     } else if (!isReplyError(err) && current) {
       this.#reconnect(connection);
     }
@@ -251,13 +259,22 @@ export class Tracker {
   async #establish(): Promise<void> {
     const tracker = this.#tracker;
     const subscriberId = this.#subscriberId;
-    if (this.#establishing || this.#state !== 'bypass' || !tracker || subscriberId === undefined || !this.#connectionsReady()) return;
+    if (
+      this.#establishing ||
+      this.#state !== 'bypass' ||
+      !tracker ||
+      subscriberId === undefined ||
+      !this.#connectionsReady()
+    )
+      return;
     this.#establishing = true;
     const generations = [this.#trackerGeneration, this.#subscriberGeneration];
     try {
       // OFF first: BCAST cannot be switched on again, nor the redirect changed, while tracking is on
       await this.#bounded(tracker.call('CLIENT', 'TRACKING', 'OFF'));
-      await this.#bounded(tracker.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', subscriberId, 'BCAST', 'PREFIX', this.#trackedPrefix));
+      await this.#bounded(
+        tracker.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', subscriberId, 'BCAST', 'PREFIX', this.#trackedPrefix),
+      );
       const problem = trackingProblem(await this.#bounded(tracker.call('CLIENT', 'TRACKINGINFO')), subscriberId);
       if (problem) throw new Error(problem);
     } catch (err) {
@@ -266,8 +283,13 @@ export class Tracker {
     } finally {
       this.#establishing = false;
     }
-    if (generations[0] !== this.#trackerGeneration || generations[1] !== this.#subscriberGeneration
-      || subscriberId !== this.#subscriberId || this.#state !== 'bypass' || !this.#connectionsReady()) {
+    if (
+      generations[0] !== this.#trackerGeneration ||
+      generations[1] !== this.#subscriberGeneration ||
+      subscriberId !== this.#subscriberId ||
+      this.#state !== 'bypass' ||
+      !this.#connectionsReady()
+    ) {
       return;
     }
     // a read begun before tracking was on is never kept
@@ -292,7 +314,8 @@ export class Tracker {
     }
     if (this.#state !== 'tracking') {
       // a subscriber whose set-up was refused starts again on a fresh connection
-      if (subscriber.status === 'ready' && this.#subscriberId === undefined && !this.#subscribing) this.#reconnect(subscriber);
+      if (subscriber.status === 'ready' && this.#subscriberId === undefined && !this.#subscribing)
+        this.#reconnect(subscriber);
       else void this.#establish();
       return;
     }
@@ -322,7 +345,10 @@ export class Tracker {
   async #bounded<T>(promise: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`client cache: no answer within ${this.#settings.timeoutMs} ms`)), this.#settings.timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`client cache: no answer within ${this.#settings.timeoutMs} ms`)),
+        this.#settings.timeoutMs,
+      );
     });
     try {
       return await Promise.race([promise, timeout]);

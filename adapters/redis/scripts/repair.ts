@@ -24,12 +24,15 @@ const change = (name: string, body: string) => defineScript(name, PRELUDE + body
  * KEYS[1] app key, KEYS[2] client key; ARGV[1] key type, ARGV[2] client id
  * Returns 1 field removed, 0 unchanged.
  */
-export const dropMissingClient = change('appkeysRepairDropMissingClient-2', `
+export const dropMissingClient = change(
+  'appkeysRepairDropMissingClient-2',
+  `
 if redis.call('HGET', KEYS[1], 'key:' .. ARGV[1]) ~= ARGV[2] then return 0 end
 if redis.call('HEXISTS', KEYS[2], 'metadata') == 1 then return 0 end
 redis.call('HDEL', KEYS[1], 'key:' .. ARGV[1])
 return 1
-`);
+`,
+);
 
 /**
  * restoreBinding: an application names an existing, unbound client; the client's binding fields are
@@ -38,7 +41,9 @@ return 1
  * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] bound_at, ARGV[5] bound_by
  * Returns 1 restored, 0 unchanged.
  */
-export const restoreBinding = change('appkeysRepairRestoreBinding-2', `
+export const restoreBinding = change(
+  'appkeysRepairRestoreBinding-2',
+  `
 local app = redis.call('HMGET', KEYS[1], 'id', 'status', 'key:' .. ARGV[2])
 if app[1] ~= ARGV[1] or not app[2] or app[3] ~= ARGV[3] then return 0 end
 if redis.call('HEXISTS', KEYS[2], 'metadata') == 0 then return 0 end
@@ -46,7 +51,8 @@ if redis.call('HEXISTS', KEYS[2], 'app') == 1 then return 0 end
 redis.call('HSET', KEYS[2], 'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'provided', 'bound_at', ARGV[4],
   'bound_by', ARGV[5], 'status', app[2])
 return 1
-`);
+`,
+);
 
 /**
  * dropClaim: an application names a client whose binding is held, both ways, by another application
@@ -56,7 +62,9 @@ return 1
  * ARGV[5] holding key type
  * Returns 1 claim removed, 0 unchanged.
  */
-export const dropClaim = change('appkeysRepairDropClaim-3', `
+export const dropClaim = change(
+  'appkeysRepairDropClaim-3',
+  `
 if redis.call('HGET', KEYS[1], 'key:' .. ARGV[1]) ~= ARGV[2] then return 0 end
 if ARGV[3] == ARGV[4] and ARGV[1] == ARGV[5] then return 0 end
 local c = redis.call('HMGET', KEYS[2], 'app', 'key_type')
@@ -64,7 +72,8 @@ if c[1] ~= ARGV[4] or c[2] ~= ARGV[5] then return 0 end
 if redis.call('HGET', KEYS[3], 'key:' .. ARGV[5]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], 'key:' .. ARGV[1])
 return 1
-`);
+`,
+);
 
 /**
  * clearBinding: a client points to an application and key type that does not name it; its binding
@@ -73,27 +82,33 @@ return 1
  * ('' when the record has none)
  * Returns 1 cleared, 0 unchanged.
  */
-export const clearBinding = change('appkeysRepairClearBinding-2', `
+export const clearBinding = change(
+  'appkeysRepairClearBinding-2',
+  `
 local c = redis.call('HMGET', KEYS[1], 'app', 'key_type')
 if c[1] ~= ARGV[2] or (c[2] or '') ~= ARGV[3] then return 0 end
 if redis.call('HGET', KEYS[2], 'key:' .. ARGV[3]) == ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[1], unpack(BINDING_FIELDS))
 return 1
-`);
+`,
+);
 
 /**
  * mirrorStatus: a consistent binding whose client mirrors another status than its application's.
  * KEYS[1] app key, KEYS[2] client key; ARGV[1] app id, ARGV[2] key type, ARGV[3] client id
  * Returns {1, status written}, or 0 unchanged.
  */
-export const mirrorStatus = change('appkeysRepairMirrorStatus-2', `
+export const mirrorStatus = change(
+  'appkeysRepairMirrorStatus-2',
+  `
 local app = redis.call('HMGET', KEYS[1], 'id', 'status', 'key:' .. ARGV[2])
 if app[1] ~= ARGV[1] or not app[2] or app[3] ~= ARGV[3] then return 0 end
 local c = redis.call('HMGET', KEYS[2], 'app', 'key_type', 'status')
 if c[1] ~= ARGV[1] or c[2] ~= ARGV[2] or c[3] == app[2] then return 0 end
 redis.call('HSET', KEYS[2], 'status', app[2])
 return {1, app[2]}
-`);
+`,
+);
 
 /**
  * indexApplication: adds an application to whichever of its indexes miss it. Its name goes into its
@@ -104,7 +119,9 @@ return {1, app[2]}
  * Returns {added to apps, added to owner index, added to names, name held by another (0/1)}, or 0 when
  * the application changed meanwhile.
  */
-export const indexApplication = change('appkeysRepairIndexApplication-4', `
+export const indexApplication = change(
+  'appkeysRepairIndexApplication-4',
+  `
 local app = redis.call('HMGET', KEYS[1], 'id', 'owner', 'name_key')
 if app[1] ~= ARGV[1] or app[2] ~= ARGV[2] or app[3] ~= ARGV[3] then return 0 end
 local inApps = redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[1])
@@ -118,27 +135,34 @@ elseif holder ~= ARGV[1] then
   conflict = 1
 end
 return {inApps, inOwner, inNames, conflict}
-`);
+`,
+);
 
 /**
  * indexClient: adds an existing client to the clients index.
  * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id
  * Returns 1 added, 0 unchanged.
  */
-export const indexClient = change('appkeysRepairIndexClient-2', `
+export const indexClient = change(
+  'appkeysRepairIndexClient-2',
+  `
 if redis.call('HEXISTS', KEYS[1], 'metadata') == 0 then return 0 end
 return redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[1])
-`);
+`,
+);
 
 /**
  * unindexMissing: removes an index entry (clients or apps) whose record does not exist.
  * KEYS[1] index, KEYS[2] the record's key; ARGV[1] member
  * Returns 1 removed, 0 unchanged.
  */
-export const unindexMissing = change('appkeysRepairUnindexMissing-2', `
+export const unindexMissing = change(
+  'appkeysRepairUnindexMissing-2',
+  `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 return redis.call('ZREM', KEYS[1], ARGV[1])
-`);
+`,
+);
 
 /**
  * unindexOwner: removes an application from an owner index that is not its owner's. The owner was
@@ -146,11 +170,14 @@ return redis.call('ZREM', KEYS[1], ARGV[1])
  * KEYS[1] owner index, KEYS[2] app key; ARGV[1] app id, ARGV[2] '1' if an owner was read, ARGV[3] that owner
  * Returns 1 removed, 0 unchanged.
  */
-export const unindexOwner = change('appkeysRepairUnindexOwner-2', `
+export const unindexOwner = change(
+  'appkeysRepairUnindexOwner-2',
+  `
 local owner = redis.call('HGET', KEYS[2], 'owner')
 if (owner and '1' or '0') ~= ARGV[2] or (owner and owner ~= ARGV[3]) then return 0 end
 return redis.call('ZREM', KEYS[1], ARGV[1])
-`);
+`,
+);
 
 /**
  * unindexName: removes a name index entry whose application does not hold that name under that owner.
@@ -159,11 +186,14 @@ return redis.call('ZREM', KEYS[1], ARGV[1])
  * ARGV[1] name_key, ARGV[2] app id, ARGV[3] '1' if the app was read, ARGV[4] its owner, ARGV[5] its name_key
  * Returns 1 removed, 0 unchanged.
  */
-export const unindexName = change('appkeysRepairUnindexName-2', `
+export const unindexName = change(
+  'appkeysRepairUnindexName-2',
+  `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 local app = redis.call('HMGET', KEYS[2], 'id', 'owner', 'name_key')
 local read = app[1] and '1' or '0'
 if read ~= ARGV[3] or (app[1] and ((app[2] or '') ~= ARGV[4] or (app[3] or '') ~= ARGV[5])) then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
-`);
+`,
+);

@@ -24,7 +24,9 @@ import { PRELUDE } from './prelude.js';
  *   -9 throttled (second element: retry ms)
  */
 
-const STORE_PRELUDE = PRELUDE + `
+const STORE_PRELUDE =
+  PRELUDE +
+  `
 local function unbindClient(clientKey, clientsKey, clientId)
   local b = redis.call('HMGET', clientKey, 'origin', 'bound_at', 'bound_by')
   if b[1] == 'generated' then
@@ -56,7 +58,9 @@ const read = (name: string, body: string) => defineScript(name, STORE_PRELUDE + 
  * ARGV[4] digest of the metadata's canonical JSON (key order aside, equal metadata has equal digests)
  * Returns 1 created, 2 replaced (binding fields untouched), 3 unchanged (nothing written).
  */
-export const putClient = change('appkeysPutClient-2', `
+export const putClient = change(
+  'appkeysPutClient-2',
+  `
 local stored = redis.call('HMGET', KEYS[1], 'rev', 'digest')
 if stored[1] and stored[2] == ARGV[4] then return 3 end
 if stored[1] then
@@ -67,7 +71,8 @@ end
 redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'digest', ARGV[4], 'registered_at', ARGV[3], 'updated_at', ARGV[3], 'rev', 1)
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 return 1
-`);
+`,
+);
 
 /**
  * replaceClientMetadata (compare-and-set on the revision)
@@ -75,7 +80,9 @@ return 1
  * ARGV[5] '1' to refuse while the client's application is BLOCKED
  * Returns 1, 0 not found, -7 conflict, -8 blocked.
  */
-export const replaceClientMetadata = change('appkeysReplaceClientMetadata-1', `
+export const replaceClientMetadata = change(
+  'appkeysReplaceClientMetadata-1',
+  `
 local c = redis.call('HMGET', KEYS[1], 'rev', 'status')
 if not c[1] then return 0 end
 if c[1] ~= ARGV[2] then return -7 end
@@ -83,7 +90,8 @@ if ARGV[5] == '1' and c[2] == 'BLOCKED' then return -8 end
 redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'digest', ARGV[4], 'updated_at', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 return 1
-`);
+`,
+);
 
 /**
  * deleteClient
@@ -91,7 +99,9 @@ return 1
  * Returns {1} deleted unbound, {1, app, key_type, origin, bound_at, bound_by} deleted with its binding,
  * 0 not found, -3 bound (without force).
  */
-export const deleteClient = change('appkeysDeleteClient-2', `
+export const deleteClient = change(
+  'appkeysDeleteClient-2',
+  `
 local c = redis.call('HMGET', KEYS[1], 'rev', 'app', 'key_type', 'origin', 'bound_at', 'bound_by')
 if not c[1] then return 0 end
 if c[2] then
@@ -103,7 +113,8 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if c[2] then return {1, c[2], c[3], c[4], c[5], c[6]} end
 return {1}
-`);
+`,
+);
 
 /**
  * createApplication
@@ -111,7 +122,9 @@ return {1}
  * ARGV id, name, name_key, description, owner, status, created_at
  * Returns 1, -6 name taken.
  */
-export const createApplication = change('appkeysCreateApplication-4', `
+export const createApplication = change(
+  'appkeysCreateApplication-4',
+  `
 if redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return -6 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'name_key', ARGV[3], 'description', ARGV[4],
   'owner', ARGV[5], 'status', ARGV[6], 'created_at', ARGV[7], 'updated_at', ARGV[7])
@@ -119,7 +132,8 @@ redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[3], ARGV[1])
 return 1
-`);
+`,
+);
 
 const READ_APPLICATION = `
 local function readApplication(appKey, clientPrefix)
@@ -142,9 +156,13 @@ end
  * KEYS[1] app key; ARGV[1] client key prefix
  * Returns {app hash as flat list, {{key_type, client_id, origin, bound_at, bound_by}, ...}}, or 0.
  */
-export const getApplication = read('appkeysGetApplication-1', READ_APPLICATION + `
+export const getApplication = read(
+  'appkeysGetApplication-1',
+  READ_APPLICATION +
+    `
 return readApplication(KEYS[1], ARGV[1]) or 0
-`);
+`,
+);
 
 /**
  * listApplications
@@ -152,28 +170,35 @@ return readApplication(KEYS[1], ARGV[1]) or 0
  * ARGV[3] app key prefix, ARGV[4] client key prefix
  * Returns a list of getApplication replies, in id order.
  */
-export const listApplications = read('appkeysListApplications-1', READ_APPLICATION + `
+export const listApplications = read(
+  'appkeysListApplications-1',
+  READ_APPLICATION +
+    `
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))) do
   local app = readApplication(ARGV[3] .. enc(id), ARGV[4])
   if app then table.insert(out, app) end
 end
 return out
-`);
+`,
+);
 
 /**
  * listClients
  * KEYS[1] clients index; ARGV[1] lexical start, ARGV[2] limit, ARGV[3] client key prefix
  * Returns a list of client hashes as flat lists.
  */
-export const listClients = read('appkeysListClients-1', `
+export const listClients = read(
+  'appkeysListClients-1',
+  `
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))) do
   local c = redis.call('HGETALL', ARGV[3] .. enc(id))
   if #c > 0 then table.insert(out, c) end
 end
 return out
-`);
+`,
+);
 
 /**
  * updateApplication
@@ -183,7 +208,9 @@ return out
  * ARGV[9] access kind, ARGV[10] owner
  * Returns 1, -1 not found, -6 name taken, -8 blocked. A status change is mirrored into every bound client.
  */
-export const updateApplication = change('appkeysUpdateApplication-1', `
+export const updateApplication = change(
+  'appkeysUpdateApplication-1',
+  `
 local app = redis.call('HMGET', KEYS[1], 'id', 'owner', 'name_key', 'status')
 if not app[1] then return -1 end
 local denied = refusal(app[2], app[4], ARGV[9], ARGV[10])
@@ -213,7 +240,8 @@ if ARGV[5] ~= '' then
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[6])
 return 1
-`);
+`,
+);
 
 /**
  * deleteApplication: provided clients unbound and kept, generated clients deleted.
@@ -222,7 +250,9 @@ return 1
  * ARGV[5] owner
  * Returns 0 not found, -1 not this owner's, -8 blocked, or {1, {key_type, client_id, origin, bound_at, bound_by}, ...}.
  */
-export const deleteApplication = change('appkeysDeleteApplication-3', `
+export const deleteApplication = change(
+  'appkeysDeleteApplication-3',
+  `
 local fields = redis.call('HGETALL', KEYS[1])
 if #fields == 0 then return 0 end
 local app = {}
@@ -246,7 +276,8 @@ redis.call('ZREM', ARGV[2] .. enc(app.owner), app.id)
 local namesKey = ARGV[3] .. enc(app.owner)
 if redis.call('HGET', namesKey, app.name_key) == app.id then redis.call('HDEL', namesKey, app.name_key) end
 return out
-`);
+`,
+);
 
 const THROTTLE = `
 -- the ms until the caller may try again (0: not throttled); reads only, so a read script may ask it.
@@ -275,7 +306,10 @@ end
  * ARGV[6] access kind, ARGV[7] now ms, ARGV[8] window ms, ARGV[9] per caller, ARGV[10] per client, ARGV[11] owner
  * Returns 1 created, 0 exists, -1, -2, -3, -4, -8, or {-9, retry ms}.
  */
-export const bind = change('appkeysBind-4', THROTTLE + `
+export const bind = change(
+  'appkeysBind-4',
+  THROTTLE +
+    `
 local wait = throttled(KEYS[3], KEYS[4], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))
 if wait > 0 then return {-9, wait} end
 local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
@@ -291,7 +325,8 @@ redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[2], 'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'provided', 'bound_at', ARGV[4],
   'bound_by', ARGV[5], 'status', app[2])
 return 1
-`);
+`,
+);
 
 /**
  * createAndBind: registers a new client already bound, so no orphan can exist.
@@ -300,7 +335,9 @@ return 1
  * ARGV[7] access kind, ARGV[8] metadata digest, ARGV[9] owner
  * Returns 1, -1, -4, -5, -8.
  */
-export const createAndBind = change('appkeysCreateAndBind-3', `
+export const createAndBind = change(
+  'appkeysCreateAndBind-3',
+  `
 local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
 if not app[1] then return -1 end
 local denied = refusal(app[1], app[2], ARGV[7], ARGV[9])
@@ -312,7 +349,8 @@ redis.call('HSET', KEYS[2], 'metadata', ARGV[4], 'digest', ARGV[8], 'registered_
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
 return 1
-`);
+`,
+);
 
 /**
  * unbind: removes one binding; a generated client goes with it.
@@ -320,7 +358,9 @@ return 1
  * ARGV[4] owner
  * Returns 0 none (or not this owner's), -8 blocked, or {1, client_id, origin, bound_at, bound_by}.
  */
-export const unbind = change('appkeysUnbind-2', `
+export const unbind = change(
+  'appkeysUnbind-2',
+  `
 local app = redis.call('HMGET', KEYS[1], 'id', 'owner', 'status', 'key:' .. ARGV[1])
 local appId, clientId = app[1], app[4]
 if not appId then return 0 end
@@ -333,7 +373,8 @@ local clientKey = ARGV[2] .. enc(clientId)
 if redis.call('HGET', clientKey, 'app') ~= appId then return {1, clientId, '', '', ''} end
 local b = unbindClient(clientKey, KEYS[2], clientId)
 return {1, clientId, b[1] or '', b[2] or '', b[3] or ''}
-`);
+`,
+);
 
 /**
  * recordFailedAttempt: one failure in both sliding windows, unless already throttled.
@@ -341,7 +382,10 @@ return {1, clientId, b[1] or '', b[2] or '', b[3] or ''}
  * ARGV[1] now ms, ARGV[2] window ms, ARGV[3] per caller, ARGV[4] per client, ARGV[5] unique member
  * Returns the ms until the next attempt is allowed (0: not throttled, failure recorded).
  */
-export const recordFailedAttempt = change('appkeysRecordFailedAttempt-2', THROTTLE + `
+export const recordFailedAttempt = change(
+  'appkeysRecordFailedAttempt-2',
+  THROTTLE +
+    `
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local wait = throttled(KEYS[1], KEYS[2], now, window, tonumber(ARGV[3]), tonumber(ARGV[4]))
 if wait > 0 then return wait end
@@ -352,7 +396,8 @@ for i = 1, 2 do
   redis.call('PEXPIRE', KEYS[i], window)
 end
 return 0
-`);
+`,
+);
 
 /**
  * attemptWait: how long the caller must wait before trying again, recording nothing.
@@ -360,15 +405,22 @@ return 0
  * ARGV[1] now ms, ARGV[2] window ms, ARGV[3] per caller, ARGV[4] per client
  * Returns the ms until the next attempt is allowed (0: not throttled).
  */
-export const attemptWait = read('appkeysAttemptWait-2', THROTTLE + `
+export const attemptWait = read(
+  'appkeysAttemptWait-2',
+  THROTTLE +
+    `
 return throttled(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
-`);
+`,
+);
 
 /**
  * clearFailedAttempts: forgets a client's failures from anyone (its per-client window).
  * KEYS[1] client attempts
  * Returns 1 when there was a window, else 0.
  */
-export const clearFailedAttempts = change('appkeysClearFailedAttempts-1', `
+export const clearFailedAttempts = change(
+  'appkeysClearFailedAttempts-1',
+  `
 return redis.call('DEL', KEYS[1])
-`);
+`,
+);

@@ -9,7 +9,9 @@ import { PRELUDE } from './prelude.js';
  * `encodeKeyPart`).
  */
 
-const VERIFY_PRELUDE = PRELUDE + `
+const VERIFY_PRELUDE =
+  PRELUDE +
+  `
 local function dec(s)
   return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
 end
@@ -34,7 +36,10 @@ end
  * KEYS application keys; ARGV[1] app key prefix, ARGV[2] applications index, ARGV[3] owner index prefix,
  * ARGV[4] names prefix, ARGV[5] client key prefix
  */
-export const verifyApplications = defineScript('appkeysVerifyApplications', VERIFY_PRELUDE + `
+export const verifyApplications = defineScript(
+  'appkeysVerifyApplications',
+  VERIFY_PRELUDE +
+    `
 for _, appKey in ipairs(KEYS) do
   local fields = redis.call('HGETALL', appKey)
   local app = {}
@@ -70,13 +75,17 @@ for _, appKey in ipairs(KEYS) do
   end
 end
 return problems
-`);
+`,
+);
 
 /**
  * verifyClients
  * KEYS client keys; ARGV[1] client key prefix, ARGV[2] clients index, ARGV[3] app key prefix
  */
-export const verifyClients = defineScript('appkeysVerifyClients', VERIFY_PRELUDE + `
+export const verifyClients = defineScript(
+  'appkeysVerifyClients',
+  VERIFY_PRELUDE +
+    `
 for _, clientKey in ipairs(KEYS) do
   local c = redis.call('HMGET', clientKey, 'metadata', 'rev', 'app', 'key_type')
   local clientId = dec(string.sub(clientKey, #ARGV[1] + 1))
@@ -92,7 +101,8 @@ for _, clientKey in ipairs(KEYS) do
   end
 end
 return problems
-`);
+`,
+);
 
 /**
  * verifyIndexMembers: every member of a sorted-set index names a record that exists (and, for an
@@ -101,7 +111,10 @@ return problems
  * ARGV[3] what a missing record is called in a problem ("clients index names missing client"),
  * ARGV[4..] members
  */
-export const verifyIndexMembers = defineScript('appkeysVerifyIndexMembers-1', VERIFY_PRELUDE + `
+export const verifyIndexMembers = defineScript(
+  'appkeysVerifyIndexMembers-1',
+  VERIFY_PRELUDE +
+    `
 for i = 4, #ARGV do
   local member = ARGV[i]
   local key = ARGV[1] .. enc(member)
@@ -112,16 +125,21 @@ for i = 4, #ARGV do
   end
 end
 return problems
-`);
+`,
+);
 
 /**
  * verifyNames: every (name, application id) of an owner's name index is held by that application.
  * KEYS[1] the names hash; ARGV[1] app key prefix, ARGV[2] names prefix, ARGV[3..] name, id pairs
  */
-export const verifyNames = defineScript('appkeysVerifyNames-1', VERIFY_PRELUDE + `
+export const verifyNames = defineScript(
+  'appkeysVerifyNames-1',
+  VERIFY_PRELUDE +
+    `
 for i = 3, #ARGV, 2 do checkNameEntry(ARGV[1], ARGV[2], KEYS[1], ARGV[i], ARGV[i + 1]) end
 return problems
-`);
+`,
+);
 
 /**
  * verifyOwnerIndexes: a batch of owners' indexes at once; an index too large to read in one call is
@@ -129,7 +147,10 @@ return problems
  * KEYS owner index keys; ARGV[1] app key prefix, ARGV[2] owner index prefix, ARGV[3] largest index read here
  * Returns {problems, keys of larger indexes}.
  */
-export const verifyOwnerIndexes = defineScript('appkeysVerifyOwnerIndexes', VERIFY_PRELUDE + `
+export const verifyOwnerIndexes = defineScript(
+  'appkeysVerifyOwnerIndexes',
+  VERIFY_PRELUDE +
+    `
 local large = {}
 for _, ownerKey in ipairs(KEYS) do
   if redis.call('ZCARD', ownerKey) > tonumber(ARGV[3]) then
@@ -139,14 +160,18 @@ for _, ownerKey in ipairs(KEYS) do
   end
 end
 return {problems, large}
-`);
+`,
+);
 
 /**
  * verifyNameIndexes: a batch of owners' name indexes at once; larger ones are handed back for verifyNames.
  * KEYS names keys; ARGV[1] app key prefix, ARGV[2] names prefix, ARGV[3] largest index read here
  * Returns {problems, keys of larger indexes}.
  */
-export const verifyNameIndexes = defineScript('appkeysVerifyNameIndexes', VERIFY_PRELUDE + `
+export const verifyNameIndexes = defineScript(
+  'appkeysVerifyNameIndexes',
+  VERIFY_PRELUDE +
+    `
 local large = {}
 for _, namesKey in ipairs(KEYS) do
   if redis.call('HLEN', namesKey) > tonumber(ARGV[3]) then
@@ -157,4 +182,5 @@ for _, namesKey in ipairs(KEYS) do
   end
 end
 return {problems, large}
-`);
+`,
+);
