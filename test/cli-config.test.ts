@@ -96,7 +96,8 @@ describe.concurrent('an operator module that is not right', () => {
     ['no issuer', 'export default { configuration: {} };', /config\.issuer must be an http\(s\) URL/],
     [
       'a static client without an id',
-      'export default { issuer: "https://id.example.com", configuration: { clients: [{ client_id: "a" }, { client_secret: "x" }] } };',
+      'export default { issuer: "https://id.example.com", ' +
+        'configuration: { clients: [{ client_id: "a" }, { client_secret: "x" }] } };',
       /config\.configuration\.clients\[1\]\.client_id must be a non-empty string/,
     ],
     [
@@ -116,7 +117,8 @@ describe.concurrent('an operator module that is not right', () => {
     ],
     [
       'two places for Redis',
-      'export default { issuer: "https://id.example.com", redis: { url: "redis://127.0.0.1:6379", cluster: [{ host: "127.0.0.1", port: 7000 }] } };',
+      'export default { issuer: "https://id.example.com", ' +
+        'redis: { url: "redis://127.0.0.1:6379", cluster: [{ host: "127.0.0.1", port: 7000 }] } };',
       /config\.redis must name exactly one of url, cluster, sentinels \(it names url and cluster\)/,
     ],
     [
@@ -126,7 +128,8 @@ describe.concurrent('an operator module that is not right', () => {
     ],
     [
       "sentinels without the master's name",
-      'export default { issuer: "https://id.example.com", redis: { sentinels: [{ host: "127.0.0.1", port: 26379 }] } };',
+      'export default { issuer: "https://id.example.com", ' +
+        'redis: { sentinels: [{ host: "127.0.0.1", port: 26379 }] } };',
       /config\.redis\.name must be the master's name the sentinels monitor/,
     ],
     [

@@ -107,9 +107,8 @@ describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
 /** Stored text an account id or a corrupted record could carry: a title change, a screen wipe, C1 CSI, RLO. */
 const HOSTILE = '\x1b]0;pwned\x07\x1b[2J\u009b31m\u202e';
 /** Characters that act on a terminal or reorder text; a printed line may end in \n, nothing else. */
-
-// eslint-disable-next-line no-control-regex -- finding raw control characters is its purpose
 const RAW_CONTROL =
+  // eslint-disable-next-line no-control-regex -- finding raw control characters is its purpose
   /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 describe('printable text', () => {
@@ -677,7 +676,8 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const repaired = await run('check', '--repair');
       expect(repaired.code).toBe(0);
       expect(repaired.stdout).toContain(
-        `fixed: removed application ${claimant.id}'s SANDBOX binding: client svc-contested is bound to application ${holder.id} PRODUCTION, which names it`,
+        `fixed: removed application ${claimant.id}'s SANDBOX binding: client svc-contested is bound to application ` +
+          `${holder.id} PRODUCTION, which names it`,
       );
       expect(await raw.hget(keys.application(holder.id), 'key:PRODUCTION')).toBe('svc-contested');
       expect(await raw.hexists(keys.application(claimant.id), 'key:SANDBOX')).toBe(0);
@@ -724,7 +724,8 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
         const stdout = child.stdout();
         expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
         expect(stdout).toContain(
-          'development server: the development login signs anyone in as any account; pass --config FILE to run your configuration',
+          'development server: the development login signs anyone in as any account; ' +
+            'pass --config FILE to run your configuration',
         );
         expect(stdout).toContain(`address: 127.0.0.1:${port} (this machine only`);
         expect(stdout).toContain('storage: Redis at');

@@ -293,7 +293,8 @@ describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind
             ].map((field): [string, string] => [`a deep ${field}`, withDeep(field)]),
             [
               'a deep value inside a jwk',
-              `${JSON.stringify(route.valid).slice(0, -1)},"jwks":{"keys":[{"kty":"oct","k":"AAAA","x":${deepArray}}]}}`,
+              `${JSON.stringify(route.valid).slice(0, -1)},` +
+                `"jwks":{"keys":[{"kty":"oct","k":"AAAA","x":${deepArray}}]}}`,
             ],
           ];
           for (const [label, body] of bodies) {
@@ -606,7 +607,8 @@ describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind
 
     it('lets no __proto__, constructor or prototype key pollute a prototype or reach a record', async () => {
       const poison =
-        '{"__proto__":{"polluted":"yes","client_secret":"from-proto"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}';
+        '{"__proto__":{"polluted":"yes","client_secret":"from-proto"},' +
+        '"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}';
       for (const route of bodyRoutes(s, appId)) {
         const valid = JSON.stringify(route.valid).slice(1);
         const answer = await s.call({
@@ -622,7 +624,10 @@ describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind
         method: 'PUT',
         path: `${CLIENTS}/oob-proto`,
         token: s.admin,
-        body: `{"client_secret":"${secretOf('oob-proto')}","grant_types":["client_credentials"],"response_types":[],"redirect_uris":[],"jwks":{"keys":[],"__proto__":{"polluted":"yes"}},"contacts":["a@example.com"],"__proto__":{"token_endpoint_auth_method":"none"}}`,
+        body:
+          `{"client_secret":"${secretOf('oob-proto')}","grant_types":["client_credentials"],"response_types":[],` +
+          `"redirect_uris":[],"jwks":{"keys":[],"__proto__":{"polluted":"yes"}},"contacts":["a@example.com"],` +
+          `"__proto__":{"token_endpoint_auth_method":"none"}}`,
       });
       expect(nested.status, nested.text).toBeLessThan(500);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -1067,14 +1072,26 @@ describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind
           () => '',
           () => '',
           () =>
-            `?limit=${encodeURIComponent(pick(['-1', '0', String(MAX_LIMIT + 1), 'abc', '1.5', '', '5', String(MAX_LIMIT), '1e9']))}`,
+            `?limit=${encodeURIComponent(
+              pick(['-1', '0', String(MAX_LIMIT + 1), 'abc', '1.5', '', '5', String(MAX_LIMIT), '1e9']),
+            )}`,
           () =>
-            `?cursor=${encodeURIComponent(pick(['x', '', '%%%', encodeCursor({ v: 1, after: victim }), encodeCursor('[]'), 'A'.repeat(3000)]))}`,
+            `?cursor=${encodeURIComponent(
+              pick(['x', '', '%%%', encodeCursor({ v: 1, after: victim }), encodeCursor('[]'), 'A'.repeat(3000)]),
+            )}`,
           () => `?force=${pick(['true', 'false', 'yes', '1', ''])}`,
           () => '?limit=1&limit=2',
           () => '?force=true&force=true',
           () =>
-            `?${pick(['%', '%ZZ', '&&&', '=', 'a[b]=c', '__proto__[polluted]=yes', 'constructor[prototype][polluted]=yes'])}`,
+            `?${pick([
+              '%',
+              '%ZZ',
+              '&&&',
+              '=',
+              'a[b]=c',
+              '__proto__[polluted]=yes',
+              'constructor[prototype][polluted]=yes',
+            ])}`,
         ])();
       const value = (depth = 0): unknown =>
         pick<() => unknown>([

@@ -112,7 +112,8 @@ describe('the banner and the admin secret', () => {
       expect(text).not.toContain(GIVEN_SECRET);
       expect(text).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');
       expect(text).toContain(
-        `curl -s -u "appkeys-admin:$APPKEYS_ADMIN_CLIENT_SECRET" -d grant_type=client_credentials -d scope=appkeys:admin ${running.url}/token`,
+        `curl -s -u "appkeys-admin:$APPKEYS_ADMIN_CLIENT_SECRET" -d grant_type=client_credentials -d ` +
+          `scope=appkeys:admin ${running.url}/token`,
       );
     } finally {
       await running.close();
