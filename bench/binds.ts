@@ -43,7 +43,10 @@ export interface BindsResult {
   readonly warmup: BindRound | undefined;
   readonly rounds: readonly BindRound[];
   readonly medianRate: number;
-  /** Median over rounds of the server's CPU µs per bind; 1e6 / it is what one core of the server can bind per second. */
+  /**
+   * Median over rounds of the server's CPU µs per bind; 1e6 / it is what one core of the server can bind per
+   * second.
+   */
   readonly medianServerCpuUs: number | undefined;
   readonly commands: CommandReport | undefined;
   readonly setup: { readonly pairs: number; readonly seconds: number };
@@ -89,7 +92,8 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
     await forEachIndex(0, total, 256, (i) => fixtures.createPair(store, i));
     const setupSeconds = Number(process.hrtime.bigint() - setupStarted) / 1e9;
     print(
-      `  set up ${formatRate(total)} applications and ${formatRate(total)} unbound clients in ${formatSeconds(setupSeconds)}` +
+      `  set up ${formatRate(total)} applications and ${formatRate(total)} unbound clients in` +
+        ` ${formatSeconds(setupSeconds)}` +
         ' (store scripts, pipelined, from this process)',
     );
 
@@ -130,13 +134,17 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
       const label = round === 0 ? 'warm-up' : `round ${round}`;
       print(
         `  ${label.padEnd(8)} ${SERVER.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} binds/s` +
-          `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} created in ${formatSeconds(entry.elapsedSeconds)}` +
+          `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} created in` +
+          ` ${formatSeconds(entry.elapsedSeconds)}` +
           `${entry.serverCpuUs === undefined ? '' : `   CPU/bind: server ${Math.round(entry.serverCpuUs)} µs`}` +
           `${entry.redisCpuUs === undefined ? '' : `, redis ${Math.round(entry.redisCpuUs)} µs`}` +
           `${othersCpu === undefined ? '' : `   others used ${formatPercent(othersCpu)} CPU`}`,
       );
       if (!entry.valid) {
-        const problem = `${label} binds: INVALID, ${describeFailures(entry, 201)}${entry.completed === range.amount ? '' : `, ${entry.completed} of ${range.amount} completed`}`;
+        const problem =
+          `${label} binds: INVALID,` +
+          ` ${describeFailures(entry, 201)}` +
+          `${entry.completed === range.amount ? '' : `, ${entry.completed} of ${range.amount} completed`}`;
         problems.push(problem);
         print(`!!!!!!!! ${problem} !!!!!!!!`);
         print(`    server log (tail):\n${indent(server.log())}`);
@@ -175,7 +183,8 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
     const verified = await store.verify();
     if (!verified.ok)
       problems.push(
-        `verify() after the binds found ${verified.problems.length} problems: ${verified.problems.slice(0, 3).join('; ')}`,
+        `verify() after the binds found ${verified.problems.length} problems:` +
+          ` ${verified.problems.slice(0, 3).join('; ')}`,
       );
     return {
       warmup,

@@ -115,7 +115,9 @@ class Subject {
       `  ${label.padEnd(8)} ${this.server.name.padEnd(14)} ${formatRate(entry.requestsPerSecond).padStart(7)} req/s` +
       `   p50 ${entry.latencyP50Ms} ms  p99 ${entry.latencyP99Ms} ms   ${formatRate(entry.ok)} ok` +
       `${entry.serverCpuUs === undefined ? '' : `   CPU/req: server ${Math.round(entry.serverCpuUs)} µs`}` +
-      `${entry.redisCpuUs === undefined || !this.server.variant.redis ? '' : `, redis ${Math.round(entry.redisCpuUs)} µs`}` +
+      `${
+        entry.redisCpuUs === undefined || !this.server.variant.redis ? '' : `, redis ${Math.round(entry.redisCpuUs)} µs`
+      }` +
       `${othersCpu === undefined ? '' : `   others used ${formatPercent(othersCpu)} CPU`}`;
     options.print(line);
     if (!entry.valid) {
@@ -198,7 +200,9 @@ export async function compare(a: VariantName, b: VariantName, options: CompareOp
         if (!batch) throw new Error('counted batch did not run');
         subject.commands = { ...batch, commands };
         if (batch.failed > 0) {
-          const problem = `counted batch ${subject.server.name}: ${batch.failed} of ${batch.requests} requests failed (${batch.firstFailure ?? ''})`;
+          const problem =
+            `counted batch ${subject.server.name}: ${batch.failed} of ${batch.requests} requests` +
+            ` failed (${batch.firstFailure ?? ''})`;
           subject.problems.push(problem);
           loud(options.print, problem, subject.server.log());
         }

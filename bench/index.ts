@@ -164,14 +164,16 @@ async function main(): Promise<number> {
     const waitUntil = Date.now() + waitQuietSeconds * 1000;
     if (busyBefore > QUIET && waitQuietSeconds > 0) {
       print(
-        `the machine is busy (${formatPercent(busyBefore)} CPU): waiting up to ${waitQuietSeconds} s for it to quiet down`,
+        `the machine is busy (${formatPercent(busyBefore)} CPU):` +
+          ` waiting up to ${waitQuietSeconds} s for it to quiet down`,
       );
       while (busyBefore > QUIET && Date.now() < waitUntil) busyBefore = await cpuBusyShare(2000);
     }
     print(`benchmarks (${[...parts].join(', ')}) · ${machineLine(machine)}`);
     if (busyBefore > QUIET) {
       print(
-        `!!! the machine is busy (${formatPercent(busyBefore)} of CPU time used by other processes just before start): expect noisy rounds`,
+        `!!! the machine is busy (${formatPercent(busyBefore)} of CPU time used by other processes just before` +
+          ` start): expect noisy rounds`,
       );
     }
     if (redis)
@@ -216,7 +218,8 @@ async function main(): Promise<number> {
         print,
       };
       const setup =
-        `${tokenSetup(options)} Both sides run appkeys; the bench client's secret is kept as given on one side and as a` +
+        `${tokenSetup(options)} Both sides run appkeys; the bench client's secret is kept as` +
+        ` given on one side and as a` +
         " PHC scrypt hash on the other (production parameters), verified through the provider's compareClientSecret.";
       print(`\n==== secrets at rest: token endpoint\n${setup}`);
       const comparisons = await runTokens(SECRETS_PAIRS, options);
@@ -234,11 +237,16 @@ async function main(): Promise<number> {
 
     if (parts.has('binds') && redis) {
       const setup =
-        'PUT /appkeys/applications/:id/keys/PRODUCTION with an admin Bearer token (client_credentials, scope appkeys:admin)' +
-        ' against the redis-appkeys server (its own process); every request binds a distinct registered out-of-band client' +
-        " (metadata as the provider normalizes it) to a distinct application, both created beforehand through the store's scripts;" +
-        ` autocannon, ${connections} connections, no pipelining; ${formatCount(bindWarmup)} warm-up binds, then ${rounds} × ${formatCount(bindsPerRound)} binds;` +
-        ` every response checked (201 and the binding); Redis commands counted over ${countedBinds} sequential binds; verify() afterwards.`;
+        'PUT /appkeys/applications/:id/keys/PRODUCTION with an admin Bearer token' +
+        ' (client_credentials, scope appkeys:admin)' +
+        ' against the redis-appkeys server (its own process);' +
+        ' every request binds a distinct registered out-of-band client' +
+        ' (metadata as the provider normalizes it) to a distinct application,' +
+        " both created beforehand through the store's scripts;" +
+        ` autocannon, ${connections} connections, no pipelining; ${formatCount(bindWarmup)} warm-up binds,` +
+        ` then ${rounds} × ${formatCount(bindsPerRound)} binds;` +
+        ` every response checked (201 and the binding); Redis commands counted over ${countedBinds} sequential` +
+        ` binds; verify() afterwards.`;
       print(`\n==== provide keys\n${setup}`);
       const result = await runBinds({
         rounds,
@@ -259,7 +267,8 @@ async function main(): Promise<number> {
       );
       if (result.medianServerCpuUs !== undefined) {
         print(
-          `  server CPU per bind: ${Math.round(result.medianServerCpuUs)} µs (median of rounds) → ${formatRate(1e6 / result.medianServerCpuUs)} binds/s` +
+          `  server CPU per bind: ${Math.round(result.medianServerCpuUs)} µs (median of rounds)` +
+            ` → ${formatRate(1e6 / result.medianServerCpuUs)} binds/s` +
             ' per core of the server process, whatever else runs',
         );
       }
@@ -272,14 +281,18 @@ async function main(): Promise<number> {
 
     if (parts.has('scale')) {
       const setup =
-        `two private redis-servers side by side, one with ${formatCount(scaleSmall)} and one with ${formatCount(scaleN)} applications,` +
+        `two private redis-servers side by side, one with ${formatCount(scaleSmall)} and one with` +
+        ` ${formatCount(scaleN)} applications,` +
         ` each with a bound out-of-band client (PRODUCTION), ${appsPerOwner} applications per owner;` +
         (scaleLoad === 'scripts'
           ? " loaded through the store's own scripts (512 calls in flight, auto-pipelined);"
-          : " loaded as pipelined HSET/ZADD of the scripts' exact layout (checked field by field against script-written records, and by verify());") +
+          : " loaded as pipelined HSET/ZADD of the scripts' exact layout" +
+            ' (checked field by field against script-written records, and by verify());') +
         ' memory from INFO memory (used_memory less client buffers and script cache) after each phase;' +
-        ` store calls from this process, one at a time, over a default-options ioredis connection, ${rounds} rounds × ${formatCount(scaleSamples)} calls` +
-        ' per operation and store, alternating which store goes first; bind latency on pairs kept aside (bound timed, unbound untimed).';
+        ` store calls from this process, one at a time, over a default-options ioredis connection,` +
+        ` ${rounds} rounds × ${formatCount(scaleSamples)} calls` +
+        ' per operation and store, alternating which store goes first; bind latency on pairs kept aside' +
+        ' (bound timed, unbound untimed).';
       print(`\n==== registry at scale\n${setup}`);
       const result = await runScale({
         n: scaleN,

@@ -553,7 +553,10 @@ async function recordShape(data: Dataset, i: number): Promise<string> {
     client.object('ENCODING', app),
     client.object('ENCODING', clientKey),
   ]);
-  return `app ${String(appEncoding)} [${appFields.sort().join(',')}] · client ${String(clientEncoding)} [${clientFields.sort().join(',')}]`;
+  return (
+    `app ${String(appEncoding)} [${appFields.sort().join(',')}] · client ${String(clientEncoding)}` +
+    ` [${clientFields.sort().join(',')}]`
+  );
 }
 
 async function load(data: Dataset, mode: 'scripts' | 'raw', print: (line: string) => void, measure: boolean) {
@@ -595,8 +598,10 @@ async function load(data: Dataset, mode: 'scripts' | 'raw', print: (line: string
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   print(
-    `  ${data.label}: loaded ${formatCount(data.size)} applications, clients and bindings (${mode}) in ${formatSeconds(seconds)}` +
-      ` (applications ${formatSeconds(phaseSeconds[0]!)}, clients ${formatSeconds(phaseSeconds[1]!)}, bindings ${formatSeconds(phaseSeconds[2]!)})`,
+    `  ${data.label}: loaded ${formatCount(data.size)} applications, clients and bindings (${mode})` +
+      ` in ${formatSeconds(seconds)}` +
+      ` (applications ${formatSeconds(phaseSeconds[0]!)}, clients ${formatSeconds(phaseSeconds[1]!)},` +
+      ` bindings ${formatSeconds(phaseSeconds[2]!)})`,
   );
   return { seconds, memory, sampleIds, before };
 }
@@ -614,11 +619,14 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   try {
     large = await openDataset(formatCount(options.n), options.n, template, options.appsPerOwner);
     print(
-      `  two private redis-servers: ${small.redis.url} holds ${formatCount(options.small)}, ${large.redis.url} holds ${formatCount(options.n)}`,
+      `  two private redis-servers: ${small.redis.url} holds ${formatCount(options.small)},` +
+        ` ${large.redis.url} holds ${formatCount(options.n)}`,
     );
     print(
-      `  sample ids: application ${large.fixtures.application(0)}, client ${large.fixtures.client(0)}, owner ${large.fixtures.owner(0)}` +
-        ` (${options.appsPerOwner} applications per owner); client metadata ${JSON.stringify(large.fixtures.metadata(0)).length} bytes of JSON`,
+      `  sample ids: application ${large.fixtures.application(0)}, client ${large.fixtures.client(0)},` +
+        ` owner ${large.fixtures.owner(0)}` +
+        ` (${options.appsPerOwner} applications per owner);` +
+        ` client metadata ${JSON.stringify(large.fixtures.metadata(0)).length} bytes of JSON`,
     );
 
     await load(small, options.load, print, false);
@@ -744,7 +752,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     // ---- verify ----------------------------------------------------------------------------------
     const verifySmall = await measureVerify(small, undefined);
     print(
-      `  verify() at ${small.label}: ${formatSeconds(verifySmall.seconds)}, ${verifySmall.result.ok ? 'ok' : 'PROBLEMS'}`,
+      `  verify() at ${small.label}: ${formatSeconds(verifySmall.seconds)},` +
+        ` ${verifySmall.result.ok ? 'ok' : 'PROBLEMS'}`,
     );
     print(`  verify() at ${large.label}: running (SCAN, streaming)…`);
     const verifyLarge = await measureVerify(
@@ -752,7 +761,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       options.cpuProfileDir ? join(options.cpuProfileDir, `verify-${options.n}.cpuprofile`) : undefined,
     );
     print(
-      `  verify() at ${large.label}: ${formatSeconds(verifyLarge.seconds)}, ${verifyLarge.result.ok ? 'ok' : 'PROBLEMS'}`,
+      `  verify() at ${large.label}: ${formatSeconds(verifyLarge.seconds)},` +
+        ` ${verifyLarge.result.ok ? 'ok' : 'PROBLEMS'}`,
     );
     for (const run of [verifySmall, verifyLarge]) {
       if (!run.result.ok)
@@ -782,24 +792,33 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
 export function scaleDetail(result: ScaleResult): string[] {
   const m = result.memory;
   const lines = [
-    `  memory per application ${formatBytes(m.perApplication)} (record, all-applications index, owner index and name index),` +
-      ` per client ${formatBytes(m.perClient)}, per binding ${formatBytes(m.perBinding)}; a bound pair ${formatBytes(m.totalPerBoundPair)} in all`,
-    `  sampled records (MEMORY USAGE): client ${formatBytes(m.clientBefore)} → ${formatBytes(m.clientAfter)} when bound (${m.clientEncoding}),` +
-      ` application ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)} (${m.applicationEncoding})`,
-    `  the client record is a ${m.clientEncoding} because its metadata (${m.metadataBytes} B) exceeds hash-max-listpack-value` +
+    `  memory per application ${formatBytes(m.perApplication)} (record, all-applications index,` +
+      ` owner index and name index),` +
+      ` per client ${formatBytes(m.perClient)}, per binding ${formatBytes(m.perBinding)};` +
+      ` a bound pair ${formatBytes(m.totalPerBoundPair)} in all`,
+    `  sampled records (MEMORY USAGE): client ${formatBytes(m.clientBefore)} → ${formatBytes(m.clientAfter)} when` +
+      ` bound (${m.clientEncoding}),` +
+      ` application ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)}` +
+      ` (${m.applicationEncoding})`,
+    `  the client record is a ${m.clientEncoding} because its metadata (${m.metadataBytes} B)` +
+      ` exceeds hash-max-listpack-value` +
       ` (${m.listpackValueLimit} B): each binding field is then its own dict entry and two strings;` +
       ` the six client fields of a binding add ${formatBytes(m.bindingInHashtable)} to such a record,` +
-      ` ${formatBytes(m.bindingInListpack)} to the same record held as a listpack (hash-max-listpack-value 1024, scratch copies of the sampled records)`,
+      ` ${formatBytes(m.bindingInListpack)} to the same record held as a listpack (hash-max-listpack-value 1024,` +
+      ` scratch copies of the sampled records)`,
     `  index members (skiplist sorted sets of ${formatCount(result.n)}): ${formatBytes(m.indexMemberBytes)} each`,
   ];
   if (result.layoutCheck) lines.push(`  ${result.layoutCheck}`);
   for (const run of [result.verify.small, result.verify.large]) {
     lines.push(
       `  verify() at ${formatCount(run.size)}: ${formatSeconds(run.seconds)}, ${formatCount(run.commands)} commands` +
-        ` (${formatRate(run.commands / run.seconds)}/s); CPU: node ${formatSeconds(run.nodeCpuSeconds)}, redis ${formatSeconds(run.redisCpuSeconds)}` +
+        ` (${formatRate(run.commands / run.seconds)}/s); CPU: node ${formatSeconds(run.nodeCpuSeconds)},` +
+        ` redis ${formatSeconds(run.redisCpuSeconds)}` +
         `${run.othersCpu === undefined ? '' : `, others ${formatPercent(run.othersCpu)} of the machine`};` +
-        ` heap ${formatBytes(run.baseline.heapUsed)} → max ${formatBytes(run.peak.heapUsed)} (live, after ${run.collections}` +
-        ` ${run.forcedCollections ? 'forced full collections, one a second' : 'major collections'}: max ${formatBytes(run.peak.liveHeap)}),` +
+        ` heap ${formatBytes(run.baseline.heapUsed)} → max ${formatBytes(run.peak.heapUsed)} (live,` +
+        ` after ${run.collections}` +
+        ` ${run.forcedCollections ? 'forced full collections, one a second' : 'major collections'}:` +
+        ` max ${formatBytes(run.peak.liveHeap)}),` +
         ` rss ${formatBytes(run.baseline.rss)} → max ${formatBytes(run.peak.rss)}`,
     );
   }

@@ -12,13 +12,19 @@ import { isVariantName, VARIANTS, type VariantName } from './variants.js';
 
 export type Pair = readonly [VariantName, VariantName];
 
-/** Pairs run by default: with and without appkeys (like with like: both read a registered client), and Redis against memory. */
+/**
+ * Pairs run by default: with and without appkeys (like with like: both read a registered client), and Redis
+ * against memory.
+ */
 export const DEFAULT_PAIRS: readonly Pair[] = [
   ['redis', 'redis-appkeys'],
   ['memory', 'redis'],
 ];
 
-/** The `secrets` part: the token endpoint with secrets hashed at rest against kept as given, with and without the cache. */
+/**
+ * The `secrets` part: the token endpoint with secrets hashed at rest against kept as given, with and without
+ * the cache.
+ */
 export const SECRETS_PAIRS: readonly Pair[] = [
   ['redis-appkeys', 'redis-appkeys-hashed'],
   ['redis-appkeys', 'redis-appkeys-hashed-nocache'],
@@ -31,19 +37,25 @@ export function parsePair(arg: string): Pair | undefined {
 }
 
 export function pairError(arg: string): string {
-  return `"${arg}" is not a part (tokens, secrets, binds, scale) nor a pair a:b of two variants (${Object.keys(VARIANTS).join(', ')})`;
+  return (
+    `"${arg}" is not a part (tokens, secrets, binds, scale) nor a pair a:b of two variants` +
+    ` (${Object.keys(VARIANTS).join(', ')})`
+  );
 }
 
 export function tokenSetup(
   options: Pick<CompareOptions, 'load' | 'warmupSeconds' | 'rounds' | 'countedRequests' | 'redis'>,
 ): string {
   return (
-    'client_credentials grant, opaque access tokens, one confidential client (client_secret_basic) registered at run time' +
+    'client_credentials grant, opaque access tokens, one confidential client' +
+    ' (client_secret_basic) registered at run time' +
     ' (not static, so each token request looks it up: like with like);' +
     ` autocannon in the parent process, ${options.load.connections} connections, no pipelining;` +
-    ` each server in its own process, ${options.warmupSeconds} s warm-up, then ${options.rounds} × ${options.load.durationSeconds} s rounds per server, alternating;` +
+    ` each server in its own process, ${options.warmupSeconds} s warm-up,` +
+    ` then ${options.rounds} × ${options.load.durationSeconds} s rounds per server, alternating;` +
     (options.redis && options.countedRequests > 0
-      ? ` Redis commands counted over ${options.countedRequests} sequential requests after the load (INFO commandstats, MONITOR for in-script calls and what each command touched).`
+      ? ` Redis commands counted over ${options.countedRequests} sequential requests after the load` +
+        ` (INFO commandstats, MONITOR for in-script calls and what each command touched).`
       : ' Redis commands not counted.')
   );
 }
@@ -71,13 +83,16 @@ export async function runTokens(pairs: readonly Pair[], options: CompareOptions)
       }
     }
     print(
-      `  ratio ${b}/${a}: ${comparison.ratio.toFixed(3)} in req/s (per round: ${comparison.roundRatios.map((r) => r.toFixed(2)).join(', ')})` +
+      `  ratio ${b}/${a}: ${comparison.ratio.toFixed(3)} in req/s (per round:` +
+        ` ${comparison.roundRatios.map((r) => r.toFixed(2)).join(', ')})` +
         `${comparison.valid ? '' : '   !!! INVALID: requests failed, see above'}`,
     );
     if (comparison.cpuRatio !== undefined) {
       print(
-        `  ratio ${b}/${a} from server CPU per request (${Math.round(comparison.a.medianServerCpuUs ?? 0)} µs / ${Math.round(comparison.b.medianServerCpuUs ?? 0)} µs):` +
-          ` ${comparison.cpuRatio.toFixed(3)} — what the throughput ratio would be with a core each, whatever else runs`,
+        `  ratio ${b}/${a} from server CPU per request (${Math.round(comparison.a.medianServerCpuUs ?? 0)} µs /` +
+          ` ${Math.round(comparison.b.medianServerCpuUs ?? 0)} µs):` +
+          ` ${comparison.cpuRatio.toFixed(3)} — what the throughput ratio would be with a core` +
+          ` each, whatever else runs`,
       );
     }
     if (comparison.a.commands || comparison.b.commands) {

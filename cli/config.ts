@@ -222,7 +222,10 @@ function loadFailure(file: string, path: string, error: unknown): string {
   if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(path))
     return `cannot load ${file}: no such file`;
   if (code === 'ERR_UNKNOWN_FILE_EXTENSION') {
-    return `cannot load ${file}: this Node cannot load a .ts module; run appkeys through tsx (npm run appkeys) or write the module as .mjs`;
+    return (
+      `cannot load ${file}: this Node cannot load a .ts module; run appkeys through tsx (npm run appkeys) ` +
+      `or write the module as .mjs`
+    );
   }
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return `cannot load ${file}: ${text.split('\n')[0]}`;

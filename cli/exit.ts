@@ -14,7 +14,8 @@ export const EXIT_CODES = [
     code: 2,
     name: 'USAGE',
     meaning:
-      'usage error: an unknown command or flag, a bad value, unreadable input, an operator module that does not load or is not right (the message names the path), or no Redis named',
+      'usage error: an unknown command or flag, a bad value, unreadable input, ' +
+      'an operator module that does not load or is not right (the message names the path), or no Redis named',
   },
   { code: 3, name: 'UNREACHABLE', meaning: 'Redis unreachable, or lost while the command ran' },
 ] as const;

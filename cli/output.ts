@@ -27,7 +27,10 @@ export function printable(text: string): string {
   );
 }
 
-/** JSON.stringify, with the controls it leaves raw (DEL, C1, bidi, separators) escaped too: still the same JSON value. */
+/**
+ * JSON.stringify, with the controls it leaves raw (DEL, C1, bidi, separators) escaped too: still the same JSON
+ * value.
+ */
 export function jsonText(value: unknown): string {
   return (JSON.stringify(value) ?? String(value)).replace(JSON_RAW, (character) => `\\u${hex(character, 4)}`);
 }

@@ -116,13 +116,15 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string',
         value: 'N',
         description:
-          'serve GET /metrics on this port, a listener of its own on METRICS_HOST, else 127.0.0.1 (default: METRICS_PORT, else not served)',
+          'serve GET /metrics on this port, a listener of its own on METRICS_HOST, else 127.0.0.1 ' +
+          '(default: METRICS_PORT, else not served)',
       },
       issuer: {
         type: 'string',
         value: 'URL',
         description:
-          "the development server's issuer (default: ISSUER, else http://localhost:PORT or http://HOST:PORT); with --config, the module's",
+          "the development server's issuer (default: ISSUER, else http://localhost:PORT or http://HOST:PORT); " +
+          "with --config, the module's",
       },
     },
     exitCodes: {

@@ -238,16 +238,21 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `existing server on ${base}: provider at ${base}${mountPath}, appkeys at ${base}/appkeys, health at ${base}/health`,
+      `existing server on ${base}: provider at ${base}${mountPath}, appkeys at ${base}/appkeys, ` +
+        `health at ${base}/health`,
       `  static clients: ${existing.billing.id} (client_credentials), ${existing.web.id} (authorization_code)`,
       `  ${existing.billing.id} secret: ${existing.billing.secret}`,
       '',
       'Import a client created elsewhere, as the portal admin "ops":',
-      `  curl -s -X PUT ${base}/appkeys/clients/partner-svc -H '${PORTAL_USER_HEADER}: ops' -H 'Content-Type: application/json' \\`,
-      `    -d '{"client_secret":"partner-secret-from-elsewhere","grant_types":["client_credentials"],"response_types":[],"redirect_uris":[]}'`,
+      `  curl -s -X PUT ${base}/appkeys/clients/partner-svc -H '${PORTAL_USER_HEADER}: ops'` +
+        ` -H 'Content-Type: application/json' \\`,
+      `    -d '{"client_secret":"partner-secret-from-elsewhere","grant_types":["client_credentials"],` +
+        `"response_types":[],"redirect_uris":[]}'`,
       'Then, as the developer "alice": create an application and provide those keys:',
-      `  curl -s -X POST ${base}/appkeys/applications -H '${PORTAL_USER_HEADER}: alice' -H 'Content-Type: application/json' -d '{"name":"Partner"}'`,
-      `  curl -s -X PUT ${base}/appkeys/applications/APP_ID/keys/PRODUCTION -H '${PORTAL_USER_HEADER}: alice' -H 'Content-Type: application/json' \\`,
+      `  curl -s -X POST ${base}/appkeys/applications -H '${PORTAL_USER_HEADER}: alice'` +
+        ` -H 'Content-Type: application/json' -d '{"name":"Partner"}'`,
+      `  curl -s -X PUT ${base}/appkeys/applications/APP_ID/keys/PRODUCTION -H '${PORTAL_USER_HEADER}: alice'` +
+        ` -H 'Content-Type: application/json' \\`,
       `    -d '{"client_id":"partner-svc","client_secret":"partner-secret-from-elsewhere"}'`,
       '',
     ].join('\n'),

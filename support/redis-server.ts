@@ -55,7 +55,8 @@ export async function connectWhenAnswering(
     await sleep(25);
   }
   throw new Error(
-    `redis at ${url} ${alive() ? `did not answer within ${withinMs} ms` : 'exited before it answered'}: ${String(lastError)}`,
+    `redis at ${url} ` +
+      `${alive() ? `did not answer within ${withinMs} ms` : 'exited before it answered'}: ${String(lastError)}`,
   );
 }
 

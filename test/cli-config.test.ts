@@ -96,7 +96,8 @@ describe.concurrent('an operator module that is not right', () => {
     ['no issuer', 'export default { configuration: {} };', /config\.issuer must be an http\(s\) URL/],
     [
       'a static client without an id',
-      'export default { issuer: "https://id.example.com", configuration: { clients: [{ client_id: "a" }, { client_secret: "x" }] } };',
+      'export default { issuer: "https://id.example.com", ' +
+        'configuration: { clients: [{ client_id: "a" }, { client_secret: "x" }] } };',
       /config\.configuration\.clients\[1\]\.client_id must be a non-empty string/,
     ],
     [
@@ -116,7 +117,8 @@ describe.concurrent('an operator module that is not right', () => {
     ],
     [
       'two places for Redis',
-      'export default { issuer: "https://id.example.com", redis: { url: "redis://127.0.0.1:6379", cluster: [{ host: "127.0.0.1", port: 7000 }] } };',
+      'export default { issuer: "https://id.example.com", ' +
+        'redis: { url: "redis://127.0.0.1:6379", cluster: [{ host: "127.0.0.1", port: 7000 }] } };',
       /config\.redis must name exactly one of url, cluster, sentinels \(it names url and cluster\)/,
     ],
     [
@@ -126,7 +128,8 @@ describe.concurrent('an operator module that is not right', () => {
     ],
     [
       "sentinels without the master's name",
-      'export default { issuer: "https://id.example.com", redis: { sentinels: [{ host: "127.0.0.1", port: 26379 }] } };',
+      'export default { issuer: "https://id.example.com", ' +
+        'redis: { sentinels: [{ host: "127.0.0.1", port: 26379 }] } };',
       /config\.redis\.name must be the master's name the sentinels monitor/,
     ],
     [
@@ -193,65 +196,74 @@ describe.runIf(redisOrSkip())("commands on the operator's configuration", { time
     return { file: operatorModule({ redis: { url: redis.url, prefix }, ...extra }), prefix };
   }
 
-  it("refuses to import a client id of the module's static clients (client_is_static) and imports the rest", async () => {
-    const { file } = deployment();
-    const imported = await cli([
-      'clients',
-      'import',
-      clientsFile([serviceEntry(STATIC_SERVICE_ID), serviceEntry(ADMIN_CLIENT_ID), serviceEntry('corp-svc')]),
-      '--config',
-      file,
-    ]);
-    expect(imported.code, imported.stderr).toBe(1);
-    expect(imported.stdout).toContain(`rejected  ${STATIC_SERVICE_ID} (entry 1): client_is_static`);
-    expect(imported.stdout).toContain(`rejected  ${ADMIN_CLIENT_ID} (entry 2): client_is_static`);
-    expect(imported.stdout).toContain('created   corp-svc');
-    expect(imported.stdout).toContain('created 1, replaced 0, unchanged 0, rejected 2');
+  it(
+    "refuses to import a client id of the module's static clients " + '(client_is_static) and imports the rest',
+    async () => {
+      const { file } = deployment();
+      const imported = await cli([
+        'clients',
+        'import',
+        clientsFile([serviceEntry(STATIC_SERVICE_ID), serviceEntry(ADMIN_CLIENT_ID), serviceEntry('corp-svc')]),
+        '--config',
+        file,
+      ]);
+      expect(imported.code, imported.stderr).toBe(1);
+      expect(imported.stdout).toContain(`rejected  ${STATIC_SERVICE_ID} (entry 1): client_is_static`);
+      expect(imported.stdout).toContain(`rejected  ${ADMIN_CLIENT_ID} (entry 2): client_is_static`);
+      expect(imported.stdout).toContain('created   corp-svc');
+      expect(imported.stdout).toContain('created 1, replaced 0, unchanged 0, rejected 2');
 
-    // the development configuration has no such static client: the module is what refused it
-    const development = await cli(['clients', 'import', '--dry-run', clientsFile([serviceEntry(STATIC_SERVICE_ID)])], {
-      REDIS_URL: redis.url,
-    });
-    expect(development.stdout).toMatch(new RegExp(`would create +${STATIC_SERVICE_ID}\n`));
-  });
+      // the development configuration has no such static client: the module is what refused it
+      const development = await cli(
+        ['clients', 'import', '--dry-run', clientsFile([serviceEntry(STATIC_SERVICE_ID)])],
+        {
+          REDIS_URL: redis.url,
+        },
+      );
+      expect(development.stdout).toMatch(new RegExp(`would create +${STATIC_SERVICE_ID}\n`));
+    },
+  );
 
-  it("keeps the metadata the module's extraClientMetadata names, and checks it with the module's validator", async () => {
-    const { file, prefix } = deployment();
-    const imported = await cli([
-      'clients',
-      'import',
-      clientsFile([serviceEntry('tenant-svc', { tenant: 'acme' }), serviceEntry('bad-tenant-svc', { tenant: 42 })]),
-      '--config',
-      file,
-    ]);
-    expect(imported.stdout).toContain('created   tenant-svc');
-    expect(imported.stdout).toMatch(
-      /rejected {2}bad-tenant-svc \(entry 2\): invalid_client_metadata — tenant must be a non-empty string/,
-    );
+  it(
+    "keeps the metadata the module's extraClientMetadata names, " + "and checks it with the module's validator",
+    async () => {
+      const { file, prefix } = deployment();
+      const imported = await cli([
+        'clients',
+        'import',
+        clientsFile([serviceEntry('tenant-svc', { tenant: 'acme' }), serviceEntry('bad-tenant-svc', { tenant: 42 })]),
+        '--config',
+        file,
+      ]);
+      expect(imported.stdout).toContain('created   tenant-svc');
+      expect(imported.stdout).toMatch(
+        /rejected {2}bad-tenant-svc \(entry 2\): invalid_client_metadata — tenant must be a non-empty string/,
+      );
 
-    const listed = await cli(['clients', 'ls', '--json', '--config', file]);
-    expect(listed.code, listed.stderr).toBe(0);
-    const clients = listed.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { client_id: string; tenant?: unknown });
-    expect(clients).toEqual([expect.objectContaining({ client_id: 'tenant-svc', tenant: 'acme' })]);
+      const listed = await cli(['clients', 'ls', '--json', '--config', file]);
+      expect(listed.code, listed.stderr).toBe(0);
+      const clients = listed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { client_id: string; tenant?: unknown });
+      expect(clients).toEqual([expect.objectContaining({ client_id: 'tenant-svc', tenant: 'acme' })]);
 
-    // without the module, the development configuration knows no `tenant` and drops it
-    const dropped = await cli(
-      ['clients', 'import', clientsFile([serviceEntry('tenant-svc-2', { tenant: 'acme' })]), '--prefix', prefix],
-      { REDIS_URL: redis.url },
-    );
-    expect(dropped.code, dropped.stderr).toBe(0);
-    const again = await cli(['clients', 'ls', '--json', '--prefix', prefix], { REDIS_URL: redis.url });
-    const second = again.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { client_id: string; tenant?: unknown })
-      .find((client) => client.client_id === 'tenant-svc-2');
-    expect(second).toBeDefined();
-    expect(second).not.toHaveProperty('tenant');
-  });
+      // without the module, the development configuration knows no `tenant` and drops it
+      const dropped = await cli(
+        ['clients', 'import', clientsFile([serviceEntry('tenant-svc-2', { tenant: 'acme' })]), '--prefix', prefix],
+        { REDIS_URL: redis.url },
+      );
+      expect(dropped.code, dropped.stderr).toBe(0);
+      const again = await cli(['clients', 'ls', '--json', '--prefix', prefix], { REDIS_URL: redis.url });
+      const second = again.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { client_id: string; tenant?: unknown })
+        .find((client) => client.client_id === 'tenant-svc-2');
+      expect(second).toBeDefined();
+      expect(second).not.toHaveProperty('tenant');
+    },
+  );
 
   it("runs every command on the module's redis and prefix; REDIS_URL wins over it", async () => {
     const { file, prefix } = deployment();
@@ -277,85 +289,89 @@ describe.runIf(redisOrSkip())("commands on the operator's configuration", { time
     expect(overridden.stdout).toMatch(/^svc-1 /m);
   });
 
-  it("serve --config serves the module's provider: its admin client gets a token, the management API answers, nothing is printed of it", async () => {
-    const { file } = deployment({ portal: { enabled: true } });
-    expect(
-      (
-        await cli([
-          'clients',
-          'import',
-          clientsFile([serviceEntry('served-svc', { tenant: 'acme' })]),
-          '--config',
-          file,
-        ])
-      ).code,
-    ).toBe(0);
-    const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'cli/main.ts', 'serve', '--config', file, '--port', String(port)],
-      {
-        cwd: root,
-        // production: refused only when the configuration enables the development login, which this one does not
-        env: {
-          ...process.env,
-          NODE_ENV: 'production',
-          REDIS_URL: '',
-          ISSUER: `http://localhost:${port}`,
-          LOG_LEVEL: 'warn',
+  it(
+    "serve --config serves the module's provider: its admin client gets a token, the management API answers, " +
+      'nothing is printed of it',
+    async () => {
+      const { file } = deployment({ portal: { enabled: true } });
+      expect(
+        (
+          await cli([
+            'clients',
+            'import',
+            clientsFile([serviceEntry('served-svc', { tenant: 'acme' })]),
+            '--config',
+            file,
+          ])
+        ).code,
+      ).toBe(0);
+      const port = await freePort();
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'cli/main.ts', 'serve', '--config', file, '--port', String(port)],
+        {
+          cwd: root,
+          // production: refused only when the configuration enables the development login, which this one does not
+          env: {
+            ...process.env,
+            NODE_ENV: 'production',
+            REDIS_URL: '',
+            ISSUER: `http://localhost:${port}`,
+            LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const until = Date.now() + 30_000;
-    while (!stdout.includes('management API') && Date.now() < until && child.exitCode === null) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    try {
-      expect(stdout, stderr).toContain(`appkeys server for http://localhost:${port}`);
-      expect(stdout).toContain(`address: 127.0.0.1:${port}`);
-      expect(stdout).toContain(`configuration: ${file}`);
-      expect(stdout).toContain(`storage: Redis at ${redis.url}`);
-      expect(stdout).not.toContain('development server');
-      expect(stderr).toContain('portal.enabled is set, but this version serves no portal');
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const until = Date.now() + 30_000;
+      while (!stdout.includes('management API') && Date.now() < until && child.exitCode === null) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      try {
+        expect(stdout, stderr).toContain(`appkeys server for http://localhost:${port}`);
+        expect(stdout).toContain(`address: 127.0.0.1:${port}`);
+        expect(stdout).toContain(`configuration: ${file}`);
+        expect(stdout).toContain(`storage: Redis at ${redis.url}`);
+        expect(stdout).not.toContain('development server');
+        expect(stderr).toContain('portal.enabled is set, but this version serves no portal');
 
-      const token = await fetch(`http://localhost:${port}/token`, {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${ADMIN_CLIENT_ID}:${ADMIN_CLIENT_SECRET}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'appkeys:admin' }),
-      });
-      expect(token.status).toBe(200);
-      const { access_token: admin } = (await token.json()) as { access_token: string };
-      const served = await fetch(`http://localhost:${port}/appkeys/clients/served-svc`, {
-        headers: { authorization: `Bearer ${admin}` },
-      });
-      expect(served.status).toBe(200);
-      expect(await served.json()).toMatchObject({ client_id: 'served-svc', tenant: 'acme' });
-      const collision = await fetch(`http://localhost:${port}/appkeys/clients/${STATIC_SERVICE_ID}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        body: JSON.stringify(serviceEntry(STATIC_SERVICE_ID)),
-      });
-      expect(collision.status).toBe(409);
-      expect(await collision.json()).toMatchObject({ error: 'client_is_static' });
-    } finally {
-      child.kill('SIGTERM');
-    }
-    expect(await exited).toBe(0);
-    for (const secret of secrets) expect(stdout + stderr).not.toContain(secret);
-  });
+        const token = await fetch(`http://localhost:${port}/token`, {
+          method: 'POST',
+          headers: {
+            authorization: `Basic ${Buffer.from(`${ADMIN_CLIENT_ID}:${ADMIN_CLIENT_SECRET}`).toString('base64')}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'appkeys:admin' }),
+        });
+        expect(token.status).toBe(200);
+        const { access_token: admin } = (await token.json()) as { access_token: string };
+        const served = await fetch(`http://localhost:${port}/appkeys/clients/served-svc`, {
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        expect(served.status).toBe(200);
+        expect(await served.json()).toMatchObject({ client_id: 'served-svc', tenant: 'acme' });
+        const collision = await fetch(`http://localhost:${port}/appkeys/clients/${STATIC_SERVICE_ID}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+          body: JSON.stringify(serviceEntry(STATIC_SERVICE_ID)),
+        });
+        expect(collision.status).toBe(409);
+        expect(await collision.json()).toMatchObject({ error: 'client_is_static' });
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+      for (const secret of secrets) expect(stdout + stderr).not.toContain(secret);
+    },
+  );
 });
 
 describe('the example operator module', () => {

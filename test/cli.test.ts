@@ -107,9 +107,8 @@ describe.concurrent('appkeys --help', { timeout: 60_000 }, () => {
 /** Stored text an account id or a corrupted record could carry: a title change, a screen wipe, C1 CSI, RLO. */
 const HOSTILE = '\x1b]0;pwned\x07\x1b[2J\u009b31m\u202e';
 /** Characters that act on a terminal or reorder text; a printed line may end in \n, nothing else. */
-
-// eslint-disable-next-line no-control-regex -- finding raw control characters is its purpose
 const RAW_CONTROL =
+  // eslint-disable-next-line no-control-regex -- finding raw control characters is its purpose
   /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 describe('printable text', () => {
@@ -256,51 +255,55 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
   }
 
   describe('clients import', () => {
-    it('creates, then leaves unchanged clients untouched, replaces a modified one and rejects an invalid one with its reason', async () => {
-      const { prefix, keys, run } = namespace();
-      const alpha = serviceEntry('svc-alpha');
-      const beta = serviceEntry('svc-beta', { client_name: 'Beta' });
+    it(
+      'creates, then leaves unchanged clients untouched, replaces a modified one and rejects an ' +
+        'invalid one with its reason',
+      async () => {
+        const { prefix, keys, run } = namespace();
+        const alpha = serviceEntry('svc-alpha');
+        const beta = serviceEntry('svc-beta', { client_name: 'Beta' });
 
-      const first = await run('clients', 'import', jsonFile([alpha, beta]));
-      expect(first.code, first.stderr).toBe(0);
-      expect(first.stdout).toMatch(/^created\s+svc-alpha$/m);
-      expect(first.stdout).toMatch(/^created\s+svc-beta$/m);
-      expect(first.stdout).toContain('created 2, replaced 0, unchanged 0, rejected 0');
-      expect(first.stderr).toBe('');
-      expect(await raw.hget(keys.client('svc-alpha'), 'rev')).toBe('1');
-      expect(await raw.zrange(keys.clients, 0, -1)).toEqual(['svc-alpha', 'svc-beta']);
+        const first = await run('clients', 'import', jsonFile([alpha, beta]));
+        expect(first.code, first.stderr).toBe(0);
+        expect(first.stdout).toMatch(/^created\s+svc-alpha$/m);
+        expect(first.stdout).toMatch(/^created\s+svc-beta$/m);
+        expect(first.stdout).toContain('created 2, replaced 0, unchanged 0, rejected 0');
+        expect(first.stderr).toBe('');
+        expect(await raw.hget(keys.client('svc-alpha'), 'rev')).toBe('1');
+        expect(await raw.zrange(keys.clients, 0, -1)).toEqual(['svc-alpha', 'svc-beta']);
 
-      const before = await snapshot(prefix);
-      const again = await run('clients', 'import', jsonFile([alpha, beta]));
-      expect(again.code).toBe(0);
-      expect(again.stdout.trim()).toBe('created 0, replaced 0, unchanged 2, rejected 0');
-      expect(await snapshot(prefix)).toEqual(before);
+        const before = await snapshot(prefix);
+        const again = await run('clients', 'import', jsonFile([alpha, beta]));
+        expect(again.code).toBe(0);
+        expect(again.stdout.trim()).toBe('created 0, replaced 0, unchanged 2, rejected 0');
+        expect(await snapshot(prefix)).toEqual(before);
 
-      const changed = await run(
-        'clients',
-        'import',
-        jsonFile([
-          alpha,
-          { ...beta, client_name: 'Beta, renamed' },
-          serviceEntry('web-gamma', {
-            grant_types: ['authorization_code'],
-            response_types: ['code'],
-            redirect_uris: ['not a uri'],
-          }),
-          serviceEntry('svc-delta', { scope: 'no-such-scope' }),
-        ]),
-      );
-      expect(changed.code).toBe(1);
-      expect(changed.stdout).toMatch(/^replaced\s+svc-beta$/m);
-      expect(changed.stdout).toMatch(/^rejected\s+web-gamma \(entry 3\): invalid_redirect_uri — redirect_uris/m);
-      expect(changed.stdout).toMatch(
-        /^rejected\s+svc-delta \(entry 4\): invalid_client_metadata — scope must only contain/m,
-      );
-      expect(changed.stdout).toContain('created 0, replaced 1, unchanged 1, rejected 2');
-      expect(await raw.hget(keys.client('svc-beta'), 'rev')).toBe('2');
-      expect(await raw.hget(keys.client('svc-alpha'), 'rev')).toBe('1');
-      expect(await raw.exists(keys.client('web-gamma'), keys.client('svc-delta'))).toBe(0);
-    });
+        const changed = await run(
+          'clients',
+          'import',
+          jsonFile([
+            alpha,
+            { ...beta, client_name: 'Beta, renamed' },
+            serviceEntry('web-gamma', {
+              grant_types: ['authorization_code'],
+              response_types: ['code'],
+              redirect_uris: ['not a uri'],
+            }),
+            serviceEntry('svc-delta', { scope: 'no-such-scope' }),
+          ]),
+        );
+        expect(changed.code).toBe(1);
+        expect(changed.stdout).toMatch(/^replaced\s+svc-beta$/m);
+        expect(changed.stdout).toMatch(/^rejected\s+web-gamma \(entry 3\): invalid_redirect_uri — redirect_uris/m);
+        expect(changed.stdout).toMatch(
+          /^rejected\s+svc-delta \(entry 4\): invalid_client_metadata — scope must only contain/m,
+        );
+        expect(changed.stdout).toContain('created 0, replaced 1, unchanged 1, rejected 2');
+        expect(await raw.hget(keys.client('svc-beta'), 'rev')).toBe('2');
+        expect(await raw.hget(keys.client('svc-alpha'), 'rev')).toBe('1');
+        expect(await raw.exists(keys.client('web-gamma'), keys.client('svc-delta'))).toBe(0);
+      },
+    );
 
     it('keeps the binding of a client it replaces', async () => {
       const { keys, registry, run } = namespace();
@@ -677,7 +680,8 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
       const repaired = await run('check', '--repair');
       expect(repaired.code).toBe(0);
       expect(repaired.stdout).toContain(
-        `fixed: removed application ${claimant.id}'s SANDBOX binding: client svc-contested is bound to application ${holder.id} PRODUCTION, which names it`,
+        `fixed: removed application ${claimant.id}'s SANDBOX binding: client svc-contested is bound to application ` +
+          `${holder.id} PRODUCTION, which names it`,
       );
       expect(await raw.hget(keys.application(holder.id), 'key:PRODUCTION')).toBe('svc-contested');
       expect(await raw.hexists(keys.application(claimant.id), 'key:SANDBOX')).toBe(0);
@@ -700,49 +704,53 @@ describe.runIf(redisOrSkip())('appkeys against Redis', { timeout: 120_000 }, () 
   });
 
   describe('serve', () => {
-    it('prints the npm start banner, saying it is the development server, serves, and stops on SIGTERM with exit 0', async () => {
-      const [port, metricsPort] = [await freePort(), await freePort()];
-      const prefix = redis.namespace('serve');
-      const adminSecret = secret('serve-admin');
-      const child = startScript(
-        'cli/main.ts',
-        [
-          'serve',
-          '--port',
-          String(port),
-          '--host',
-          '127.0.0.1',
-          '--metrics-port',
-          String(metricsPort),
-          '--prefix',
-          prefix,
-        ],
-        { env: { REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret } },
-      );
-      try {
-        await child.until((output) => output.includes('management API') || undefined, 20_000);
-        const stdout = child.stdout();
-        expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
-        expect(stdout).toContain(
-          'development server: the development login signs anyone in as any account; pass --config FILE to run your configuration',
+    it(
+      'prints the npm start banner, saying it is the development server, serves, ' + 'and stops on SIGTERM with exit 0',
+      async () => {
+        const [port, metricsPort] = [await freePort(), await freePort()];
+        const prefix = redis.namespace('serve');
+        const adminSecret = secret('serve-admin');
+        const child = startScript(
+          'cli/main.ts',
+          [
+            'serve',
+            '--port',
+            String(port),
+            '--host',
+            '127.0.0.1',
+            '--metrics-port',
+            String(metricsPort),
+            '--prefix',
+            prefix,
+          ],
+          { env: { REDIS_URL: redis.url, PORT: '1', HOST: '192.0.2.1', APPKEYS_ADMIN_CLIENT_SECRET: adminSecret } },
         );
-        expect(stdout).toContain(`address: 127.0.0.1:${port} (this machine only`);
-        expect(stdout).toContain('storage: Redis at');
-        expect(stdout).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');
-        expect(child.output()).not.toContain(adminSecret);
-        const discovery = await fetch(`http://localhost:${port}/.well-known/openid-configuration`);
-        expect(discovery.status).toBe(200);
-        const openapi = await fetch(`http://localhost:${port}/appkeys/openapi.json`);
-        expect(openapi.status).toBe(200);
-        expect(stdout).toContain(`Metrics: http://127.0.0.1:${metricsPort}/metrics`);
-        expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
-        expect((await fetch(`http://localhost:${port}/metrics`)).status).toBe(404);
-      } finally {
-        await child.stop('SIGTERM', 10_000);
-      }
-      expect(await child.exited).toBe(0);
-      expect(child.stdout()).toContain('SIGTERM: shutting down');
-    });
+        try {
+          await child.until((output) => output.includes('management API') || undefined, 20_000);
+          const stdout = child.stdout();
+          expect(stdout).toContain(`appkeys server listening on http://localhost:${port}`);
+          expect(stdout).toContain(
+            'development server: the development login signs anyone in as any account; ' +
+              'pass --config FILE to run your configuration',
+          );
+          expect(stdout).toContain(`address: 127.0.0.1:${port} (this machine only`);
+          expect(stdout).toContain('storage: Redis at');
+          expect(stdout).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');
+          expect(child.output()).not.toContain(adminSecret);
+          const discovery = await fetch(`http://localhost:${port}/.well-known/openid-configuration`);
+          expect(discovery.status).toBe(200);
+          const openapi = await fetch(`http://localhost:${port}/appkeys/openapi.json`);
+          expect(openapi.status).toBe(200);
+          expect(stdout).toContain(`Metrics: http://127.0.0.1:${metricsPort}/metrics`);
+          expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
+          expect((await fetch(`http://localhost:${port}/metrics`)).status).toBe(404);
+        } finally {
+          await child.stop('SIGTERM', 10_000);
+        }
+        expect(await child.exited).toBe(0);
+        expect(child.stdout()).toContain('SIGTERM: shutting down');
+      },
+    );
   });
 
   describe('when Redis is unreachable', () => {

@@ -153,17 +153,20 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect(cache.stats()).toMatchObject({ state: 'tracking', hits: 1, misses: 2, invalidations: 2 });
     });
 
-    it("never enables tracking on the caller's client, only on a dedicated connection redirected to the subscriber", async () => {
-      const { client } = await trackingCache();
-      const own = String(await client.call('CLIENT', 'INFO'));
-      expect(/ flags=(\S*)/.exec(own)?.[1]).not.toContain('t');
-      const connections = await clientList(raw);
-      const tracker = connections.find((c) => c.name === TRACKER_NAME);
-      const subscriber = connections.find((c) => c.name === SUBSCRIBER_NAME);
-      expect(tracker?.flags).toContain('t');
-      expect(subscriber?.flags).toContain('P');
-      expect(tracker?.redir).toBe(subscriber?.id);
-    });
+    it(
+      "never enables tracking on the caller's client, " + 'only on a dedicated connection redirected to the subscriber',
+      async () => {
+        const { client } = await trackingCache();
+        const own = String(await client.call('CLIENT', 'INFO'));
+        expect(/ flags=(\S*)/.exec(own)?.[1]).not.toContain('t');
+        const connections = await clientList(raw);
+        const tracker = connections.find((c) => c.name === TRACKER_NAME);
+        const subscriber = connections.find((c) => c.name === SUBSCRIBER_NAME);
+        expect(tracker?.flags).toContain('t');
+        expect(subscriber?.flags).toContain('P');
+        expect(tracker?.redir).toBe(subscriber?.id);
+      },
+    );
 
     it('caches "no such client" too, and forgets it when the client is created', async () => {
       const { cache, keys, load, loads } = await trackingCache();
@@ -220,22 +223,25 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect(held.count()).toBe(2);
     });
 
-    it('lets no reader join a read that started before an invalidation, nor that read overwrite a newer answer', async () => {
-      const { cache, keys } = await trackingCache();
-      const key = keys.client('joined');
-      await raw.hset(key, 'metadata', 'v1');
-      const held = heldBackLoader(key);
+    it(
+      'lets no reader join a read that started before an invalidation, ' + 'nor that read overwrite a newer answer',
+      async () => {
+        const { cache, keys } = await trackingCache();
+        const key = keys.client('joined');
+        await raw.hset(key, 'metadata', 'v1');
+        const held = heldBackLoader(key);
 
-      const first = cache.read(key, held.load);
-      await held.firstAnswered;
-      await raw.hset(key, 'metadata', 'v2');
-      await cache.fence();
-      expect(await cache.read(key, held.load)).toEqual({ metadata: 'v2' });
-      held.release();
-      expect(await first).toEqual({ metadata: 'v1' });
-      expect(await cache.read(key, held.load)).toEqual({ metadata: 'v2' });
-      expect(held.count()).toBe(2);
-    });
+        const first = cache.read(key, held.load);
+        await held.firstAnswered;
+        await raw.hset(key, 'metadata', 'v2');
+        await cache.fence();
+        expect(await cache.read(key, held.load)).toEqual({ metadata: 'v2' });
+        held.release();
+        expect(await first).toEqual({ metadata: 'v1' });
+        expect(await cache.read(key, held.load)).toEqual({ metadata: 'v2' });
+        expect(held.count()).toBe(2);
+      },
+    );
 
     it('shares one load between concurrent misses of one key', async () => {
       const { cache, keys, load, loads } = await trackingCache();
@@ -287,35 +293,39 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect(loads()).toBe(2);
     });
 
-    it('bypasses the cache while its subscriber is down, sees changes made meanwhile, and tracks again with the new subscriber', async () => {
-      // the dedicated connections reconnect 300 ms after they drop, as the caller's client would
-      const client = redis.client({ retryStrategy: () => 300 });
-      const { cache, keys, load, loads } = await trackingCache({}, client);
-      const key = keys.client('outage');
-      await raw.hset(key, 'metadata', 'v1');
-      await cache.read(key, load(key));
-      const before = (await clientList(raw)).find((c) => c.name === SUBSCRIBER_NAME)!;
+    it(
+      'bypasses the cache while its subscriber is down, sees changes made meanwhile, ' +
+        'and tracks again with the new subscriber',
+      async () => {
+        // the dedicated connections reconnect 300 ms after they drop, as the caller's client would
+        const client = redis.client({ retryStrategy: () => 300 });
+        const { cache, keys, load, loads } = await trackingCache({}, client);
+        const key = keys.client('outage');
+        await raw.hset(key, 'metadata', 'v1');
+        await cache.read(key, load(key));
+        const before = (await clientList(raw)).find((c) => c.name === SUBSCRIBER_NAME)!;
 
-      await raw.call('CLIENT', 'KILL', 'ID', before.id!);
-      await eventually('the cache bypassing', () => (cache.state === 'bypass' ? true : undefined));
-      await raw.hset(key, 'metadata', 'changed while the subscriber was down');
-      expect(await cache.read(key, load(key))).toEqual({ metadata: 'changed while the subscriber was down' });
-      expect(cache.stats()).toMatchObject({ drops: 1, bypassed: 1 });
+        await raw.call('CLIENT', 'KILL', 'ID', before.id!);
+        await eventually('the cache bypassing', () => (cache.state === 'bypass' ? true : undefined));
+        await raw.hset(key, 'metadata', 'changed while the subscriber was down');
+        expect(await cache.read(key, load(key))).toEqual({ metadata: 'changed while the subscriber was down' });
+        expect(cache.stats()).toMatchObject({ drops: 1, bypassed: 1 });
 
-      expect(await cache.tracking(5000)).toBe(true);
-      const connections = await clientList(raw);
-      const subscriber = connections.find((c) => c.name === SUBSCRIBER_NAME)!;
-      expect(subscriber.id).not.toBe(before.id);
-      expect(connections.find((c) => c.name === TRACKER_NAME)?.redir).toBe(subscriber.id);
+        expect(await cache.tracking(5000)).toBe(true);
+        const connections = await clientList(raw);
+        const subscriber = connections.find((c) => c.name === SUBSCRIBER_NAME)!;
+        expect(subscriber.id).not.toBe(before.id);
+        expect(connections.find((c) => c.name === TRACKER_NAME)?.redir).toBe(subscriber.id);
 
-      const loadsBefore = loads();
-      expect(await cache.read(key, load(key))).toEqual({ metadata: 'changed while the subscriber was down' });
-      expect(await cache.read(key, load(key))).toEqual({ metadata: 'changed while the subscriber was down' });
-      expect(loads()).toBe(loadsBefore + 1);
-      await raw.hset(key, 'metadata', 'v3');
-      await cache.fence();
-      expect(await cache.read(key, load(key))).toEqual({ metadata: 'v3' });
-    });
+        const loadsBefore = loads();
+        expect(await cache.read(key, load(key))).toEqual({ metadata: 'changed while the subscriber was down' });
+        expect(await cache.read(key, load(key))).toEqual({ metadata: 'changed while the subscriber was down' });
+        expect(loads()).toBe(loadsBefore + 1);
+        await raw.hset(key, 'metadata', 'v3');
+        await cache.fence();
+        expect(await cache.read(key, load(key))).toEqual({ metadata: 'v3' });
+      },
+    );
 
     it('bypasses the cache when the tracking connection drops, and tracks again after it reconnects', async () => {
       const { cache, keys, load } = await trackingCache({}, redis.client({ retryStrategy: () => 300 }));
@@ -674,48 +684,54 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect((await token(b, 'svc-replace', 'secret-of-svc-replace-new-0123')).status).toBe(200);
     });
 
-    it('a client deleted through A is refused by B; one registered through A after B was refused is accepted', async () => {
-      await provideClient('svc-delete', 'secret-of-svc-delete-0123456789');
-      expect((await token(b, 'svc-delete', 'secret-of-svc-delete-0123456789')).status).toBe(200);
-      expect((await call(a, 'DELETE', '/appkeys/clients/svc-delete?force=true', { token: adminA })).status).toBe(204);
-      windows.push({
-        change: 'delete',
-        ...(await seenByB(() => token(b, 'svc-delete', 'secret-of-svc-delete-0123456789'), rejected)),
-      });
+    it(
+      'a client deleted through A is refused by B; ' + 'one registered through A after B was refused is accepted',
+      async () => {
+        await provideClient('svc-delete', 'secret-of-svc-delete-0123456789');
+        expect((await token(b, 'svc-delete', 'secret-of-svc-delete-0123456789')).status).toBe(200);
+        expect((await call(a, 'DELETE', '/appkeys/clients/svc-delete?force=true', { token: adminA })).status).toBe(204);
+        windows.push({
+          change: 'delete',
+          ...(await seenByB(() => token(b, 'svc-delete', 'secret-of-svc-delete-0123456789'), rejected)),
+        });
 
-      // B has just cached "no such client"
-      expect(rejected(await token(b, 'svc-late', 'secret-of-svc-late-0123456789'))).toBe(true);
-      expect(
-        (
-          await call(a, 'PUT', '/appkeys/clients/svc-late', {
-            token: adminA,
-            json: {
-              client_secret: 'secret-of-svc-late-0123456789',
-              grant_types: ['client_credentials'],
-              response_types: [],
-              redirect_uris: [],
-            },
-          })
-        ).status,
-      ).toBe(201);
-      windows.push({
-        change: 'register',
-        ...(await seenByB(() => token(b, 'svc-late', 'secret-of-svc-late-0123456789'), issued)),
-      });
-    });
+        // B has just cached "no such client"
+        expect(rejected(await token(b, 'svc-late', 'secret-of-svc-late-0123456789'))).toBe(true);
+        expect(
+          (
+            await call(a, 'PUT', '/appkeys/clients/svc-late', {
+              token: adminA,
+              json: {
+                client_secret: 'secret-of-svc-late-0123456789',
+                grant_types: ['client_credentials'],
+                response_types: [],
+                redirect_uris: [],
+              },
+            })
+          ).status,
+        ).toBe(201);
+        windows.push({
+          change: 'register',
+          ...(await seenByB(() => token(b, 'svc-late', 'secret-of-svc-late-0123456789'), issued)),
+        });
+      },
+    );
 
-    it('a cached server makes N token requests with N EVALSHA and no HGETALL; an uncached one with N of each', async () => {
-      await provideClient('svc-count', 'secret-of-svc-count-0123456789');
-      const N = 50;
-      const countFor = async (server: ServerProcess) => {
-        expect((await token(server, 'svc-count', 'secret-of-svc-count-0123456789')).status).toBe(200);
-        await raw.call('CONFIG', 'RESETSTAT');
-        for (let i = 0; i < N; i += 1)
+    it(
+      'a cached server makes N token requests with N EVALSHA and no HGETALL; ' + 'an uncached one with N of each',
+      async () => {
+        await provideClient('svc-count', 'secret-of-svc-count-0123456789');
+        const N = 50;
+        const countFor = async (server: ServerProcess) => {
           expect((await token(server, 'svc-count', 'secret-of-svc-count-0123456789')).status).toBe(200);
-        return { hgetall: await callsOf(raw, 'hgetall'), evalsha: await callsOf(raw, 'evalsha') };
-      };
-      expect(await countFor(b)).toEqual({ hgetall: 0, evalsha: N });
-      expect(await countFor(uncached)).toEqual({ hgetall: N, evalsha: N });
-    });
+          await raw.call('CONFIG', 'RESETSTAT');
+          for (let i = 0; i < N; i += 1)
+            expect((await token(server, 'svc-count', 'secret-of-svc-count-0123456789')).status).toBe(200);
+          return { hgetall: await callsOf(raw, 'hgetall'), evalsha: await callsOf(raw, 'evalsha') };
+        };
+        expect(await countFor(b)).toEqual({ hgetall: 0, evalsha: N });
+        expect(await countFor(uncached)).toEqual({ hgetall: N, evalsha: N });
+      },
+    );
   });
 });

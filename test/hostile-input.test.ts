@@ -293,7 +293,8 @@ describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind
             ].map((field): [string, string] => [`a deep ${field}`, withDeep(field)]),
             [
               'a deep value inside a jwk',
-              `${JSON.stringify(route.valid).slice(0, -1)},"jwks":{"keys":[{"kty":"oct","k":"AAAA","x":${deepArray}}]}}`,
+              `${JSON.stringify(route.valid).slice(0, -1)},` +
+                `"jwks":{"keys":[{"kty":"oct","k":"AAAA","x":${deepArray}}]}}`,
             ],
           ];
           for (const [label, body] of bodies) {
@@ -544,69 +545,74 @@ describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind
       expect((await s.call({ method: 'GET', path: `${CLIENTS}/oob-typed`, token: s.admin })).status).toBe(404);
     });
 
-    it('answers 400 to unknown fields of applications and provided keys, and ignores unknown client metadata as the provider does', async () => {
-      const unknown = { surprise: 1 };
-      expectError(
-        await s.call({ method: 'POST', path: APPS, token: s.alice, body: { name: 'with extra', ...unknown } }),
-        400,
-        'invalid_request',
-        'create',
-      );
-      expectError(
-        await s.call({ method: 'POST', path: APPS, token: s.alice, body: { name: 'owner field', owner: 'bob' } }),
-        400,
-        'invalid_request',
-        'owner sets owner',
-      );
-      expectError(
-        await s.call({ method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, body: unknown }),
-        400,
-        'invalid_request',
-        'update',
-      );
-      expectError(
-        await s.call({ method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, body: { status: 'BLOCKED' } }),
-        403,
-        'insufficient_scope',
-        'owner sets status',
-      );
-      expectError(
-        await s.call({
+    it(
+      'answers 400 to unknown fields of applications and provided keys,' +
+        ' and ignores unknown client metadata as the provider does',
+      async () => {
+        const unknown = { surprise: 1 };
+        expectError(
+          await s.call({ method: 'POST', path: APPS, token: s.alice, body: { name: 'with extra', ...unknown } }),
+          400,
+          'invalid_request',
+          'create',
+        );
+        expectError(
+          await s.call({ method: 'POST', path: APPS, token: s.alice, body: { name: 'owner field', owner: 'bob' } }),
+          400,
+          'invalid_request',
+          'owner sets owner',
+        );
+        expectError(
+          await s.call({ method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, body: unknown }),
+          400,
+          'invalid_request',
+          'update',
+        );
+        expectError(
+          await s.call({ method: 'PATCH', path: `${APPS}/${appId}`, token: s.alice, body: { status: 'BLOCKED' } }),
+          403,
+          'insufficient_scope',
+          'owner sets status',
+        );
+        expectError(
+          await s.call({
+            method: 'PUT',
+            path: `${APPS}/${appId}/keys/PRODUCTION`,
+            token: s.alice,
+            body: { client_id: 'x', client_secret: 'y', ...unknown },
+          }),
+          400,
+          'invalid_request',
+          'provide',
+        );
+
+        const registered = await s.call({
           method: 'PUT',
-          path: `${APPS}/${appId}/keys/PRODUCTION`,
+          path: `${CLIENTS}/oob-unknown`,
+          token: s.admin,
+          body: oobMetadata(secretOf('oob-unknown'), unknown),
+        });
+        expect(registered.status, registered.text).toBe(201);
+        expect(registered.body).not.toHaveProperty('surprise');
+        const read = await s.call({ method: 'GET', path: `${CLIENTS}/oob-unknown`, token: s.admin });
+        expect(read.body).not.toHaveProperty('surprise');
+
+        const generateApp = await s.application(s.alice, 'generate with extra');
+        const generated = await s.call({
+          method: 'POST',
+          path: `${APPS}/${generateApp}/keys/PRODUCTION`,
           token: s.alice,
-          body: { client_id: 'x', client_secret: 'y', ...unknown },
-        }),
-        400,
-        'invalid_request',
-        'provide',
-      );
-
-      const registered = await s.call({
-        method: 'PUT',
-        path: `${CLIENTS}/oob-unknown`,
-        token: s.admin,
-        body: oobMetadata(secretOf('oob-unknown'), unknown),
-      });
-      expect(registered.status, registered.text).toBe(201);
-      expect(registered.body).not.toHaveProperty('surprise');
-      const read = await s.call({ method: 'GET', path: `${CLIENTS}/oob-unknown`, token: s.admin });
-      expect(read.body).not.toHaveProperty('surprise');
-
-      const generateApp = await s.application(s.alice, 'generate with extra');
-      const generated = await s.call({
-        method: 'POST',
-        path: `${APPS}/${generateApp}/keys/PRODUCTION`,
-        token: s.alice,
-        body: unknown,
-      });
-      expect(generated.status, generated.text).toBe(201);
-      expect((generated.body as { client: Record<string, unknown> }).client).not.toHaveProperty('surprise');
-    });
+          body: unknown,
+        });
+        expect(generated.status, generated.text).toBe(201);
+        expect((generated.body as { client: Record<string, unknown> }).client).not.toHaveProperty('surprise');
+      },
+    );
 
     it('lets no __proto__, constructor or prototype key pollute a prototype or reach a record', async () => {
       const poison =
-        '{"__proto__":{"polluted":"yes","client_secret":"from-proto"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}';
+        '{"__proto__":{"polluted":"yes","client_secret":"from-proto"},' +
+        '"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}';
       for (const route of bodyRoutes(s, appId)) {
         const valid = JSON.stringify(route.valid).slice(1);
         const answer = await s.call({
@@ -622,7 +628,10 @@ describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind
         method: 'PUT',
         path: `${CLIENTS}/oob-proto`,
         token: s.admin,
-        body: `{"client_secret":"${secretOf('oob-proto')}","grant_types":["client_credentials"],"response_types":[],"redirect_uris":[],"jwks":{"keys":[],"__proto__":{"polluted":"yes"}},"contacts":["a@example.com"],"__proto__":{"token_endpoint_auth_method":"none"}}`,
+        body:
+          `{"client_secret":"${secretOf('oob-proto')}","grant_types":["client_credentials"],"response_types":[],` +
+          `"redirect_uris":[],"jwks":{"keys":[],"__proto__":{"polluted":"yes"}},"contacts":["a@example.com"],` +
+          `"__proto__":{"token_endpoint_auth_method":"none"}}`,
       });
       expect(nested.status, nested.text).toBeLessThan(500);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -1014,227 +1023,254 @@ describe.each(fileBackends('hostile'))('hostile input on the $name store', (kind
   });
 
   describe('a seeded fuzz run', () => {
-    it('answers ≥ 300 malformed requests across every route and method with 4xx in the error shape, no 5xx, no hang, and stays whole', async () => {
-      const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+    it(
+      'answers ≥ 300 malformed requests across every route and method with 4xx in the error shape, no 5xx,' +
+        ' no hang, and stays whole',
+      async () => {
+        const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
-      console.info(`hostile-input fuzz on ${kind.name}: FUZZ_SEED=${seed}`);
-      const random = prng(seed);
-      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-      const victim = await s.application(s.alice, 'fuzz victim');
-      const bobApp = await s.application(s.bob, 'fuzz bob');
-      await s.register('oob-fuzz');
+        console.info(`hostile-input fuzz on ${kind.name}: FUZZ_SEED=${seed}`);
+        const random = prng(seed);
+        const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+        const victim = await s.application(s.alice, 'fuzz victim');
+        const bobApp = await s.application(s.bob, 'fuzz bob');
+        await s.register('oob-fuzz');
 
-      const segment = (): string =>
-        pick<() => string>([
-          () => victim,
-          () => bobApp,
-          () => appId,
-          () => 'oob-fuzz',
-          () => 'PRODUCTION',
-          () => 'SANDBOX',
-          () =>
-            encodeURIComponent(
-              pick(['a:b', '{x}', '*', '?', '%', '/', '\u00e9', '\u{1F600}', ' ', '..', '__proto__', 'constructor']),
-            ),
-          () => pick(['%E0%A4%A', '%', '%ZZ', '%FF', '%00', '%2F', '%2e%2e', '', '.', '..']),
-          () => 'x'.repeat(1 + Math.floor(random() * 4000)),
-          () =>
-            Array.from({ length: 1 + Math.floor(random() * 12) }, () =>
-              pick("abcXYZ019-_.~!$&'()*+,;=:@".split('')),
-            ).join(''),
-        ])();
-      const paths = (): string =>
-        pick<() => string>([
-          () => APPS,
-          () => `${APPS}/${segment()}`,
-          () => `${APPS}/${segment()}/keys/${segment()}`,
-          () => `${APPS}/${segment()}/keys/${segment()}/secret`,
-          () => `${APPS}/${segment()}/keys`,
-          () => `${APPS}/${segment()}/${segment()}`,
-          () => CLIENTS,
-          () => `${CLIENTS}/${segment()}`,
-          () => `${CLIENTS}/${segment()}/${segment()}`,
-          () => '/appkeys/openapi.json',
-          () => '/appkeys',
-          () => '/appkeys/',
-          () => `${APPS}/`,
-          () => `${APPS}//keys/PRODUCTION`,
-          () => `/appkeys/${segment()}`,
-          () => `/appkeys//${segment()}`,
-        ])();
-      const query = (): string =>
-        pick<() => string>([
-          () => '',
-          () => '',
-          () =>
-            `?limit=${encodeURIComponent(pick(['-1', '0', String(MAX_LIMIT + 1), 'abc', '1.5', '', '5', String(MAX_LIMIT), '1e9']))}`,
-          () =>
-            `?cursor=${encodeURIComponent(pick(['x', '', '%%%', encodeCursor({ v: 1, after: victim }), encodeCursor('[]'), 'A'.repeat(3000)]))}`,
-          () => `?force=${pick(['true', 'false', 'yes', '1', ''])}`,
-          () => '?limit=1&limit=2',
-          () => '?force=true&force=true',
-          () =>
-            `?${pick(['%', '%ZZ', '&&&', '=', 'a[b]=c', '__proto__[polluted]=yes', 'constructor[prototype][polluted]=yes'])}`,
-        ])();
-      const value = (depth = 0): unknown =>
-        pick<() => unknown>([
-          () => null,
-          () => true,
-          () => 0,
-          () => -1,
-          () => 1e308,
-          () => 'x'.repeat(Math.floor(random() * 300)),
-          () => '',
-          () => '\u0000\u0007',
-          () => 'http://example.com/cb',
-          () => 'client_credentials',
-          () => 'PRODUCTION',
-          () => (depth > 3 ? [] : Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1))),
-          () =>
-            depth > 3
-              ? {}
-              : Object.fromEntries(
-                  Array.from({ length: Math.floor(random() * 4) }, () => [pick(FIELD_NAMES), value(depth + 1)]),
-                ),
-        ])();
-      const body = (): { body?: unknown; contentType?: string | null; chunked?: boolean } =>
-        pick<() => { body?: unknown; contentType?: string | null; chunked?: boolean }>([
-          () => ({}),
-          () => ({
-            body: Object.fromEntries(
-              Array.from({ length: Math.floor(random() * 6) }, () => [pick(FIELD_NAMES), value()]),
-            ),
-          }),
-          () => ({
-            body: Object.fromEntries(
-              Array.from({ length: Math.floor(random() * 6) }, () => [pick(FIELD_NAMES), value()]),
-            ),
-            chunked: true,
-          }),
-          () => ({ body: JSON.stringify(value()) }),
-          () => ({
-            body: JSON.stringify({ name: 'n', client_id: 'oob-fuzz', client_secret: secretOf('oob-fuzz') }).slice(
-              0,
-              Math.floor(random() * 60),
-            ),
-          }),
-          () => ({
-            body: Buffer.from(Array.from({ length: Math.floor(random() * 200) }, () => Math.floor(random() * 256))),
-          }),
-          () => ({ body: `{"name":${'['.repeat(5000)}${']'.repeat(5000)}}` }),
-          () => ({ body: '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}' }),
-          () => ({
-            body: '{"name":"x"}',
-            contentType: pick([
-              'text/plain',
-              'application/x-www-form-urlencoded',
-              '',
-              'application/json; charset=utf-16',
-              'application/merge-patch+json',
-              '*/*',
-            ]),
-          }),
-          () => ({ body: 'x'.repeat(70 * 1024) }),
-        ])();
-      const token = (): string | undefined =>
-        pick([s.admin, s.alice, s.bob, undefined, 'garbage', 'x'.repeat(3000), `${s.alice}x`, '']);
-      // CONNECT is left out: Node's server hands it to a 'connect' listener (or drops it) before any app sees it
-      const methods = [
-        'GET',
-        'POST',
-        'PUT',
-        'PATCH',
-        'DELETE',
-        'HEAD',
-        'OPTIONS',
-        'TRACE',
-        'PROPFIND',
-        'PURGE',
-        'get',
-      ] as const;
+        const segment = (): string =>
+          pick<() => string>([
+            () => victim,
+            () => bobApp,
+            () => appId,
+            () => 'oob-fuzz',
+            () => 'PRODUCTION',
+            () => 'SANDBOX',
+            () =>
+              encodeURIComponent(
+                pick(['a:b', '{x}', '*', '?', '%', '/', '\u00e9', '\u{1F600}', ' ', '..', '__proto__', 'constructor']),
+              ),
+            () => pick(['%E0%A4%A', '%', '%ZZ', '%FF', '%00', '%2F', '%2e%2e', '', '.', '..']),
+            () => 'x'.repeat(1 + Math.floor(random() * 4000)),
+            () =>
+              Array.from({ length: 1 + Math.floor(random() * 12) }, () =>
+                pick("abcXYZ019-_.~!$&'()*+,;=:@".split('')),
+              ).join(''),
+          ])();
+        const paths = (): string =>
+          pick<() => string>([
+            () => APPS,
+            () => `${APPS}/${segment()}`,
+            () => `${APPS}/${segment()}/keys/${segment()}`,
+            () => `${APPS}/${segment()}/keys/${segment()}/secret`,
+            () => `${APPS}/${segment()}/keys`,
+            () => `${APPS}/${segment()}/${segment()}`,
+            () => CLIENTS,
+            () => `${CLIENTS}/${segment()}`,
+            () => `${CLIENTS}/${segment()}/${segment()}`,
+            () => '/appkeys/openapi.json',
+            () => '/appkeys',
+            () => '/appkeys/',
+            () => `${APPS}/`,
+            () => `${APPS}//keys/PRODUCTION`,
+            () => `/appkeys/${segment()}`,
+            () => `/appkeys//${segment()}`,
+          ])();
+        const query = (): string =>
+          pick<() => string>([
+            () => '',
+            () => '',
+            () =>
+              `?limit=${encodeURIComponent(
+                pick(['-1', '0', String(MAX_LIMIT + 1), 'abc', '1.5', '', '5', String(MAX_LIMIT), '1e9']),
+              )}`,
+            () =>
+              `?cursor=${encodeURIComponent(
+                pick(['x', '', '%%%', encodeCursor({ v: 1, after: victim }), encodeCursor('[]'), 'A'.repeat(3000)]),
+              )}`,
+            () => `?force=${pick(['true', 'false', 'yes', '1', ''])}`,
+            () => '?limit=1&limit=2',
+            () => '?force=true&force=true',
+            () =>
+              `?${pick([
+                '%',
+                '%ZZ',
+                '&&&',
+                '=',
+                'a[b]=c',
+                '__proto__[polluted]=yes',
+                'constructor[prototype][polluted]=yes',
+              ])}`,
+          ])();
+        const value = (depth = 0): unknown =>
+          pick<() => unknown>([
+            () => null,
+            () => true,
+            () => 0,
+            () => -1,
+            () => 1e308,
+            () => 'x'.repeat(Math.floor(random() * 300)),
+            () => '',
+            () => '\u0000\u0007',
+            () => 'http://example.com/cb',
+            () => 'client_credentials',
+            () => 'PRODUCTION',
+            () => (depth > 3 ? [] : Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1))),
+            () =>
+              depth > 3
+                ? {}
+                : Object.fromEntries(
+                    Array.from({ length: Math.floor(random() * 4) }, () => [pick(FIELD_NAMES), value(depth + 1)]),
+                  ),
+          ])();
+        const body = (): { body?: unknown; contentType?: string | null; chunked?: boolean } =>
+          pick<() => { body?: unknown; contentType?: string | null; chunked?: boolean }>([
+            () => ({}),
+            () => ({
+              body: Object.fromEntries(
+                Array.from({ length: Math.floor(random() * 6) }, () => [pick(FIELD_NAMES), value()]),
+              ),
+            }),
+            () => ({
+              body: Object.fromEntries(
+                Array.from({ length: Math.floor(random() * 6) }, () => [pick(FIELD_NAMES), value()]),
+              ),
+              chunked: true,
+            }),
+            () => ({ body: JSON.stringify(value()) }),
+            () => ({
+              body: JSON.stringify({ name: 'n', client_id: 'oob-fuzz', client_secret: secretOf('oob-fuzz') }).slice(
+                0,
+                Math.floor(random() * 60),
+              ),
+            }),
+            () => ({
+              body: Buffer.from(Array.from({ length: Math.floor(random() * 200) }, () => Math.floor(random() * 256))),
+            }),
+            () => ({ body: `{"name":${'['.repeat(5000)}${']'.repeat(5000)}}` }),
+            () => ({ body: '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}' }),
+            () => ({
+              body: '{"name":"x"}',
+              contentType: pick([
+                'text/plain',
+                'application/x-www-form-urlencoded',
+                '',
+                'application/json; charset=utf-16',
+                'application/merge-patch+json',
+                '*/*',
+              ]),
+            }),
+            () => ({ body: 'x'.repeat(70 * 1024) }),
+          ])();
+        const token = (): string | undefined =>
+          pick([s.admin, s.alice, s.bob, undefined, 'garbage', 'x'.repeat(3000), `${s.alice}x`, '']);
+        // CONNECT is left out: Node's server hands it to a 'connect' listener (or drops it) before any app sees it
+        const methods = [
+          'GET',
+          'POST',
+          'PUT',
+          'PATCH',
+          'DELETE',
+          'HEAD',
+          'OPTIONS',
+          'TRACE',
+          'PROPFIND',
+          'PURGE',
+          'get',
+        ] as const;
 
-      // half the requests hit a real route with its own method and real ids, so that what is fuzzed
-      // (body, query, headers) gets past routing into validation and the store
-      const realRoutes: Array<readonly [string, () => string]> = [
-        ['POST', () => APPS],
-        ['GET', () => APPS],
-        ['GET', () => `${APPS}/${pick([victim, bobApp])}`],
-        ['PATCH', () => `${APPS}/${pick([victim, bobApp])}`],
-        ['PUT', () => `${APPS}/${pick([victim, bobApp])}/keys/${pick(['PRODUCTION', 'SANDBOX'])}`],
-        ['POST', () => `${APPS}/${pick([victim, bobApp])}/keys/${pick(['PRODUCTION', 'SANDBOX'])}`],
-        ['POST', () => `${APPS}/${pick([victim, bobApp])}/keys/${pick(['PRODUCTION', 'SANDBOX'])}/secret`],
-        ['PUT', () => `${CLIENTS}/${pick(['oob-fuzz', 'fuzz-new', encodeURIComponent('fuzz:*?{}')])}`],
-        ['GET', () => CLIENTS],
-      ];
-      const requests: Ask[] = Array.from({ length: 360 }, (_, i) => {
-        if (i % 2 === 0) {
-          const [method, path] = pick(realRoutes);
-          return { method, path: `${path()}${query()}`, token: pick([s.admin, s.alice, s.bob]), ...body() };
-        }
-        const method = pick(methods);
-        const auth = pick(['bearer', 'bearer', 'bearer', 'basic', 'raw']);
-        const t = token();
-        const headers: Record<string, string> =
-          auth === 'basic'
-            ? { authorization: `Basic ${Buffer.from('appkeys-admin:nope').toString('base64')}` }
-            : auth === 'raw'
-              ? { authorization: pick(['Bearer', 'Bearer  x', 'bearer x y', 'Token x', '\u00ff']) }
-              : {};
-        return { method, path: `${paths()}${query()}`, ...(auth === 'bearer' ? { token: t } : {}), headers, ...body() };
-      });
-
-      const failures: string[] = [];
-      const statuses: Record<number, number> = {};
-      const queue = [...requests];
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          for (let next = queue.shift(); next; next = queue.shift()) {
-            let answer: Answer;
-            try {
-              answer = await s.call(next);
-            } catch (error) {
-              failures.push(`${describeAsk(next)}: ${(error as Error).message}`);
-              continue;
-            }
-            statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
-            if (answer.status >= 500)
-              failures.push(`${describeAsk(next)}: ${answer.status} ${answer.text.slice(0, 200)}`);
-            if (answer.status >= 400 && next.method !== 'HEAD') {
-              const shaped =
-                /^application\/json/.test(String(answer.headers['content-type'])) &&
-                answer.body !== null &&
-                typeof answer.body === 'object' &&
-                Object.keys(answer.body).sort().join() === 'error,error_description' &&
-                typeof (answer.body as { error: unknown }).error === 'string' &&
-                typeof (answer.body as { error_description: unknown }).error_description === 'string';
-              if (!shaped)
-                failures.push(
-                  `${describeAsk(next)}: ${answer.status} not in the error shape: ${answer.text.slice(0, 200)}`,
-                );
-            }
+        // half the requests hit a real route with its own method and real ids, so that what is fuzzed
+        // (body, query, headers) gets past routing into validation and the store
+        const realRoutes: Array<readonly [string, () => string]> = [
+          ['POST', () => APPS],
+          ['GET', () => APPS],
+          ['GET', () => `${APPS}/${pick([victim, bobApp])}`],
+          ['PATCH', () => `${APPS}/${pick([victim, bobApp])}`],
+          ['PUT', () => `${APPS}/${pick([victim, bobApp])}/keys/${pick(['PRODUCTION', 'SANDBOX'])}`],
+          ['POST', () => `${APPS}/${pick([victim, bobApp])}/keys/${pick(['PRODUCTION', 'SANDBOX'])}`],
+          ['POST', () => `${APPS}/${pick([victim, bobApp])}/keys/${pick(['PRODUCTION', 'SANDBOX'])}/secret`],
+          ['PUT', () => `${CLIENTS}/${pick(['oob-fuzz', 'fuzz-new', encodeURIComponent('fuzz:*?{}')])}`],
+          ['GET', () => CLIENTS],
+        ];
+        const requests: Ask[] = Array.from({ length: 360 }, (_, i) => {
+          if (i % 2 === 0) {
+            const [method, path] = pick(realRoutes);
+            return { method, path: `${path()}${query()}`, token: pick([s.admin, s.alice, s.bob]), ...body() };
           }
-        }),
-      );
+          const method = pick(methods);
+          const auth = pick(['bearer', 'bearer', 'bearer', 'basic', 'raw']);
+          const t = token();
+          const headers: Record<string, string> =
+            auth === 'basic'
+              ? { authorization: `Basic ${Buffer.from('appkeys-admin:nope').toString('base64')}` }
+              : auth === 'raw'
+                ? { authorization: pick(['Bearer', 'Bearer  x', 'bearer x y', 'Token x', '\u00ff']) }
+                : {};
+          return {
+            method,
+            path: `${paths()}${query()}`,
+            ...(auth === 'bearer' ? { token: t } : {}),
+            headers,
+            ...body(),
+          };
+        });
 
-      console.info(`hostile-input fuzz on ${kind.name}: FUZZ_SEED=${seed} answered ${JSON.stringify(statuses)}`);
-      expect(failures, `FUZZ_SEED=${seed} statuses ${JSON.stringify(statuses)}`).toEqual([]);
-      expect(Object.values(statuses).reduce((a, b) => a + b, 0)).toBe(requests.length);
-      expect(({} as Record<string, unknown>).polluted, `FUZZ_SEED=${seed}`).toBeUndefined();
+        const failures: string[] = [];
+        const statuses: Record<number, number> = {};
+        const queue = [...requests];
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            for (let next = queue.shift(); next; next = queue.shift()) {
+              let answer: Answer;
+              try {
+                answer = await s.call(next);
+              } catch (error) {
+                failures.push(`${describeAsk(next)}: ${(error as Error).message}`);
+                continue;
+              }
+              statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+              if (answer.status >= 500)
+                failures.push(`${describeAsk(next)}: ${answer.status} ${answer.text.slice(0, 200)}`);
+              if (answer.status >= 400 && next.method !== 'HEAD') {
+                const shaped =
+                  /^application\/json/.test(String(answer.headers['content-type'])) &&
+                  answer.body !== null &&
+                  typeof answer.body === 'object' &&
+                  Object.keys(answer.body).sort().join() === 'error,error_description' &&
+                  typeof (answer.body as { error: unknown }).error === 'string' &&
+                  typeof (answer.body as { error_description: unknown }).error_description === 'string';
+                if (!shaped)
+                  failures.push(
+                    `${describeAsk(next)}: ${answer.status} not in the error shape: ${answer.text.slice(0, 200)}`,
+                  );
+              }
+            }
+          }),
+        );
 
-      // the server is whole: the normal flow still works and the store's invariants hold
-      const app = await s.application(s.alice, `after fuzz ${seed}`);
-      await s.register('oob-after-fuzz');
-      const provided = await s.call({
-        method: 'PUT',
-        path: `${APPS}/${app}/keys/PRODUCTION`,
-        token: s.alice,
-        body: { client_id: 'oob-after-fuzz', client_secret: secretOf('oob-after-fuzz') },
-      });
-      expect(provided.status, `FUZZ_SEED=${seed} ${provided.text}`).toBe(201);
-      const generated = await s.call({ method: 'POST', path: `${APPS}/${app}/keys/SANDBOX`, token: s.alice, body: {} });
-      expect(generated.status, `FUZZ_SEED=${seed} ${generated.text}`).toBe(201);
-      expect(await s.h.keys.store.verify(), `FUZZ_SEED=${seed}`).toEqual({ ok: true, problems: [] });
-    });
+        console.info(`hostile-input fuzz on ${kind.name}: FUZZ_SEED=${seed} answered ${JSON.stringify(statuses)}`);
+        expect(failures, `FUZZ_SEED=${seed} statuses ${JSON.stringify(statuses)}`).toEqual([]);
+        expect(Object.values(statuses).reduce((a, b) => a + b, 0)).toBe(requests.length);
+        expect(({} as Record<string, unknown>).polluted, `FUZZ_SEED=${seed}`).toBeUndefined();
+
+        // the server is whole: the normal flow still works and the store's invariants hold
+        const app = await s.application(s.alice, `after fuzz ${seed}`);
+        await s.register('oob-after-fuzz');
+        const provided = await s.call({
+          method: 'PUT',
+          path: `${APPS}/${app}/keys/PRODUCTION`,
+          token: s.alice,
+          body: { client_id: 'oob-after-fuzz', client_secret: secretOf('oob-after-fuzz') },
+        });
+        expect(provided.status, `FUZZ_SEED=${seed} ${provided.text}`).toBe(201);
+        const generated = await s.call({
+          method: 'POST',
+          path: `${APPS}/${app}/keys/SANDBOX`,
+          token: s.alice,
+          body: {},
+        });
+        expect(generated.status, `FUZZ_SEED=${seed} ${generated.text}`).toBe(201);
+        expect(await s.h.keys.store.verify(), `FUZZ_SEED=${seed}`).toEqual({ ok: true, problems: [] });
+      },
+    );
   });
 });
 

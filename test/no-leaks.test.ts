@@ -207,218 +207,228 @@ describe.each(backends)("no secret leaks and no owner reaches another's applicat
     await opened?.cleanup();
   });
 
-  it('shows each secret only in the one answer that generated or rotated it, and stores none outside its client', async () => {
-    r = record(
-      await startAppKeys(
-        { store: opened.store, provideKeys: { enabled: true } },
-        opened.adapter ? { adapter: opened.adapter } : {},
-      ),
-    );
-    const [admin, alice, bob] = await Promise.all([r.h.adminToken(), r.h.ownerToken('alice'), r.h.ownerToken('bob')]);
+  it(
+    'shows each secret only in the one answer that generated or rotated it, ' + 'and stores none outside its client',
+    async () => {
+      r = record(
+        await startAppKeys(
+          { store: opened.store, provideKeys: { enabled: true } },
+          opened.adapter ? { adapter: opened.adapter } : {},
+        ),
+      );
+      const [admin, alice, bob] = await Promise.all([r.h.adminToken(), r.h.ownerToken('alice'), r.h.ownerToken('bob')]);
 
-    const secret = (label: string) => `${label}-0123456789abcdef0123456789abcdef-${backend.name}`;
-    const oldSecret1 = secret('first-secret-of-oob-1');
-    const secret1 = secret('secret-of-oob-1');
-    const secret2 = secret('secret-of-oob-2');
-    const secret3 = secret('secret-of-oob-3');
-    const wrong1 = secret('wrong-guess-one');
-    const wrong2 = secret('wrong-guess-two');
-    /** Secrets and the one answer each may appear in (none: never shown). */
-    const shownIn = new Map<string, string | undefined>([
-      [ADMIN_CLIENT.secret, undefined],
-      [oldSecret1, undefined],
-      [secret1, undefined],
-      [secret2, undefined],
-      [secret3, undefined],
-      [wrong1, undefined],
-      [wrong2, undefined],
-    ]);
+      const secret = (label: string) => `${label}-0123456789abcdef0123456789abcdef-${backend.name}`;
+      const oldSecret1 = secret('first-secret-of-oob-1');
+      const secret1 = secret('secret-of-oob-1');
+      const secret2 = secret('secret-of-oob-2');
+      const secret3 = secret('secret-of-oob-3');
+      const wrong1 = secret('wrong-guess-one');
+      const wrong2 = secret('wrong-guess-two');
+      /** Secrets and the one answer each may appear in (none: never shown). */
+      const shownIn = new Map<string, string | undefined>([
+        [ADMIN_CLIENT.secret, undefined],
+        [oldSecret1, undefined],
+        [secret1, undefined],
+        [secret2, undefined],
+        [secret3, undefined],
+        [wrong1, undefined],
+        [wrong2, undefined],
+      ]);
 
-    const output = captureOutput();
-    try {
-      // out-of-band registration: create, idempotent repeat, replace with a new secret
-      expect((await r.call('put', `${CLIENTS}/oob-1`, admin, oobMetadata(oldSecret1))).status).toBe(201);
-      expect((await r.call('put', `${CLIENTS}/oob-1`, admin, oobMetadata(oldSecret1))).status).toBe(200);
-      expect((await r.call('put', `${CLIENTS}/oob-1`, admin, oobMetadata(secret1))).status).toBe(200);
-      expect((await r.call('put', `${CLIENTS}/oob-2`, admin, oobMetadata(secret2))).status).toBe(201);
-      expect((await r.call('put', `${CLIENTS}/oob-3`, admin, oobMetadata(secret3))).status).toBe(201);
+      const output = captureOutput();
+      try {
+        // out-of-band registration: create, idempotent repeat, replace with a new secret
+        expect((await r.call('put', `${CLIENTS}/oob-1`, admin, oobMetadata(oldSecret1))).status).toBe(201);
+        expect((await r.call('put', `${CLIENTS}/oob-1`, admin, oobMetadata(oldSecret1))).status).toBe(200);
+        expect((await r.call('put', `${CLIENTS}/oob-1`, admin, oobMetadata(secret1))).status).toBe(200);
+        expect((await r.call('put', `${CLIENTS}/oob-2`, admin, oobMetadata(secret2))).status).toBe(201);
+        expect((await r.call('put', `${CLIENTS}/oob-3`, admin, oobMetadata(secret3))).status).toBe(201);
 
-      const a1 = (await r.call('post', APPS, alice, { name: 'Alice one', description: 'first' })).body.id as string;
-      const a2 = (await r.call('post', APPS, alice, { name: 'Alice two' })).body.id as string;
-      const b1 = (await r.call('post', APPS, bob, { name: 'Bob one' })).body.id as string;
-      expect([a1, a2, b1].every(Boolean)).toBe(true);
+        const a1 = (await r.call('post', APPS, alice, { name: 'Alice one', description: 'first' })).body.id as string;
+        const a2 = (await r.call('post', APPS, alice, { name: 'Alice two' })).body.id as string;
+        const b1 = (await r.call('post', APPS, bob, { name: 'Bob one' })).body.id as string;
+        expect([a1, a2, b1].every(Boolean)).toBe(true);
 
-      // wrong secrets until throttled; then even the right one is refused for a while
-      const failures = [];
-      for (let i = 0; i < 6; i += 1)
-        failures.push(
-          (await r.call('put', keysPath(a2, 'PRODUCTION'), alice, { client_id: 'oob-2', client_secret: wrong2 }))
+        // wrong secrets until throttled; then even the right one is refused for a while
+        const failures = [];
+        for (let i = 0; i < 6; i += 1)
+          failures.push(
+            (await r.call('put', keysPath(a2, 'PRODUCTION'), alice, { client_id: 'oob-2', client_secret: wrong2 }))
+              .status,
+          );
+        expect(failures).toEqual([401, 401, 401, 401, 401, 429]);
+        expect(
+          (await r.call('put', keysPath(a2, 'PRODUCTION'), alice, { client_id: 'oob-2', client_secret: secret2 }))
             .status,
-        );
-      expect(failures).toEqual([401, 401, 401, 401, 401, 429]);
-      expect(
-        (await r.call('put', keysPath(a2, 'PRODUCTION'), alice, { client_id: 'oob-2', client_secret: secret2 })).status,
-      ).toBe(429);
-      expect(
-        (await r.call('put', keysPath(a1, 'PRODUCTION'), alice, { client_id: 'no-such-client', client_secret: wrong1 }))
-          .status,
-      ).toBe(401);
-      expect(
-        (await r.call('put', keysPath(a1, 'PRODUCTION'), alice, { client_id: 'oob-1', client_secret: oldSecret1 }))
-          .status,
-      ).toBe(401);
+        ).toBe(429);
+        expect(
+          (
+            await r.call('put', keysPath(a1, 'PRODUCTION'), alice, {
+              client_id: 'no-such-client',
+              client_secret: wrong1,
+            })
+          ).status,
+        ).toBe(401);
+        expect(
+          (await r.call('put', keysPath(a1, 'PRODUCTION'), alice, { client_id: 'oob-1', client_secret: oldSecret1 }))
+            .status,
+        ).toBe(401);
 
-      // provide keys, repeat, and a second owner trying the same client
-      expect(
-        (await r.call('put', keysPath(a1, 'PRODUCTION'), alice, { client_id: 'oob-1', client_secret: secret1 })).status,
-      ).toBe(201);
-      expect(
-        (await r.call('put', keysPath(a1, 'PRODUCTION'), alice, { client_id: 'oob-1', client_secret: secret1 })).status,
-      ).toBe(200);
-      expect(
-        (await r.call('put', keysPath(b1, 'PRODUCTION'), bob, { client_id: 'oob-1', client_secret: secret1 })).status,
-      ).toBe(409);
-      expect(
-        (await r.call('put', keysPath(b1, 'SANDBOX'), bob, { client_id: 'oob-3', client_secret: secret3 })).status,
-      ).toBe(201);
+        // provide keys, repeat, and a second owner trying the same client
+        expect(
+          (await r.call('put', keysPath(a1, 'PRODUCTION'), alice, { client_id: 'oob-1', client_secret: secret1 }))
+            .status,
+        ).toBe(201);
+        expect(
+          (await r.call('put', keysPath(a1, 'PRODUCTION'), alice, { client_id: 'oob-1', client_secret: secret1 }))
+            .status,
+        ).toBe(200);
+        expect(
+          (await r.call('put', keysPath(b1, 'PRODUCTION'), bob, { client_id: 'oob-1', client_secret: secret1 })).status,
+        ).toBe(409);
+        expect(
+          (await r.call('put', keysPath(b1, 'SANDBOX'), bob, { client_id: 'oob-3', client_secret: secret3 })).status,
+        ).toBe(201);
 
-      // generate keys: the secret is shown once
-      const generate = `POST ${keysPath(a1, 'SANDBOX')}`;
-      const generated = await r.call('post', keysPath(a1, 'SANDBOX'), alice, {});
-      expect(generated.status, generated.text).toBe(201);
-      const generatedId = generated.body.client_id as string;
-      const generatedSecret = generated.body.client_secret as string;
-      shownIn.set(generatedSecret, generate);
+        // generate keys: the secret is shown once
+        const generate = `POST ${keysPath(a1, 'SANDBOX')}`;
+        const generated = await r.call('post', keysPath(a1, 'SANDBOX'), alice, {});
+        expect(generated.status, generated.text).toBe(201);
+        const generatedId = generated.body.client_id as string;
+        const generatedSecret = generated.body.client_secret as string;
+        shownIn.set(generatedSecret, generate);
 
-      // tokens for both clients, introspected
-      const providedToken = await r.form('/token', ['oob-1', secret1], { grant_type: 'client_credentials' });
-      expect(providedToken.status, providedToken.text).toBe(200);
-      const generatedToken = await r.form('/token', [generatedId, generatedSecret], {
-        grant_type: 'client_credentials',
-      });
-      expect(generatedToken.status, generatedToken.text).toBe(200);
-      for (const token of [providedToken.body.access_token as string, generatedToken.body.access_token as string]) {
-        const introspected = await r.form('/token/introspection', [ADMIN_CLIENT.id, ADMIN_CLIENT.secret], { token });
-        expect(introspected.body).toMatchObject({ active: true, application_id: a1 });
-      }
-
-      // rotation: the new secret is shown once, the old one stops working; provided keys cannot rotate
-      const rotate = `POST ${keysPath(a1, 'SANDBOX')}/secret`;
-      const rotated = await r.call('post', `${keysPath(a1, 'SANDBOX')}/secret`, alice);
-      expect(rotated.status, rotated.text).toBe(200);
-      const rotatedSecret = rotated.body.client_secret as string;
-      shownIn.set(rotatedSecret, rotate);
-      expect(
-        (await r.form('/token', [generatedId, generatedSecret], { grant_type: 'client_credentials' })).status,
-      ).toBe(401);
-      expect((await r.form('/token', [generatedId, rotatedSecret], { grant_type: 'client_credentials' })).status).toBe(
-        200,
-      );
-      expect((await r.call('post', `${keysPath(a1, 'PRODUCTION')}/secret`, alice)).status).toBe(409);
-
-      // a generated client that dies with its application
-      const doomed = await r.call('post', keysPath(a2, 'SANDBOX'), alice, {});
-      expect(doomed.status, doomed.text).toBe(201);
-      shownIn.set(doomed.body.client_secret as string, `POST ${keysPath(a2, 'SANDBOX')}`);
-
-      // every read there is
-      for (const [path, token] of [
-        [APPS, alice],
-        [`${APPS}?limit=1`, alice],
-        [appPath(a1), alice],
-        [keysPath(a1, 'PRODUCTION'), alice],
-        [keysPath(a1, 'SANDBOX'), alice],
-        [APPS, admin],
-        [appPath(b1), admin],
-        [CLIENTS, admin],
-        [`${CLIENTS}?limit=2`, admin],
-        [`${CLIENTS}/oob-1`, admin],
-        [`${CLIENTS}/${generatedId}`, admin],
-        [`${CLIENTS}/oob-2`, admin],
-        ['/appkeys/openapi.json', undefined],
-      ] as const) {
-        expect((await r.call('get', path, token)).status, path).toBe(200);
-      }
-      const paged = await r.call('get', `${CLIENTS}?limit=1`, admin);
-      expect((await r.call('get', `${CLIENTS}?limit=1&cursor=${paged.body.next_cursor as string}`, admin)).status).toBe(
-        200,
-      );
-
-      // change, unbind, delete
-      expect((await r.call('patch', appPath(a1), alice, { name: 'Alice renamed', description: 'second' })).status).toBe(
-        200,
-      );
-      expect((await r.call('patch', appPath(b1), admin, { status: 'BLOCKED' })).status).toBe(200);
-      expect((await r.form('/token', ['oob-3', secret3], { grant_type: 'client_credentials' })).status).toBe(401);
-      expect((await r.call('patch', appPath(b1), admin, { status: 'ACTIVE' })).status).toBe(200);
-      expect((await r.call('delete', keysPath(a1, 'PRODUCTION'), alice)).status).toBe(204);
-      const afterUnbind = await r.form('/token/introspection', [ADMIN_CLIENT.id, ADMIN_CLIENT.secret], {
-        token: providedToken.body.access_token as string,
-      });
-      expect(afterUnbind.body).toEqual({ active: false });
-      expect((await r.call('delete', appPath(a2), alice)).status).toBe(204);
-      expect((await r.call('get', `${CLIENTS}/${doomed.body.client_id as string}`, admin)).status).toBe(404);
-      expect((await r.call('delete', `${CLIENTS}/${generatedId}`, admin)).status).toBe(409);
-      expect((await r.call('delete', `${CLIENTS}/${generatedId}?force=true`, admin)).status).toBe(204);
-      expect((await r.call('delete', `${CLIENTS}/oob-2`, admin)).status).toBe(204);
-      expect((await r.form('/token/revocation', [ADMIN_CLIENT.id, ADMIN_CLIENT.secret], { token: admin })).status).toBe(
-        200,
-      );
-    } finally {
-      output.stop();
-    }
-
-    // the harness's own token requests happened before capture; everything else was recorded
-    expect(r.responses.length).toBeGreaterThan(50);
-    expect(r.events.some((e) => e.where === 'event appkeys.provide_keys.failed')).toBe(true);
-    expect(r.events.some((e) => e.where === 'event appkeys.client.secret_rotated')).toBe(true);
-
-    const leaks: string[] = [];
-    for (const [value, allowedIn] of shownIn) {
-      const forms = formsOf(value);
-      const found = (trace: Trace) => forms.some((form) => trace.text.includes(form));
-      for (const response of r.responses) {
-        if (response.where === allowedIn) {
-          // in its own answer: exactly once, as client_secret
-          expect((response.body as { client_secret?: string }).client_secret).toBe(value);
-          expect(response.text.split(value).length - 1, response.where).toBe(1);
-        } else if (found(response)) {
-          leaks.push(`response ${response.where} shows ${value}`);
+        // tokens for both clients, introspected
+        const providedToken = await r.form('/token', ['oob-1', secret1], { grant_type: 'client_credentials' });
+        expect(providedToken.status, providedToken.text).toBe(200);
+        const generatedToken = await r.form('/token', [generatedId, generatedSecret], {
+          grant_type: 'client_credentials',
+        });
+        expect(generatedToken.status, generatedToken.text).toBe(200);
+        for (const token of [providedToken.body.access_token as string, generatedToken.body.access_token as string]) {
+          const introspected = await r.form('/token/introspection', [ADMIN_CLIENT.id, ADMIN_CLIENT.secret], { token });
+          expect(introspected.body).toMatchObject({ active: true, application_id: a1 });
         }
-      }
-      for (const event of r.events) if (found(event)) leaks.push(`${event.where} carries ${value}`);
-      for (const line of output.lines)
-        if (found(line)) leaks.push(`${line.where} printed ${value}: ${line.text.slice(0, 200)}`);
-    }
-    expect(leaks).toEqual([]);
 
-    // in Redis, a secret lives in its own client's record and nowhere else; old secrets nowhere at all
-    if (opened.client && opened.prefix) {
-      const current = new Map<string, string>();
-      for (const id of ['oob-1', 'oob-3'])
-        current.set(id, (await opened.store.getClient(id))!.metadata.client_secret as string);
-      expect(current.get('oob-1')).toBe(secret1);
-      const stored = [
-        ...(await keyspace(opened.client, `${opened.prefix}appkeys:`)),
-        ...(await keyspace(opened.client, `${opened.prefix}oidc:`)),
-      ];
-      expect(stored.length).toBeGreaterThan(5);
-      const misplaced: string[] = [];
-      for (const value of shownIn.keys()) {
+        // rotation: the new secret is shown once, the old one stops working; provided keys cannot rotate
+        const rotate = `POST ${keysPath(a1, 'SANDBOX')}/secret`;
+        const rotated = await r.call('post', `${keysPath(a1, 'SANDBOX')}/secret`, alice);
+        expect(rotated.status, rotated.text).toBe(200);
+        const rotatedSecret = rotated.body.client_secret as string;
+        shownIn.set(rotatedSecret, rotate);
+        expect(
+          (await r.form('/token', [generatedId, generatedSecret], { grant_type: 'client_credentials' })).status,
+        ).toBe(401);
+        expect(
+          (await r.form('/token', [generatedId, rotatedSecret], { grant_type: 'client_credentials' })).status,
+        ).toBe(200);
+        expect((await r.call('post', `${keysPath(a1, 'PRODUCTION')}/secret`, alice)).status).toBe(409);
+
+        // a generated client that dies with its application
+        const doomed = await r.call('post', keysPath(a2, 'SANDBOX'), alice, {});
+        expect(doomed.status, doomed.text).toBe(201);
+        shownIn.set(doomed.body.client_secret as string, `POST ${keysPath(a2, 'SANDBOX')}`);
+
+        // every read there is
+        for (const [path, token] of [
+          [APPS, alice],
+          [`${APPS}?limit=1`, alice],
+          [appPath(a1), alice],
+          [keysPath(a1, 'PRODUCTION'), alice],
+          [keysPath(a1, 'SANDBOX'), alice],
+          [APPS, admin],
+          [appPath(b1), admin],
+          [CLIENTS, admin],
+          [`${CLIENTS}?limit=2`, admin],
+          [`${CLIENTS}/oob-1`, admin],
+          [`${CLIENTS}/${generatedId}`, admin],
+          [`${CLIENTS}/oob-2`, admin],
+          ['/appkeys/openapi.json', undefined],
+        ] as const) {
+          expect((await r.call('get', path, token)).status, path).toBe(200);
+        }
+        const paged = await r.call('get', `${CLIENTS}?limit=1`, admin);
+        expect(
+          (await r.call('get', `${CLIENTS}?limit=1&cursor=${paged.body.next_cursor as string}`, admin)).status,
+        ).toBe(200);
+
+        // change, unbind, delete
+        expect(
+          (await r.call('patch', appPath(a1), alice, { name: 'Alice renamed', description: 'second' })).status,
+        ).toBe(200);
+        expect((await r.call('patch', appPath(b1), admin, { status: 'BLOCKED' })).status).toBe(200);
+        expect((await r.form('/token', ['oob-3', secret3], { grant_type: 'client_credentials' })).status).toBe(401);
+        expect((await r.call('patch', appPath(b1), admin, { status: 'ACTIVE' })).status).toBe(200);
+        expect((await r.call('delete', keysPath(a1, 'PRODUCTION'), alice)).status).toBe(204);
+        const afterUnbind = await r.form('/token/introspection', [ADMIN_CLIENT.id, ADMIN_CLIENT.secret], {
+          token: providedToken.body.access_token as string,
+        });
+        expect(afterUnbind.body).toEqual({ active: false });
+        expect((await r.call('delete', appPath(a2), alice)).status).toBe(204);
+        expect((await r.call('get', `${CLIENTS}/${doomed.body.client_id as string}`, admin)).status).toBe(404);
+        expect((await r.call('delete', `${CLIENTS}/${generatedId}`, admin)).status).toBe(409);
+        expect((await r.call('delete', `${CLIENTS}/${generatedId}?force=true`, admin)).status).toBe(204);
+        expect((await r.call('delete', `${CLIENTS}/oob-2`, admin)).status).toBe(204);
+        expect(
+          (await r.form('/token/revocation', [ADMIN_CLIENT.id, ADMIN_CLIENT.secret], { token: admin })).status,
+        ).toBe(200);
+      } finally {
+        output.stop();
+      }
+
+      // the harness's own token requests happened before capture; everything else was recorded
+      expect(r.responses.length).toBeGreaterThan(50);
+      expect(r.events.some((e) => e.where === 'event appkeys.provide_keys.failed')).toBe(true);
+      expect(r.events.some((e) => e.where === 'event appkeys.client.secret_rotated')).toBe(true);
+
+      const leaks: string[] = [];
+      for (const [value, allowedIn] of shownIn) {
         const forms = formsOf(value);
-        for (const entry of stored) {
-          if (!forms.some((form) => entry.text.includes(form))) continue;
-          const owner = [...current].find(([, s]) => s === value)?.[0];
-          const allowed =
-            owner !== undefined &&
-            entry.key === `{${opened.prefix}appkeys:}client:${owner}` &&
-            entry.field === 'metadata';
-          if (!allowed) misplaced.push(`${entry.key} ${entry.field} holds ${value}`);
+        const found = (trace: Trace) => forms.some((form) => trace.text.includes(form));
+        for (const response of r.responses) {
+          if (response.where === allowedIn) {
+            // in its own answer: exactly once, as client_secret
+            expect((response.body as { client_secret?: string }).client_secret).toBe(value);
+            expect(response.text.split(value).length - 1, response.where).toBe(1);
+          } else if (found(response)) {
+            leaks.push(`response ${response.where} shows ${value}`);
+          }
         }
+        for (const event of r.events) if (found(event)) leaks.push(`${event.where} carries ${value}`);
+        for (const line of output.lines)
+          if (found(line)) leaks.push(`${line.where} printed ${value}: ${line.text.slice(0, 200)}`);
       }
-      expect(misplaced).toEqual([]);
-    }
-  });
+      expect(leaks).toEqual([]);
+
+      // in Redis, a secret lives in its own client's record and nowhere else; old secrets nowhere at all
+      if (opened.client && opened.prefix) {
+        const current = new Map<string, string>();
+        for (const id of ['oob-1', 'oob-3'])
+          current.set(id, (await opened.store.getClient(id))!.metadata.client_secret as string);
+        expect(current.get('oob-1')).toBe(secret1);
+        const stored = [
+          ...(await keyspace(opened.client, `${opened.prefix}appkeys:`)),
+          ...(await keyspace(opened.client, `${opened.prefix}oidc:`)),
+        ];
+        expect(stored.length).toBeGreaterThan(5);
+        const misplaced: string[] = [];
+        for (const value of shownIn.keys()) {
+          const forms = formsOf(value);
+          for (const entry of stored) {
+            if (!forms.some((form) => entry.text.includes(form))) continue;
+            const owner = [...current].find(([, s]) => s === value)?.[0];
+            const allowed =
+              owner !== undefined &&
+              entry.key === `{${opened.prefix}appkeys:}client:${owner}` &&
+              entry.field === 'metadata';
+            if (!allowed) misplaced.push(`${entry.key} ${entry.field} holds ${value}`);
+          }
+        }
+        expect(misplaced).toEqual([]);
+      }
+    },
+  );
 
   it("lets no owner see or touch another owner's application through any route or parameter", async () => {
     r ??= record(

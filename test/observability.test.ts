@@ -1,7 +1,7 @@
 /**
  * cli/server/observability.ts, wired into the server `appkeys serve` runs: Prometheus metrics at /metrics on a
- * listener of their own that count what happened, a timed store, and one JSON log line per appkeys event — with no secret in
- * any log line or metric.
+ * listener of their own that count what happened, a timed store, and one JSON log line per appkeys event — with
+ * no secret in any log line or metric.
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

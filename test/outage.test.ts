@@ -173,211 +173,218 @@ describe.runIf(redisOrSkip() && privateServer)('a Redis outage under the provide
     return { admin, alice, appId: created.body.id as string, oob };
   }
 
-  it('answers every management route 503 with Retry-After within 3 s while Redis is down, then recovers by itself within 10 s of a restart', async () => {
-    const { admin, alice, appId, oob } = await setUp('killed');
-    const provided = await request(h.server)
-      .put(keysPath(appId, 'PRODUCTION'))
-      .set(bearer(alice))
-      .send({ client_id: oob, client_secret: secretOf(oob) });
-    expect(provided.status, provided.text).toBe(201);
-    const generated = await request(h.server).post(keysPath(appId, 'SANDBOX')).set(bearer(alice)).send({});
-    expect(generated.status, generated.text).toBe(201);
-    const generatedSecret = generated.body.client_secret as string;
-    const generatedId = generated.body.client_id as string;
+  it(
+    'answers every management route 503 with Retry-After within 3 s while Redis is down, ' +
+      'then recovers by itself within 10 s of a restart',
+    async () => {
+      const { admin, alice, appId, oob } = await setUp('killed');
+      const provided = await request(h.server)
+        .put(keysPath(appId, 'PRODUCTION'))
+        .set(bearer(alice))
+        .send({ client_id: oob, client_secret: secretOf(oob) });
+      expect(provided.status, provided.text).toBe(201);
+      const generated = await request(h.server).post(keysPath(appId, 'SANDBOX')).set(bearer(alice)).send({});
+      expect(generated.status, generated.text).toBe(201);
+      const generatedSecret = generated.body.client_secret as string;
+      const generatedId = generated.body.client_id as string;
 
-    // every row of the DESIGN tables, with a body that would succeed
-    const ownerRows: Array<[Method, string, object?]> = [
-      ['post', APPS, { name: 'during the outage' }],
-      ['get', APPS],
-      ['get', `${APPS}?limit=5`],
-      ['get', `${APPS}/${appId}`],
-      ['patch', `${APPS}/${appId}`, { description: 'during the outage' }],
-      ['delete', `${APPS}/${appId}`],
-      ['put', keysPath(appId, 'PRODUCTION'), { client_id: oob, client_secret: secretOf(oob) }],
-      ['post', keysPath(appId, 'SANDBOX'), {}],
-      ['get', keysPath(appId, 'PRODUCTION')],
-      ['delete', keysPath(appId, 'PRODUCTION')],
-      ['post', `${keysPath(appId, 'SANDBOX')}/secret`],
-    ];
-    const adminRows: Array<[Method, string, object?]> = [
-      ...ownerRows,
-      ['put', `${CLIENTS}/oob-new`, oobMetadata(secretOf('oob-new'))],
-      ['put', `${CLIENTS}/${oob}`, oobMetadata(secretOf(oob))],
-      ['get', `${CLIENTS}/${oob}`],
-      ['get', CLIENTS],
-      ['delete', `${CLIENTS}/${oob}`],
-      ['delete', `${CLIENTS}/${oob}?force=true`],
-    ];
+      // every row of the DESIGN tables, with a body that would succeed
+      const ownerRows: Array<[Method, string, object?]> = [
+        ['post', APPS, { name: 'during the outage' }],
+        ['get', APPS],
+        ['get', `${APPS}?limit=5`],
+        ['get', `${APPS}/${appId}`],
+        ['patch', `${APPS}/${appId}`, { description: 'during the outage' }],
+        ['delete', `${APPS}/${appId}`],
+        ['put', keysPath(appId, 'PRODUCTION'), { client_id: oob, client_secret: secretOf(oob) }],
+        ['post', keysPath(appId, 'SANDBOX'), {}],
+        ['get', keysPath(appId, 'PRODUCTION')],
+        ['delete', keysPath(appId, 'PRODUCTION')],
+        ['post', `${keysPath(appId, 'SANDBOX')}/secret`],
+      ];
+      const adminRows: Array<[Method, string, object?]> = [
+        ...ownerRows,
+        ['put', `${CLIENTS}/oob-new`, oobMetadata(secretOf('oob-new'))],
+        ['put', `${CLIENTS}/${oob}`, oobMetadata(secretOf(oob))],
+        ['get', `${CLIENTS}/${oob}`],
+        ['get', CLIENTS],
+        ['delete', `${CLIENTS}/${oob}`],
+        ['delete', `${CLIENTS}/${oob}?force=true`],
+      ];
 
-    await redis.kill();
-    // once the client has seen the connection drop (a command written in the instant before would be
-    // re-sent by ioredis after the reconnect: changes carry a deadline for that, tokens do not)
-    for (let waited = 0; client.status === 'ready' && waited < 2000; waited += 10) await sleep(10);
-    expect(client.status).not.toBe('ready');
+      await redis.kill();
+      // once the client has seen the connection drop (a command written in the instant before would be
+      // re-sent by ioredis after the reconnect: changes carry a deadline for that, tokens do not)
+      for (let waited = 0; client.status === 'ready' && waited < 2000; waited += 10) await sleep(10);
+      expect(client.status).not.toBe('ready');
 
-    const answers = await inParallel([
-      ...ownerRows.map(
-        ([method, path, body]) =>
-          [`owner ${method} ${path}`, () => timed(h.server, method, path, bearer(alice), body)] as const,
-      ),
-      ...adminRows.map(
-        ([method, path, body]) =>
-          [`admin ${method} ${path}`, () => timed(h.server, method, path, bearer(admin), body)] as const,
-      ),
-      // an unknown token cannot be told from a known one without the store: 503, not 401
-      ['unknown token', () => timed(h.server, 'get', APPS, bearer('not-a-token-we-issued'))],
-    ]);
-    for (const [context, answer] of answers) expectUnavailable(answer, context);
-
-    // what needs no store still answers
-    expect((await timed(h.server, 'get', APPS, {})).response.status).toBe(401);
-    expect((await timed(h.server, 'get', '/appkeys/openapi.json', {})).response.status).toBe(200);
-
-    // the provider's own endpoints: its error handler renders our 503 (status, expose, message = code)
-    // (without a scope, so that a token saved late would stand out from those issued after the restart)
-    const token = await timed(
-      h.server,
-      'post',
-      '/token',
-      {
-        Authorization: basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret),
-        'Content-Type': 'application/x-www-form-urlencoded',
-      },
-      { grant_type: 'client_credentials' } as object,
-    );
-    const stored = await timed(
-      h.server,
-      'post',
-      '/token',
-      { Authorization: basicAuth(generatedId, generatedSecret), 'Content-Type': 'application/x-www-form-urlencoded' },
-      { grant_type: 'client_credentials' } as object,
-    );
-    const introspection = await timed(
-      h.server,
-      'post',
-      '/token/introspection',
-      {
-        Authorization: basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret),
-        'Content-Type': 'application/x-www-form-urlencoded',
-      },
-      { token: admin } as object,
-    );
-    for (const [context, { response, ms }] of [
-      ['token, static client', token],
-      ['token, stored client', stored],
-      ['introspection', introspection],
-    ] as const) {
-      expect(response.status, `${context}: ${response.text}`).toBe(503);
-      expect(response.body, context).toEqual({
-        error: 'temporarily_unavailable',
-        error_description: expect.any(String),
-      });
-      expect(ms, context).toBeLessThan(ANSWER_WITHIN_MS);
-    }
-    expect((await timed(h.server, 'get', '/.well-known/openid-configuration', {})).response.status).toBe(200);
-
-    await redis.restart();
-    // the restarted server is empty (nothing is persisted): a new admin token proves the provider is
-    // back, a listing with it proves appkeys is
-    const tookMs = await recovers(async () => {
-      const fresh = await request(h.server)
-        .post('/token')
-        .timeout(ANSWER_WITHIN_MS)
-        .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret))
-        .type('form')
-        .send({ grant_type: 'client_credentials', scope: 'appkeys:admin' });
-      if (fresh.status !== 200) return false;
-      const listed = await request(h.server)
-        .get(CLIENTS)
-        .timeout(ANSWER_WITHIN_MS)
-        .set(bearer(fresh.body.access_token as string));
-      return listed.status === 200;
-    });
-    expect(tookMs).toBeLessThan(RECOVER_WITHIN_MS);
-    // nothing answered 503 was queued to land on the restarted server
-    await client.ping();
-    await freshStore(async (fresh) => {
-      expect(await fresh.listApplications({ kind: 'admin' }, undefined, 100)).toEqual([]);
-      expect(await fresh.listClients(undefined, 100)).toEqual([]);
-    });
-    const probe = redis.client();
-    try {
-      const tokenKeys = await probe.keys(new ProviderKeys(`${prefix}oidc:`).modelPattern('ClientCredentials'));
-      expect(tokenKeys.length).toBeGreaterThan(0);
-      for (const key of tokenKeys) {
-        const payload = JSON.parse((await probe.hget(key, 'payload')) ?? '{}') as { scope?: string };
-        expect(payload.scope, `${key} was saved although its request was answered 503`).toBe('appkeys:admin');
-      }
-    } finally {
-      probe.disconnect();
-    }
-    expect(await store.verify()).toEqual({ ok: true, problems: [] });
-  });
-
-  it('never lands a change it answered 503 while Redis was stopped (SIGSTOP), and recovers within 10 s of SIGCONT', async () => {
-    const { admin, alice, appId, oob } = await setUp('stopped');
-    const kept = 'oob-stopped-kept';
-    expect(
-      (
-        await request(h.server)
-          .put(`${CLIENTS}/${kept}`)
-          .set(bearer(admin))
-          .send(oobMetadata(secretOf(kept)))
-      ).status,
-    ).toBe(201);
-    const pid = await redisPid(redis);
-
-    process.kill(pid, 'SIGSTOP');
-    stopped = pid;
-    let answers: Array<readonly [string, Timed]>;
-    try {
-      answers = await inParallel([
-        // through the portal, the change itself is sent into the stopped server's socket
-        [
-          'portal: create an application',
-          () => timed(portal.server, 'post', APPS, { 'x-portal-user': 'alice' }, { name: 'created while stopped' }),
-        ],
-        [
-          'portal: delete a client',
-          () => timed(portal.server, 'delete', `${CLIENTS}/${kept}`, { 'x-portal-user': 'admin' }),
-        ],
-        // through Bearer tokens, the token lookup is what times out
-        [
-          'bearer: provide keys',
-          () =>
-            timed(h.server, 'put', keysPath(appId, 'PRODUCTION'), bearer(alice), {
-              client_id: oob,
-              client_secret: secretOf(oob),
-            }),
-        ],
-        [
-          'bearer: create an application',
-          () => timed(h.server, 'post', APPS, bearer(alice), { name: 'created while stopped by bearer' }),
-        ],
-        ['bearer: admin deletes a client', () => timed(h.server, 'delete', `${CLIENTS}/${kept}`, bearer(admin))],
+      const answers = await inParallel([
+        ...ownerRows.map(
+          ([method, path, body]) =>
+            [`owner ${method} ${path}`, () => timed(h.server, method, path, bearer(alice), body)] as const,
+        ),
+        ...adminRows.map(
+          ([method, path, body]) =>
+            [`admin ${method} ${path}`, () => timed(h.server, method, path, bearer(admin), body)] as const,
+        ),
+        // an unknown token cannot be told from a known one without the store: 503, not 401
+        ['unknown token', () => timed(h.server, 'get', APPS, bearer('not-a-token-we-issued'))],
       ]);
-    } finally {
-      process.kill(pid, 'SIGCONT');
-      stopped = undefined;
-    }
-    for (const [context, answer] of answers) expectUnavailable(answer, context);
+      for (const [context, answer] of answers) expectUnavailable(answer, context);
 
-    // the commands queued in the socket run now; a PING behind them answers once they have
-    await client.ping();
-    await freshStore(async (fresh) => {
-      const apps = await fresh.listApplications({ kind: 'owner', owner: 'alice' }, undefined, 100);
-      expect(apps.map((app) => app.name)).toEqual([`app stopped`]);
-      expect(await fresh.getClient(kept)).toBeDefined();
-      expect((await fresh.getClient(oob))?.binding).toBeUndefined();
-      expect(await fresh.verify()).toEqual({ ok: true, problems: [] });
-    });
+      // what needs no store still answers
+      expect((await timed(h.server, 'get', APPS, {})).response.status).toBe(401);
+      expect((await timed(h.server, 'get', '/appkeys/openapi.json', {})).response.status).toBe(200);
 
-    const tookMs = await recovers(
-      async () => (await request(h.server).get(APPS).timeout(ANSWER_WITHIN_MS).set(bearer(alice))).status === 200,
-    );
-    expect(tookMs).toBeLessThan(RECOVER_WITHIN_MS);
-    expect(await store.verify()).toEqual({ ok: true, problems: [] });
-  });
+      // the provider's own endpoints: its error handler renders our 503 (status, expose, message = code)
+      // (without a scope, so that a token saved late would stand out from those issued after the restart)
+      const token = await timed(
+        h.server,
+        'post',
+        '/token',
+        {
+          Authorization: basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret),
+          'Content-Type': 'application/x-www-form-urlencoded',
+        },
+        { grant_type: 'client_credentials' } as object,
+      );
+      const stored = await timed(
+        h.server,
+        'post',
+        '/token',
+        { Authorization: basicAuth(generatedId, generatedSecret), 'Content-Type': 'application/x-www-form-urlencoded' },
+        { grant_type: 'client_credentials' } as object,
+      );
+      const introspection = await timed(
+        h.server,
+        'post',
+        '/token/introspection',
+        {
+          Authorization: basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret),
+          'Content-Type': 'application/x-www-form-urlencoded',
+        },
+        { token: admin } as object,
+      );
+      for (const [context, { response, ms }] of [
+        ['token, static client', token],
+        ['token, stored client', stored],
+        ['introspection', introspection],
+      ] as const) {
+        expect(response.status, `${context}: ${response.text}`).toBe(503);
+        expect(response.body, context).toEqual({
+          error: 'temporarily_unavailable',
+          error_description: expect.any(String),
+        });
+        expect(ms, context).toBeLessThan(ANSWER_WITHIN_MS);
+      }
+      expect((await timed(h.server, 'get', '/.well-known/openid-configuration', {})).response.status).toBe(200);
+
+      await redis.restart();
+      // the restarted server is empty (nothing is persisted): a new admin token proves the provider is
+      // back, a listing with it proves appkeys is
+      const tookMs = await recovers(async () => {
+        const fresh = await request(h.server)
+          .post('/token')
+          .timeout(ANSWER_WITHIN_MS)
+          .set('Authorization', basicAuth(ADMIN_CLIENT.id, ADMIN_CLIENT.secret))
+          .type('form')
+          .send({ grant_type: 'client_credentials', scope: 'appkeys:admin' });
+        if (fresh.status !== 200) return false;
+        const listed = await request(h.server)
+          .get(CLIENTS)
+          .timeout(ANSWER_WITHIN_MS)
+          .set(bearer(fresh.body.access_token as string));
+        return listed.status === 200;
+      });
+      expect(tookMs).toBeLessThan(RECOVER_WITHIN_MS);
+      // nothing answered 503 was queued to land on the restarted server
+      await client.ping();
+      await freshStore(async (fresh) => {
+        expect(await fresh.listApplications({ kind: 'admin' }, undefined, 100)).toEqual([]);
+        expect(await fresh.listClients(undefined, 100)).toEqual([]);
+      });
+      const probe = redis.client();
+      try {
+        const tokenKeys = await probe.keys(new ProviderKeys(`${prefix}oidc:`).modelPattern('ClientCredentials'));
+        expect(tokenKeys.length).toBeGreaterThan(0);
+        for (const key of tokenKeys) {
+          const payload = JSON.parse((await probe.hget(key, 'payload')) ?? '{}') as { scope?: string };
+          expect(payload.scope, `${key} was saved although its request was answered 503`).toBe('appkeys:admin');
+        }
+      } finally {
+        probe.disconnect();
+      }
+      expect(await store.verify()).toEqual({ ok: true, problems: [] });
+    },
+  );
+
+  it(
+    'never lands a change it answered 503 while Redis was stopped (SIGSTOP), ' + 'and recovers within 10 s of SIGCONT',
+    async () => {
+      const { admin, alice, appId, oob } = await setUp('stopped');
+      const kept = 'oob-stopped-kept';
+      expect(
+        (
+          await request(h.server)
+            .put(`${CLIENTS}/${kept}`)
+            .set(bearer(admin))
+            .send(oobMetadata(secretOf(kept)))
+        ).status,
+      ).toBe(201);
+      const pid = await redisPid(redis);
+
+      process.kill(pid, 'SIGSTOP');
+      stopped = pid;
+      let answers: Array<readonly [string, Timed]>;
+      try {
+        answers = await inParallel([
+          // through the portal, the change itself is sent into the stopped server's socket
+          [
+            'portal: create an application',
+            () => timed(portal.server, 'post', APPS, { 'x-portal-user': 'alice' }, { name: 'created while stopped' }),
+          ],
+          [
+            'portal: delete a client',
+            () => timed(portal.server, 'delete', `${CLIENTS}/${kept}`, { 'x-portal-user': 'admin' }),
+          ],
+          // through Bearer tokens, the token lookup is what times out
+          [
+            'bearer: provide keys',
+            () =>
+              timed(h.server, 'put', keysPath(appId, 'PRODUCTION'), bearer(alice), {
+                client_id: oob,
+                client_secret: secretOf(oob),
+              }),
+          ],
+          [
+            'bearer: create an application',
+            () => timed(h.server, 'post', APPS, bearer(alice), { name: 'created while stopped by bearer' }),
+          ],
+          ['bearer: admin deletes a client', () => timed(h.server, 'delete', `${CLIENTS}/${kept}`, bearer(admin))],
+        ]);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+        stopped = undefined;
+      }
+      for (const [context, answer] of answers) expectUnavailable(answer, context);
+
+      // the commands queued in the socket run now; a PING behind them answers once they have
+      await client.ping();
+      await freshStore(async (fresh) => {
+        const apps = await fresh.listApplications({ kind: 'owner', owner: 'alice' }, undefined, 100);
+        expect(apps.map((app) => app.name)).toEqual([`app stopped`]);
+        expect(await fresh.getClient(kept)).toBeDefined();
+        expect((await fresh.getClient(oob))?.binding).toBeUndefined();
+        expect(await fresh.verify()).toEqual({ ok: true, problems: [] });
+      });
+
+      const tookMs = await recovers(
+        async () => (await request(h.server).get(APPS).timeout(ANSWER_WITHIN_MS).set(bearer(alice))).status === 200,
+      );
+      expect(tookMs).toBeLessThan(RECOVER_WITHIN_MS);
+      expect(await store.verify()).toEqual({ ok: true, problems: [] });
+    },
+  );
 
   it('never lands a provide-keys binding it answered 503 while Redis held writes (CLIENT PAUSE WRITE)', async () => {
     const { admin, alice, appId, oob } = await setUp('paused');

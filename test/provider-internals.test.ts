@@ -117,28 +117,32 @@ describe.each(VERSIONS)('oidc-provider $version ($name)', ({ Provider }) => {
     ).toBe(true);
   });
 
-  it("constructs a client through the provider's schema, which normalizes metadata and refuses bad metadata with RFC 7591 codes", () => {
-    const client = constructClient(provider.Client, confidential('made'));
-    expect(client).toBeInstanceOf(provider.Client);
-    expect(client.clientId).toBe('made');
-    expect(client.metadata()).toMatchObject({
-      client_id: 'made',
-      token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['client_credentials'],
-    });
+  it(
+    "constructs a client through the provider's schema, which normalizes metadata and refuses bad " +
+      'metadata with RFC 7591 codes',
+    () => {
+      const client = constructClient(provider.Client, confidential('made'));
+      expect(client).toBeInstanceOf(provider.Client);
+      expect(client.clientId).toBe('made');
+      expect(client.metadata()).toMatchObject({
+        client_id: 'made',
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['client_credentials'],
+      });
 
-    expect(() =>
-      constructClient(provider.Client, confidential('bad', { token_endpoint_auth_method: 'no-such-method' })),
-    ).toThrow(expect.objectContaining({ error: 'invalid_client_metadata' }));
-    expect(() =>
-      constructClient(provider.Client, {
-        ...confidential('bad'),
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        redirect_uris: ['not a uri'],
-      }),
-    ).toThrow(expect.objectContaining({ error: 'invalid_redirect_uri' }));
-  });
+      expect(() =>
+        constructClient(provider.Client, confidential('bad', { token_endpoint_auth_method: 'no-such-method' })),
+      ).toThrow(expect.objectContaining({ error: 'invalid_client_metadata' }));
+      expect(() =>
+        constructClient(provider.Client, {
+          ...confidential('bad'),
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          redirect_uris: ['not a uri'],
+        }),
+      ).toThrow(expect.objectContaining({ error: 'invalid_redirect_uri' }));
+    },
+  );
 
   it('refuses a client whose secret has expired, and only such a client', () => {
     const now = Math.floor(Date.now() / 1000);

@@ -85,41 +85,44 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect((await t.post(APPS, alice, { name: 'x'.repeat(200) })).status).toBe(201);
     });
 
-    it("pages through an owner's applications with limit and cursor, without next_cursor on the last page", async () => {
-      const t = await start();
-      const alice = await t.owner('alice');
-      const bob = await t.owner('bob');
-      await t.application(bob, 'Bob only');
-      const ids: string[] = [];
-      for (let i = 0; i < 5; i += 1) ids.push(await t.application(alice, `App ${i}`));
+    it(
+      "pages through an owner's applications with limit and cursor, " + 'without next_cursor on the last page',
+      async () => {
+        const t = await start();
+        const alice = await t.owner('alice');
+        const bob = await t.owner('bob');
+        await t.application(bob, 'Bob only');
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i += 1) ids.push(await t.application(alice, `App ${i}`));
 
-      const seen: string[] = [];
-      const sizes: number[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await t.get(`${APPS}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, alice);
-        expect(page.status).toBe(200);
-        sizes.push(page.body.items.length);
-        seen.push(
-          ...page.body.items.map((app: { id: string; owner: string }) => {
-            expect(app.owner).toBe('alice');
-            return app.id;
-          }),
-        );
-        cursor = page.body.next_cursor;
-        if (page.body.items.length < 2) expect(page.body).not.toHaveProperty('next_cursor');
-      } while (cursor);
-      expect(sizes).toEqual([2, 2, 1]);
-      expect(new Set(seen)).toEqual(new Set(ids));
-      expect(seen).toEqual([...seen].sort());
+        const seen: string[] = [];
+        const sizes: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await t.get(`${APPS}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, alice);
+          expect(page.status).toBe(200);
+          sizes.push(page.body.items.length);
+          seen.push(
+            ...page.body.items.map((app: { id: string; owner: string }) => {
+              expect(app.owner).toBe('alice');
+              return app.id;
+            }),
+          );
+          cursor = page.body.next_cursor;
+          if (page.body.items.length < 2) expect(page.body).not.toHaveProperty('next_cursor');
+        } while (cursor);
+        expect(sizes).toEqual([2, 2, 1]);
+        expect(new Set(seen)).toEqual(new Set(ids));
+        expect(seen).toEqual([...seen].sort());
 
-      const whole = await t.get(`${APPS}?limit=5`, alice);
-      expect(whole.body.items).toHaveLength(5);
-      expect(whole.body).not.toHaveProperty('next_cursor');
+        const whole = await t.get(`${APPS}?limit=5`, alice);
+        expect(whole.body.items).toHaveLength(5);
+        expect(whole.body).not.toHaveProperty('next_cursor');
 
-      expectError(await t.get(`${APPS}?limit=0`, alice), 400, 'invalid_request');
-      expectError(await t.get(`${APPS}?cursor=not-a-cursor`, alice), 400, 'invalid_request');
-    });
+        expectError(await t.get(`${APPS}?limit=0`, alice), 400, 'invalid_request');
+        expectError(await t.get(`${APPS}?cursor=not-a-cursor`, alice), 400, 'invalid_request');
+      },
+    );
 
     it("shows an admin every owner's applications", async () => {
       const t = await start();
@@ -1003,72 +1006,75 @@ describe.each(backends)('management API on the $name store', (backend) => {
       expect(introspected).not.toHaveProperty('application_id');
     });
 
-    it("never stores a binding sent through the provider's dynamic registration, nor changes one on update", async () => {
-      const t = await start(
-        {},
-        {
-          features: {
-            registration: { enabled: true },
-            registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+    it(
+      "never stores a binding sent through the provider's dynamic registration, " + 'nor changes one on update',
+      async () => {
+        const t = await start(
+          {},
+          {
+            features: {
+              registration: { enabled: true },
+              registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+            },
           },
-        },
-      );
-      const alice = await t.owner('alice');
-      const appId = await t.application(alice, 'App');
-      const bobsApp = await t.application(await t.owner('bob'), 'Bob app');
-      const forge = (application: string) => ({
-        application_id: application,
-        key_type: 'PRODUCTION',
-        origin: 'provided',
-        status: 'ACTIVE',
-        bound_at: new Date().toISOString(),
-        bound_by: 'x',
-      });
-      const metadata = {
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-        scope: 'api:read',
-      };
+        );
+        const alice = await t.owner('alice');
+        const appId = await t.application(alice, 'App');
+        const bobsApp = await t.application(await t.owner('bob'), 'Bob app');
+        const forge = (application: string) => ({
+          application_id: application,
+          key_type: 'PRODUCTION',
+          origin: 'provided',
+          status: 'ACTIVE',
+          bound_at: new Date().toISOString(),
+          bound_by: 'x',
+        });
+        const metadata = {
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+          scope: 'api:read',
+        };
 
-      const registered = await request(t.server)
-        .post('/reg')
-        .send({ ...metadata, appkeys_binding: forge(appId) });
-      expect(registered.status, registered.text).toBe(201);
-      const {
-        client_id: clientId,
-        client_secret: secret,
-        registration_access_token: rat,
-      } = registered.body as Record<string, string>;
-      t.secret(secret!);
-      expect((await t.get(clientPath(clientId!), await t.admin())).body.binding).toBeNull();
-      expect((await t.get(appPath(appId), alice)).body.keys).toEqual({});
-
-      // bound for real, then an RFC 7592 update tries to move it
-      expect(
-        (await t.put(keysPath(appId, 'SANDBOX'), alice, { client_id: clientId, client_secret: secret })).status,
-      ).toBe(201);
-      const updated = await request(t.server)
-        .put(`/reg/${encodeURIComponent(clientId!)}`)
-        .set('Authorization', `Bearer ${rat}`)
-        .send({
-          ...metadata,
+        const registered = await request(t.server)
+          .post('/reg')
+          .send({ ...metadata, appkeys_binding: forge(appId) });
+        expect(registered.status, registered.text).toBe(201);
+        const {
           client_id: clientId,
           client_secret: secret,
-          client_name: 'updated',
-          appkeys_binding: forge(bobsApp),
+          registration_access_token: rat,
+        } = registered.body as Record<string, string>;
+        t.secret(secret!);
+        expect((await t.get(clientPath(clientId!), await t.admin())).body.binding).toBeNull();
+        expect((await t.get(appPath(appId), alice)).body.keys).toEqual({});
+
+        // bound for real, then an RFC 7592 update tries to move it
+        expect(
+          (await t.put(keysPath(appId, 'SANDBOX'), alice, { client_id: clientId, client_secret: secret })).status,
+        ).toBe(201);
+        const updated = await request(t.server)
+          .put(`/reg/${encodeURIComponent(clientId!)}`)
+          .set('Authorization', `Bearer ${rat}`)
+          .send({
+            ...metadata,
+            client_id: clientId,
+            client_secret: secret,
+            client_name: 'updated',
+            appkeys_binding: forge(bobsApp),
+          });
+        expect(updated.status, updated.text).toBe(200);
+        const after = await t.get(clientPath(clientId!), await t.admin());
+        expect(after.body.client_name).toBe('updated');
+        expect(after.body.binding).toMatchObject({ application_id: appId, key_type: 'SANDBOX', origin: 'provided' });
+        expect((await t.get(appPath(bobsApp), await t.owner('bob'))).body.keys).toEqual({});
+        expect(await t.introspect(await t.accessToken(clientId!, secret!))).toMatchObject({
+          active: true,
+          application_id: appId,
+          key_type: 'SANDBOX',
         });
-      expect(updated.status, updated.text).toBe(200);
-      const after = await t.get(clientPath(clientId!), await t.admin());
-      expect(after.body.client_name).toBe('updated');
-      expect(after.body.binding).toMatchObject({ application_id: appId, key_type: 'SANDBOX', origin: 'provided' });
-      expect((await t.get(appPath(bobsApp), await t.owner('bob'))).body.keys).toEqual({});
-      expect(await t.introspect(await t.accessToken(clientId!, secret!))).toMatchObject({
-        active: true,
-        application_id: appId,
-        key_type: 'SANDBOX',
-      });
-    });
+      },
+    );
   });
 
   describe('requests', () => {

@@ -194,27 +194,30 @@ describe.each(kinds)('secrets at rest on the $name store', (kind) => {
     expect(response.body.error_description).toContain('not a hash');
   });
 
-  it("proves a hashed client's secret for Provide Keys, with one answer for a wrong secret and an unknown client", async () => {
-    const t = await start();
-    await t.registerClient('svc', SECRET);
-    const alice = await t.owner('alice');
-    const appId = await t.application(alice, 'App');
+  it(
+    "proves a hashed client's secret for Provide Keys, " + 'with one answer for a wrong secret and an unknown client',
+    async () => {
+      const t = await start();
+      await t.registerClient('svc', SECRET);
+      const alice = await t.owner('alice');
+      const appId = await t.application(alice, 'App');
 
-    for (const body of [
-      { client_id: 'svc', client_secret: WRONG },
-      { client_id: 'nobody', client_secret: WRONG },
-    ]) {
-      const refused = await t.put(keysPath(appId, 'PRODUCTION'), alice, body);
-      expect(refused.status).toBe(401);
-      expect(refused.body.error).toBe('invalid_client');
-    }
-    const provided = await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'svc', client_secret: SECRET });
-    expect(provided.status, provided.text).toBe(201);
-    expect(await t.introspect(await t.accessToken('svc', SECRET))).toMatchObject({
-      active: true,
-      application_id: appId,
-    });
-  });
+      for (const body of [
+        { client_id: 'svc', client_secret: WRONG },
+        { client_id: 'nobody', client_secret: WRONG },
+      ]) {
+        const refused = await t.put(keysPath(appId, 'PRODUCTION'), alice, body);
+        expect(refused.status).toBe(401);
+        expect(refused.body.error).toBe('invalid_client');
+      }
+      const provided = await t.put(keysPath(appId, 'PRODUCTION'), alice, { client_id: 'svc', client_secret: SECRET });
+      expect(provided.status, provided.text).toBe(201);
+      expect(await t.introspect(await t.accessToken('svc', SECRET))).toMatchObject({
+        active: true,
+        application_id: appId,
+      });
+    },
+  );
 
   it('stores generated secrets hashed, shows each once, and rotates them', async () => {
     const t = await start();
@@ -440,74 +443,77 @@ describe('a provider that never met the extension', () => {
 describe.runIf(withRedis)('appkeys clients hash-secrets', () => {
   const cli = (args: readonly string[]) => runCliHere(args, { REDIS_URL: redis!.url });
 
-  it('hashes every plaintext secret, keeps those that need the plaintext, and changes nothing when run again', async () => {
-    const client = redis!.client();
-    const prefix = `${redis!.namespace('hash-secrets')}appkeys:`;
-    const store = redisStore({ client, prefix });
-    const keys = new StoreKeys(prefix);
-    const rawSecret = async (id: string) =>
-      (JSON.parse((await client.hget(keys.client(id), 'metadata'))!) as { client_secret?: string }).client_secret;
-    const at = new Date().toISOString();
-    const service = (id: string, secret: string, extra: Record<string, unknown> = {}) => ({
-      client_id: id,
-      ...oobMetadata(secret),
-      ...extra,
-    });
-    const secrets = [`${SECRET}-1`, `${SECRET}-2`, `${SECRET}-jwt`];
-    await store.putClient(service('plain-1', secrets[0]!), at);
-    await store.putClient(service('plain-2', secrets[1]!), at);
-    await store.putClient(service('jwt', secrets[2]!, { token_endpoint_auth_method: 'client_secret_jwt' }), at);
-    await store.putClient(service('hashed', await hashSecret(OTHER)), at);
-    await store.putClient(
-      {
-        client_id: 'public',
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        redirect_uris: ['https://app.example/cb'],
-        token_endpoint_auth_method: 'none',
-      },
-      at,
-    );
-    const args = ['clients', 'hash-secrets', '--prefix', prefix];
-    try {
-      const first = await cli(args);
-      expect(first.stdout).toContain('hashed 2, already hashed 1, without secret 1, kept plaintext 1, not hashed 0');
-      expect(first.stdout).toContain(
-        'kept plaintext  jwt: token_endpoint_auth_method client_secret_jwt needs the secret itself',
+  it(
+    'hashes every plaintext secret, keeps those that need the plaintext, ' + 'and changes nothing when run again',
+    async () => {
+      const client = redis!.client();
+      const prefix = `${redis!.namespace('hash-secrets')}appkeys:`;
+      const store = redisStore({ client, prefix });
+      const keys = new StoreKeys(prefix);
+      const rawSecret = async (id: string) =>
+        (JSON.parse((await client.hget(keys.client(id), 'metadata'))!) as { client_secret?: string }).client_secret;
+      const at = new Date().toISOString();
+      const service = (id: string, secret: string, extra: Record<string, unknown> = {}) => ({
+        client_id: id,
+        ...oobMetadata(secret),
+        ...extra,
+      });
+      const secrets = [`${SECRET}-1`, `${SECRET}-2`, `${SECRET}-jwt`];
+      await store.putClient(service('plain-1', secrets[0]!), at);
+      await store.putClient(service('plain-2', secrets[1]!), at);
+      await store.putClient(service('jwt', secrets[2]!, { token_endpoint_auth_method: 'client_secret_jwt' }), at);
+      await store.putClient(service('hashed', await hashSecret(OTHER)), at);
+      await store.putClient(
+        {
+          client_id: 'public',
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          redirect_uris: ['https://app.example/cb'],
+          token_endpoint_auth_method: 'none',
+        },
+        at,
       );
-      expect(first.code).toBe(1);
-      expect(await rawSecret('plain-1')).toMatch(PHC);
-      expect(await rawSecret('plain-2')).toMatch(PHC);
-      expect(await rawSecret('jwt')).toBe(secrets[2]);
-      const hashed = await Promise.all(['plain-1', 'plain-2', 'hashed'].map(rawSecret));
-
-      const second = await cli(args);
-      expect(second.stdout).toContain('hashed 0, already hashed 3, without secret 1, kept plaintext 1, not hashed 0');
-      expect(await Promise.all(['plain-1', 'plain-2', 'hashed'].map(rawSecret))).toEqual(hashed);
-      for (const printed of [first.stdout, first.stderr, second.stdout, second.stderr]) {
-        for (const secret of [...secrets, OTHER]) expect(printed).not.toContain(secret);
-        expect(printed).not.toContain('$scrypt$');
-      }
-
-      const server = await startAppKeys(
-        { store, ...HASHING },
-        { adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }) },
-      );
+      const args = ['clients', 'hash-secrets', '--prefix', prefix];
       try {
-        const token = (secret: string) =>
-          request(server.server)
-            .post('/token')
-            .set('Authorization', basicAuth('plain-1', secret))
-            .type('form')
-            .send({ grant_type: 'client_credentials' });
-        expect((await token(secrets[0]!)).status).toBe(200);
-        expect((await token(WRONG)).status).toBe(401);
+        const first = await cli(args);
+        expect(first.stdout).toContain('hashed 2, already hashed 1, without secret 1, kept plaintext 1, not hashed 0');
+        expect(first.stdout).toContain(
+          'kept plaintext  jwt: token_endpoint_auth_method client_secret_jwt needs the secret itself',
+        );
+        expect(first.code).toBe(1);
+        expect(await rawSecret('plain-1')).toMatch(PHC);
+        expect(await rawSecret('plain-2')).toMatch(PHC);
+        expect(await rawSecret('jwt')).toBe(secrets[2]);
+        const hashed = await Promise.all(['plain-1', 'plain-2', 'hashed'].map(rawSecret));
+
+        const second = await cli(args);
+        expect(second.stdout).toContain('hashed 0, already hashed 3, without secret 1, kept plaintext 1, not hashed 0');
+        expect(await Promise.all(['plain-1', 'plain-2', 'hashed'].map(rawSecret))).toEqual(hashed);
+        for (const printed of [first.stdout, first.stderr, second.stdout, second.stderr]) {
+          for (const secret of [...secrets, OTHER]) expect(printed).not.toContain(secret);
+          expect(printed).not.toContain('$scrypt$');
+        }
+
+        const server = await startAppKeys(
+          { store, ...HASHING },
+          { adapter: redisAdapter({ client, prefix: `${prefix}oidc:` }) },
+        );
+        try {
+          const token = (secret: string) =>
+            request(server.server)
+              .post('/token')
+              .set('Authorization', basicAuth('plain-1', secret))
+              .type('form')
+              .send({ grant_type: 'client_credentials' });
+          expect((await token(secrets[0]!)).status).toBe(200);
+          expect((await token(WRONG)).status).toBe(401);
+        } finally {
+          await server.close();
+        }
       } finally {
-        await server.close();
+        await store.close();
+        client.disconnect();
       }
-    } finally {
-      await store.close();
-      client.disconnect();
-    }
-  });
+    },
+  );
 });

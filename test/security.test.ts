@@ -217,23 +217,26 @@ describe.each(fileBackends())('security on the $name backend', (backend) => {
   });
 
   describe('tokens and the binding', () => {
-    it("turns a client's tokens from before its binding inactive, and keeps them so after a block is lifted", async () => {
-      const t = await start();
-      await t.registerClient('oob-early');
-      const early = await t.accessToken('oob-early');
-      expect(await t.introspect(early)).toMatchObject({ active: true });
+    it(
+      "turns a client's tokens from before its binding inactive, " + 'and keeps them so after a block is lifted',
+      async () => {
+        const t = await start();
+        await t.registerClient('oob-early');
+        const early = await t.accessToken('oob-early');
+        expect(await t.introspect(early)).toMatchObject({ active: true });
 
-      const alice = await t.ownerToken('alice');
-      const appId = await t.application(alice, 'Late binding');
-      await t.provideKeys(alice, appId, 'PRODUCTION', 'oob-early');
-      expect(await t.introspect(early)).toEqual({ active: false });
-      const bound = await t.accessToken('oob-early');
-      expect(await t.introspect(bound)).toMatchObject({ active: true, application_id: appId });
+        const alice = await t.ownerToken('alice');
+        const appId = await t.application(alice, 'Late binding');
+        await t.provideKeys(alice, appId, 'PRODUCTION', 'oob-early');
+        expect(await t.introspect(early)).toEqual({ active: false });
+        const bound = await t.accessToken('oob-early');
+        expect(await t.introspect(bound)).toMatchObject({ active: true, application_id: appId });
 
-      await block(t, appId, 'BLOCKED');
-      await block(t, appId, 'ACTIVE');
-      expect(await t.introspect(early)).toEqual({ active: false });
-    });
+        await block(t, appId, 'BLOCKED');
+        await block(t, appId, 'ACTIVE');
+        expect(await t.introspect(early)).toEqual({ active: false });
+      },
+    );
 
     it('refuses such tokens at userinfo too', async () => {
       const t = await start();

@@ -112,7 +112,8 @@ describe('the banner and the admin secret', () => {
       expect(text).not.toContain(GIVEN_SECRET);
       expect(text).toContain('admin secret: from APPKEYS_ADMIN_CLIENT_SECRET (not shown)');
       expect(text).toContain(
-        `curl -s -u "appkeys-admin:$APPKEYS_ADMIN_CLIENT_SECRET" -d grant_type=client_credentials -d scope=appkeys:admin ${running.url}/token`,
+        `curl -s -u "appkeys-admin:$APPKEYS_ADMIN_CLIENT_SECRET" -d grant_type=client_credentials -d ` +
+          `scope=appkeys:admin ${running.url}/token`,
       );
     } finally {
       await running.close();
@@ -131,32 +132,36 @@ describe('the banner and the admin secret', () => {
     }
   });
 
-  it('npm start never prints APPKEYS_ADMIN_CLIENT_SECRET, and the curl line it prints gets a token with it', async () => {
-    const port = await freePort();
-    const server = spawnStandalone({ PORT: String(port), APPKEYS_ADMIN_CLIENT_SECRET: GIVEN_SECRET });
-    try {
-      await server.until((output) => output.includes('management API') || undefined, 30_000);
-      expect(server.stdout()).not.toContain(GIVEN_SECRET);
-      expect(server.stderr()).not.toContain(GIVEN_SECRET);
-      const curl = server
-        .stdout()
-        .split('\n')
-        .find((line) => line.trim().startsWith('curl '));
-      expect(curl).toContain('$APPKEYS_ADMIN_CLIENT_SECRET');
-      const token = spawn('bash', ['-c', curl!.trim()], {
-        env: { ...process.env, APPKEYS_ADMIN_CLIENT_SECRET: GIVEN_SECRET },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let body = '';
-      token.stdout.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      expect(await new Promise((resolve) => token.on('close', resolve))).toBe(0);
-      expect(JSON.parse(body)).toMatchObject({ access_token: expect.any(String), scope: 'appkeys:admin' });
-    } finally {
-      expect(await server.stop('SIGTERM', 10_000)).toBe(0);
-    }
-  }, 60_000);
+  it(
+    'npm start never prints APPKEYS_ADMIN_CLIENT_SECRET, ' + 'and the curl line it prints gets a token with it',
+    async () => {
+      const port = await freePort();
+      const server = spawnStandalone({ PORT: String(port), APPKEYS_ADMIN_CLIENT_SECRET: GIVEN_SECRET });
+      try {
+        await server.until((output) => output.includes('management API') || undefined, 30_000);
+        expect(server.stdout()).not.toContain(GIVEN_SECRET);
+        expect(server.stderr()).not.toContain(GIVEN_SECRET);
+        const curl = server
+          .stdout()
+          .split('\n')
+          .find((line) => line.trim().startsWith('curl '));
+        expect(curl).toContain('$APPKEYS_ADMIN_CLIENT_SECRET');
+        const token = spawn('bash', ['-c', curl!.trim()], {
+          env: { ...process.env, APPKEYS_ADMIN_CLIENT_SECRET: GIVEN_SECRET },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let body = '';
+        token.stdout.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        expect(await new Promise((resolve) => token.on('close', resolve))).toBe(0);
+        expect(JSON.parse(body)).toMatchObject({ access_token: expect.any(String), scope: 'appkeys:admin' });
+      } finally {
+        expect(await server.stop('SIGTERM', 10_000)).toBe(0);
+      }
+    },
+    60_000,
+  );
 });
 
 describe('metrics', () => {

@@ -128,39 +128,45 @@ if (redisOrSkip()) {
         }
       });
 
-      it('rejects a waitForReplicas that is not { replicas, timeoutMs } of positive integers, naming the option', () => {
-        const client = redis.client();
-        for (const [waitForReplicas, path] of [
-          [0, 'waitForReplicas'],
-          [{ replicas: 0, timeoutMs: 100 }, 'waitForReplicas.replicas'],
-          [{ replicas: 1.5, timeoutMs: 100 }, 'waitForReplicas.replicas'],
-          [{ replicas: 1 }, 'waitForReplicas.timeoutMs'],
-          [{ replicas: 1, timeoutMs: 0 }, 'waitForReplicas.timeoutMs'],
-        ] as const) {
-          expect(() => redisStore({ client, waitForReplicas: waitForReplicas as never })).toThrow(
-            `redisStore options.${path} must be`,
-          );
-        }
-      });
+      it(
+        'rejects a waitForReplicas that is not { replicas, timeoutMs } of positive integers, ' + 'naming the option',
+        () => {
+          const client = redis.client();
+          for (const [waitForReplicas, path] of [
+            [0, 'waitForReplicas'],
+            [{ replicas: 0, timeoutMs: 100 }, 'waitForReplicas.replicas'],
+            [{ replicas: 1.5, timeoutMs: 100 }, 'waitForReplicas.replicas'],
+            [{ replicas: 1 }, 'waitForReplicas.timeoutMs'],
+            [{ replicas: 1, timeoutMs: 0 }, 'waitForReplicas.timeoutMs'],
+          ] as const) {
+            expect(() => redisStore({ client, waitForReplicas: waitForReplicas as never })).toThrow(
+              `redisStore options.${path} must be`,
+            );
+          }
+        },
+      );
     });
 
     describe('waitForReplicas', () => {
-      it('answers 503 when too few replicas acknowledge a change, which has nonetheless landed on the master', async () => {
-        // the private server has no replica: WAIT 1 times out with 0 acknowledgements
-        const prefix = redis.namespace('wait');
-        const store = redisStore({ client: redis.client(), prefix, waitForReplicas: { replicas: 1, timeoutMs: 50 } });
-        const failure = await store.putClient(clientMetadata('c1'), T0).then(
-          () => undefined,
-          (err: unknown) => err,
-        );
-        expect(isStoreUnavailable(failure)).toBe(true);
-        expect(String((failure as Error).cause)).toMatch(/0 of 1 replicas acknowledged/);
-        // reads do not WAIT, and show the change on the master; a retry finds it there
-        expect((await store.getClient('c1'))?.metadata).toEqual(clientMetadata('c1'));
-        const plain = redisStore({ client: redis.client(), prefix });
-        expect(await plain.putClient(clientMetadata('c1'), T0)).toBe('unchanged');
-        expect(await plain.verify()).toEqual({ ok: true, problems: [] });
-      });
+      it(
+        'answers 503 when too few replicas acknowledge a change, ' + 'which has nonetheless landed on the master',
+        async () => {
+          // the private server has no replica: WAIT 1 times out with 0 acknowledgements
+          const prefix = redis.namespace('wait');
+          const store = redisStore({ client: redis.client(), prefix, waitForReplicas: { replicas: 1, timeoutMs: 50 } });
+          const failure = await store.putClient(clientMetadata('c1'), T0).then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          expect(isStoreUnavailable(failure)).toBe(true);
+          expect(String((failure as Error).cause)).toMatch(/0 of 1 replicas acknowledged/);
+          // reads do not WAIT, and show the change on the master; a retry finds it there
+          expect((await store.getClient('c1'))?.metadata).toEqual(clientMetadata('c1'));
+          const plain = redisStore({ client: redis.client(), prefix });
+          expect(await plain.putClient(clientMetadata('c1'), T0)).toBe('unchanged');
+          expect(await plain.verify()).toEqual({ ok: true, problems: [] });
+        },
+      );
 
       it('answers 503 the same way through a node-redis client', async () => {
         const client = await nodeRedisClient();

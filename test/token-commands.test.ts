@@ -139,7 +139,8 @@ describe.runIf(privateRedis)('Redis commands per token request', () => {
     });
 
     process.stdout.write(
-      `Redis commands per client_credentials token request, those run by scripts included (${REQUESTS} requests each)\n` +
+      `Redis commands per client_credentials token request, those run by scripts included ` +
+        `(${REQUESTS} requests each)\n` +
         `  without appkeys: ${total(without) / REQUESTS} (${perRequest(without)})\n` +
         `  with appkeys:    ${total(withIt) / REQUESTS} (${perRequest(withIt)})\n`,
     );

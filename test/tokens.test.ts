@@ -36,75 +36,92 @@ describe.each(backends)('tokens of bound clients, on the $name backend', (backen
   }
 
   describe('claims', () => {
-    it("gives a bound client's client_credentials token application_id and key_type, shown by introspection", async () => {
-      const t = await start();
-      const { appId } = await t.boundClient('alice', 'oob-bound', 'SANDBOX');
+    it(
+      "gives a bound client's client_credentials token application_id and key_type, " + 'shown by introspection',
+      async () => {
+        const t = await start();
+        const { appId } = await t.boundClient('alice', 'oob-bound', 'SANDBOX');
 
-      const token = await t.accessToken('oob-bound');
+        const token = await t.accessToken('oob-bound');
 
-      expect(await t.introspect(token)).toMatchObject({
-        active: true,
-        client_id: 'oob-bound',
-        application_id: appId,
-        key_type: 'SANDBOX',
-        token_type: 'Bearer',
-      });
-    });
+        expect(await t.introspect(token)).toMatchObject({
+          active: true,
+          client_id: 'oob-bound',
+          application_id: appId,
+          key_type: 'SANDBOX',
+          token_type: 'Bearer',
+        });
+      },
+    );
 
-    it("still calls the caller's extraTokenClaims and merges its claims, the binding's winning on the same names", async () => {
-      const calledFor: string[] = [];
-      const t = await start(
-        {},
-        {
-          extraTokenClaims(_ctx, token) {
-            calledFor.push(token.clientId!);
-            return { tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' };
+    it(
+      "still calls the caller's extraTokenClaims and merges its claims, " + "the binding's winning on the same names",
+      async () => {
+        const calledFor: string[] = [];
+        const t = await start(
+          {},
+          {
+            extraTokenClaims(_ctx, token) {
+              calledFor.push(token.clientId!);
+              return { tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' };
+            },
           },
-        },
-      );
-      const { appId } = await t.boundClient('alice', 'oob-bound');
+        );
+        const { appId } = await t.boundClient('alice', 'oob-bound');
 
-      const token = await t.accessToken('oob-bound');
+        const token = await t.accessToken('oob-bound');
 
-      expect(calledFor).toContain('oob-bound');
-      expect(await t.introspect(token)).toMatchObject({
-        active: true,
-        tenant: 'acme',
-        application_id: appId,
-        key_type: 'PRODUCTION',
-      });
-    });
+        expect(calledFor).toContain('oob-bound');
+        expect(await t.introspect(token)).toMatchObject({
+          active: true,
+          tenant: 'acme',
+          application_id: appId,
+          key_type: 'PRODUCTION',
+        });
+      },
+    );
 
-    it("keeps application_id and key_type to the binding: an unbound client's token has neither, even when the caller's claims name them, and stays active", async () => {
-      const t = await start(
-        {},
-        {
-          extraTokenClaims: () => ({ tenant: 'acme', application_id: 'from-the-caller', key_type: 'from-the-caller' }),
-        },
-      );
-      await t.registerClient('oob-unbound');
+    it(
+      "keeps application_id and key_type to the binding: an unbound client's token has neither, " +
+        "even when the caller's claims name them, and stays active",
+      async () => {
+        const t = await start(
+          {},
+          {
+            extraTokenClaims: () => ({
+              tenant: 'acme',
+              application_id: 'from-the-caller',
+              key_type: 'from-the-caller',
+            }),
+          },
+        );
+        await t.registerClient('oob-unbound');
 
-      for (const token of [await t.accessToken('oob-unbound'), await t.admin()]) {
-        const introspected = await t.introspect(token);
-        expect(introspected).toMatchObject({ active: true, tenant: 'acme' });
-        expect(introspected).not.toHaveProperty('application_id');
-        expect(introspected).not.toHaveProperty('key_type');
-      }
-    });
+        for (const token of [await t.accessToken('oob-unbound'), await t.admin()]) {
+          const introspected = await t.introspect(token);
+          expect(introspected).toMatchObject({ active: true, tenant: 'acme' });
+          expect(introspected).not.toHaveProperty('application_id');
+          expect(introspected).not.toHaveProperty('key_type');
+        }
+      },
+    );
 
-    it('gives static and unbound out-of-band clients tokens without binding claims, introspected as usual', async () => {
-      const t = await start();
-      await t.registerClient('oob-unbound');
+    it(
+      'gives static and unbound out-of-band clients tokens without binding claims, ' + 'introspected as usual',
+      async () => {
+        const t = await start();
+        await t.registerClient('oob-unbound');
 
-      const unbound = await t.introspect(await t.accessToken('oob-unbound'));
-      expect(unbound).toMatchObject({ active: true, client_id: 'oob-unbound' });
-      const admin = await t.introspect(await t.admin());
-      expect(admin).toMatchObject({ active: true, client_id: ADMIN_CLIENT.id, scope: 'appkeys:admin' });
-      for (const introspected of [unbound, admin]) {
-        expect(introspected).not.toHaveProperty('application_id');
-        expect(introspected).not.toHaveProperty('key_type');
-      }
-    });
+        const unbound = await t.introspect(await t.accessToken('oob-unbound'));
+        expect(unbound).toMatchObject({ active: true, client_id: 'oob-unbound' });
+        const admin = await t.introspect(await t.admin());
+        expect(admin).toMatchObject({ active: true, client_id: ADMIN_CLIENT.id, scope: 'appkeys:admin' });
+        for (const introspected of [unbound, admin]) {
+          expect(introspected).not.toHaveProperty('application_id');
+          expect(introspected).not.toHaveProperty('key_type');
+        }
+      },
+    );
 
     it('signs application_id and key_type into a JWT access token for a resource server', async () => {
       const t = await start(
@@ -275,20 +292,27 @@ describe.each(backends)('tokens of bound clients, on the $name backend', (backen
   });
 
   describe('requireBinding', () => {
-    it('refuses an unbound out-of-band client with unauthorized_client, saving no token, until it is bound', async () => {
-      const t = await start({ requireBinding: true });
-      await t.registerClient('oob-late');
-      const before = await t.storedTokens();
+    it(
+      'refuses an unbound out-of-band client with unauthorized_client, ' + 'saving no token, until it is bound',
+      async () => {
+        const t = await start({ requireBinding: true });
+        await t.registerClient('oob-late');
+        const before = await t.storedTokens();
 
-      expectOAuthError(await t.clientCredentials('oob-late'), 400, 'unauthorized_client');
-      expect(await t.storedTokens()).toBe(before);
+        expectOAuthError(await t.clientCredentials('oob-late'), 400, 'unauthorized_client');
+        expect(await t.storedTokens()).toBe(before);
 
-      const owner = await t.ownerToken('alice');
-      const appId = await t.application(owner, 'Late app');
-      await t.provideKeys(owner, appId, 'PRODUCTION', 'oob-late');
-      const token = await t.accessToken('oob-late');
-      expect(await t.introspect(token)).toMatchObject({ active: true, application_id: appId, key_type: 'PRODUCTION' });
-    });
+        const owner = await t.ownerToken('alice');
+        const appId = await t.application(owner, 'Late app');
+        await t.provideKeys(owner, appId, 'PRODUCTION', 'oob-late');
+        const token = await t.accessToken('oob-late');
+        expect(await t.introspect(token)).toMatchObject({
+          active: true,
+          application_id: appId,
+          key_type: 'PRODUCTION',
+        });
+      },
+    );
 
     it('refuses an unbound client a JWT access token too', async () => {
       const t = await start(
@@ -350,20 +374,28 @@ describe.each(backends)('tokens of bound clients, on the $name backend', (backen
       expect(await t.introspect(token)).toEqual({ active: false });
     });
 
-    it('keeps the old token inactive when the client is rebound to another application, while new tokens are active', async () => {
-      const t = await start();
-      const { owner: alice, appId: aliceApp } = await t.boundClient('alice', 'oob-bound');
-      const old = await t.accessToken('oob-bound');
-      expect((await t.call('delete', `/appkeys/applications/${aliceApp}`, alice)).status).toBe(204);
+    it(
+      'keeps the old token inactive when the client is rebound to another application, ' +
+        'while new tokens are active',
+      async () => {
+        const t = await start();
+        const { owner: alice, appId: aliceApp } = await t.boundClient('alice', 'oob-bound');
+        const old = await t.accessToken('oob-bound');
+        expect((await t.call('delete', `/appkeys/applications/${aliceApp}`, alice)).status).toBe(204);
 
-      const bob = await t.ownerToken('bob');
-      const bobApp = await t.application(bob, 'Bob app');
-      await t.provideKeys(bob, bobApp, 'PRODUCTION', 'oob-bound');
-      const fresh = await t.accessToken('oob-bound');
+        const bob = await t.ownerToken('bob');
+        const bobApp = await t.application(bob, 'Bob app');
+        await t.provideKeys(bob, bobApp, 'PRODUCTION', 'oob-bound');
+        const fresh = await t.accessToken('oob-bound');
 
-      expect(await t.introspect(old)).toEqual({ active: false });
-      expect(await t.introspect(fresh)).toMatchObject({ active: true, application_id: bobApp, key_type: 'PRODUCTION' });
-    });
+        expect(await t.introspect(old)).toEqual({ active: false });
+        expect(await t.introspect(fresh)).toMatchObject({
+          active: true,
+          application_id: bobApp,
+          key_type: 'PRODUCTION',
+        });
+      },
+    );
 
     it('keeps the old token inactive when the client moves to the other key type of the same application', async () => {
       const t = await start();

@@ -83,7 +83,9 @@ export interface CommandClient {
  */
 export function commandClient(value: unknown, optionPath: string): CommandClient {
   const client = value as Record<string, unknown> | null | undefined;
-  const expected = `${optionPath} must be an ioredis client (Redis or Cluster) or a node-redis v5 client (createClient() or createCluster())`;
+  const expected =
+    `${optionPath} must be an ioredis client (Redis or Cluster) or a node-redis v5 client ` +
+    `(createClient() or createCluster())`;
   if (!client || typeof client !== 'object') throw new TypeError(expected);
   if (typeof client.call === 'function' && typeof client.status === 'string') {
     if (client.isCluster === true && typeof client.nodes === 'function') return new IoredisCluster(value as Cluster);

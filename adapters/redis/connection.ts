@@ -193,7 +193,8 @@ export class Connection {
     if (!(acknowledged >= replicas)) {
       throw storeUnavailable(
         new Error(
-          `the change was applied on the master but only ${acknowledged} of ${replicas} replicas acknowledged it within ${timeoutMs} ms: not durably acknowledged`,
+          `the change was applied on the master but only ${acknowledged} of ${replicas} replicas acknowledged it ` +
+            `within ${timeoutMs} ms: not durably acknowledged`,
         ),
       );
     }

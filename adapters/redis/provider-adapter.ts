@@ -7,7 +7,10 @@ import { hashFields } from './replies.js';
 import * as scripts from './scripts/provider.js';
 
 export interface RedisAdapterOptions {
-  /** An ioredis client (standalone, Sentinel or Cluster) or a node-redis v5 client (`createClient()`, `createCluster()`). */
+  /**
+   * An ioredis client (standalone, Sentinel or Cluster) or a node-redis v5 client (`createClient()`,
+   * `createCluster()`).
+   */
   readonly client: RedisClient;
   /** Prefix of every key. Default `oidc:`. Keys are not tagged by it: they spread over a cluster's slots. */
   readonly prefix?: string;

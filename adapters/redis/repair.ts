@@ -41,8 +41,8 @@ const MAX_LISTED = 1000;
 /**
  * Mends, on a live Redis store, what verify() reports and the data itself can settle, by the rules of
  * repair-rules.ts (one per fix). Each fix is one script that re-checks its condition atomically
- * (scripts/repair.ts), so a concurrent change is never overwritten. What cannot be derived (repair-rules.ts's UNREPAIRABLE) is reported in
- * `unrepairable` and left alone.
+ * (scripts/repair.ts), so a concurrent change is never overwritten. What cannot be derived
+ * (repair-rules.ts's UNREPAIRABLE) is reported in `unrepairable` and left alone.
  */
 export async function repairRedisStore(
   connection: Connection,
@@ -241,7 +241,8 @@ async function repairClients(repair: Repairer): Promise<void> {
       if (Number(await run(repair, scripts.clearBinding, [clientKey, appKey], [clientId, client.app, keyType])) === 1) {
         repair.record(
           'cleared_client_binding',
-          `unbound client ${clientId} (kept it): application ${client.app} ${keyType || '(no key type)'} does not name it`,
+          `unbound client ${clientId} (kept it): ` +
+            `application ${client.app} ${keyType || '(no key type)'} does not name it`,
         );
       }
     }
@@ -326,7 +327,8 @@ async function repairKeyField(
     if (Array.isArray(reply)) {
       repair.record(
         'mirrored_status',
-        `client ${clientId} now mirrors status ${String(reply[1])} of application ${id} (was ${client.status ?? 'none'})`,
+        `client ${clientId} now mirrors status ${String(reply[1])} of application ${id} ` +
+          `(was ${client.status ?? 'none'})`,
       );
     }
     return;
@@ -359,7 +361,8 @@ async function repairKeyField(
   if (Number(reply) === 1) {
     repair.record(
       'dropped_contradicted_claim',
-      `removed application ${id}'s ${keyType} binding: client ${clientId} is bound to application ${client.app} ${holderKeyType}, which names it`,
+      `removed application ${id}'s ${keyType} binding: client ${clientId} is bound to application ${client.app} ` +
+        `${holderKeyType}, which names it`,
     );
   }
 }

@@ -133,7 +133,8 @@ export async function describeProfile(label: string, path: string): Promise<stri
 /** The summary as printable lines. */
 export function profileLines(label: string, path: string, summary: ProfileSummary): string[] {
   const lines = [
-    `  CPU profile of ${label} (${path}): ${Math.round(summary.busyMs)} ms busy of ${Math.round(summary.totalMs)} ms sampled`,
+    `  CPU profile of ${label} (${path}): ${Math.round(summary.busyMs)} ms busy of` +
+      ` ${Math.round(summary.totalMs)} ms sampled`,
     '    self time by area (share of busy time):',
     ...summary.areas.map(([name, share]) => `      ${formatPercent(share).padStart(4)}  ${name}`),
     '    self time by function:',

@@ -126,7 +126,8 @@ export function sentAgrees(report: CommandReport): boolean {
 export function commandTable(name: string, report: CommandReport | undefined, unit = 'request'): string[] {
   if (!report) return [`  ${name}: not counted`];
   const lines = [
-    `  ${name}: ${report.requests} sequential ${unit}s → ${formatPerRequest(roundTripsPerRequest(report))} round trips` +
+    `  ${name}: ${report.requests} sequential ${unit}s →` +
+      ` ${formatPerRequest(roundTripsPerRequest(report))} round trips` +
       ` and ${formatPerRequest(commandsPerRequest(report))} commands per ${unit}`,
   ];
   for (const row of sentRows(report)) {

@@ -111,7 +111,8 @@ function tokenLines(section: TokenSection, title = 'Token endpoint'): string[] {
     const shares = [...comparison.a.rounds, ...comparison.b.rounds].map((r) => r.othersCpu);
     lines.push(
       '',
-      '| server | req/s per round | median req/s | server CPU / token (median) | CPU used by other processes per round | Redis round trips / token | Redis commands / token |',
+      '| server | req/s per round | median req/s | server CPU / token (median)' +
+        ' | CPU used by other processes per round | Redis round trips / token | Redis commands / token |',
       '|---|---|---:|---:|---|---:|---|',
       serverRow(comparison.a),
       serverRow(comparison.b),
@@ -144,7 +145,8 @@ function bindsLines(section: BindsSection): string[] {
     '',
     section.setup,
     '',
-    '| binds/s per round | median binds/s | p50 · p99 latency per round | server · redis CPU / bind (median) | CPU used by other processes per round |',
+    '| binds/s per round | median binds/s | p50 · p99 latency per round | server · redis CPU / bind (median)' +
+      ' | CPU used by other processes per round |',
     '|---|---:|---|---|---|',
     `| ${rounds.map((r) => formatRate(r.requestsPerSecond)).join(' · ')} | ${formatRate(result.medianRate)}` +
       ` | ${rounds.map((r) => `${r.latencyP50Ms} · ${r.latencyP99Ms} ms`).join(', ')}` +
@@ -178,9 +180,11 @@ function bindsLines(section: BindsSection): string[] {
     const bindItself = Math.abs(clientReads - 1) < 0.01 && Math.abs(scripts - 1) < 0.01;
     lines.push(
       '',
-      `Redis round trips per bind: **${formatPerRequest(roundTripsPerRequest(report))}** over ${report.requests} sequential binds` +
+      `Redis round trips per bind: **${formatPerRequest(roundTripsPerRequest(report))}** over` +
+        ` ${report.requests} sequential binds` +
         ` = ${formatPerRequest(auth)} for authenticating the caller + ${formatPerRequest(clientReads)} client read` +
-        ` + ${formatPerRequest(scripts)} script (goal for the bind: one client read, one script: ${bindItself ? 'met' : '**missed**'})`,
+        ` + ${formatPerRequest(scripts)} script (goal for the bind: one client read, one script:` +
+        ` ${bindItself ? 'met' : '**missed**'})`,
       '',
       '| per bind | command | for |',
       '|---:|---|---|',
@@ -202,7 +206,10 @@ function flat(result: ScaleResult): boolean {
 
 function memoryGrowth(run: VerifyRun): string {
   const grew = (to: number, from: number) => formatBytes(Math.max(0, to - from));
-  return `${grew(run.peak.liveHeap, run.baseline.heapUsed)} · ${grew(run.peak.heapUsed, run.baseline.heapUsed)} · ${grew(run.peak.rss, run.baseline.rss)}`;
+  return (
+    `${grew(run.peak.liveHeap, run.baseline.heapUsed)} · ${grew(run.peak.heapUsed, run.baseline.heapUsed)} ·` +
+    ` ${grew(run.peak.rss, run.baseline.rss)}`
+  );
 }
 
 function scaleLines(section: ScaleSection): string[] {
@@ -215,30 +222,47 @@ function scaleLines(section: ScaleSection): string[] {
     '',
     '| measure | at scale | goal |',
     '|---|---:|---|',
-    `| Redis memory per binding (used_memory delta of binding ${formatCount(result.n)} loaded pairs / N) | ${formatBytes(m.perBinding)} | ${verdict(m.perBinding, goals.perBinding)} |`,
-    `| Redis memory per application (record + 3 index entries) / per client record | ${formatBytes(m.perApplication)} / ${formatBytes(m.perClient)} | |`,
+    `| Redis memory per binding (used_memory delta of binding ${formatCount(result.n)} loaded pairs / N)` +
+      ` | ${formatBytes(m.perBinding)} | ${verdict(m.perBinding, goals.perBinding)} |`,
+    `| Redis memory per application (record + 3 index entries)` +
+      ` / per client record | ${formatBytes(m.perApplication)} / ${formatBytes(m.perClient)} | |`,
     `| Redis memory per bound application + client, in all | ${formatBytes(m.totalPerBoundPair)} | |`,
     // the verify() goal is for 1,000,000 bindings: measured at that size, else extrapolated and said so
     `| verify() over ${formatCount(result.n)} (SCAN, streaming) | ${formatSeconds(result.verify.large.seconds)}` +
-      ` (${result.verify.large.result.ok ? 'ok' : 'PROBLEMS'}) | ${result.n >= 1_000_000 ? verdict(result.verify.large.seconds, goals.verifySeconds) : `(goal ${goals.verifySeconds.text} is for 1,000,000)`} |`,
+      ` (${result.verify.large.result.ok ? 'ok' : 'PROBLEMS'}) | ${
+        result.n >= 1_000_000
+          ? verdict(result.verify.large.seconds, goals.verifySeconds)
+          : `(goal ${goals.verifySeconds.text} is for 1,000,000)`
+      } |`,
     ...(result.n < 1_000_000
       ? [
-          `| verify() over 1,000,000, extrapolated linearly from ${formatCount(result.n)} (not measured; \`BENCH_SCALE_N=1000000\` measures it) |` +
-            ` ${formatSeconds((result.verify.large.seconds * 1_000_000) / result.n)} | ${verdict((result.verify.large.seconds * 1_000_000) / result.n, goals.verifySeconds)} |`,
+          `| verify() over 1,000,000, extrapolated linearly from ${formatCount(result.n)} (not measured;` +
+            ` \`BENCH_SCALE_N=1000000\` measures it) |` +
+            ` ${formatSeconds((result.verify.large.seconds * 1_000_000) / result.n)} |` +
+            ` ${verdict((result.verify.large.seconds * 1_000_000) / result.n, goals.verifySeconds)} |`,
         ]
       : []),
-    `| verify() memory, growth over its start: live heap (after full GC) · heapUsed · rss — at ${formatCount(result.small)}; at ${formatCount(result.n)}` +
-      ` | ${memoryGrowth(result.verify.small)}; ${memoryGrowth(result.verify.large)} | flat: live-heap growth at ${formatCount(result.n)}` +
-      ` within ${formatBytes(FLAT_SLACK)} of that at ${formatCount(result.small)}: ${flat(result) ? 'met' : '**missed**'} |`,
+    `| verify() memory, growth over its start: live heap (after full GC)` +
+      ` · heapUsed · rss — at ${formatCount(result.small)}; at ${formatCount(result.n)}` +
+      ` | ${memoryGrowth(result.verify.small)}; ${memoryGrowth(result.verify.large)} | flat:` +
+      ` live-heap growth at ${formatCount(result.n)}` +
+      ` within ${formatBytes(FLAT_SLACK)} of that at ${formatCount(result.small)}:` +
+      ` ${flat(result) ? 'met' : '**missed**'} |`,
     '',
-    `Memory: the client record is a \`${m.clientEncoding}\` (metadata ${m.metadataBytes} B > hash-max-listpack-value ${m.listpackValueLimit} B),` +
-      ` sampled at ${formatBytes(m.clientBefore)} unbound and ${formatBytes(m.clientAfter)} bound; the application record (\`${m.applicationEncoding}\`)` +
-      ` ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)}. The six client fields of a binding add` +
-      ` ${formatBytes(m.bindingInHashtable)} to a \`${m.clientEncoding}\` client record, ${formatBytes(m.bindingInListpack)} to the same record` +
-      ` as a listpack (scratch copies with hash-max-listpack-value 1024; averages of 8 sampled records). Each member of the ${formatCount(result.n)}-member indexes:` +
+    `Memory: the client record is a \`${m.clientEncoding}\`` +
+      ` (metadata ${m.metadataBytes} B > hash-max-listpack-value ${m.listpackValueLimit} B),` +
+      ` sampled at ${formatBytes(m.clientBefore)} unbound and ${formatBytes(m.clientAfter)} bound;` +
+      ` the application record (\`${m.applicationEncoding}\`)` +
+      ` ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)}. The six client` +
+      ` fields of a binding add` +
+      ` ${formatBytes(m.bindingInHashtable)} to a \`${m.clientEncoding}\` client record,` +
+      ` ${formatBytes(m.bindingInListpack)} to the same record` +
+      ` as a listpack (scratch copies with hash-max-listpack-value 1024; averages of 8 sampled records). Each` +
+      ` member of the ${formatCount(result.n)}-member indexes:` +
       ` ${formatBytes(m.indexMemberBytes)}.`,
     '',
-    `| store call, sequential (${formatCount(result.small)} → ${formatCount(result.n)}) | p50 | p99 | ratio p50 · p99 |`,
+    `| store call, sequential (${formatCount(result.small)} → ${formatCount(result.n)})` +
+      ` | p50 | p99 | ratio p50 · p99 |`,
     '|---|---|---|---|',
   ];
   for (const operation of SCALE_OPERATIONS) {
@@ -247,7 +271,8 @@ function scaleLines(section: ScaleSection): string[] {
     const r99 = large.p99 / small.p99;
     const met = goals.latencyRatio.met(r50) && goals.latencyRatio.met(r99);
     lines.push(
-      `| ${operation} | ${formatMicros(small.p50)} → ${formatMicros(large.p50)} | ${formatMicros(small.p99)} → ${formatMicros(large.p99)}` +
+      `| ${operation} | ${formatMicros(small.p50)} → ${formatMicros(large.p50)} | ${formatMicros(small.p99)} →` +
+        ` ${formatMicros(large.p99)}` +
         ` | ${r50.toFixed(2)} · ${r99.toFixed(2)} (goal ${goals.latencyRatio.text}: ${met ? 'met' : '**missed**'}) |`,
     );
   }

@@ -166,11 +166,14 @@ export async function run(context: CommandContext): Promise<number> {
       );
     } else if (result.outcome === 'rejected') {
       lines.push(
-        `${dryRun ? 'would reject ' : 'rejected'}  ${id} (entry ${entry.position}): ${result.error}${result.description ? ` — ${result.description}` : ''}`,
+        `${dryRun ? 'would reject ' : 'rejected'}  ${id} (entry ${entry.position}): ` +
+          `${result.error}${result.description ? ` — ${result.description}` : ''}`,
       );
     }
   }
-  const summary = `created ${counts.created}, replaced ${counts.replaced}, unchanged ${counts.unchanged}, rejected ${counts.rejected}`;
+  const summary =
+    `created ${counts.created}, replaced ${counts.replaced}, unchanged ${counts.unchanged}, ` +
+    `rejected ${counts.rejected}`;
   const out = [...lines, `${dryRun ? 'dry run, nothing written: ' : ''}${summary}`];
   if (stopped !== undefined) {
     const left = entries.length - results.size;

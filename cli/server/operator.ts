@@ -57,7 +57,9 @@ export function operatorBanner(running: StartedServer, operator: OperatorConfig,
     `appkeys server for ${running.url}`,
     `  configuration: ${operator.file}`,
     `  address: ${whereItListens(running.address)}`,
-    `  storage: ${storage ?? 'memory (lost on restart, not shared between processes; name redis in the module or set REDIS_URL)'}`,
+    `  storage: ${
+      storage ?? 'memory (lost on restart, not shared between processes; name redis in the module or set REDIS_URL)'
+    }`,
     '',
     `The management API is under ${api} (OpenAPI: ${api}/openapi.json).`,
     'Admins: tokens of a static client whose scope lists appkeys:admin. Owners: signed-in accounts, scope appkeys.',

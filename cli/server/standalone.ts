@@ -181,10 +181,15 @@ export function banner(running: RunningServer, storage: string | undefined): str
     `  address: ${whereItListens(running.address)}`,
     `  storage: ${storage ?? 'memory (lost on restart; set REDIS_URL to keep it in Redis)'}`,
     `  admin client: ${running.adminClientId}`,
-    `  admin secret: ${running.adminClientSecretGenerated ? running.adminClientSecret : 'from APPKEYS_ADMIN_CLIENT_SECRET (not shown)'}`,
+    `  admin secret: ${
+      running.adminClientSecretGenerated ? running.adminClientSecret : 'from APPKEYS_ADMIN_CLIENT_SECRET (not shown)'
+    }`,
     '',
-    `Get an admin token (scope appkeys:admin)${running.adminClientSecretGenerated ? '' : ', with APPKEYS_ADMIN_CLIENT_SECRET set in your shell'}:`,
-    `  curl -s -u ${adminCredentials(running)} -d grant_type=client_credentials -d scope=appkeys:admin ${running.url}/token`,
+    `Get an admin token (scope appkeys:admin)${
+      running.adminClientSecretGenerated ? '' : ', with APPKEYS_ADMIN_CLIENT_SECRET set in your shell'
+    }:`,
+    `  curl -s -u ${adminCredentials(running)} -d grant_type=client_credentials -d` +
+      ` scope=appkeys:admin ${running.url}/token`,
     '',
     'Get an owner token (scope appkeys) by signing in as a developer through the development login:',
     `  npm run -s owner-token -- alice        # ISSUER=${running.url} if not the default`,

@@ -111,7 +111,8 @@ export function developmentLoginRefusal(settings: {
     "refusing to start: NODE_ENV=production, but this server would sign anyone in through oidc-provider's " +
       'development login (any username, no password). In production, run your own configuration, with your own login ' +
       '(configuration.interactions and findAccount, features.devInteractions off): `appkeys serve --config FILE`, or ' +
-      'mount appKeys() into your own server (see README.md, "Running your configuration" and "Mounting into your server"). ' +
+      'mount appKeys() into your own server (see README.md, ' +
+      '"Running your configuration" and "Mounting into your server"). ' +
       'To try the development server out, unset NODE_ENV.',
   );
 }
@@ -120,7 +121,10 @@ export interface ServerSettings {
   readonly port: number;
   /** The interface to listen on. Default `127.0.0.1`: reachable from this machine only. */
   readonly host?: string;
-  /** The issuer; absent, `http://localhost:PORT` (`http://HOST:PORT` for a HOST other than loopback or every interface). */
+  /**
+   * The issuer; absent, `http://localhost:PORT` (`http://HOST:PORT` for a HOST other than loopback or every
+   * interface).
+   */
   readonly issuer?: string;
   /** The provider configuration for that issuer, before `keys.configuration()` merges appkeys in. */
   readonly configuration: (issuer: string) => Configuration;

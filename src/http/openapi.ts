@@ -90,7 +90,8 @@ function rfc7591Properties(): Record<string, Json> {
   return {
     redirect_uris: uriList('Redirection URIs (required for the authorization_code and implicit grants).'),
     token_endpoint_auth_method: string(
-      'How the client authenticates at the token endpoint, e.g. client_secret_basic, client_secret_post, private_key_jwt, none.',
+      'How the client authenticates at the token endpoint, e.g. client_secret_basic, ' +
+        'client_secret_post, private_key_jwt, none.',
     ),
     grant_types: stringList(
       'OAuth grant types the client may use, e.g. authorization_code, refresh_token, client_credentials.',
@@ -117,7 +118,8 @@ function rfc7591Properties(): Record<string, Json> {
 /** What the provider's client schema always puts in the metadata it normalizes. */
 const PUBLIC_METADATA_REQUIRED = ['client_id', 'grant_types', 'response_types', 'token_endpoint_auth_method'] as const;
 
-const SERVER_OWNED_NOTE = `The binding property \`${BINDING_PROPERTY}\` is server-owned: it is ignored in requests and never returned.`;
+const SERVER_OWNED_NOTE =
+  `The binding property \`${BINDING_PROPERTY}\` is server-owned: ` + `it is ignored in requests and never returned.`;
 
 function schemas(): Record<string, Json> {
   const bindingProperties: Record<string, Json> = {
@@ -125,7 +127,8 @@ function schemas(): Record<string, Json> {
     key_type: schema('KeyType'),
     client_id: clientIdSchema('The bound client.'),
     origin: string(
-      '`provided`: an existing client whose keys were proven; `generated`: created for the application (deleted with it).',
+      '`provided`: an existing client whose keys were proven; `generated`: ' +
+        'created for the application (deleted with it).',
       { enum: ['provided', 'generated'] },
     ),
     bound_at: timestamp('When the binding was made.'),
@@ -139,7 +142,8 @@ function schemas(): Record<string, Json> {
   return {
     KeyType: string('The kind of keys: at most one client per key type per application.', { enum: [...KEY_TYPES] }),
     ApplicationStatus: string(
-      "`BLOCKED` applications' clients get `invalid_client` at the token endpoint and their tokens stop introspecting as active.",
+      "`BLOCKED` applications' clients get `invalid_client` at the token endpoint and their tokens stop " +
+        'introspecting as active.',
       { enum: [...APPLICATION_STATUSES] },
     ),
     Binding: object(bindingProperties, bindingRequired, {
@@ -154,7 +158,8 @@ function schemas(): Record<string, Json> {
         owner: {
           type: ['string', 'null'],
           description:
-            'Account id of the owner; `null` for an application an admin created for no account (only admins see and change it).',
+            'Account id of the owner; `null` for an application an admin created for no account ' +
+            '(only admins see and change it).',
         },
         status: schema('ApplicationStatus'),
         created_at: timestamp('When the application was created.'),
@@ -207,7 +212,8 @@ function schemas(): Record<string, Json> {
       {
         client_id: clientIdSchema("The existing client's id."),
         client_secret: clientSecretSchema(
-          "The existing client's secret, proving possession. Checked in constant time and never stored by the registry.",
+          "The existing client's secret, proving possession. Checked in constant time and " +
+            'never stored by the registry.',
         ),
       },
       ['client_id', 'client_secret'],
@@ -239,7 +245,8 @@ function schemas(): Record<string, Json> {
       PUBLIC_METADATA_REQUIRED,
       {
         description:
-          'Client metadata as the provider normalized it, without the secret. Other metadata the provider recognizes may appear.',
+          'Client metadata as the provider normalized it, without the secret. Other metadata the ' +
+          'provider recognizes may appear.',
         additionalProperties: true,
       },
     ),
@@ -253,7 +260,8 @@ function schemas(): Record<string, Json> {
       [...bindingRequired, 'client_secret', 'client'],
       {
         description:
-          'The binding of a generated client (the Binding fields), its secret (shown only in this response) and its metadata.',
+          'The binding of a generated client (the Binding fields), its secret ' +
+          '(shown only in this response) and its metadata.',
         additionalProperties: false,
       },
     ),
@@ -270,7 +278,8 @@ function schemas(): Record<string, Json> {
         ...metadataProperties,
         client_id: clientIdSchema("Optional; when given it must equal the path's client_id."),
         client_secret: clientSecretSchema(
-          'The secret the client was given where it was created. Required unless `token_endpoint_auth_method` needs none (e.g. `none`, `private_key_jwt`).',
+          'The secret the client was given where it was created. Required unless `token_endpoint_auth_method` ' +
+            'needs none (e.g. `none`, `private_key_jwt`).',
         ),
         client_secret_expires_at: {
           type: 'integer',
@@ -281,7 +290,8 @@ function schemas(): Record<string, Json> {
       [],
       {
         description:
-          "Metadata (RFC 7591) of a client created elsewhere, secret included, validated by the provider's own client schema. " +
+          'Metadata (RFC 7591) of a client created elsewhere, secret included, ' +
+          "validated by the provider's own client schema. " +
           'Additional properties the provider recognizes are allowed. ' +
           SERVER_OWNED_NOTE,
         additionalProperties: true,
@@ -345,14 +355,17 @@ function parameters(): Record<PathParameterName | QueryParameterName, Json> {
       name: 'client_id',
       in: 'path',
       required: true,
-      description: `Client id: 1–${CLIENT_ID_MAX} printable ASCII characters (percent-encoded in the path); otherwise 400 \`invalid_request\`.`,
+      description:
+        `Client id: 1–${CLIENT_ID_MAX} printable ASCII characters (percent-encoded in the path); ` +
+        `otherwise 400 \`invalid_request\`.`,
       schema: { type: 'string', minLength: 1, maxLength: CLIENT_ID_MAX, pattern: CLIENT_ID_PATTERN },
     },
     limit: {
       name: 'limit',
       in: 'query',
       required: false,
-      description: `Page size, ${MIN_LIMIT}–${MAX_LIMIT} (default ${DEFAULT_LIMIT}); otherwise 400 \`invalid_request\`.`,
+      description:
+        `Page size, ${MIN_LIMIT}–${MAX_LIMIT} (default ${DEFAULT_LIMIT}); ` + `otherwise 400 \`invalid_request\`.`,
       schema: { type: 'integer', minimum: MIN_LIMIT, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
     },
     cursor: {
@@ -367,7 +380,8 @@ function parameters(): Record<PathParameterName | QueryParameterName, Json> {
       in: 'query',
       required: false,
       description:
-        'Delete the client even when it is bound, removing its binding. Only `true` or `false`; otherwise 400 `invalid_request`.',
+        'Delete the client even when it is bound, removing its binding. Only `true` or `false`; ' +
+        'otherwise 400 `invalid_request`.',
       schema: { type: 'boolean', default: false },
     },
   };
@@ -502,9 +516,11 @@ export function openApiDocument(prefix: string): Record<string, unknown> {
           type: 'http',
           scheme: 'bearer',
           description:
-            'An access token issued by this provider (an AccessToken or ClientCredentials record), with one of two scopes:\n' +
+            'An access token issued by this provider (an AccessToken or ClientCredentials record), ' +
+            'with one of two scopes:\n' +
             `- \`${OWNER_SCOPE}\` with a subject: an owner, who sees and changes only their own applications;\n` +
-            `- \`${ADMIN_SCOPE}\`: an admin, who may act on every application and on out-of-band clients (\`/clients\`).\n` +
+            `- \`${ADMIN_SCOPE}\`: an admin, who may act on every application and on out-of-band ` +
+            `clients (\`/clients\`).\n` +
             'No or a bad token gives 401 `invalid_token`; a missing scope 403 `insufficient_scope`. ' +
             'A server may replace this check with its own (the `authenticate` option).',
         },

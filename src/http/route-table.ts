@@ -24,7 +24,8 @@ const applicationNotFound = () =>
 /** An owner's change to a BLOCKED application: only an admin may change it until the block is lifted. */
 const blockedOrScope = (more = '', codes: string[] = []) =>
   errorResponse(
-    `The token lacks the scope (\`insufficient_scope\`), or an admin has blocked the application: its owner may read it but not change it (\`application_blocked\`)${more}.`,
+    `The token lacks the scope (\`insufficient_scope\`), or an admin has blocked the application: ` +
+      `its owner may read it but not change it (\`application_blocked\`)${more}.`,
     ['insufficient_scope', 'application_blocked', ...codes],
     AUTH_CHALLENGE,
   );
@@ -145,7 +146,8 @@ export const ROUTES: readonly Route[] = [
       summary: 'Provide keys: bind an existing client after verifying its secret',
       description:
         "Verifies the client's secret with the provider's own comparison and expiry check, then binds it. " +
-        'An unknown client and a wrong secret get the same answer. Failed attempts are throttled per caller and client and per client. ' +
+        'An unknown client and a wrong secret get the same answer. Failed attempts are throttled per caller ' +
+        'and client and per client. ' +
         'Only when the server enables provide keys.',
       body: 'ProvideKeysRequest',
       bodyRequired: true,
@@ -156,7 +158,8 @@ export const ROUTES: readonly Route[] = [
           'invalid_request',
         ]),
         401: errorResponse(
-          'No valid access token (`invalid_token`), or the client is unknown or its secret wrong or expired (`invalid_client`).',
+          'No valid access token (`invalid_token`), or the client is unknown or its secret wrong or ' +
+            'expired (`invalid_client`).',
           ['invalid_token', 'invalid_client'],
           AUTH_CHALLENGE,
         ),
@@ -164,15 +167,18 @@ export const ROUTES: readonly Route[] = [
           'provide_keys_disabled',
         ]),
         404: errorResponse(
-          'No such application, or one the caller does not own (`binding_not_found` only if the binding is removed while being read back).',
+          'No such application, or one the caller does not own (`binding_not_found` only if the binding is ' +
+            'removed while being read back).',
           ['application_not_found', 'binding_not_found'],
         ),
         409: errorResponse(
-          'The client is bound elsewhere, the application already has keys of this type, or the client is statically configured.',
+          'The client is bound elsewhere, the application already has keys of this type, ' +
+            'or the client is statically configured.',
           ['client_already_bound', 'key_type_already_bound', 'client_is_static'],
         ),
         429: errorResponse(
-          'Too many failed attempts; try again after `Retry-After` seconds. A throttled caller gets this answer before any secret is compared.',
+          'Too many failed attempts; try again after `Retry-After` seconds. A throttled caller gets this answer ' +
+            'before any secret is compared.',
           ['too_many_attempts'],
           RETRY_AFTER,
         ),
@@ -193,7 +199,10 @@ export const ROUTES: readonly Route[] = [
       responses: {
         201: jsonResponse('The new client, bound.', schema('GeneratedKeys')),
         400: errorResponse(
-          "A bad key type or request (`invalid_request`, also for `client_id`, `client_secret`, `client_secret_expires_at` or `client_id_issued_at` in the body), or metadata the provider's client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.",
+          'A bad key type or request (`invalid_request`, also for `client_id`, `client_secret`, ' +
+            '`client_secret_expires_at` or `client_id_issued_at` in the body), ' +
+            "or metadata the provider's client schema rejects, a management scope, " +
+            'or a `client_credentials` client with `token_endpoint_auth_method` `none`.',
           ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri'],
         ),
         403: blockedOrScope(),
@@ -261,7 +270,8 @@ export const ROUTES: readonly Route[] = [
           'binding_not_found',
         ]),
         409: errorResponse(
-          'The client was provided from elsewhere (`client_managed_externally`: rotate it where it was created), or it kept changing during the rotation (`conflict`: try again).',
+          'The client was provided from elsewhere (`client_managed_externally`: rotate it where it was created), ' +
+            'or it kept changing during the rotation (`conflict`: try again).',
           ['client_managed_externally', 'conflict'],
         ),
       },
@@ -302,7 +312,9 @@ export const ROUTES: readonly Route[] = [
         200: jsonResponse('The client was replaced.', schema('ClientView')),
         201: jsonResponse('The client was registered.', schema('ClientView')),
         400: errorResponse(
-          "A bad `client_id` or request (`invalid_request`, also when the body's `client_id` differs from the path), or metadata the provider's client schema rejects, a management scope, or a `client_credentials` client with `token_endpoint_auth_method` `none`.",
+          "A bad `client_id` or request (`invalid_request`, also when the body's `client_id` differs from the " +
+            "path), or metadata the provider's client schema rejects, a management scope, " +
+            'or a `client_credentials` client with `token_endpoint_auth_method` `none`.',
           ['invalid_request', 'invalid_client_metadata', 'invalid_redirect_uri'],
         ),
         409: errorResponse('The client is statically configured in the provider.', ['client_is_static']),

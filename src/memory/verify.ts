@@ -34,12 +34,14 @@ export function verifyMemoryState(state: MemoryState): VerifyResult {
     }
     if (binding.origin !== held.origin || binding.bound_at !== held.bound_at || binding.bound_by !== held.bound_by) {
       problems.push(
-        `client ${show(clientId)}: its binding's origin/bound_at/bound_by differ from application ${show(application.id)}'s`,
+        `client ${show(clientId)}: its binding's origin/bound_at/bound_by differ from application ` +
+          `${show(application.id)}'s`,
       );
     }
     if (binding.status !== application.status) {
       problems.push(
-        `client ${show(clientId)}: binding status ${binding.status}, application ${show(application.id)} is ${application.status}`,
+        `client ${show(clientId)}: binding status ${binding.status}, application ${show(application.id)} ` +
+          `is ${application.status}`,
       );
     }
   }
@@ -98,7 +100,11 @@ export function verifyMemoryState(state: MemoryState): VerifyResult {
       if (application?.owner !== owner || application.nameKey !== nameKey) {
         problems.push(
           `owner ${show(owner)}'s name ${show(nameKey)} points to application ${show(id)}, ` +
-            `${application ? `named ${show(application.nameKey)} of owner ${show(application.owner)}` : 'which does not exist'}`,
+            `${
+              application
+                ? `named ${show(application.nameKey)} of owner ${show(application.owner)}`
+                : 'which does not exist'
+            }`,
         );
       }
     }

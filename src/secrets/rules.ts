@@ -47,5 +47,8 @@ export function plaintextNeed(metadata: Readonly<Record<string, unknown>>): stri
 
 /** The refusal of such metadata for a client whose secret is kept only as a hash. */
 export function plaintextRefusal(need: string): string {
-  return `${need} needs the client secret in plaintext, and this client's secret is kept only as a hash (secrets: { hash: 'scrypt' })`;
+  return (
+    `${need} needs the client secret in plaintext, and this client's secret is kept only as a hash ` +
+    `(secrets: { hash: 'scrypt' })`
+  );
 }

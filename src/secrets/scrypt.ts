@@ -22,7 +22,10 @@ export interface ScryptCost {
  */
 export const PRODUCTION_COST: ScryptCost = { ln: 15, r: 8, p: 1 };
 
-/** Parameters a stored hash may name: anything outside is refused rather than run (a corrupt record must not exhaust memory). */
+/**
+ * Parameters a stored hash may name: anything outside is refused rather than run (a corrupt record must not
+ * exhaust memory).
+ */
 const LIMITS = { ln: [10, 20], r: [1, 32], p: [1, 16] } as const;
 
 const SALT_BYTES = 16;

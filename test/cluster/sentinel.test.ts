@@ -26,25 +26,29 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
     await sentinel?.stop();
   });
 
-  it('answers a change when the asked replicas acknowledge it, and 503 with the change on the master when too few exist', async () => {
-    const client = sentinel.ioredis();
-    const prefix = `test:wait:${Date.now()}:`;
-    const both = redisStore({ client, prefix, waitForReplicas: { replicas: 2, timeoutMs: 1000 } });
-    expect(await both.putClient(clientMetadata('c1'), T0)).toBe('created');
+  it(
+    'answers a change when the asked replicas acknowledge it, ' +
+      'and 503 with the change on the master when too few exist',
+    async () => {
+      const client = sentinel.ioredis();
+      const prefix = `test:wait:${Date.now()}:`;
+      const both = redisStore({ client, prefix, waitForReplicas: { replicas: 2, timeoutMs: 1000 } });
+      expect(await both.putClient(clientMetadata('c1'), T0)).toBe('created');
 
-    const three = redisStore({ client, prefix, waitForReplicas: { replicas: 3, timeoutMs: 200 } });
-    const failure = await three.createApplication(newApplication('app1', 'bob')).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    expect(isStoreUnavailable(failure)).toBe(true);
-    expect(String((failure as Error).cause)).toMatch(/only 2 of 3 replicas acknowledged it within 200 ms/);
-    const master = await sentinel.masterPort();
-    expect(await command(master, 'HGET', new StoreKeys(prefix).application('app1'), 'owner')).toBe('bob');
-    // the retry finds the state the unacknowledged change made
-    expect(await both.createApplication(newApplication('app1', 'bob'))).toBe('name_taken');
-    expect(await both.verify()).toEqual({ ok: true, problems: [] });
-  });
+      const three = redisStore({ client, prefix, waitForReplicas: { replicas: 3, timeoutMs: 200 } });
+      const failure = await three.createApplication(newApplication('app1', 'bob')).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(isStoreUnavailable(failure)).toBe(true);
+      expect(String((failure as Error).cause)).toMatch(/only 2 of 3 replicas acknowledged it within 200 ms/);
+      const master = await sentinel.masterPort();
+      expect(await command(master, 'HGET', new StoreKeys(prefix).application('app1'), 'owner')).toBe('bob');
+      // the retry finds the state the unacknowledged change made
+      expect(await both.createApplication(newApplication('app1', 'bob'))).toBe('name_taken');
+      expect(await both.verify()).toEqual({ ok: true, problems: [] });
+    },
+  );
 
   it('loses no acknowledged binding when the master is killed during a load of binds', async () => {
     const client = sentinel.ioredis();

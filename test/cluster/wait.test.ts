@@ -32,29 +32,32 @@ describe.runIf(redisToolsOrSkip())('waitForReplicas on a Redis Cluster of 3 mast
   });
 
   describe.each(['ioredis', 'node-redis'] as const)('with the %s cluster client', (kind) => {
-    it("WAITs after each change on the master owning the prefix's slot, and answers once a replica has it", async () => {
-      expect(masters).toHaveLength(3);
-      await Promise.all(masters.map((port) => command(port, 'CONFIG', 'RESETSTAT')));
-      const prefix = cluster.namespace(`wait-${kind}`);
-      const store = redisStore({ client: clients[kind]!, prefix, waitForReplicas: { replicas: 1, timeoutMs: 2000 } });
+    it(
+      "WAITs after each change on the master owning the prefix's slot, " + 'and answers once a replica has it',
+      async () => {
+        expect(masters).toHaveLength(3);
+        await Promise.all(masters.map((port) => command(port, 'CONFIG', 'RESETSTAT')));
+        const prefix = cluster.namespace(`wait-${kind}`);
+        const store = redisStore({ client: clients[kind]!, prefix, waitForReplicas: { replicas: 1, timeoutMs: 2000 } });
 
-      expect(await store.putClient(clientMetadata('c1'), T0)).toBe('created');
-      expect(await store.createApplication(newApplication('app1', 'bob'))).toBe('created');
-      expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1'))).toEqual({ outcome: 'created' });
-      expect(await store.getClient('c1')).toBeDefined();
+        expect(await store.putClient(clientMetadata('c1'), T0)).toBe('created');
+        expect(await store.createApplication(newApplication('app1', 'bob'))).toBe('created');
+        expect(await store.bind(bindRequest('app1', 'PRODUCTION', 'c1'))).toEqual({ outcome: 'created' });
+        expect(await store.getClient('c1')).toBeDefined();
 
-      const slot = keySlot(new StoreKeys(prefix).client('c1'));
-      const owners: number[] = [];
-      for (const port of masters)
-        if (Number(await command(port, 'CLUSTER', 'COUNTKEYSINSLOT', slot)) > 0) owners.push(port);
-      expect(owners).toHaveLength(1);
-      const calls = await waitCalls(masters);
-      // three changes, three WAITs, all on the owner; reads WAIT for nothing
-      expect(Object.fromEntries(calls)).toEqual(
-        Object.fromEntries(masters.map((port) => [port, port === owners[0] ? 3 : 0])),
-      );
-      expect(await store.verify()).toEqual({ ok: true, problems: [] });
-    });
+        const slot = keySlot(new StoreKeys(prefix).client('c1'));
+        const owners: number[] = [];
+        for (const port of masters)
+          if (Number(await command(port, 'CLUSTER', 'COUNTKEYSINSLOT', slot)) > 0) owners.push(port);
+        expect(owners).toHaveLength(1);
+        const calls = await waitCalls(masters);
+        // three changes, three WAITs, all on the owner; reads WAIT for nothing
+        expect(Object.fromEntries(calls)).toEqual(
+          Object.fromEntries(masters.map((port) => [port, port === owners[0] ? 3 : 0])),
+        );
+        expect(await store.verify()).toEqual({ ok: true, problems: [] });
+      },
+    );
 
     it('answers 503 when fewer replicas than asked acknowledge, leaving the change on the master', async () => {
       const prefix = cluster.namespace(`wait-short-${kind}`);

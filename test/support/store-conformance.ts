@@ -57,21 +57,24 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.getClient('nobody')).toBeUndefined();
       });
 
-      it('registers a client and returns its metadata exactly, empty arrays and nested empty objects included', async () => {
-        const metadata = clientMetadata('c1', {
-          post_logout_redirect_uris: [],
-          jwks: { keys: [] },
-          nested: { empty: {}, list: [[], {}, [{}]], nothing: null, zero: 0, no: false, text: '' },
-          'ünïcödé key': 'välue \u{1F600}',
-          'weird:key{*}': ['a', 1, true, null],
-        });
-        expect(await store.putClient(metadata, T0)).toBe('created');
+      it(
+        'registers a client and returns its metadata exactly, ' + 'empty arrays and nested empty objects included',
+        async () => {
+          const metadata = clientMetadata('c1', {
+            post_logout_redirect_uris: [],
+            jwks: { keys: [] },
+            nested: { empty: {}, list: [[], {}, [{}]], nothing: null, zero: 0, no: false, text: '' },
+            'ünïcödé key': 'välue \u{1F600}',
+            'weird:key{*}': ['a', 1, true, null],
+          });
+          expect(await store.putClient(metadata, T0)).toBe('created');
 
-        const stored = await store.getClient('c1');
-        expect(stored).toEqual({ metadata, registered_at: T0, updated_at: T0, revision: 1 });
-        expect(stored?.binding).toBeUndefined();
-        expect(JSON.stringify(stored?.metadata)).toBe(JSON.stringify(metadata));
-      });
+          const stored = await store.getClient('c1');
+          expect(stored).toEqual({ metadata, registered_at: T0, updated_at: T0, revision: 1 });
+          expect(stored?.binding).toBeUndefined();
+          expect(JSON.stringify(stored?.metadata)).toBe(JSON.stringify(metadata));
+        },
+      );
 
       it('hands out copies: changing what went in or came out changes nothing stored', async () => {
         const metadata = clientMetadata('c1', { nested: { list: ['a'] } });
@@ -640,37 +643,40 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         ]);
       });
 
-      it('refuses createAndBind for a missing or foreign application, a taken key type, or an existing client id', async () => {
-        await seed(['taken'], [['app1', 'bob']]);
-        expect(await store.createAndBind(createAndBindRequest('missing', 'PRODUCTION', clientMetadata('g1')))).toBe(
-          'application_not_found',
-        );
-        expect(
-          await store.createAndBind(
-            createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g1'), { access: ownerAccess('carol') }),
-          ),
-        ).toBe('application_not_found');
-        expect(
-          await store.createAndBind(
-            createAndBindRequest('app1', 'PRODUCTION', clientMetadata('taken', { client_name: 'clobber' })),
-          ),
-        ).toBe('client_exists');
-        expect(await store.getClient('taken')).toEqual({
-          metadata: clientMetadata('taken'),
-          registered_at: T0,
-          updated_at: T0,
-          revision: 1,
-        });
-        expect(await store.getClient('g1')).toBeUndefined();
+      it(
+        'refuses createAndBind for a missing or foreign application, a taken key type, ' + 'or an existing client id',
+        async () => {
+          await seed(['taken'], [['app1', 'bob']]);
+          expect(await store.createAndBind(createAndBindRequest('missing', 'PRODUCTION', clientMetadata('g1')))).toBe(
+            'application_not_found',
+          );
+          expect(
+            await store.createAndBind(
+              createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g1'), { access: ownerAccess('carol') }),
+            ),
+          ).toBe('application_not_found');
+          expect(
+            await store.createAndBind(
+              createAndBindRequest('app1', 'PRODUCTION', clientMetadata('taken', { client_name: 'clobber' })),
+            ),
+          ).toBe('client_exists');
+          expect(await store.getClient('taken')).toEqual({
+            metadata: clientMetadata('taken'),
+            registered_at: T0,
+            updated_at: T0,
+            revision: 1,
+          });
+          expect(await store.getClient('g1')).toBeUndefined();
 
-        expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g1')))).toBe(
-          'created',
-        );
-        expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g2')))).toBe(
-          'key_type_already_bound',
-        );
-        expect(await store.getClient('g2')).toBeUndefined();
-      });
+          expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g1')))).toBe(
+            'created',
+          );
+          expect(await store.createAndBind(createAndBindRequest('app1', 'PRODUCTION', clientMetadata('g2')))).toBe(
+            'key_type_already_bound',
+          );
+          expect(await store.getClient('g2')).toBeUndefined();
+        },
+      );
     });
 
     describe('access: an owner reaches only their own applications, and none while it is BLOCKED', () => {
@@ -762,13 +768,16 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       const limits: AttemptLimits = { perCaller: 3, perClient: 100, windowMs: 10_000 };
       const attempt = { caller: 'mallory', clientId: 'c1' };
 
-      it('records failures up to the per-caller limit, then refuses with the time until the oldest leaves', async () => {
-        expect(await store.recordFailedAttempt(attempt, limits, 1_000)).toBe(0);
-        expect(await store.recordFailedAttempt(attempt, limits, 2_000)).toBe(0);
-        expect(await store.recordFailedAttempt(attempt, limits, 3_000)).toBe(0);
-        expect(await store.recordFailedAttempt(attempt, limits, 5_000)).toBe(6_000);
-        expect(await store.recordFailedAttempt(attempt, limits, 10_999)).toBe(1);
-      });
+      it(
+        'records failures up to the per-caller limit, ' + 'then refuses with the time until the oldest leaves',
+        async () => {
+          expect(await store.recordFailedAttempt(attempt, limits, 1_000)).toBe(0);
+          expect(await store.recordFailedAttempt(attempt, limits, 2_000)).toBe(0);
+          expect(await store.recordFailedAttempt(attempt, limits, 3_000)).toBe(0);
+          expect(await store.recordFailedAttempt(attempt, limits, 5_000)).toBe(6_000);
+          expect(await store.recordFailedAttempt(attempt, limits, 10_999)).toBe(1);
+        },
+      );
 
       it('throttles bind while a window is full, even for a binding that would succeed or exist', async () => {
         await seed(['c1', 'c2'], [['app1', 'bob']]);

@@ -66,7 +66,8 @@ export function clientCacheSettings(
 export function trackableClient(client: unknown, optionPath: string): Redis {
   if (!isStandaloneIoredis(client)) {
     throw new TypeError(
-      `${optionPath} needs a standalone ioredis client (Redis, with or without sentinels); Redis Cluster and node-redis clients are not supported`,
+      `${optionPath} needs a standalone ioredis client (Redis, with or without sentinels); ` +
+        `Redis Cluster and node-redis clients are not supported`,
     );
   }
   return client;

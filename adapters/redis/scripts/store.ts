@@ -68,7 +68,8 @@ if stored[1] then
   redis.call('HINCRBY', KEYS[1], 'rev', 1)
   return 2
 end
-redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'digest', ARGV[4], 'registered_at', ARGV[3], 'updated_at', ARGV[3], 'rev', 1)
+redis.call('HSET', KEYS[1], 'metadata', ARGV[2], 'digest', ARGV[4],
+  'registered_at', ARGV[3], 'updated_at', ARGV[3], 'rev', 1)
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 return 1
 `,
@@ -344,8 +345,10 @@ local denied = refusal(app[1], app[2], ARGV[7], ARGV[9])
 if denied then return denied end
 if app[3] then return -4 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -5 end
-redis.call('HSET', KEYS[2], 'metadata', ARGV[4], 'digest', ARGV[8], 'registered_at', ARGV[5], 'updated_at', ARGV[5], 'rev', 1,
-  'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'generated', 'bound_at', ARGV[5], 'bound_by', ARGV[6], 'status', app[2])
+redis.call('HSET', KEYS[2], 'metadata', ARGV[4], 'digest', ARGV[8],
+  'registered_at', ARGV[5], 'updated_at', ARGV[5], 'rev', 1,
+  'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'generated',
+  'bound_at', ARGV[5], 'bound_by', ARGV[6], 'status', app[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
 return 1

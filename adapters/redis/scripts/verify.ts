@@ -52,8 +52,12 @@ for _, appKey in ipairs(KEYS) do
     problem('application ' .. app.id .. ' lacks owner or name')
   else
     local id = app.id
-    if not redis.call('ZSCORE', ARGV[2], id) then problem('application ' .. id .. ' missing from the applications index') end
-    if not redis.call('ZSCORE', ARGV[3] .. enc(app.owner), id) then problem('application ' .. id .. " missing from its owner's index") end
+    if not redis.call('ZSCORE', ARGV[2], id) then
+      problem('application ' .. id .. ' missing from the applications index')
+    end
+    if not redis.call('ZSCORE', ARGV[3] .. enc(app.owner), id) then
+      problem('application ' .. id .. " missing from its owner's index")
+    end
     if redis.call('HGET', ARGV[4] .. enc(app.owner), app.name_key) ~= id then
       problem('application ' .. id .. " missing from its owner's name index")
     end
@@ -62,7 +66,8 @@ for _, appKey in ipairs(KEYS) do
       if keyType then
         local c = redis.call('HMGET', ARGV[5] .. enc(clientId), 'metadata', 'app', 'key_type', 'status')
         if not c[1] then
-          problem('application ' .. id .. ' ' .. keyType .. ' is bound to client ' .. clientId .. ', which does not exist')
+          problem('application ' .. id .. ' ' .. keyType .. ' is bound to client ' .. clientId
+            .. ', which does not exist')
         elseif c[2] ~= id or c[3] ~= keyType then
           problem('application ' .. id .. ' ' .. keyType .. ' names client ' .. clientId .. ', whose record says '
             .. (c[2] or 'unbound') .. ' ' .. (c[3] or ''))
@@ -94,9 +99,12 @@ for _, clientKey in ipairs(KEYS) do
   elseif not c[1] or not c[2] then
     problem('client record ' .. clientId .. ' lacks metadata or revision')
   else
-    if not redis.call('ZSCORE', ARGV[2], clientId) then problem('client ' .. clientId .. ' missing from the clients index') end
+    if not redis.call('ZSCORE', ARGV[2], clientId) then
+      problem('client ' .. clientId .. ' missing from the clients index')
+    end
     if c[3] and redis.call('HGET', ARGV[3] .. enc(c[3]), 'key:' .. (c[4] or '')) ~= clientId then
-      problem('client ' .. clientId .. ' says it is bound to ' .. c[3] .. ' ' .. (c[4] or '') .. ', which does not name it')
+      problem('client ' .. clientId .. ' says it is bound to ' .. c[3] .. ' ' .. (c[4] or '')
+        .. ', which does not name it')
     end
   end
 end
