@@ -188,6 +188,7 @@ describe.runIf(redisOrSkip())('several server processes on one Redis', () => {
       for (const app of await listAll<ApplicationView>(servers[0]!.url, '/appkeys/applications', owners[owner]!))
         apps.set(app.id, owner);
     }
+    const kept = new Set([...apps.keys()].slice(0, 3));
     const statuses: Record<string, number> = {};
     const failures: string[] = [];
     let sent = 0;
@@ -236,7 +237,8 @@ describe.runIf(redisOrSkip())('several server processes on one Redis', () => {
           token: asOwner,
           expected: [204, 404],
         };
-      if (roll < 0.68)
+      // a few applications are kept out of reach of deletion, so the end state has something to check
+      if (roll < 0.68 && !kept.has(appId))
         return {
           label: 'delete application',
           method: 'DELETE',
