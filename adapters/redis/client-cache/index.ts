@@ -1,13 +1,14 @@
 import type { RedisClient } from '../connection.js';
 import { ClientCache } from './cache.js';
-import { clientCacheSettings, trackableClient } from './options.js';
+import { clientCacheSettings } from './options.js';
 
 /**
  * An opt-in, in-process cache of client records (`redisStore({ clientCache })`), so that the token
  * endpoint's client lookup costs no round trip. Redis tells every process when a record changes
- * (tracker.ts: CLIENT TRACKING in BCAST mode, on two connections of the cache's own). Reads still go
- * through the store's connection (with its timeout and 503 rules); in BCAST mode the server does not
- * need to have seen a key read to report its changes.
+ * (tracker.ts: CLIENT TRACKING in BCAST mode, on two connections of the cache's own, duplicated from
+ * the caller's ioredis or node-redis client). Reads still go through the store's connection (with its
+ * timeout and 503 rules); in BCAST mode the server does not need to have seen a key read to report its
+ * changes.
  *
  * Correctness rules, in order of importance:
  * 1. Nothing is served from memory unless tracking is known to be on, redirected to our live
@@ -60,5 +61,5 @@ export function clientCacheFor(
 ): ClientCache | undefined {
   const settings = clientCacheSettings(value, timeoutMs, optionPath);
   if (!settings) return undefined;
-  return new ClientCache(trackableClient(client, optionPath), clientPrefix, settings);
+  return new ClientCache(client, clientPrefix, settings, optionPath);
 }
