@@ -10,6 +10,7 @@ import {
   clientCacheSettings,
   type ClientCacheSettings,
 } from '../adapters/redis/client-cache/index.js';
+import { ownershipProblem } from '../adapters/redis/client-cache/replies.js';
 import type { NodeRedisClient, RedisClient } from '../adapters/redis/client.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import { redisStore } from '../adapters/redis/store.js';
@@ -93,6 +94,36 @@ function callersOf(kind: Kind, redis: () => TestRedis) {
   };
 }
 
+describe("a cluster node's CLUSTER NODES reply, as the cache checks it", () => {
+  const nodes = (myself: string) =>
+    [
+      'c73999fe 127.0.0.1:43701@53701 master - 0 1796189507050 1 connected 0-5460',
+      `c3e3c5d4 127.0.0.1:28359@38359 ${myself}`,
+      '098ca872 127.0.0.1:33760@43760 slave c3e3c5d4 0 1796189507050 2 connected',
+    ].join('\n') + '\n';
+
+  it('finds nothing wrong with a master owning the slot, in a range or alone', () => {
+    expect(ownershipProblem(nodes('myself,master - 0 0 2 connected 5461-10922'), 5461)).toBeUndefined();
+    expect(ownershipProblem(nodes('myself,master - 0 0 2 connected 100 5461-10922 12000'), 12000)).toBeUndefined();
+  });
+
+  it('refuses a replica, a master without the slot, or one migrating it', () => {
+    expect(ownershipProblem(nodes('myself,slave 098ca872 0 0 7 connected'), 6000)).toBe(
+      'the node is no longer a master',
+    );
+    expect(ownershipProblem(nodes('myself,master - 0 0 2 connected 5462-10922'), 5461)).toBe(
+      'the node no longer owns the slot',
+    );
+    expect(ownershipProblem(nodes('myself,master - 0 0 2 connected 5461-10922 [6000->-c73999fe]'), 6000)).toBe(
+      'the slot is migrating',
+    );
+    expect(
+      ownershipProblem(nodes('myself,master - 0 0 2 connected 5461-10922 [7000->-c73999fe]'), 6000),
+    ).toBeUndefined();
+    expect(ownershipProblem('', 6000)).toBe('unexpected CLUSTER NODES reply');
+  });
+});
+
 describe.runIf(redisOrSkip())('redisStore clientCache', () => {
   describe('options', () => {
     let redis: TestRedis;
@@ -124,18 +155,27 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect(() => redisStore({ client, clientCache: { maxEntries: 5, maxAgeMs: 1000 } })).not.toThrow();
     });
 
-    it('takes a node-redis client, and refuses a cluster client or anything else', () => {
+    it('takes every client redisStore takes, but an ioredis Cluster reading from replicas or anything else', () => {
       const cluster = new Cluster([{ host: '127.0.0.1', port: redis.port }], { lazyConnect: true });
+      const fromReplicas = new Cluster([{ host: '127.0.0.1', port: redis.port }], {
+        lazyConnect: true,
+        scaleReads: 'slave',
+      });
+      const nodeRedis = createClient({ url: redis.url });
       const nodeRedisCluster = createCluster({ rootNodes: [{ url: redis.url }] });
       try {
-        expect(() => redisStore({ client: createClient({ url: redis.url }), clientCache: true })).not.toThrow();
-        for (const client of [cluster, nodeRedisCluster, { sendCommand() {} }] as unknown as RedisClient[]) {
-          expect(() => redisStore({ client, clientCache: true })).toThrow(
-            /^redisStore options\.clientCache needs a standalone ioredis client .*; Redis Cluster clients are not/,
-          );
+        for (const client of [cluster, nodeRedis, nodeRedisCluster] as unknown as RedisClient[]) {
+          expect(() => redisStore({ client, clientCache: true })).not.toThrow();
         }
+        expect(() => redisStore({ client: fromReplicas, clientCache: true })).toThrow(
+          /^redisStore options\.clientCache needs an ioredis Cluster that reads from masters \(scaleReads 'master'\)$/,
+        );
+        expect(() => redisStore({ client: { sendCommand() {} } as unknown as RedisClient, clientCache: true })).toThrow(
+          /^redisStore options\.clientCache needs an ioredis client .* or a node-redis v5 client/,
+        );
       } finally {
         cluster.disconnect();
+        fromReplicas.disconnect();
       }
     });
   });

@@ -119,7 +119,8 @@ export class ClientCache {
     flight.promise = (async () => {
       try {
         const value: CachedHash = Object.freeze({ ...(await load()) });
-        if (!flight.stale && epoch === this.#epoch && this.state === 'tracking') {
+        // through the tracker: the caller's client may have been redirected to another node meanwhile
+        if (!flight.stale && epoch === this.#epoch && this.#tracker.serving()) {
           const now = performance.now();
           if (Object.keys(value).length === 0) {
             this.#records.delete(key);

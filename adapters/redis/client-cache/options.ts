@@ -18,7 +18,7 @@ export interface ClientCacheSettings {
   readonly maxAgeMs: number;
   /** Bound of every command on the dedicated connections (the store's `timeoutMs`). */
   readonly timeoutMs: number;
-  /** How often both dedicated connections are checked (PING, CLIENT TRACKINGINFO). */
+  /** How often both dedicated connections are checked (PING, CLIENT TRACKINGINFO, on a cluster CLUSTER NODES). */
   readonly heartbeatMs: number;
   /** Where a server that cannot track (Redis before 6.2, CLIENT refused by an ACL) is reported, once. */
   readonly warn: (message: string) => void;

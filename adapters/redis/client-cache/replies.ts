@@ -11,6 +11,31 @@ export function trackingProblem(reply: unknown, subscriberId: string): string | 
   return undefined;
 }
 
+/**
+ * What is wrong with a cluster node as the one to track `slot` on, from its own CLUSTER NODES reply:
+ * it must be a master, own the slot, and not be migrating it (keys that moved are changed elsewhere,
+ * unreported). Undefined if nothing.
+ */
+export function ownershipProblem(reply: unknown, slot: number): string | undefined {
+  const myself = String(reply)
+    .split('\n')
+    .map((line) => line.trim().split(' '))
+    .find((fields) => fields[2]?.split(',').includes('myself'));
+  if (!myself) return 'unexpected CLUSTER NODES reply';
+  if (!myself[2]!.split(',').includes('master')) return 'the node is no longer a master';
+  let owned = false;
+  // fields 8 and on: `from-to` or `slot` ranges, `[slot->-id]` migrating, `[slot-<-id]` importing
+  for (const range of myself.slice(8)) {
+    if (range.startsWith('[')) {
+      if (range.includes('->-') && Number.parseInt(range.slice(1), 10) === slot) return 'the slot is migrating';
+      continue;
+    }
+    const [from, to = from] = range.split('-').map(Number);
+    if (from !== undefined && slot >= from && slot <= to!) owned = true;
+  }
+  return owned ? undefined : 'the node no longer owns the slot';
+}
+
 /** Refusals that retrying will not change: no such command or subcommand (before 6.2), no permission. */
 const PERMANENT_REFUSAL = /^(NOPERM|ERR unknown (sub)?command|ERR Unknown subcommand|ERR syntax error)/i;
 

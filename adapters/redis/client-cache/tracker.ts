@@ -1,7 +1,7 @@
 import type { Invalidation, Link } from './links.js';
 import type { ClientCacheSettings } from './options.js';
-import { permanentRefusal, trackingProblem } from './replies.js';
-import type { TrackingSource } from './source.js';
+import { ownershipProblem, permanentRefusal, trackingProblem } from './replies.js';
+import type { Placement, TrackingSource } from './source.js';
 
 /** `idle` until first used; `tracking` serves from memory; `bypass` reads through to Redis. */
 export type ClientCacheState = 'idle' | 'bypass' | 'tracking' | 'unsupported' | 'closed';
@@ -20,8 +20,9 @@ const SUBSCRIBER_NAME = 'appkeys-client-cache-invalidations';
 /** First wait before opening connections again after a failure; it doubles up to the heartbeat. */
 const RETRY_MS = 100;
 
-/** Two connections to the server, from their opening until anything goes wrong with either. */
+/** Two connections to the node holding the records, from their opening until anything goes wrong. */
 interface Session {
+  readonly placement: Placement;
   readonly tracker: Link;
   readonly subscriber: Link;
   /** CLIENT ID of the subscriber, once it is subscribed. */
@@ -30,7 +31,8 @@ interface Session {
 
 /**
  * Keeps Redis reporting every change of a client record to this process, on two connections of its
- * own duplicated from the caller's client; tracking is never enabled on the caller's connections:
+ * own to the node that holds them (the server, or on a cluster the master owning the store's slot);
+ * tracking is never enabled on the caller's connections:
  *
  * - the *tracker* runs `CLIENT TRACKING ON BCAST PREFIX <client key prefix> REDIRECT <subscriber id>`:
  *   from then on the server reports every change of a key under that prefix (creation, change,
@@ -39,9 +41,12 @@ interface Session {
  *   Pub/Sub message with the list of keys, or nil for a flush).
  *
  * Its state says whether the cache may serve from memory: only while tracking is known to be on,
- * redirected to our live subscriber. Whenever either connection closes or a check fails, the listener
- * is told to forget everything, both connections are closed, and the state falls back to `bypass`
- * until tracking is established again on fresh connections.
+ * redirected to our live subscriber, on the node the caller's client sends the records' commands to
+ * (and, on a cluster, which says it is a master owning their slot). Whenever either connection closes,
+ * a check fails or the caller's client routes the slot elsewhere (a failover, a resharding), the
+ * listener is told to forget everything, both connections are closed, and the state falls back to
+ * `bypass` until tracking is established again on fresh connections to whichever node holds the
+ * records then.
  */
 export class Tracker {
   readonly #source: TrackingSource;
@@ -50,6 +55,7 @@ export class Tracker {
 
   #state: ClientCacheState = 'idle';
   #session: Session | undefined;
+  #placing = false;
   #checking = false;
   #retry: NodeJS.Timeout | undefined;
   /** Failed attempts since tracking was last established, for the wait before the next one. */
@@ -79,12 +85,13 @@ export class Tracker {
     return { drops: this.#drops, established: this.#established };
   }
 
-  /** Starts tracking if idle, and says whether a read may be served from memory now. */
+  /** Starts tracking if idle, and says whether a read may be served from memory (or kept) now. */
   serving(): boolean {
     if (this.#state === 'idle') this.#start();
     const session = this.#session;
     if (this.#state === 'tracking' && session && !this.#sound(session)) {
-      // a connection closed and its event has not run yet: an invalidation may be lost already
+      // a connection closed and its event has not run yet, or the caller's client was redirected: an
+      // invalidation may be lost already
       this.#lose(session);
     }
     return this.#state === 'tracking';
@@ -180,15 +187,29 @@ export class Tracker {
     void this.#open();
   }
 
-  /** Opens a session on fresh connections, and sets it up. */
+  /** Opens a session on the node that holds the records now, and sets it up. */
   async #open(): Promise<void> {
-    if (!this.#active() || this.#session || this.#retry) return;
+    if (!this.#active() || this.#session || this.#placing || this.#retry) return;
+    this.#placing = true;
+    let placement: Placement | undefined;
+    try {
+      placement = await this.#bounded(this.#source.place());
+    } catch {
+      placement = undefined;
+    } finally {
+      this.#placing = false;
+    }
+    if (!this.#active() || this.#session) return;
+    if (!placement) {
+      this.#retryLater();
+      return;
+    }
     const links: Link[] = [];
     const lost = () => this.#lose(session);
     let session: Session;
     try {
-      links.push(this.#source.open(TRACKER_NAME, lost), this.#source.open(SUBSCRIBER_NAME, lost));
-      session = { tracker: links[0]!, subscriber: links[1]! };
+      links.push(placement.open(TRACKER_NAME, lost), placement.open(SUBSCRIBER_NAME, lost));
+      session = { placement, tracker: links[0]!, subscriber: links[1]! };
     } catch (err) {
       // the caller's client cannot be duplicated as the cache needs (its options refuse it)
       for (const link of links) link.close();
@@ -215,7 +236,7 @@ export class Tracker {
       if (tracker.peer !== subscriber.peer) throw new Error('the two connections reached different servers');
       const prefix = this.#source.trackedPrefix;
       await this.#bounded(tracker.call(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', id, 'BCAST', 'PREFIX', prefix]));
-      const problem = (await this.#problem(session)) ?? (this.#sound(session) ? undefined : 'disconnected');
+      const problem = (await this.#problem(session)) ?? (this.#sound(session) ? undefined : 'redirected');
       if (problem) throw new Error(problem);
     } catch (err) {
       if (permanentRefusal(err)) this.#unsupported(`the server refused client tracking (${err.message})`);
@@ -232,18 +253,22 @@ export class Tracker {
     this.#waiters.clear();
   }
 
-  /** Whether both connections are up. */
+  /** Whether both connections are up and the caller's client still routes the records to their node. */
   #sound(session: Session): boolean {
-    return session.tracker.ready && session.subscriber.ready;
+    return session.tracker.ready && session.subscriber.ready && session.placement.routed();
   }
 
   /**
-   * What the server says is wrong with the session: tracking off or redirected elsewhere; undefined if
-   * nothing. Rejects when it does not answer.
+   * What the server says is wrong with the session: tracking off or redirected elsewhere, or on a
+   * cluster the node no longer a master owning the slot; undefined if nothing. Rejects when it does not
+   * answer.
    */
   async #problem(session: Session): Promise<string | undefined> {
     const info = await this.#bounded(session.tracker.call(['CLIENT', 'TRACKINGINFO']));
-    return trackingProblem(info, session.subscriberId ?? '');
+    const tracking = trackingProblem(info, session.subscriberId ?? '');
+    const { slot } = session.placement;
+    if (tracking || slot === undefined) return tracking;
+    return ownershipProblem(await this.#bounded(session.tracker.call(['CLUSTER', 'NODES'])), slot);
   }
 
   /** Drops everything, closes the session's connections and opens fresh ones after a while. */
@@ -282,14 +307,15 @@ export class Tracker {
     this.#stop();
     this.#settings.warn(
       `redisStore clientCache is off: ${why}; ` +
-        'every client lookup goes to Redis. It needs Redis 6.2 or later and, with ACLs, the CLIENT command and ' +
-        `the ${CHANNEL} channel.`,
+        'every client lookup goes to Redis. It needs Redis 6.2 or later and, with ACLs, the CLIENT command, ' +
+        `the ${CHANNEL} channel and on a cluster CLUSTER NODES.`,
     );
   }
 
   /**
-   * The heartbeat: while tracking, both connections must answer and tracking must still be on and
-   * redirected to our subscriber; otherwise drop everything and start again. Without a session, open one.
+   * The heartbeat: while tracking, both connections must answer, tracking must still be on and
+   * redirected to our subscriber, and on a cluster the node must still be a master owning the slot;
+   * otherwise drop everything and start again. Without a session, open one.
    */
   async #check(): Promise<void> {
     const session = this.#session;
