@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Cluster, type Redis } from 'ioredis';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -10,7 +10,8 @@ import {
   clientCacheSettings,
   type ClientCacheSettings,
 } from '../adapters/redis/client-cache/index.js';
-import type { RedisClient } from '../adapters/redis/client.js';
+import { ownershipProblem } from '../adapters/redis/client-cache/replies.js';
+import type { NodeRedisClient, RedisClient } from '../adapters/redis/client.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import { redisStore } from '../adapters/redis/store.js';
 import { basicAuth } from '../support/http.js';
@@ -58,6 +59,71 @@ async function callsOf(raw: Redis, command: string): Promise<number> {
   return commandCalls(String(await raw.call('INFO', 'commandstats'))).get(command) ?? 0;
 }
 
+/** The store's client in a test, of either library, and what the test does on its own connection. */
+interface Caller {
+  readonly client: RedisClient;
+  command(...args: string[]): Promise<unknown>;
+  ready(): boolean;
+}
+
+type Kind = 'ioredis' | 'node-redis';
+const KINDS: readonly Kind[] = ['ioredis', 'node-redis'];
+
+/** Opens callers of one library on `redis`; `close()` closes the node-redis ones (`redis.stop()` the others). */
+function callersOf(kind: Kind, redis: () => TestRedis) {
+  const opened: Array<{ destroy(): void }> = [];
+  return {
+    async open(auth: { username?: string; password?: string } = {}): Promise<Caller> {
+      if (kind === 'ioredis') {
+        const client = redis().client(auth);
+        return {
+          client,
+          command: (name, ...args) => client.call(name, ...args),
+          ready: () => client.status === 'ready',
+        };
+      }
+      const created = createClient({ url: redis().url, ...auth });
+      created.on('error', () => {});
+      const client: NodeRedisClient & { destroy(): void } = await created.connect();
+      opened.push(client);
+      return { client, command: (...args) => client.sendCommand(args), ready: () => client.isReady };
+    },
+    close() {
+      for (const client of opened.splice(0)) client.destroy();
+    },
+  };
+}
+
+describe("a cluster node's CLUSTER NODES reply, as the cache checks it", () => {
+  const nodes = (myself: string) =>
+    [
+      'c73999fe 127.0.0.1:43701@53701 master - 0 1796189507050 1 connected 0-5460',
+      `c3e3c5d4 127.0.0.1:28359@38359 ${myself}`,
+      '098ca872 127.0.0.1:33760@43760 slave c3e3c5d4 0 1796189507050 2 connected',
+    ].join('\n') + '\n';
+
+  it('finds nothing wrong with a master owning the slot, in a range or alone', () => {
+    expect(ownershipProblem(nodes('myself,master - 0 0 2 connected 5461-10922'), 5461)).toBeUndefined();
+    expect(ownershipProblem(nodes('myself,master - 0 0 2 connected 100 5461-10922 12000'), 12000)).toBeUndefined();
+  });
+
+  it('refuses a replica, a master without the slot, or one migrating it', () => {
+    expect(ownershipProblem(nodes('myself,slave 098ca872 0 0 7 connected'), 6000)).toBe(
+      'the node is no longer a master',
+    );
+    expect(ownershipProblem(nodes('myself,master - 0 0 2 connected 5462-10922'), 5461)).toBe(
+      'the node no longer owns the slot',
+    );
+    expect(ownershipProblem(nodes('myself,master - 0 0 2 connected 5461-10922 [6000->-c73999fe]'), 6000)).toBe(
+      'the slot is migrating',
+    );
+    expect(
+      ownershipProblem(nodes('myself,master - 0 0 2 connected 5461-10922 [7000->-c73999fe]'), 6000),
+    ).toBeUndefined();
+    expect(ownershipProblem('', 6000)).toBe('unexpected CLUSTER NODES reply');
+  });
+});
+
 describe.runIf(redisOrSkip())('redisStore clientCache', () => {
   describe('options', () => {
     let redis: TestRedis;
@@ -89,25 +155,35 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       expect(() => redisStore({ client, clientCache: { maxEntries: 5, maxAgeMs: 1000 } })).not.toThrow();
     });
 
-    it('refuses a Cluster or a node-redis client, which it cannot track through', () => {
+    it('takes every client redisStore takes, but an ioredis Cluster reading from replicas or anything else', () => {
       const cluster = new Cluster([{ host: '127.0.0.1', port: redis.port }], { lazyConnect: true });
+      const fromReplicas = new Cluster([{ host: '127.0.0.1', port: redis.port }], {
+        lazyConnect: true,
+        scaleReads: 'slave',
+      });
       const nodeRedis = createClient({ url: redis.url });
+      const nodeRedisCluster = createCluster({ rootNodes: [{ url: redis.url }] });
       try {
-        for (const client of [cluster, nodeRedis] as unknown as RedisClient[]) {
-          expect(() => redisStore({ client, clientCache: true })).toThrow(
-            /^redisStore options\.clientCache needs a standalone ioredis client .*Redis Cluster and node-redis clients are not supported$/,
-          );
-          expect(() => redisStore({ client })).not.toThrow();
+        for (const client of [cluster, nodeRedis, nodeRedisCluster] as unknown as RedisClient[]) {
+          expect(() => redisStore({ client, clientCache: true })).not.toThrow();
         }
+        expect(() => redisStore({ client: fromReplicas, clientCache: true })).toThrow(
+          /^redisStore options\.clientCache needs an ioredis Cluster that reads from masters \(scaleReads 'master'\)$/,
+        );
+        expect(() => redisStore({ client: { sendCommand() {} } as unknown as RedisClient, clientCache: true })).toThrow(
+          /^redisStore options\.clientCache needs an ioredis client .* or a node-redis v5 client/,
+        );
       } finally {
         cluster.disconnect();
+        fromReplicas.disconnect();
       }
     });
   });
 
-  describe('ClientCache against a real Redis', () => {
+  describe.each(KINDS)('ClientCache against a real Redis, through a %s client', (kind) => {
     let redis: TestRedis;
     let raw: Redis;
+    const callers = callersOf(kind, () => redis);
     const caches: ClientCache[] = [];
     beforeAll(async () => {
       redis = await startRedis();
@@ -117,6 +193,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       for (const cache of caches.splice(0)) await cache.close();
     });
     afterAll(async () => {
+      callers.close();
       await redis?.stop();
     });
 
@@ -124,10 +201,11 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       return { ...clientCacheSettings(true, 2000, 'test')!, warn: () => {}, ...overrides };
     }
 
-    /** A tracking cache over its own client, and a loader that counts the HGETALLs it makes. */
-    async function trackingCache(overrides: Partial<ClientCacheSettings> = {}, client = redis.client()) {
+    /** A tracking cache over a client of its own, and a loader that counts the HGETALLs it makes. */
+    async function trackingCache(overrides: Partial<ClientCacheSettings> = {}) {
+      const caller = await callers.open();
       const keys = new StoreKeys(redis.namespace('cache'));
-      const cache = new ClientCache(client, keys.clientPrefix, settings(overrides));
+      const cache = new ClientCache(caller.client, keys.clientPrefix, settings(overrides));
       caches.push(cache);
       expect(await cache.tracking(5000)).toBe(true);
       let loads = 0;
@@ -135,7 +213,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
         loads += 1;
         return raw.hgetall(key);
       };
-      return { cache, keys, client, load, loads: () => loads };
+      return { cache, keys, caller, load, loads: () => loads };
     }
 
     it('serves a record from memory until any client changes it', async () => {
@@ -156,8 +234,8 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     it(
       "never enables tracking on the caller's client, " + 'only on a dedicated connection redirected to the subscriber',
       async () => {
-        const { client } = await trackingCache();
-        const own = String(await client.call('CLIENT', 'INFO'));
+        const { caller } = await trackingCache();
+        const own = String(await caller.command('CLIENT', 'INFO'));
         expect(/ flags=(\S*)/.exec(own)?.[1]).not.toContain('t');
         const connections = await clientList(raw);
         const tracker = connections.find((c) => c.name === TRACKER_NAME);
@@ -297,9 +375,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       'bypasses the cache while its subscriber is down, sees changes made meanwhile, ' +
         'and tracks again with the new subscriber',
       async () => {
-        // the dedicated connections reconnect 300 ms after they drop, as the caller's client would
-        const client = redis.client({ retryStrategy: () => 300 });
-        const { cache, keys, load, loads } = await trackingCache({}, client);
+        const { cache, keys, load, loads } = await trackingCache();
         const key = keys.client('outage');
         await raw.hset(key, 'metadata', 'v1');
         await cache.read(key, load(key));
@@ -328,7 +404,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     );
 
     it('bypasses the cache when the tracking connection drops, and tracks again after it reconnects', async () => {
-      const { cache, keys, load } = await trackingCache({}, redis.client({ retryStrategy: () => 300 }));
+      const { cache, keys, load } = await trackingCache();
       const key = keys.client('tracker-outage');
       await raw.hset(key, 'metadata', 'v1');
       await cache.read(key, load(key));
@@ -344,7 +420,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
 
     it('turns itself off with one warning when the server refuses tracking, and reads still go to Redis', async () => {
       await raw.call('ACL', 'SETUSER', 'no-tracking', 'on', '>pw', '~*', '&*', '+@all', '-client');
-      const client = redis.client({ username: 'no-tracking', password: 'pw' });
+      const { client } = await callers.open({ username: 'no-tracking', password: 'pw' });
       const warnings: string[] = [];
       const keys = new StoreKeys(redis.namespace('refused'));
       const cache = new ClientCache(client, keys.clientPrefix, settings({ warn: (message) => warnings.push(message) }));
@@ -359,7 +435,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       let loads = 0;
       const load = async () => {
         loads += 1;
-        return client.hgetall(key);
+        return raw.hgetall(key);
       };
       expect(await cache.read(key, load)).toEqual({ metadata: 'v1' });
       expect(await cache.read(key, load)).toEqual({ metadata: 'v1' });
@@ -370,23 +446,25 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
     });
 
     it("closes its own connections on close, and leaves the caller's client alone", async () => {
-      const { cache, client } = await trackingCache();
+      const { cache, caller } = await trackingCache();
       await cache.close();
       expect(cache.state).toBe('closed');
       await eventually('its connections closed', async () => {
         const names = (await clientList(raw)).map((c) => c.name);
         return names.includes(TRACKER_NAME) || names.includes(SUBSCRIBER_NAME) ? undefined : true;
       });
-      expect(await client.ping()).toBe('PONG');
+      expect(await caller.command('PING')).toBe('PONG');
     });
   });
 
-  describe('through redisStore, across a redis-server restart', () => {
+  describe.each(KINDS)('through redisStore on a %s client, across a redis-server restart', (kind) => {
     let redis: TestRedis;
+    const callers = callersOf(kind, () => redis);
     beforeAll(async () => {
       redis = await startRedis();
     });
     afterAll(async () => {
+      callers.close();
       await redis?.stop();
     });
 
@@ -394,8 +472,8 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
       const prefix = redis.namespace('restart');
       const keys = new StoreKeys(prefix);
       const writer = redisStore({ client: redis.client(), prefix });
-      const client = redis.client({ retryStrategy: () => 300 });
-      const store = redisStore({ client, prefix, clientCache: true });
+      const caller = await callers.open();
+      const store = redisStore({ client: caller.client, prefix, clientCache: true });
       const cache = clientCacheOf(store)!;
       try {
         expect(await cache.tracking(5000)).toBe(true);
@@ -416,7 +494,7 @@ describe.runIf(redisOrSkip())('redisStore clientCache', () => {
           'rev',
           '7',
         );
-        await eventually('the client ready', () => (client.status === 'ready' ? true : undefined));
+        await eventually('the client ready', () => (caller.ready() ? true : undefined), 10_000);
         expect((await store.getClient('c1'))?.metadata.client_secret).toBe('after-restart');
         expect(cache.stats().drops).toBe(1);
 

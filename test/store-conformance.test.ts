@@ -112,6 +112,20 @@ if (redisOrSkip()) {
       });
     }
 
+    // the cache's own connections speak RESP2, whatever the caller's client speaks
+    describeStoreConformance('redis, node-redis client RESP3, clientCache on', async () => {
+      const client = await nodeRedisClient(3);
+      const store = redisStore({ client, prefix: redis.namespace('store-nr-cached'), clientCache: true });
+      if (!(await clientCacheOf(store)?.tracking(5000))) throw new Error('the client cache is not tracking');
+      return {
+        store,
+        async cleanup() {
+          await store.close();
+          client.destroy();
+        },
+      };
+    });
+
     describe('options', () => {
       it('rejects a client that is neither an ioredis nor a node-redis client, naming the option', () => {
         for (const client of [

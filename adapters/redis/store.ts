@@ -53,7 +53,9 @@ export interface RedisStoreOptions {
   /**
    * Keep client records in this process's memory, so that the token endpoint's client lookup costs no
    * round trip; Redis reports every change to every process (CLIENT TRACKING, BCAST) and the record is
-   * dropped. Default off. Needs a standalone ioredis client and Redis 6.2+. See client-cache/.
+   * dropped. Default off. Works with every client above, on two connections of its own duplicated from
+   * it; on a cluster it tracks the master owning the store's slot and moves after a failover (an ioredis
+   * Cluster must read from masters: `scaleReads: 'master'`). Needs Redis 6.2+. See client-cache/.
    */
   readonly clientCache?: boolean | ClientCacheOptions;
 }

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
-
+import type { RedisClient } from '../client.js';
 import { Lru } from './lru.js';
 import type { ClientCacheSettings } from './options.js';
+import { trackingSource } from './source.js';
 import { Tracker, type ClientCacheState } from './tracker.js';
 
 /** A client record as HGETALL gave it, frozen; `{}` when there was no such key. */
@@ -44,12 +44,17 @@ export class ClientCache {
   #epoch = 0;
   #stats = { hits: 0, misses: 0, bypassed: 0, invalidations: 0 };
 
-  /** @param clientPrefix `StoreKeys.clientPrefix`: every client record's key starts with it. */
-  constructor(client: Redis, clientPrefix: string, settings: ClientCacheSettings) {
+  /**
+   * @param client The store's client (any `redisStore` takes); the cache opens connections of its own.
+   * @param clientPrefix `StoreKeys.clientPrefix`: every client record's key starts with it.
+   * @param optionPath How a client the cache cannot track through is named in the TypeError.
+   */
+  constructor(client: RedisClient, clientPrefix: string, settings: ClientCacheSettings, optionPath = 'client') {
+    const source = trackingSource(client, clientPrefix, optionPath);
     this.#settings = settings;
     this.#records = new Lru(settings.maxEntries, settings.maxAgeMs);
     this.#absent = new Lru(Math.max(1, Math.floor(settings.maxEntries / 4)), settings.maxAgeMs);
-    this.#tracker = new Tracker(client, clientPrefix, settings, {
+    this.#tracker = new Tracker(source, settings, {
       invalidate: (key) => this.#invalidate(key),
       forget: () => this.#forget(),
     });
@@ -114,7 +119,8 @@ export class ClientCache {
     flight.promise = (async () => {
       try {
         const value: CachedHash = Object.freeze({ ...(await load()) });
-        if (!flight.stale && epoch === this.#epoch && this.state === 'tracking') {
+        // through the tracker: the caller's client may have been redirected to another node meanwhile
+        if (!flight.stale && epoch === this.#epoch && this.#tracker.serving()) {
           const now = performance.now();
           if (Object.keys(value).length === 0) {
             this.#records.delete(key);

@@ -1,5 +1,3 @@
-import type { Redis } from 'ioredis';
-
 /** Options of `redisStore({ clientCache })`. */
 export interface ClientCacheOptions {
   /**
@@ -20,7 +18,7 @@ export interface ClientCacheSettings {
   readonly maxAgeMs: number;
   /** Bound of every command on the dedicated connections (the store's `timeoutMs`). */
   readonly timeoutMs: number;
-  /** How often both dedicated connections are checked (PING, CLIENT TRACKINGINFO). */
+  /** How often both dedicated connections are checked (PING, CLIENT TRACKINGINFO, on a cluster CLUSTER NODES). */
   readonly heartbeatMs: number;
   /** Where a server that cannot track (Redis before 6.2, CLIENT refused by an ACL) is reported, once. */
   readonly warn: (message: string) => void;
@@ -56,32 +54,4 @@ export function clientCacheSettings(
     heartbeatMs: CLIENT_CACHE_DEFAULTS.heartbeatMs,
     warn: (message: string) => process.emitWarning(message, { code: 'APPKEYS_CLIENT_CACHE' }),
   };
-}
-
-/**
- * The client, if the cache can track through it: a standalone ioredis client (with or without
- * sentinels). A Cluster would need tracking on the node that owns the slot, and node-redis has its own
- * RESP3 client-side cache.
- */
-export function trackableClient(client: unknown, optionPath: string): Redis {
-  if (!isStandaloneIoredis(client)) {
-    throw new TypeError(
-      `${optionPath} needs a standalone ioredis client (Redis, with or without sentinels); ` +
-        `Redis Cluster and node-redis clients are not supported`,
-    );
-  }
-  return client;
-}
-
-function isStandaloneIoredis(client: unknown): client is Redis {
-  const candidate = client as Record<string, unknown> | null;
-  return (
-    !!candidate &&
-    typeof candidate === 'object' &&
-    typeof candidate.call === 'function' &&
-    typeof candidate.status === 'string' &&
-    typeof candidate.duplicate === 'function' &&
-    candidate.isCluster !== true &&
-    typeof candidate.options === 'object'
-  );
 }

@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
-
+import type { Invalidation, Link } from './links.js';
 import type { ClientCacheSettings } from './options.js';
+import { ownershipProblem, permanentRefusal, trackingProblem } from './replies.js';
+import type { Placement, TrackingSource } from './source.js';
 
 /** `idle` until first used; `tracking` serves from memory; `bypass` reads through to Redis. */
 export type ClientCacheState = 'idle' | 'bypass' | 'tracking' | 'unsupported' | 'closed';
@@ -16,10 +17,22 @@ export interface TrackerListener {
 const CHANNEL = '__redis__:invalidate';
 const TRACKER_NAME = 'appkeys-client-cache-tracker';
 const SUBSCRIBER_NAME = 'appkeys-client-cache-invalidations';
+/** First wait before opening connections again after a failure; it doubles up to the heartbeat. */
+const RETRY_MS = 100;
+
+/** Two connections to the node holding the records, from their opening until anything goes wrong. */
+interface Session {
+  readonly placement: Placement;
+  readonly tracker: Link;
+  readonly subscriber: Link;
+  /** CLIENT ID of the subscriber, once it is subscribed. */
+  subscriberId?: string;
+}
 
 /**
- * Keeps Redis reporting every change of a client record to this process, on two `duplicate()`s of the
- * caller's ioredis client (tracking is never enabled on the caller's own connection):
+ * Keeps Redis reporting every change of a client record to this process, on two connections of its
+ * own to the node that holds them (the server, or on a cluster the master owning the store's slot);
+ * tracking is never enabled on the caller's connections:
  *
  * - the *tracker* runs `CLIENT TRACKING ON BCAST PREFIX <client key prefix> REDIRECT <subscriber id>`:
  *   from then on the server reports every change of a key under that prefix (creation, change,
@@ -28,47 +41,39 @@ const SUBSCRIBER_NAME = 'appkeys-client-cache-invalidations';
  *   Pub/Sub message with the list of keys, or nil for a flush).
  *
  * Its state says whether the cache may serve from memory: only while tracking is known to be on,
- * redirected to our live subscriber. Whenever either connection closes, the subscriber answers nothing,
- * tracking turns out off or redirected elsewhere, the listener is told to forget everything and the
- * state falls back to `bypass` until tracking is established again on fresh connections.
+ * redirected to our live subscriber, on the node the caller's client sends the records' commands to
+ * (and, on a cluster, which says it is a master owning their slot). Whenever either connection closes,
+ * a check fails or the caller's client routes the slot elsewhere (a failover, a resharding), the
+ * listener is told to forget everything, both connections are closed, and the state falls back to
+ * `bypass` until tracking is established again on fresh connections to whichever node holds the
+ * records then.
  */
 export class Tracker {
-  readonly #client: Redis;
+  readonly #source: TrackingSource;
   readonly #settings: Pick<ClientCacheSettings, 'timeoutMs' | 'heartbeatMs' | 'warn'>;
   readonly #listener: TrackerListener;
-  /** The ioredis `keyPrefix` of the caller's client: what the server's key names start with, beyond ours. */
-  readonly #keyPrefix: string;
-  /** The prefix tracked, as the server names keys. */
-  readonly #trackedPrefix: string;
 
   #state: ClientCacheState = 'idle';
-  #tracker: Redis | undefined;
-  #subscriber: Redis | undefined;
-  /** CLIENT ID of the subscriber while it is connected and subscribed. */
-  #subscriberId: string | undefined;
-  /** Bumped on every connect and disconnect of each connection, so a stale set-up step stands down. */
-  #trackerGeneration = 0;
-  #subscriberGeneration = 0;
-  #establishing = false;
-  #subscribing = false;
+  #session: Session | undefined;
+  #placing = false;
+  #checking = false;
+  #retry: NodeJS.Timeout | undefined;
+  /** Failed attempts since tracking was last established, for the wait before the next one. */
+  #failures = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   /** Callers of `whenTracking()` waiting for tracking to be established. */
   readonly #waiters = new Set<() => void>();
   #drops = 0;
   #established = 0;
 
-  /** @param clientPrefix `StoreKeys.clientPrefix`: every client record's key starts with it. */
   constructor(
-    client: Redis,
-    clientPrefix: string,
+    source: TrackingSource,
     settings: Pick<ClientCacheSettings, 'timeoutMs' | 'heartbeatMs' | 'warn'>,
     listener: TrackerListener,
   ) {
-    this.#client = client;
+    this.#source = source;
     this.#settings = settings;
     this.#listener = listener;
-    this.#keyPrefix = client.options.keyPrefix ?? '';
-    this.#trackedPrefix = this.#keyPrefix + clientPrefix;
   }
 
   get state(): ClientCacheState {
@@ -80,12 +85,14 @@ export class Tracker {
     return { drops: this.#drops, established: this.#established };
   }
 
-  /** Starts tracking if idle, and says whether a read may be served from memory now. */
+  /** Starts tracking if idle, and says whether a read may be served from memory (or kept) now. */
   serving(): boolean {
     if (this.#state === 'idle') this.#start();
-    if (this.#state === 'tracking' && !this.#connectionsReady()) {
-      // a connection closed and its event has not run yet: an invalidation may be lost already
-      this.#drop('bypass');
+    const session = this.#session;
+    if (this.#state === 'tracking' && session && !this.#sound(session)) {
+      // a connection closed and its event has not run yet, or the caller's client was redirected: an
+      // invalidation may be lost already
+      this.#lose(session);
     }
     return this.#state === 'tracking';
   }
@@ -120,24 +127,21 @@ export class Tracker {
    * answer, the cache is dropped instead.
    */
   async fence(): Promise<void> {
-    const subscriber = this.#subscriber;
-    if (this.#state !== 'tracking' || !subscriber) return;
+    const session = this.#session;
+    if (this.#state !== 'tracking' || !session) return;
     try {
-      await this.#bounded(subscriber.ping());
+      await this.#bounded(session.subscriber.ping());
     } catch {
-      this.#drop('bypass');
-      this.#reconnect(subscriber);
+      this.#lose(session);
     }
   }
 
   /** Forgets everything and closes both dedicated connections (never the caller's client). */
   close(): void {
     this.#drop('closed');
+    this.#stop();
     for (const resolve of this.#waiters) resolve();
     this.#waiters.clear();
-    clearInterval(this.#heartbeat);
-    this.#tracker?.disconnect();
-    this.#subscriber?.disconnect();
   }
 
   /** Forgets everything and stops serving from memory until tracking is established again. */
@@ -148,198 +152,189 @@ export class Tracker {
     this.#listener.forget();
   }
 
-  #onMessage(channel: Buffer, message: unknown): void {
-    if (channel.toString() !== CHANNEL) return;
-    if (message === null || message === undefined) {
+  /** Closes the session and every timer, for good. */
+  #stop(): void {
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    const session = this.#session;
+    this.#session = undefined;
+    session?.tracker.close();
+    session?.subscriber.close();
+  }
+
+  #active(): boolean {
+    return this.#state === 'bypass' || this.#state === 'tracking';
+  }
+
+  #onMessage(keys: Invalidation): void {
+    if (keys === null) {
       // FLUSHALL, FLUSHDB, SWAPDB and the like: every key may have changed; tracking itself goes on
       if (this.#state === 'tracking') this.#drops += 1;
       this.#listener.forget();
       return;
     }
-    for (const key of Array.isArray(message) ? message : [message]) {
-      const serverKey = Buffer.isBuffer(key) ? key.toString('utf8') : String(key);
-      this.#listener.invalidate(
-        serverKey.startsWith(this.#keyPrefix) ? serverKey.slice(this.#keyPrefix.length) : serverKey,
-      );
-    }
+    const prefix = this.#source.keyPrefix;
+    for (const key of keys) this.#listener.invalidate(key.startsWith(prefix) ? key.slice(prefix.length) : key);
   }
 
-  // ---- connections ----------------------------------------------------------------------------------
+  // ---- sessions -------------------------------------------------------------------------------------
 
   #start(): void {
     this.#state = 'bypass';
-    const common = {
-      lazyConnect: true,
-      // this class subscribes and enables tracking itself, on each new connection, in order
-      autoResubscribe: false,
-      autoResendUnfulfilledCommands: false,
-      // a command for a connection that is down fails at once instead of waiting for it
-      enableOfflineQueue: false,
-      // the tracked prefix and the channel are absolute names
-      keyPrefix: '',
-    };
-    const tracker = this.#client.duplicate({ ...common, connectionName: TRACKER_NAME });
-    const subscriber = this.#client.duplicate({ ...common, connectionName: SUBSCRIBER_NAME });
-    this.#tracker = tracker;
-    this.#subscriber = subscriber;
-    // connection errors show as close and ready events; an unhandled 'error' would only be printed
-    tracker.on('error', () => {});
-    subscriber.on('error', () => {});
-    tracker.on('ready', () => {
-      this.#trackerGeneration += 1;
-      this.#drop('bypass');
-      void this.#establish();
-    });
-    tracker.on('close', () => {
-      this.#trackerGeneration += 1;
-      this.#drop('bypass');
-    });
-    subscriber.on('ready', () => void this.#subscribe(subscriber));
-    subscriber.on('close', () => {
-      this.#subscriberGeneration += 1;
-      this.#subscriberId = undefined;
-      this.#drop('bypass');
-    });
-    subscriber.on('messageBuffer', (channel: Buffer, message: unknown) => this.#onMessage(channel, message));
-    tracker.connect().catch(() => {});
-    subscriber.connect().catch(() => {});
     this.#heartbeat = setInterval(() => void this.#check(), this.#settings.heartbeatMs);
     this.#heartbeat.unref();
+    void this.#open();
   }
 
-  #connectionsReady(): boolean {
-    return this.#tracker?.status === 'ready' && this.#subscriber?.status === 'ready';
-  }
-
-  /** On each (re)connection of the subscriber: learn its id, then subscribe (no command but PING after). */
-  async #subscribe(subscriber: Redis): Promise<void> {
-    const generation = ++this.#subscriberGeneration;
-    this.#subscriberId = undefined;
-    this.#drop('bypass');
-    this.#subscribing = true;
+  /** Opens a session on the node that holds the records now, and sets it up. */
+  async #open(): Promise<void> {
+    if (!this.#active() || this.#session || this.#placing || this.#retry) return;
+    this.#placing = true;
+    let placement: Placement | undefined;
     try {
-      const id = String(await this.#bounded(subscriber.call('CLIENT', 'ID')));
-      await this.#bounded(subscriber.subscribe(CHANNEL));
-      if (generation !== this.#subscriberGeneration) return;
-      this.#subscriberId = id;
-    } catch (err) {
-      this.#setUpFailed(err, subscriber, generation === this.#subscriberGeneration);
-      return;
+      placement = await this.#bounded(this.#source.place());
+    } catch {
+      placement = undefined;
     } finally {
-      if (generation === this.#subscriberGeneration) this.#subscribing = false;
+      this.#placing = false;
     }
-    await this.#establish();
-  }
-
-  /**
-   * A set-up step failed. A refusal that will not change (an ACL, a server without client tracking)
-   * turns the cache off for good, with a warning; another refusal (BUSY, LOADING…) is retried by the
-   * heartbeat; a timeout or lost connection reconnects that connection, which reruns the set-up.
-   */
-  #setUpFailed(err: unknown, connection: Redis, current: boolean): void {
-    if (isReplyError(err) && PERMANENT_REFUSAL.test((err as Error).message)) {
-      this.#state = 'unsupported';
-      clearInterval(this.#heartbeat);
-      this.#tracker?.disconnect();
-      this.#subscriber?.disconnect();
-      this.#settings.warn(
-        `redisStore clientCache is off: the server refused client tracking (${(err as Error).message}); ` +
-          'every client lookup goes to Redis. It needs Redis 6.2 or later and, with ACLs, the CLIENT command and ' +
-          `the ${CHANNEL} channel.`,
-      );
-    } else if (!isReplyError(err) && current) {
-      this.#reconnect(connection);
-    }
-  }
-
-  /**
-   * Turns tracking on, redirected to the current subscriber, and starts serving from memory once the
-   * server confirms it, provided neither connection changed meanwhile.
-   */
-  async #establish(): Promise<void> {
-    const tracker = this.#tracker;
-    const subscriberId = this.#subscriberId;
-    if (
-      this.#establishing ||
-      this.#state !== 'bypass' ||
-      !tracker ||
-      subscriberId === undefined ||
-      !this.#connectionsReady()
-    )
+    if (!this.#active() || this.#session) return;
+    if (!placement) {
+      this.#retryLater();
       return;
-    this.#establishing = true;
-    const generations = [this.#trackerGeneration, this.#subscriberGeneration];
+    }
+    const links: Link[] = [];
+    const lost = () => this.#lose(session);
+    let session: Session;
     try {
-      // OFF first: BCAST cannot be switched on again, nor the redirect changed, while tracking is on
-      await this.#bounded(tracker.call('CLIENT', 'TRACKING', 'OFF'));
-      await this.#bounded(
-        tracker.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', subscriberId, 'BCAST', 'PREFIX', this.#trackedPrefix),
-      );
-      const problem = trackingProblem(await this.#bounded(tracker.call('CLIENT', 'TRACKINGINFO')), subscriberId);
+      links.push(placement.open(TRACKER_NAME, lost), placement.open(SUBSCRIBER_NAME, lost));
+      session = { placement, tracker: links[0]!, subscriber: links[1]! };
+    } catch (err) {
+      // the caller's client cannot be duplicated as the cache needs (its options refuse it)
+      for (const link of links) link.close();
+      this.#unsupported(`its connections could not be made (${String(err)})`);
+      return;
+    }
+    this.#session = session;
+    await this.#setUp(session);
+  }
+
+  /**
+   * Subscribes, turns tracking on redirected to the subscriber, checks both, and starts serving from
+   * memory once the server confirms it, provided nothing changed meanwhile.
+   */
+  async #setUp(session: Session): Promise<void> {
+    const { tracker, subscriber } = session;
+    try {
+      await this.#bounded(Promise.all([tracker.connect(), subscriber.connect()]));
+      const id = String(await this.#bounded(subscriber.call(['CLIENT', 'ID'])));
+      await this.#bounded(subscriber.subscribe(CHANNEL, (keys) => this.#onMessage(keys)));
+      session.subscriberId = id;
+      // a client id names a client of one server only: a Sentinel failover between the two connections
+      // could have put them on different servers
+      if (tracker.peer !== subscriber.peer) throw new Error('the two connections reached different servers');
+      const prefix = this.#source.trackedPrefix;
+      await this.#bounded(tracker.call(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', id, 'BCAST', 'PREFIX', prefix]));
+      const problem = (await this.#problem(session)) ?? (this.#sound(session) ? undefined : 'redirected');
       if (problem) throw new Error(problem);
     } catch (err) {
-      this.#setUpFailed(err, tracker, generations[0] === this.#trackerGeneration);
-      return;
-    } finally {
-      this.#establishing = false;
-    }
-    if (
-      generations[0] !== this.#trackerGeneration ||
-      generations[1] !== this.#subscriberGeneration ||
-      subscriberId !== this.#subscriberId ||
-      this.#state !== 'bypass' ||
-      !this.#connectionsReady()
-    ) {
+      if (permanentRefusal(err)) this.#unsupported(`the server refused client tracking (${err.message})`);
+      else this.#lose(session);
       return;
     }
+    if (session !== this.#session || this.#state !== 'bypass') return;
     // a read begun before tracking was on is never kept
     this.#listener.forget();
     this.#state = 'tracking';
     this.#established += 1;
+    this.#failures = 0;
     for (const resolve of this.#waiters) resolve();
     this.#waiters.clear();
   }
 
-  /**
-   * The heartbeat: while tracking, both connections must answer and tracking must still be on and
-   * redirected to our subscriber; otherwise drop everything and reconnect. While bypassing, retry.
-   */
-  async #check(): Promise<void> {
-    const tracker = this.#tracker;
-    const subscriber = this.#subscriber;
-    if (!tracker || !subscriber || this.#state === 'closed' || this.#state === 'unsupported') return;
-    // a caller's retryStrategy may give up; the cache keeps trying on its own schedule
-    for (const connection of [tracker, subscriber]) {
-      if (connection.status === 'end') connection.connect().catch(() => {});
-    }
-    if (this.#state !== 'tracking') {
-      // a subscriber whose set-up was refused starts again on a fresh connection
-      if (subscriber.status === 'ready' && this.#subscriberId === undefined && !this.#subscribing)
-        this.#reconnect(subscriber);
-      else void this.#establish();
-      return;
-    }
-    const subscriberId = this.#subscriberId;
-    const [info, pong] = await Promise.allSettled([
-      this.#bounded(tracker.call('CLIENT', 'TRACKINGINFO')),
-      this.#bounded(subscriber.ping()),
-    ]);
-    if (this.#state !== 'tracking' || subscriberId !== this.#subscriberId) return;
-    if (pong.status === 'rejected') {
-      this.#drop('bypass');
-      this.#reconnect(subscriber);
-    }
-    if (info.status === 'rejected' || trackingProblem(info.value, subscriberId ?? '')) {
-      this.#drop('bypass');
-      if (info.status === 'rejected') this.#reconnect(tracker);
-      else void this.#establish();
-    }
+  /** Whether both connections are up and the caller's client still routes the records to their node. */
+  #sound(session: Session): boolean {
+    return session.tracker.ready && session.subscriber.ready && session.placement.routed();
   }
 
-  /** Closes a connection that misbehaves; its retry strategy connects it again, and set-up reruns. */
-  #reconnect(connection: Redis): void {
-    if (this.#state === 'closed') return;
-    connection.disconnect(true);
+  /**
+   * What the server says is wrong with the session: tracking off or redirected elsewhere, or on a
+   * cluster the node no longer a master owning the slot; undefined if nothing. Rejects when it does not
+   * answer.
+   */
+  async #problem(session: Session): Promise<string | undefined> {
+    const info = await this.#bounded(session.tracker.call(['CLIENT', 'TRACKINGINFO']));
+    const tracking = trackingProblem(info, session.subscriberId ?? '');
+    const { slot } = session.placement;
+    if (tracking || slot === undefined) return tracking;
+    return ownershipProblem(await this.#bounded(session.tracker.call(['CLUSTER', 'NODES'])), slot);
+  }
+
+  /** Drops everything, closes the session's connections and opens fresh ones after a while. */
+  #lose(session: Session): void {
+    if (session !== this.#session) return;
+    this.#session = undefined;
+    session.tracker.close();
+    session.subscriber.close();
+    this.#drop('bypass');
+    this.#retryLater();
+  }
+
+  #retryLater(): void {
+    if (!this.#active() || this.#retry) return;
+    const delay = Math.min(this.#settings.heartbeatMs, RETRY_MS * 2 ** this.#failures);
+    this.#failures += 1;
+    // spread, so that the processes of a deployment do not all come back at once
+    this.#retry = setTimeout(
+      () => {
+        this.#retry = undefined;
+        void this.#open();
+      },
+      delay / 2 + Math.random() * (delay / 2),
+    );
+    this.#retry.unref();
+  }
+
+  /**
+   * What will not change (a refusal by an ACL or by a server without client tracking, a client that
+   * cannot be duplicated) turns the cache off for good, with a warning.
+   */
+  #unsupported(why: string): void {
+    if (!this.#active()) return;
+    this.#drop('bypass');
+    this.#state = 'unsupported';
+    this.#stop();
+    this.#settings.warn(
+      `redisStore clientCache is off: ${why}; ` +
+        'every client lookup goes to Redis. It needs Redis 6.2 or later and, with ACLs, the CLIENT command, ' +
+        `the ${CHANNEL} channel and on a cluster CLUSTER NODES.`,
+    );
+  }
+
+  /**
+   * The heartbeat: while tracking, both connections must answer, tracking must still be on and
+   * redirected to our subscriber, and on a cluster the node must still be a master owning the slot;
+   * otherwise drop everything and start again. Without a session, open one.
+   */
+  async #check(): Promise<void> {
+    const session = this.#session;
+    if (!session) {
+      void this.#open();
+      return;
+    }
+    if (this.#state !== 'tracking' || this.#checking) return;
+    this.#checking = true;
+    try {
+      const [problem, pong] = await Promise.allSettled([
+        this.#problem(session),
+        this.#bounded(session.subscriber.ping()),
+      ]);
+      const failed = problem.status === 'rejected' || problem.value !== undefined || pong.status === 'rejected';
+      if (failed || !this.#sound(session)) this.#lose(session);
+    } finally {
+      this.#checking = false;
+    }
   }
 
   async #bounded<T>(promise: Promise<T>): Promise<T> {
@@ -356,24 +351,4 @@ export class Tracker {
       clearTimeout(timer);
     }
   }
-}
-
-/** What is wrong with a CLIENT TRACKINGINFO reply, given the subscriber we redirect to; undefined if nothing. */
-function trackingProblem(reply: unknown, subscriberId: string): string | undefined {
-  if (!Array.isArray(reply)) return 'unexpected CLIENT TRACKINGINFO reply';
-  const fields = new Map<string, unknown>();
-  for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
-  const flags = fields.get('flags');
-  const flagList = Array.isArray(flags) ? flags.map(String) : [];
-  if (!flagList.includes('on') || !flagList.includes('bcast')) return 'tracking is off';
-  if (flagList.includes('broken_redirect')) return 'the redirect is broken';
-  if (String(fields.get('redirect')) !== subscriberId) return 'tracking redirects to another client';
-  return undefined;
-}
-
-/** Refusals that retrying will not change: no such command or subcommand (before 6.2), no permission. */
-const PERMANENT_REFUSAL = /^(NOPERM|ERR unknown (sub)?command|ERR Unknown subcommand|ERR syntax error)/i;
-
-function isReplyError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ReplyError';
 }
