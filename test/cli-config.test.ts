@@ -6,13 +6,11 @@
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadOperatorConfig } from '../cli/config.js';
-import { runCli } from '../cli/run.js';
 import {
   ADMIN_CLIENT_ID,
   ADMIN_CLIENT_SECRET,
@@ -21,38 +19,21 @@ import {
   rawModule,
 } from './fixtures/operator-module.js';
 import { freePort } from '../support/ports.js';
+import { runCliHere, type CliRun } from './support/cli.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
 const secrets = new Set<string>([ADMIN_CLIENT_SECRET]);
 
-/** `runCli` in this process, as cli.test.ts runs it; nothing it prints may hold a secret. */
+/** The CLI in this process (support/cli.ts); nothing it prints may hold a secret. */
 async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: {
-      write: (text: string) => {
-        stdout += text;
-      },
-    },
-    stderr: {
-      write: (text: string) => {
-        stderr += text;
-      },
-    },
-    stdin: Readable.from([]),
-    env: { ...process.env, REDIS_URL: '', ...env },
-  });
-  for (const secret of secrets) expect(stdout + stderr, `output of appkeys ${args.join(' ')}`).not.toContain(secret);
-  return { code, stdout, stderr };
+  const run = await runCliHere(args, { REDIS_URL: '', ...env });
+  for (const secret of secrets)
+    expect(run.stdout + run.stderr, `output of appkeys ${args.join(' ')}`).not.toContain(secret);
+  return run;
 }
 
 let files = 0;

@@ -2,33 +2,17 @@
  * `--config` with a module whose `redis` names Cluster nodes or Sentinels: the commands reach the
  * store through them, as `appkeys serve` would.
  */
-import { Readable } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from '../../cli/run.js';
 import { STATIC_SERVICE_ID, operatorModule, rawModule } from '../fixtures/operator-module.js';
 import { redisToolsOrSkip, startCluster, type TestCluster } from '../support/cluster.js';
+import { runCliHere, type CliRun } from '../support/cli.js';
 import { MASTER_NAME, startSentinel, type TestSentinel } from '../support/sentinel.js';
 
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: {
-      write: (text: string) => {
-        stdout += text;
-      },
-    },
-    stderr: {
-      write: (text: string) => {
-        stderr += text;
-      },
-    },
-    stdin: Readable.from([]),
-    env: { ...process.env, REDIS_URL: '' },
-  });
-  return { code, stdout, stderr };
+/** The CLI in this process (support/cli.ts), with no REDIS_URL: the module names the Redis. */
+function cli(args: readonly string[]): Promise<CliRun> {
+  return runCliHere(args, { REDIS_URL: '' });
 }
 
 const entry = (clientId: string, extra: Record<string, unknown> = {}) => ({
