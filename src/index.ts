@@ -6,3 +6,5 @@ export { AppKeysError } from './errors.js';
 export { BINDING_PROPERTY } from './client-record.js';
 export { Registry } from './registry.js';
 export * from './types.js';
+export type { PortalOptions } from './portal/options.js';
+export type { PortalSessionData, PortalSessionStore } from './portal/sessions.js';
