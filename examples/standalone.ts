@@ -73,6 +73,9 @@ export interface RunningServer {
 
 export const PORTAL_CLIENT_ID = 'appkeys-portal';
 
+/** The account that gets the portal's admin console, signing in through the development login. */
+export const PORTAL_ADMIN = 'admin';
+
 /** Where the server listens unless told otherwise: this machine only. */
 export const DEFAULT_HOST = '127.0.0.1';
 
@@ -206,7 +209,8 @@ export function standaloneConfiguration(settings: {
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [`${settings.issuer}/portal/callback`],
+        // the portal's own callback, and the one `npm run owner-token` uses
+        redirect_uris: [`${settings.issuer}/appkeys/portal/callback`, `${settings.issuer}/portal/callback`],
         scope: 'openid appkeys',
       },
     ],
@@ -268,6 +272,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       : memoryStore()),
     provideKeys: { enabled: true },
     ...(settings.hashSecrets && { secrets: { hash: 'scrypt' } }),
+    portal: { enabled: true, admins: [PORTAL_ADMIN] },
   });
 
   const configuration = standaloneConfiguration({
@@ -337,6 +342,7 @@ export function banner(running: RunningServer, redisUrl: string | undefined): st
     `  npm run -s owner-token -- alice        # ISSUER=${running.url} if not the default`,
     '',
     `The management API is under ${running.url}/appkeys (OpenAPI: ${running.url}/appkeys/openapi.json).`,
+    `The portal: ${running.url}/appkeys/portal/ (sign in as any name; "${PORTAL_ADMIN}" also gets the admin console).`,
     running.metricsUrl
       ? `Metrics: ${running.metricsUrl} (a listener of their own); JSON logs on stdout (LOG_LEVEL, default info).`
       : 'Metrics: off (set METRICS_PORT to serve them on a listener of their own, on 127.0.0.1 unless METRICS_HOST);'
