@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { chromiumOrSkip, launch, person, screenshot, signIn } from './support/browser.js';
-import { Audit, navigate, textOf } from './support/pages.js';
+import { Audit, navigate, shown, textOf } from './support/pages.js';
 import { ADMIN_ACCOUNT, startPortalServer, type PortalServer } from './support/server.js';
 
 async function register(page: Page, clientId: string, secret: string, grants?: string, redirects?: string) {
@@ -38,18 +38,18 @@ describe.runIf(chromiumOrSkip())('the admin console and the developer pages beyo
 
     const invalid = await register(page, 'web-app', 'web-secret', 'authorization_code', 'not a url');
     expect(invalid.status()).toBe(400);
-    expect(await textOf(page.getByRole('alert'))).toMatch(/redirect_uris/);
+    await shown(page, 'alert', /redirect_uris/);
     await audit.page(page, 'admin-register-invalid');
 
     expect((await register(page, 'web-app', 'web-secret', 'authorization_code refresh_token', 'https://app.example/cb')).status()).toBe(303);
-    expect(await textOf(page.getByRole('status'))).toContain('Registered web-app');
+    await shown(page, 'status', 'Registered web-app');
     const taken = await register(page, 'web-app', 'another');
     expect(taken.status()).toBe(409);
-    expect(await textOf(page.getByRole('alert'))).toContain('already registered');
+    await shown(page, 'alert', 'already registered');
 
     const static_ = await register(page, 'appkeys-portal', 'x');
     expect(static_.status()).toBe(409);
-    expect(await textOf(page.getByRole('alert'))).toContain('statically configured clients cannot be registered');
+    await shown(page, 'alert', 'statically configured clients cannot be registered');
 
     await register(page, 'batch-job', 'first-secret');
     expect((await server.clientToken('batch-job', 'first-secret')).status).toBe(200);
@@ -59,7 +59,7 @@ describe.runIf(chromiumOrSkip())('the admin console and the developer pages beyo
     expect(await page.getByLabel('Grant types').inputValue()).toBe('client_credentials');
     await page.getByLabel('Client secret').fill('second-secret');
     await page.getByRole('button', { name: 'Save' }).click();
-    expect(await textOf(page.getByRole('status'))).toContain('Replaced batch-job');
+    await shown(page, 'status', 'Replaced batch-job');
     expect((await server.clientToken('batch-job', 'first-secret')).status).toBe(401);
     expect((await server.clientToken('batch-job', 'second-secret')).status).toBe(200);
 
@@ -72,7 +72,7 @@ describe.runIf(chromiumOrSkip())('the admin console and the developer pages beyo
     await item.getByRole('button', { name: 'Delete' }).click();
     await audit.page(page, 'admin-delete-client-dialog');
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
-    expect(await textOf(page.getByRole('status'))).toContain('Deleted the client batch-job');
+    await shown(page, 'status', 'Deleted the client batch-job');
     expect(await item.count()).toBe(0);
     expect((await server.clientToken('batch-job', 'second-secret')).status).toBe(401);
     await context.close();
@@ -93,9 +93,9 @@ describe.runIf(chromiumOrSkip())('the admin console and the developer pages beyo
 
     await page.getByRole('region', { name: 'PRODUCTION' }).getByRole('button', { name: 'Generate keys' }).click();
     await page.getByRole('button', { name: 'Generate' }).click();
+    expect(await textOf(page.locator('code[id^="secret-"]'))).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // without the script there is nothing for Copy to do, so it stays hidden; the secret is there to select
     expect(await page.getByRole('button', { name: 'Copy' }).count()).toBe(0);
-    expect(await textOf(page.locator('code[id^="secret-"]'))).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     await page.getByRole('button', { name: 'Delete application' }).click();
     await page.getByRole('heading', { name: 'Delete Final?' }).waitFor();
@@ -103,7 +103,7 @@ describe.runIf(chromiumOrSkip())('the admin console and the developer pages beyo
     // axe needs the script it injects, so this page is checked where scripts run (the admin's test)
     await screenshot(page, 'delete-confirmation-page');
     await page.getByRole('button', { name: 'Confirm' }).click();
-    expect(await textOf(page.getByRole('status'))).toContain('Deleted Final. Deleted with it:');
+    await shown(page, 'status', 'Deleted Final. Deleted with it:');
     await context.close();
   });
 });

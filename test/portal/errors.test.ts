@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { redisOrSkip, startRedis, type TestRedis } from '../support/redis.js';
 import { chromiumOrSkip, launch, person, signIn } from './support/browser.js';
-import { Audit, navigate, textOf } from './support/pages.js';
+import { Audit, navigate, shown, textOf } from './support/pages.js';
 import { ADMIN_ACCOUNT, startPortalServer, type PortalServer } from './support/server.js';
 
 const CLIENT_ID = 'shop-svc';
@@ -55,7 +55,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
     await page.getByLabel('Name').fill('shop');
     const response = await navigate(page, page.getByRole('button', { name: 'Create', exact: true }));
     expect(response.status()).toBe(409);
-    expect(await textOf(page.getByRole('alert'))).toContain('you already have an application with this name');
+    await shown(page, 'alert', 'you already have an application with this name');
     expect(await page.getByLabel('Name').inputValue()).toBe('shop');
     await audit.page(page, 'error-name-taken');
     await context.close();
@@ -68,7 +68,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
 
     const wrong = await provide(page, 'PRODUCTION', 'not-the-secret');
     expect(wrong.status()).toBe(401);
-    expect(await textOf(page.getByRole('alert'))).toContain('client authentication failed');
+    await shown(page, 'alert', 'client authentication failed');
     expect(await page.getByLabel('Client ID').inputValue()).toBe(CLIENT_ID);
     expect(await page.getByLabel('Client secret').inputValue()).toBe('');
     await audit.page(page, 'error-invalid-client');
@@ -80,8 +80,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
     }
     expect(throttled.status()).toBe(429);
     expect(Number(throttled.headers()['retry-after'])).toBeGreaterThan(0);
-    const alert = await textOf(page.getByRole('alert'));
-    expect(alert).toContain('too many failed attempts; try again later');
+    const alert = await shown(page, 'alert', 'too many failed attempts; try again later');
     expect(alert).toMatch(/Try again in \d+ seconds?\./);
     await audit.page(page, 'error-throttled');
 
@@ -89,7 +88,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
     await signIn(admin.page, server.portal, ADMIN_ACCOUNT);
     await admin.page.getByRole('link', { name: 'Admin console' }).click();
     await admin.page.getByRole('listitem').filter({ hasText: CLIENT_ID }).getByRole('button', { name: 'Clear failed attempts' }).click();
-    expect(await textOf(admin.page.getByRole('status'))).toContain(`Cleared the failed attempts of ${CLIENT_ID}`);
+    await shown(admin.page, 'status', `Cleared the failed attempts of ${CLIENT_ID}`);
     await admin.context.close();
 
     await page.getByLabel('Client secret').fill(CLIENT_SECRET);
@@ -102,7 +101,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
     expect(await textOf(page.getByRole('dialog'))).toContain('kept');
     await audit.page(page, 'unbind-dialog');
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
-    expect(await textOf(page.getByRole('status'))).toContain(`The client ${CLIENT_ID} is kept`);
+    await shown(page, 'status', `The client ${CLIENT_ID} is kept`);
     await context.close();
   });
 
@@ -118,7 +117,12 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
     expect(generated.headers()['cache-control']).toBe('no-store');
     const secret = await textOf(sandbox.locator('code[id^="secret-"]'));
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(await sandbox.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true);
+    // the script shows Copy once it runs; it puts the secret on the clipboard and says so
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.issuer });
+    await sandbox.getByRole('button', { name: 'Copy' }).click();
+    await shown(page, 'status', 'Copied.');
+    expect(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText()))
+      .toBe(secret);
     expect(await sandbox.innerText()).toMatch(/shown this once/);
     expect(await sandbox.innerText()).toMatch(/Origin\s+generated/);
     await audit.page(page, 'secret-shown-once');
@@ -128,7 +132,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
 
     await page.reload();
     expect(await page.content()).not.toContain(secret);
-    expect(await textOf(page.getByRole('alert'))).toContain('shown once and is not shown again');
+    await shown(page, 'alert', 'shown once and is not shown again');
     await page.getByRole('link', { name: 'My applications' }).click();
     await page.getByRole('link', { name: 'Mobile app' }).click();
     expect(await page.content()).not.toContain(secret);
@@ -156,7 +160,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
     await signIn(page, server.portal, 'grace');
     const response = await page.goto(`${server.portal}applications/${encodeURIComponent(app)}`);
     expect(response?.status()).toBe(404);
-    expect(await textOf(page.getByRole('alert'))).toContain('no such application');
+    await shown(page, 'alert', 'no such application');
     expect(await page.content()).not.toContain('Private');
     await audit.page(page, 'error-not-found');
     await context.close();
@@ -167,7 +171,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
     await signIn(page, server.portal, 'heidi');
     const app = await createApplication(page, 'Short-lived');
     await page.getByRole('button', { name: 'Sign out' }).click();
-    expect(await textOf(page.getByRole('status'))).toContain('You are signed out');
+    await shown(page, 'status', 'You are signed out');
     await audit.page(page, 'signed-out');
     const response = await page.goto(`${server.portal}applications/${encodeURIComponent(app)}`);
     expect(response?.status()).toBe(401);
@@ -202,8 +206,7 @@ describe.runIf(chromiumOrSkip() && redisOrSkip())('what the portal shows when th
     const response = await page.reload();
     expect(response?.status()).toBe(503);
     expect(response?.headers()['retry-after']).toBe('5');
-    const alert = await textOf(page.getByRole('alert'));
-    expect(alert).toContain('try again');
+    const alert = await shown(page, 'alert', 'try again');
     expect(alert).toContain('Try again in 5 seconds.');
     expect(await page.content()).not.toMatch(/at [\w.]+ \(|Error:/);
     const audit = new Audit();

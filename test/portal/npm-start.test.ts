@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { freePort } from '../support/redis.js';
 import { chromiumOrSkip, launch, person, signIn } from './support/browser.js';
-import { textOf } from './support/pages.js';
+import { shown, textOf } from './support/pages.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -54,7 +54,7 @@ describe.runIf(chromiumOrSkip())('npm start, then the printed address, by clicki
     await admin.page.getByLabel('Client ID').fill('corp-billing-svc');
     await admin.page.getByLabel('Client secret').fill('secret-issued-by-the-corporate-idp');
     await admin.page.getByRole('button', { name: 'Save' }).click();
-    expect(await textOf(admin.page.getByRole('status'))).toContain('Registered corp-billing-svc');
+    await shown(admin.page, 'status', 'Registered corp-billing-svc');
 
     const alice = await person(browser);
     await signIn(alice.page, server.portal, 'alice');

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { chromiumOrSkip, launch, person, signIn } from './support/browser.js';
-import { Audit, Documents, textOf } from './support/pages.js';
+import { Audit, Documents, shown, textOf } from './support/pages.js';
 import { ADMIN_ACCOUNT, startPortalServer, type PortalServer } from './support/server.js';
 
 /** Another site: `localhost` is not the same site as `127.0.0.1`, where the portal is. */
@@ -55,8 +55,7 @@ describe.runIf(chromiumOrSkip())('portal security in a browser', () => {
     const answer = await page.goto(other.url);
     await page.waitForURL((url) => url.href.startsWith(server.portal));
     expect(answer?.status()).toBe(200);
-    await page.getByRole('alert').waitFor();
-    expect(await textOf(page.getByRole('alert'))).toContain('did not come from a page of this portal');
+    await shown(page, 'alert', 'did not come from a page of this portal');
 
     // same origin, the session's cookie sent, but no proof in the form
     await page.goto(server.portal);
@@ -107,8 +106,8 @@ describe.runIf(chromiumOrSkip())('portal security in a browser', () => {
     await audit.page(admin.page, 'admin-replace-client');
 
     const [developerPages, adminPages] = await Promise.all(pages.map((d) => d.all()));
-    const shown = developerPages!.filter((p) => p.html.includes(secret));
-    expect(shown.map((p) => p.url)).toEqual([developerPages![shownAt - 1]!.url]);
+    const showing = developerPages!.filter((p) => p.html.includes(secret));
+    expect(showing.map((p) => p.url)).toEqual([developerPages![shownAt - 1]!.url]);
     expect(developerPages!.slice(shownAt).some((p) => p.html.includes(secret))).toBe(false);
     expect(adminPages!.some((p) => p.html.includes(secret))).toBe(false);
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { redisOrSkip, startRedis, type TestRedis } from '../support/redis.js';
 import { chromiumOrSkip, launch, person, SCREENSHOTS, signIn } from './support/browser.js';
-import { Audit, Documents, overflowsSideways, textOf } from './support/pages.js';
+import { Audit, Documents, overflowsSideways, shown, textOf } from './support/pages.js';
 import { ADMIN_ACCOUNT, startPortalServer, type PortalServer } from './support/server.js';
 
 const CLIENT_ID = 'corp-billing-svc';
@@ -21,7 +21,7 @@ async function registerClient(page: Page, audit: Audit, prefix: string): Promise
   expect(await page.getByLabel('Redirect URIs').inputValue()).toBe('');
   await audit.page(page, `${prefix}admin-register-client`);
   await page.getByRole('button', { name: 'Save' }).click();
-  expect(await textOf(page.getByRole('status'))).toContain(`Registered ${CLIENT_ID}`);
+  await shown(page, 'status', `Registered ${CLIENT_ID}`);
   expect(await textOf(page.getByRole('listitem').filter({ hasText: CLIENT_ID }))).toContain('not bound');
   await audit.page(page, `${prefix}admin-clients`);
 }
@@ -115,7 +115,7 @@ function seedFlowOn(backend: 'memory' | 'redis') {
       await audit.page(alice.page, `${prefix}delete-application-dialog`);
       await dialog.getByRole('button', { name: 'Confirm' }).click();
       await alice.page.getByRole('heading', { name: 'My applications' }).waitFor();
-      expect(await textOf(alice.page.getByRole('status'))).toContain(`Kept, and free to be bound again: ${CLIENT_ID}`);
+      await shown(alice.page, 'status', `Kept, and free to be bound again: ${CLIENT_ID}`);
       expect(await alice.page.getByRole('link', { name: 'Billing dashboard' }).count()).toBe(0);
 
       // the client is kept: it still gets tokens, the old binding's no longer count
@@ -138,13 +138,13 @@ function seedFlowOn(backend: 'memory' | 'redis') {
       await admin.page.getByRole('button', { name: 'Block' }).click();
       await audit.page(admin.page, `${prefix}admin-block-dialog`);
       await admin.page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
-      expect(await textOf(admin.page.getByRole('status'))).toContain('Blocked Invoices');
+      await shown(admin.page, 'status', 'Blocked Invoices');
       expect((await server.clientToken(CLIENT_ID, CLIENT_SECRET)).body.error).toBe('invalid_client');
       await audit.page(admin.page, `${prefix}admin-application-blocked`);
       await bob.page.reload();
       expect(await bob.page.getByRole('region', { name: 'SANDBOX' }).getByRole('button', { name: 'Unbind' }).count()).toBe(0);
       await admin.page.getByRole('button', { name: 'Unblock' }).click();
-      expect(await textOf(admin.page.getByRole('status'))).toContain('Unblocked Invoices');
+      await shown(admin.page, 'status', 'Unblocked Invoices');
       expect((await server.clientToken(CLIENT_ID, CLIENT_SECRET)).status).toBe(200);
 
       const served = (await Promise.all(documents.map((d) => d.all()))).flat().filter((d) => d.url.startsWith(server.portal));

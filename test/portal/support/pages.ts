@@ -71,3 +71,14 @@ export async function navigate(page: Page, action: Locator): Promise<Response> {
   ]);
   return response;
 }
+
+/**
+ * The text of the first `alert` or `status` element that shows `text` (case-sensitive), once there is
+ * one: right after a click the previous page, with an alert or a notice of its own, may still be shown.
+ */
+export async function shown(page: Page, role: 'alert' | 'status', text: string | RegExp): Promise<string> {
+  const pattern = typeof text === 'string' ? new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : text;
+  const found = page.getByRole(role).filter({ hasText: pattern }).first();
+  await found.waitFor();
+  return found.innerText();
+}
