@@ -81,7 +81,7 @@ describe.runIf(chromiumOrSkip())('what the portal shows when the API says no', (
     expect(throttled.status()).toBe(429);
     expect(Number(throttled.headers()['retry-after'])).toBeGreaterThan(0);
     const alert = await shown(page, 'alert', 'too many failed attempts; try again later');
-    expect(alert).toMatch(/Try again in \d+ seconds?\./);
+    expect(alert).toMatch(/Try again in \d+ minutes\./);
     await audit.page(page, 'error-throttled');
 
     const admin = await person(browser);

@@ -26,6 +26,12 @@ export function csrfField(view: View): Html {
   return html`<input type="hidden" name="${CSRF_FIELD}" value="${view.csrf ?? ''}">`;
 }
 
+/** `Retry-After` as a reader counts: seconds, or whole minutes (rounded up) from two minutes on. */
+function waitText(seconds: number): string {
+  if (seconds < 120) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
 /**
  * An error for the reader, in the element that assistive technology announces at once: the server's
  * own description, and when to try again if the answer said (`Retry-After`).
@@ -33,7 +39,7 @@ export function csrfField(view: View): Html {
 export function alertBox(problem: Problem | undefined): Html {
   if (!problem) return html``;
   const { text, retryAfter } = problem;
-  const retry = retryAfter === undefined ? '' : html`<p>Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.</p>`;
+  const retry = retryAfter === undefined ? '' : html`<p>Try again in ${waitText(retryAfter)}.</p>`;
   return html`<div role="alert"><p>${text}</p>${retry}</div>`;
 }
 
