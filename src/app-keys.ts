@@ -9,6 +9,8 @@ import { mergeConfiguration } from './configuration.js';
 import { emit } from './events.js';
 import { buildRoutes } from './http/routes.js';
 import { resolveOptions, type AppKeysOptions, type ResolvedOptions } from './options.js';
+import { buildPortal } from './portal/portal.js';
+import { adapterSessions } from './portal/sessions.js';
 import { Registry } from './registry.js';
 import { SecretsAtRest } from './secrets/at-rest.js';
 import { installSecretsAtRest } from './secrets/provider.js';
@@ -23,6 +25,8 @@ export class AppKeys {
   readonly #registries = new WeakMap<Provider, Registry>();
   #provider: Provider | undefined;
   readonly #secrets: SecretsAtRest;
+  /** The caller's provider adapter, where portal sessions live unless `portal.sessions` says otherwise. */
+  #providerAdapter: Configuration['adapter'];
 
   constructor(options: AppKeysOptions = {}) {
     this.options = resolveOptions(options);
@@ -41,6 +45,7 @@ export class AppKeys {
       (binding) => this.#clientDeletedByRegistration(binding),
       this.#secrets,
     );
+    this.#providerAdapter = config.adapter;
     return mergeConfiguration(config, {
       clientAdapter,
       defaultAdapter: memoryAdapter(),
@@ -68,9 +73,24 @@ export class AppKeys {
     return registry;
   }
 
-  /** The management routes as Koa middleware, for mounting in an outer Koa app before the provider. */
+  /**
+   * The management routes as Koa middleware, for mounting in an outer Koa app before the provider;
+   * with `portal.enabled`, the portal's pages under `<prefix>/portal/` ahead of them.
+   */
   routes(provider: Provider): Middleware {
-    return buildRoutes(provider, this.registry(provider), this.options);
+    const api = buildRoutes(provider, this.registry(provider), this.options);
+    const { portal } = this.options;
+    if (!portal) return api;
+    const pages = buildPortal(
+      provider,
+      this.registry(provider),
+      this.options,
+      portal,
+      portal.sessions ?? adapterSessions(this.#providerAdapter ?? memoryAdapter()),
+    );
+    return async function appkeys(ctx, next) {
+      await pages(ctx, () => api(ctx, next));
+    };
   }
 
   /** Mounts the routes on the provider's own Koa app, ahead of its endpoints. */

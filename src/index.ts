@@ -26,3 +26,5 @@ export { AppKeysError } from './errors.js';
 export { BINDING_PROPERTY } from './client-record.js';
 export { Registry, type ClientView, type GeneratedKeys, type RegisterOutcome } from './registry.js';
 export * from './types.js';
+export type { PortalOptions, ResolvedPortalOptions } from './portal/options.js';
+export type { PendingSignIn, PortalSessionData, PortalSessionStore, SignedIn } from './portal/sessions.js';

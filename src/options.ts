@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 
+import { resolvePortalOptions, type PortalOptions, type ResolvedPortalOptions } from './portal/options.js';
 import { resolveSecretsOptions, type ResolvedSecretsOptions, type SecretsOptions } from './secrets/options.js';
 import type { BindingStore } from './store.js';
 import type { Actor } from './types.js';
@@ -35,6 +36,8 @@ export interface AppKeysOptions {
   readonly bodyLimitBytes?: number;
   /** How client secrets are kept in the store: `{ hash: 'scrypt' }` keeps hashes only. Default: as given. */
   readonly secrets?: SecretsOptions;
+  /** The developer portal and admin console under `<prefix>/portal/`: `{ enabled: true, admins }`. Default off. */
+  readonly portal?: PortalOptions;
 }
 
 export interface ResolvedOptions {
@@ -46,6 +49,8 @@ export interface ResolvedOptions {
   readonly authenticate: AppKeysOptions['authenticate'];
   readonly bodyLimitBytes: number;
   readonly secrets: ResolvedSecretsOptions;
+  /** Undefined unless the portal is enabled. */
+  readonly portal: ResolvedPortalOptions | undefined;
 }
 
 const STORE_METHODS = [
@@ -105,6 +110,7 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
     'authenticate',
     'bodyLimitBytes',
     'secrets',
+    'portal',
   ]);
 
   const { store } = input;
@@ -143,5 +149,6 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
     authenticate: input.authenticate as AppKeysOptions['authenticate'],
     bodyLimitBytes: optionalPositiveInteger(input.bodyLimitBytes, 'bodyLimitBytes', 64 * 1024),
     secrets: resolveSecretsOptions(input.secrets, fail),
+    portal: resolvePortalOptions(input.portal, fail),
   };
 }

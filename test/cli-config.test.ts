@@ -322,7 +322,11 @@ describe.runIf(redisOrSkip())("commands on the operator's configuration", { time
         expect(stdout).toContain(`configuration: ${file}`);
         expect(stdout).toContain(`storage: Redis at ${redis.url}`);
         expect(stdout).not.toContain('development server');
-        expect(stderr).toContain('portal.enabled is set, but this version serves no portal');
+        // the module's portal is served next to the API
+        expect(stdout).toContain(`The portal: http://localhost:${port}/appkeys/portal/`);
+        const portal = await fetch(`http://localhost:${port}/appkeys/portal/`, { redirect: 'manual' });
+        expect(portal.status, await portal.text()).toBeLessThan(400);
+        expect(portal.headers.get('content-security-policy')).toContain("default-src 'self'");
 
         const token = await fetch(`http://localhost:${port}/token`, {
           method: 'POST',

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 
 import { CliError, EXIT, usageError } from '../exit.js';
 import { closeRedis, connectFromSpec, describeRedis } from '../redis.js';
-import { operatorBanner, portalNotice, startOperatorServer } from '../server/operator.js';
+import { operatorBanner, startOperatorServer } from '../server/operator.js';
 import { banner, standaloneRefusal, startStandalone } from '../server/standalone.js';
 import {
   checkHost,
@@ -122,7 +122,7 @@ async function operator(context: CommandContext): Promise<StartedServer> {
   const {
     operator: config,
     values,
-    io: { env, stdout, stderr },
+    io: { env, stdout },
   } = context;
   if (!config) throw new Error('no operator module');
   if (values.issuer !== undefined)
@@ -130,8 +130,6 @@ async function operator(context: CommandContext): Promise<StartedServer> {
   const refusal = developmentLoginRefusal({ nodeEnv: env.NODE_ENV, configuration: config.configuration });
   if (refusal) throw new CliError(EXIT.PROBLEMS, refusal.message);
   const listening = listeningOf(context);
-  const notice = portalNotice(config);
-  if (notice) stderr.write(`${notice}\n`);
   const redis = context.redis && (await connectFromSpec(context.redis, { reconnect: true }));
   const running = await starting(redis, () =>
     startOperatorServer(config, {

@@ -36,7 +36,8 @@ export async function startOperatorServer(
     ...(host !== undefined && { host }),
     issuer: operator.issuer,
     configuration: () => operator.configuration,
-    appkeys: operator.appkeys,
+    // the module's portal is appKeys()'s `portal` option: served next to the API, signed in through its login
+    appkeys: operator.portal ? { ...operator.appkeys, portal: operator.portal } : operator.appkeys,
     ...(redis !== undefined && { redis }),
     ...(prefix !== undefined && { storePrefix: prefix }),
     ...(operator.redis?.clientCache !== undefined && { clientCache: operator.redis.clientCache }),
@@ -62,14 +63,9 @@ export function operatorBanner(running: StartedServer, operator: OperatorConfig,
     }`,
     '',
     `The management API is under ${api} (OpenAPI: ${api}/openapi.json).`,
+    ...(running.keys.options.portal ? [`The portal: ${api}/portal/ (its admin console: ${api}/portal/admin).`] : []),
     'Admins: tokens of a static client whose scope lists appkeys:admin. Owners: signed-in accounts, scope appkeys.',
     metricsLine(running.metricsUrl),
     '',
   ].join('\n');
-}
-
-/** The one line a module enabling the portal gets while nothing serves it. */
-export function portalNotice(operator: OperatorConfig): string | undefined {
-  if (operator.portal?.enabled !== true) return undefined;
-  return 'appkeys: portal.enabled is set, but this version serves no portal; the management API is served without it';
 }

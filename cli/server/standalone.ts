@@ -57,6 +57,9 @@ export interface RunningServer extends StartedServer {
 
 export const PORTAL_CLIENT_ID = 'appkeys-portal';
 
+/** The account that gets the portal's admin console, signing in through the development login. */
+export const PORTAL_ADMIN = 'admin';
+
 /** The development server's provider features, the development login among them. */
 function standaloneFeatures(): NonNullable<Configuration['features']> {
   return {
@@ -99,7 +102,8 @@ export function standaloneConfiguration(settings: {
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [`${settings.issuer}/portal/callback`],
+        // the portal's own callback, and the one `npm run owner-token` uses
+        redirect_uris: [`${settings.issuer}/appkeys/portal/callback`, `${settings.issuer}/portal/callback`],
         scope: 'openid appkeys',
       },
     ],
@@ -132,7 +136,11 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
     ...(log !== undefined && { log }),
     ...(metrics !== undefined && { metrics }),
     ...(prefix !== undefined && { storePrefix: prefix }),
-    appkeys: { provideKeys: { enabled: true }, ...(settings.hashSecrets && { secrets: { hash: 'scrypt' } }) },
+    appkeys: {
+      provideKeys: { enabled: true },
+      ...(settings.hashSecrets && { secrets: { hash: 'scrypt' } }),
+      portal: { enabled: true, admins: [PORTAL_ADMIN] },
+    },
     configuration: (issuer) =>
       standaloneConfiguration({ issuer, adminClientId: settings.adminClientId, adminClientSecret }),
   });
@@ -195,6 +203,7 @@ export function banner(running: RunningServer, storage: string | undefined): str
     `  npm run -s owner-token -- alice        # ISSUER=${running.url} if not the default`,
     '',
     `The management API is under ${running.url}/appkeys (OpenAPI: ${running.url}/appkeys/openapi.json).`,
+    `The portal: ${running.url}/appkeys/portal/ (sign in as any name; "${PORTAL_ADMIN}" also gets the admin console).`,
     metricsLine(running.metricsUrl),
     '',
   ].join('\n');
