@@ -11,7 +11,9 @@ export const BINDING_PROPERTY = 'appkeys_binding';
 /** The record as the provider's `Client` model reads it: metadata plus the binding property. */
 export function providerPayload(stored: StoredClient): ClientMetadata {
   const payload: ClientMetadata = { ...stored.metadata };
-  delete payload[BINDING_PROPERTY];
+  // stored metadata never holds it (every write strips it); `delete` would also slow every later use of
+  // the object, on the token endpoint's path
+  if (BINDING_PROPERTY in payload) delete payload[BINDING_PROPERTY];
   if (stored.binding) payload[BINDING_PROPERTY] = { ...stored.binding };
   return payload;
 }
