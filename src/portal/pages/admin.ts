@@ -1,7 +1,8 @@
 import type { ClientView } from '../../registry.js';
 import { KEY_TYPES, type Application, type Page } from '../../types.js';
 import { html, type Html } from '../html.js';
-import { applicationPath, GRANT_HINT, keyRegion } from './keys.js';
+import { SECRET_MAX } from '../../validate.js';
+import { applicationPath, clientIdField, grantFields, keyRegion } from './keys.js';
 import {
   alertBox,
   buttonTo,
@@ -141,22 +142,7 @@ export function clientForm(view: View, mode: 'register' | 'replace', values: Cli
         }
       </p>
       <form class="stack" method="post" action="${action}">
-        ${csrfField(view)}
-        <div>
-          <label for="client_id">Client ID</label>
-          <input
-            type="text"
-            id="client_id"
-            name="client_id"
-            value="${values.clientId}"
-            required
-            maxlength="512"
-            autocomplete="off"
-            autocapitalize="off"
-            spellcheck="false"
-            ${replacing ? html` readonly` : ''}
-          />
-        </div>
+        ${csrfField(view)} ${clientIdField(values.clientId, { readonly: replacing })}
         <div>
           <label for="client_secret">Client secret</label>
           <input
@@ -164,38 +150,13 @@ export function clientForm(view: View, mode: 'register' | 'replace', values: Cli
             id="client_secret"
             name="client_secret"
             required
-            maxlength="1024"
+            maxlength="${SECRET_MAX}"
             autocomplete="off"
             ${replacing ? html` aria-describedby="client_secret-hint"` : ''}
           />
           ${replacing ? html`<p class="hint" id="client_secret-hint">The current secret, or a new one.</p>` : ''}
         </div>
-        <div>
-          <label for="grant_types">Grant types</label>
-          <input
-            type="text"
-            id="grant_types"
-            name="grant_types"
-            value="${values.grantTypes}"
-            required
-            aria-describedby="grant_types-hint"
-            autocapitalize="off"
-            spellcheck="false"
-          />
-          <p class="hint" id="grant_types-hint">${GRANT_HINT}</p>
-        </div>
-        <div>
-          <label for="redirect_uris">Redirect URIs</label>
-          <textarea
-            id="redirect_uris"
-            name="redirect_uris"
-            aria-describedby="redirect_uris-hint"
-            autocapitalize="off"
-            spellcheck="false"
-          >
-${values.redirectUris}</textarea>
-          <p class="hint" id="redirect_uris-hint">One per line; needed for authorization_code.</p>
-        </div>
+        ${grantFields(values)}
         <div class="actions">
           <button type="submit">Save</button><a class="button secondary" href="${view.base}/admin">Cancel</a>
         </div>

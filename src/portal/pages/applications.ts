@@ -1,5 +1,6 @@
 import type { ClientView } from '../../registry.js';
 import { KEY_TYPES, type Application, type Page } from '../../types.js';
+import { DESCRIPTION_MAX, NAME_MAX } from '../../validate.js';
 import { html, type Html } from '../html.js';
 import { keyRegion, applicationPath, type SecretShown } from './keys.js';
 import {
@@ -79,11 +80,11 @@ export interface ApplicationFormValues {
 function applicationFields(values: ApplicationFormValues): Html {
   return html`<div>
       <label for="name">Name</label>
-      <input type="text" id="name" name="name" value="${values.name}" required maxlength="200" />
+      <input type="text" id="name" name="name" value="${values.name}" required maxlength="${NAME_MAX}" />
     </div>
     <div>
       <label for="description">Description</label>
-      <textarea id="description" name="description" maxlength="1000" aria-describedby="description-hint">
+      <textarea id="description" name="description" maxlength="${DESCRIPTION_MAX}" aria-describedby="description-hint">
 ${values.description}</textarea>
       <p class="hint" id="description-hint">Optional.</p>
     </div>`;

@@ -1,5 +1,6 @@
 import type { ClientView } from '../../registry.js';
 import type { Application, Binding, KeyType } from '../../types.js';
+import { CLIENT_ID_MAX, SECRET_MAX } from '../../validate.js';
 import { html, type Html } from '../html.js';
 import { alertBox, buttonTo, confirmButton, csrfField, layout, time, type Problem, type View } from './layout.js';
 
@@ -175,24 +176,17 @@ export function provideForm(
       </p>
       ${alertBox(alert)}
       <form class="stack" method="post" action="${back}/keys/${keyType}/provide">
-        ${csrfField(view)}
-        <div>
-          <label for="client_id">Client ID</label>
-          <input
-            type="text"
-            id="client_id"
-            name="client_id"
-            value="${values.clientId}"
-            required
-            maxlength="512"
-            autocomplete="off"
-            autocapitalize="off"
-            spellcheck="false"
-          />
-        </div>
+        ${csrfField(view)} ${clientIdField(values.clientId)}
         <div>
           <label for="client_secret">Client secret</label>
-          <input type="password" id="client_secret" name="client_secret" required maxlength="1024" autocomplete="off" />
+          <input
+            type="password"
+            id="client_secret"
+            name="client_secret"
+            required
+            maxlength="${SECRET_MAX}"
+            autocomplete="off"
+          />
         </div>
         <div class="actions">
           <button type="submit">Save</button><a class="button secondary" href="${back}">Cancel</a>
@@ -206,7 +200,56 @@ export interface GenerateFormValues {
   readonly redirectUris: string;
 }
 
-export const GRANT_HINT = 'Separated by spaces: client_credentials, authorization_code, refresh_token.';
+const GRANT_HINT = 'Separated by spaces: client_credentials, authorization_code, refresh_token.';
+
+/** The client ID field of Provide keys and Register client (read-only when a client is replaced). */
+export function clientIdField(value: string, { readonly = false } = {}): Html {
+  return html`<div>
+    <label for="client_id">Client ID</label>
+    <input
+      type="text"
+      id="client_id"
+      name="client_id"
+      value="${value}"
+      required
+      maxlength="${CLIENT_ID_MAX}"
+      autocomplete="off"
+      autocapitalize="off"
+      spellcheck="false"
+      ${readonly ? html` readonly` : ''}
+    />
+  </div>`;
+}
+
+/** The grant types and redirect URIs of a client, as both Generate keys and Register client ask for them. */
+export function grantFields(values: { readonly grantTypes: string; readonly redirectUris: string }): Html {
+  return html`<div>
+      <label for="grant_types">Grant types</label>
+      <input
+        type="text"
+        id="grant_types"
+        name="grant_types"
+        value="${values.grantTypes}"
+        required
+        aria-describedby="grant_types-hint"
+        autocapitalize="off"
+        spellcheck="false"
+      />
+      <p class="hint" id="grant_types-hint">${GRANT_HINT}</p>
+    </div>
+    <div>
+      <label for="redirect_uris">Redirect URIs</label>
+      <textarea
+        id="redirect_uris"
+        name="redirect_uris"
+        aria-describedby="redirect_uris-hint"
+        autocapitalize="off"
+        spellcheck="false"
+      >
+${values.redirectUris}</textarea>
+      <p class="hint" id="redirect_uris-hint">One per line; needed for authorization_code.</p>
+    </div>`;
+}
 
 export function generateForm(
   view: View,
@@ -229,32 +272,7 @@ export function generateForm(
       <form class="stack" method="post" action="${back}/keys/${keyType}/generate">
         ${csrfField(view)}
         <input type="hidden" name="once" value="${once}" />
-        <div>
-          <label for="grant_types">Grant types</label>
-          <input
-            type="text"
-            id="grant_types"
-            name="grant_types"
-            value="${values.grantTypes}"
-            required
-            aria-describedby="grant_types-hint"
-            autocapitalize="off"
-            spellcheck="false"
-          />
-          <p class="hint" id="grant_types-hint">${GRANT_HINT}</p>
-        </div>
-        <div>
-          <label for="redirect_uris">Redirect URIs</label>
-          <textarea
-            id="redirect_uris"
-            name="redirect_uris"
-            aria-describedby="redirect_uris-hint"
-            autocapitalize="off"
-            spellcheck="false"
-          >
-${values.redirectUris}</textarea>
-          <p class="hint" id="redirect_uris-hint">One per line; needed for authorization_code.</p>
-        </div>
+        ${grantFields(values)}
         <div class="actions">
           <button type="submit">Generate</button><a class="button secondary" href="${back}">Cancel</a>
         </div>
