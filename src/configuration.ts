@@ -10,7 +10,7 @@ import {
 
 import { BINDING_PROPERTY, bindingOfClient } from './client-record.js';
 import { defaultIntrospectionAllowed, isStaticClient } from './provider-internals.js';
-import { managementScopesIn, mayHoldManagementScope } from './scopes.js';
+import { managementScopeRefusal, managementScopesIn, mayHoldManagementScope } from './scopes.js';
 import type { StoredClient } from './store.js';
 import { BindingCheckedTokens } from './token-adapter.js';
 
@@ -137,11 +137,8 @@ export function mergeConfiguration(config: Configuration, parts: IntegrationPart
           // the management scopes are the operator's static clients' alone
           if (ctx) {
             delete (metadata as Record<string, unknown>)[BINDING_PROPERTY];
-            const scopes = managementScopesIn((metadata as { scope?: unknown }).scope);
-            if (scopes.length > 0)
-              throw new errors.InvalidClientMetadata(
-                `the scope ${scopes[0]} is kept for statically configured clients`,
-              );
+            const refusal = managementScopeRefusal((metadata as { scope?: unknown }).scope);
+            if (refusal) throw new errors.InvalidClientMetadata(refusal);
           }
           return undefined;
         }

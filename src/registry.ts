@@ -13,7 +13,7 @@ import {
   isStaticClient,
   needsSecret,
 } from './provider-internals.js';
-import { ADMIN_SCOPE, managementScopesIn } from './scopes.js';
+import { ADMIN_SCOPE, managementScopeRefusal } from './scopes.js';
 import { SecretsAtRest } from './secrets/at-rest.js';
 import type { Access, BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
 import type { Actor, Application, ApplicationStatus, Binding, ClientMetadata, KeyType, Page } from './types.js';
@@ -559,10 +559,8 @@ function accessOf(actor: Actor): Access {
  * gets tokens for itself (client_credentials) must authenticate, else anyone knowing its id could.
  */
 function checkStoreClientRules(metadata: ClientMetadata): void {
-  const scopes = managementScopesIn(metadata.scope);
-  if (scopes.length > 0) {
-    throw err.invalidClientMetadata(`the scope ${scopes[0]} is kept for statically configured clients`);
-  }
+  const refusal = managementScopeRefusal(metadata.scope);
+  if (refusal) throw err.invalidClientMetadata(refusal);
   const grants = Array.isArray(metadata.grant_types) ? metadata.grant_types : [];
   if (grants.includes('client_credentials') && metadata.token_endpoint_auth_method === 'none') {
     throw err.invalidClientMetadata(

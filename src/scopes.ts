@@ -11,6 +11,15 @@ export function managementScopesIn(scope: unknown): string[] {
 }
 
 /**
+ * Why client metadata may not be stored in the appkeys store or registered dynamically, if its `scope`
+ * lists a management scope: those are the operator's static clients' alone.
+ */
+export function managementScopeRefusal(scope: unknown): string | undefined {
+  const [named] = managementScopesIn(scope);
+  return named === undefined ? undefined : `the scope ${named} is kept for statically configured clients`;
+}
+
+/**
  * A management scope goes only to a statically configured client whose own `scope` metadata lists it:
  * that is where the operator names the admin tool and the portal. A client without a `scope`
  * restriction, and every client of the appkeys store (generated, provided, dynamically registered),
