@@ -81,3 +81,26 @@ export const storeUnavailable = (cause?: unknown) =>
 export function isStoreUnavailable(err: unknown): boolean {
   return err instanceof AppKeysError && err.status === 503;
 }
+
+// ---- third-party issuers ------------------------------------------------------------------------
+
+export const issuerNotFound = () => new AppKeysError(404, 'issuer_not_found', 'no such issuer');
+/** The issuer's metadata could not be used: the description says why (never a secret). */
+export const invalidIssuer = (description: string) => new AppKeysError(400, 'invalid_issuer', description);
+export const issuerTaken = () =>
+  new AppKeysError(409, 'issuer_taken', 'another issuer_id is registered for this issuer');
+export const issuerInUse = () =>
+  new AppKeysError(409, 'issuer_in_use', 'clients of this issuer are bound to applications; unbind them first');
+/** The issuer did not answer in time, or answered with a server error: nothing was written. */
+export const issuerUnavailable = (cause?: unknown) =>
+  new AppKeysError(503, 'temporarily_unavailable', 'the issuer could not be reached; try again shortly', {
+    retryAfter: 5,
+    cause,
+  });
+export const clientNotBound = () =>
+  new AppKeysError(404, 'client_not_bound', 'this client is not bound to an application');
+/**
+ * A token `POST /appkeys/resolve` cannot vouch for. `code` says why: `unknown_issuer`,
+ * `invalid_signature`, `token_expired`, `malformed_token`, or `no_client` (it names no client).
+ */
+export const unresolvableToken = (code: string, description: string) => new AppKeysError(401, code, description);

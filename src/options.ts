@@ -70,6 +70,11 @@ const STORE_METHODS = [
   'recordFailedAttempt',
   'attemptWait',
   'clearFailedAttempts',
+  'putIssuer',
+  'getIssuer',
+  'listIssuers',
+  'deleteIssuer',
+  'useAssertionId',
   'verify',
   'close',
 ] as const;

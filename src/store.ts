@@ -7,6 +7,7 @@ import type {
   KeyType,
   VerifyResult,
 } from './types.js';
+import type { StoredIssuer } from './issuers/types.js';
 
 /**
  * The BindingStore contract: what a store implements. Stores do atomic storage and nothing else: every
@@ -126,6 +127,32 @@ export interface BindingStore {
    */
   clearFailedAttempts(clientId: string): Promise<boolean>;
 
+  // ---- third-party issuers (src/issuers/) -------------------------------------------------------
+
+  /**
+   * Registers or replaces an issuer, keeping `created_at` on replace. Resolves `unchanged` when every
+   * field but the times is equal (nothing written), `issuer_taken` when another issuer_id holds the same
+   * `issuer` URL, or `bound` when the `issuer` URL would change while clients of this issuer are bound.
+   */
+  putIssuer(issuer: StoredIssuer): Promise<'created' | 'replaced' | 'unchanged' | 'issuer_taken' | 'bound'>;
+
+  getIssuer(issuerId: string): Promise<StoredIssuer | undefined>;
+
+  /** Every issuer, in issuer_id byte order: an operator's list, small enough to read whole. */
+  listIssuers(): Promise<StoredIssuer[]>;
+
+  /**
+   * Removes an issuer and the records of its external clients. Refused (`bound`) while one of them is
+   * bound, in the same step, so that no binding can outlive its issuer.
+   */
+  deleteIssuer(issuerId: string): Promise<'deleted' | 'not_found' | 'bound'>;
+
+  /**
+   * Records a signed assertion's `jti` for one client as used until `expiresAtMs`. Resolves false when
+   * it was used already (a replay).
+   */
+  useAssertionId(clientId: string, jti: string, expiresAtMs: number, nowMs: number): Promise<boolean>;
+
   // ---- operations ------------------------------------------------------------------------------
 
   /** Checks every invariant on the live data: binding ⇄ client record ⇄ owner index ⇄ name index. */
@@ -208,6 +235,12 @@ export interface BindRequest {
   readonly caller: string;
   readonly limits: AttemptLimits;
   readonly nowMs: number;
+  /**
+   * Set for a client of a third-party issuer: `clientId` is then `externalClientRef(issuerId, …)`, the
+   * step creates that client's record (metadata `{ client_id: <that id> }`) when it has none, and refuses (`issuer_not_found`) when the issuer
+   * is not registered, so that a binding cannot outlive a concurrent `deleteIssuer`.
+   */
+  readonly issuerId?: string;
 }
 
 export type BindResult =
@@ -217,6 +250,7 @@ export type BindResult =
         | 'application_not_found'
         | 'application_blocked'
         | 'client_not_found'
+        | 'issuer_not_found'
         | 'client_already_bound'
         | 'key_type_already_bound';
     }
