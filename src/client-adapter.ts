@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 
 import { providerPayload, withoutServerOwned } from './client-record.js';
+import { isExternalRef } from './issuers/ref.js';
 import type { SecretsAtRest } from './secrets/at-rest.js';
 import type { BindingStore, StoredBinding } from './store.js';
 import type { ClientMetadata } from './types.js';
@@ -21,6 +22,8 @@ export class StoreClientAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    // the store's record of a third-party issuer's client is a binding, never a client of this provider
+    if (isExternalRef(id)) return undefined;
     const stored = await this.#store.getClient(id);
     // a BLOCKED application's clients are invisible to the provider: the token endpoint answers
     // invalid_client and their tokens stop introspecting, at no extra lookup

@@ -18,7 +18,9 @@ export type AppKeysEvent =
   | 'appkeys.client.attempts_cleared'
   | 'appkeys.client.secret_hashed'
   | 'appkeys.client.secret_hash_failed'
-  | 'appkeys.provide_keys.failed';
+  | 'appkeys.provide_keys.failed'
+  | 'appkeys.issuer.registered'
+  | 'appkeys.issuer.deleted';
 
 export interface AppKeysEventPayload extends Record<string, unknown> {
   readonly actor: Actor;

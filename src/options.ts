@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 
 import { resolvePortalOptions, type PortalOptions, type ResolvedPortalOptions } from './portal/options.js';
 import { resolveSecretsOptions, type ResolvedSecretsOptions, type SecretsOptions } from './secrets/options.js';
+import { DEFAULT_ISSUERS_OPTIONS, type ResolvedIssuersOptions } from './issuers/options.js';
 import type { BindingStore } from './store.js';
 import type { Actor } from './types.js';
 
@@ -38,6 +39,20 @@ export interface AppKeysOptions {
   readonly secrets?: SecretsOptions;
   /** The developer portal and admin console under `<prefix>/portal/`: `{ enabled: true, admins }`. Default off. */
   readonly portal?: PortalOptions;
+  /** Third-party issuers whose clients may be provided (see README, "Third-party issuers"). */
+  readonly issuers?: IssuersOptions;
+}
+
+export interface IssuersOptions {
+  /**
+   * Default `false`: issuers and every endpoint they name must be `https`. `true` also allows `http` to a
+   * loopback address (127.0.0.0/8, ::1, localhost), for development and tests; never other hosts.
+   */
+  readonly allowHttpLoopback?: boolean;
+  /** Bound of every call to an issuer, body included, in milliseconds. Default 5000. */
+  readonly timeoutMs?: number;
+  /** Largest response read from an issuer, in bytes; longer ones are cut and refused. Default 256 KiB. */
+  readonly maxResponseBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -51,6 +66,7 @@ export interface ResolvedOptions {
   readonly secrets: ResolvedSecretsOptions;
   /** Undefined unless the portal is enabled. */
   readonly portal: ResolvedPortalOptions | undefined;
+  readonly issuers: ResolvedIssuersOptions;
 }
 
 const STORE_METHODS = [
@@ -116,6 +132,7 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
     'bodyLimitBytes',
     'secrets',
     'portal',
+    'issuers',
   ]);
 
   const { store } = input;
@@ -155,5 +172,26 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
     bodyLimitBytes: optionalPositiveInteger(input.bodyLimitBytes, 'bodyLimitBytes', 64 * 1024),
     secrets: resolveSecretsOptions(input.secrets, fail),
     portal: resolvePortalOptions(input.portal, fail),
+    issuers: resolveIssuersOptions(input.issuers),
+  };
+}
+
+function resolveIssuersOptions(input: unknown): ResolvedIssuersOptions {
+  if (input === undefined) return DEFAULT_ISSUERS_OPTIONS;
+  if (!isObject(input)) fail('issuers', 'must be an object');
+  checkKnownKeys(input, 'issuers', ['allowHttpLoopback', 'timeoutMs', 'maxResponseBytes']);
+  const defaults = DEFAULT_ISSUERS_OPTIONS;
+  return {
+    allowHttpLoopback: optionalBoolean(
+      input.allowHttpLoopback,
+      'issuers.allowHttpLoopback',
+      defaults.allowHttpLoopback,
+    ),
+    timeoutMs: optionalPositiveInteger(input.timeoutMs, 'issuers.timeoutMs', defaults.timeoutMs),
+    maxResponseBytes: optionalPositiveInteger(
+      input.maxResponseBytes,
+      'issuers.maxResponseBytes',
+      defaults.maxResponseBytes,
+    ),
   };
 }

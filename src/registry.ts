@@ -13,6 +13,10 @@ import {
   isStaticClient,
   needsSecret,
 } from './provider-internals.js';
+import { verifyLocalAssertion } from './issuers/assertion.js';
+import { externalClientRef, isExternalRef, LOCAL_CLIENTS_AFTER, parseExternalRef } from './issuers/ref.js';
+import { IssuerService, type ExternalProof } from './issuers/service.js';
+import type { Issuer } from './issuers/types.js';
 import { ADMIN_SCOPE, managementScopeRefusal } from './scopes.js';
 import { SecretsAtRest } from './secrets/at-rest.js';
 import type { Access, BindingStore, StoredApplication, StoredBinding, StoredClient } from './store.js';
@@ -25,6 +29,15 @@ type ProviderClient = InstanceType<Provider['Client']>;
 const DUMMY_SECRET = 'appkeys-dummy-secret-for-unknown-clients-000000000000';
 
 const REGENERATE_ATTEMPTS = 3;
+
+/** The longest a signed assertion may live (from now to its `exp`) to be accepted as a proof, in seconds. */
+const ASSERTION_LIFETIME_MAX = 300;
+
+/** What a provide-keys request carries besides its body. */
+export interface ProvideKeysRequest {
+  /** The URL the request was sent to: the `aud` a signed assertion must name. */
+  readonly audience?: string;
+}
 
 /**
  * The owner of an application an admin creates without naming one. No account can be it (account ids
@@ -53,20 +66,34 @@ function now(): string {
   return new Date().toISOString();
 }
 
-function bindingView(binding: StoredBinding): Binding {
+/**
+ * A binding as the API shows it. A third-party issuer's client is shown by its own client_id beside
+ * its issuer (the URL and verification when `issuers` has it: events carry the issuer_id only).
+ */
+function bindingView(binding: StoredBinding, issuers?: IssuerMap): Binding {
+  const external = parseExternalRef(binding.client_id);
+  const issuer = external && issuers?.get(external.issuerId);
   return {
     application_id: binding.application_id,
     key_type: binding.key_type,
-    client_id: binding.client_id,
+    client_id: external ? external.clientId : binding.client_id,
     origin: binding.origin,
     bound_at: binding.bound_at,
     bound_by: binding.bound_by,
+    ...(external && { issuer_id: external.issuerId }),
+    ...(issuer && { issuer: issuer.issuer, verification: issuer.verification }),
   };
 }
 
-function applicationView(stored: StoredApplication): Application {
+type IssuerMap = ReadonlyMap<string, Issuer>;
+
+function issuerMap(issuers: readonly Issuer[]): IssuerMap {
+  return new Map(issuers.map((issuer) => [issuer.issuer_id, issuer]));
+}
+
+function applicationView(stored: StoredApplication, issuers?: IssuerMap): Application {
   const keys: Partial<Record<KeyType, Binding>> = {};
-  for (const binding of stored.bindings) keys[binding.key_type] = bindingView(binding);
+  for (const binding of stored.bindings) keys[binding.key_type] = bindingView(binding, issuers);
   return {
     id: stored.id,
     name: stored.name,
@@ -110,6 +137,7 @@ export class Registry {
   readonly #provider: Provider;
   readonly #options: ResolvedOptions;
   readonly #secrets: SecretsAtRest;
+  readonly #issuers: IssuerService;
 
   constructor(
     store: BindingStore,
@@ -121,6 +149,12 @@ export class Registry {
     this.#provider = provider;
     this.#options = options;
     this.#secrets = secrets;
+    this.#issuers = new IssuerService(store, provider, options.issuers);
+  }
+
+  /** Third-party issuers: the admin's list and the gateways' resolution. */
+  get issuers(): IssuerService {
+    return this.#issuers;
   }
 
   // ---- applications ----------------------------------------------------------------------------
@@ -156,11 +190,17 @@ export class Registry {
   async listApplications(actor: Actor, cursor: unknown, limit: number): Promise<Page<Application>> {
     const after = decodeCursor(cursor);
     const items = await this.#store.listApplications(accessOf(actor), after, limit + 1);
-    return this.#page(items.map(applicationView), limit, (app) => app.id);
+    const issuers = await this.#issuersOf(items.flatMap((item) => item.bindings));
+    return this.#page(
+      items.map((item) => applicationView(item, issuers)),
+      limit,
+      (app) => app.id,
+    );
   }
 
   async getApplication(actor: Actor, applicationId: string): Promise<Application> {
-    return applicationView(await this.#application(actor, applicationId));
+    const stored = await this.#application(actor, applicationId);
+    return applicationView(stored, await this.#issuersOf(stored.bindings));
   }
 
   async updateApplication(actor: Actor, applicationId: string, input: Record<string, unknown>): Promise<Application> {
@@ -210,43 +250,51 @@ export class Registry {
   // ---- keys ------------------------------------------------------------------------------------
 
   /**
-   * "Provide Keys": proves possession of an existing client's secret, then binds it. Unknown client and
-   * wrong secret are one answer reached through the same work; failures are throttled in the store, and
-   * a throttled caller is answered before any secret is compared, so no answer then depends on it.
-   * Resolves whether the binding was created (false: this exact binding already existed).
+   * "Provide Keys": proves possession of an existing client, then binds it. The proof is the client's
+   * secret, or a signed assertion (RFC 7523) for a local client with registered keys; a client of a
+   * third-party issuer (`issuer_id`) is proven at that issuer. Unknown client and wrong proof are one
+   * answer reached through the same work; failures are throttled in the store, and a throttled caller is
+   * answered before any proof is checked, so no answer then depends on it. Resolves whether the binding
+   * was created (false: this exact binding already existed).
    */
   async provideKeys(
     actor: Actor,
     applicationId: string,
     keyTypeInput: string,
     input: Record<string, unknown>,
+    request: ProvideKeysRequest = {},
   ): Promise<{ created: boolean; binding: Binding }> {
     if (!this.#options.provideKeysEnabled) throw err.provideKeysDisabled();
     const keyType = validate.keyType(keyTypeInput);
-    validate.onlyFields(input, ['client_id', 'client_secret']);
+    validate.onlyFields(input, ['client_id', 'client_secret', 'client_assertion', 'issuer_id']);
     const clientId = validate.clientId(input.client_id);
-    const secret = validate.clientSecret(input.client_secret);
-    const attempt = { caller: callerOf(actor), clientId };
+    const proof = proofOf(input);
+    const issuer =
+      input.issuer_id === undefined ? undefined : await this.#issuers.issuerForProof(input.issuer_id, proof);
+    if (!issuer && proof.kind === 'none') throw err.invalidRequest('client_secret or client_assertion is required');
+    const storeClientId = issuer ? externalClientRef(issuer.issuer_id, clientId) : clientId;
+    const attempt = { caller: callerOf(actor), clientId: storeClientId };
+    const failed = (throttled: boolean) =>
+      emit(this.#provider, 'appkeys.provide_keys.failed', actor, {
+        application_id: applicationId,
+        key_type: keyType,
+        client_id: clientId,
+        ...(issuer && { issuer_id: issuer.issuer_id }),
+        throttled,
+      });
 
     const waitMs = await this.#store.attemptWait(attempt, this.#options.attempts, Date.now());
     if (waitMs > 0) {
-      emit(this.#provider, 'appkeys.provide_keys.failed', actor, {
-        application_id: applicationId,
-        key_type: keyType,
-        client_id: clientId,
-        throttled: true,
-      });
+      failed(true);
       throw err.tooManyAttempts(Math.ceil(waitMs / 1000));
     }
-    const client = await this.#provider.Client.find(clientId);
-    if (!(await this.#proves(client, secret))) {
+    const client = issuer ? undefined : await this.#provider.Client.find(clientId);
+    const proven = issuer
+      ? await this.#issuers.proves(issuer, clientId, proof)
+      : await this.#provesLocal(clientId, client, proof, request.audience);
+    if (!proven) {
       const retryAfterMs = await this.#store.recordFailedAttempt(attempt, this.#options.attempts, Date.now());
-      emit(this.#provider, 'appkeys.provide_keys.failed', actor, {
-        application_id: applicationId,
-        key_type: keyType,
-        client_id: clientId,
-        throttled: retryAfterMs > 0,
-      });
+      failed(retryAfterMs > 0);
       if (retryAfterMs > 0) throw err.tooManyAttempts(Math.ceil(retryAfterMs / 1000));
       throw err.invalidClient();
     }
@@ -258,23 +306,27 @@ export class Registry {
       applicationId,
       access: accessOf(actor),
       keyType,
-      clientId,
+      clientId: storeClientId,
       boundAt,
       boundBy: actor.id,
       caller: attempt.caller,
       limits: this.#options.attempts,
       nowMs: Date.now(),
+      ...(issuer && { issuerId: issuer.issuer_id }),
     });
     switch (result.outcome) {
       case 'created': {
-        const binding = bindingView({
-          application_id: applicationId,
-          key_type: keyType,
-          client_id: clientId,
-          origin: 'provided',
-          bound_at: boundAt,
-          bound_by: actor.id,
-        });
+        const binding = bindingView(
+          {
+            application_id: applicationId,
+            key_type: keyType,
+            client_id: storeClientId,
+            origin: 'provided',
+            bound_at: boundAt,
+            bound_by: actor.id,
+          },
+          issuer && issuerMap([issuer]),
+        );
         emit(this.#provider, 'appkeys.binding.created', actor, { ...binding });
         return { created: true, binding };
       }
@@ -289,6 +341,9 @@ export class Registry {
       // proven against a client the store does not hold (e.g. one resolved from elsewhere): not bindable
       case 'client_not_found':
         throw err.invalidClient();
+      // deleted by an admin while its client was being proven
+      case 'issuer_not_found':
+        throw err.issuerNotFound();
       case 'client_already_bound':
         throw err.clientAlreadyBound();
       case 'key_type_already_bound':
@@ -352,7 +407,7 @@ export class Registry {
     const current = await this.#application(actor, applicationId);
     const binding = current.bindings.find((b) => b.key_type === keyType);
     if (!binding) throw err.bindingNotFound();
-    return bindingView(binding);
+    return bindingView(binding, await this.#issuersOf([binding]));
   }
 
   async unbind(actor: Actor, applicationId: string, keyTypeInput: string): Promise<void> {
@@ -438,7 +493,11 @@ export class Registry {
 
   async listClients(cursor: unknown, limit: number): Promise<Page<ClientView>> {
     const after = decodeCursor(cursor);
-    const items = await this.#store.listClients(after, limit + 1);
+    // third-party issuers' clients sort first (ref.ts) and are bindings, not clients of this provider
+    const items = await this.#store.listClients(
+      after === undefined || after < LOCAL_CLIENTS_AFTER ? LOCAL_CLIENTS_AFTER : after,
+      limit + 1,
+    );
     return this.#page(items.map(clientView), limit, (client) => client.client_id);
   }
 
@@ -488,6 +547,24 @@ export class Registry {
     return stored;
   }
 
+  /** A local client's proof: its secret, or an assertion signed with its registered keys, used once. */
+  async #provesLocal(
+    clientId: string,
+    client: ProviderClient | undefined,
+    proof: ExternalProof,
+    audience: string | undefined,
+  ): Promise<boolean> {
+    if (proof.kind === 'secret') return this.#proves(client, proof.secret);
+    if (proof.kind !== 'assertion' || !client || audience === undefined) return false;
+    const verified = await verifyLocalAssertion(client.metadata() as ClientMetadata, proof.assertion, {
+      audience,
+      nowMs: Date.now(),
+      maxLifetimeSeconds: ASSERTION_LIFETIME_MAX,
+    });
+    if (!verified) return false;
+    return this.#store.useAssertionId(clientId, verified.jti, verified.expiresAtMs, Date.now());
+  }
+
   async #proves(client: ProviderClient | undefined, secret: string): Promise<boolean> {
     if (!client || typeof client.clientSecret !== 'string') {
       await compareWithStandIn(this.#provider.Client, DUMMY_SECRET, secret);
@@ -528,6 +605,12 @@ export class Registry {
     return metadata;
   }
 
+  /** The issuers that bindings name, read only when one of them is a third-party issuer's client. */
+  async #issuersOf(bindings: readonly StoredBinding[]): Promise<IssuerMap | undefined> {
+    if (!bindings.some((binding) => isExternalRef(binding.client_id))) return undefined;
+    return issuerMap(await this.#store.listIssuers());
+  }
+
   #page<T>(items: T[], limit: number, idOf: (item: T) => string): Page<T> {
     if (items.length <= limit) return { items };
     const shown = items.slice(0, limit);
@@ -541,6 +624,18 @@ export class Registry {
       client_deleted: binding.origin === 'generated' || reason === 'client_deleted',
     });
   }
+}
+
+/** Exactly one proof of possession: a secret, a signed assertion, or neither (an unverified issuer's client). */
+function proofOf(input: Record<string, unknown>): ExternalProof {
+  if (input.client_secret !== undefined && input.client_assertion !== undefined) {
+    throw err.invalidRequest('send client_secret or client_assertion, not both');
+  }
+  if (input.client_secret !== undefined) return { kind: 'secret', secret: validate.clientSecret(input.client_secret) };
+  if (input.client_assertion !== undefined) {
+    return { kind: 'assertion', assertion: validate.compactJwt(input.client_assertion, 'client_assertion') };
+  }
+  return { kind: 'none' };
 }
 
 /** Who is counted for throttling: admins and owners apart, whatever their ids. */

@@ -2,7 +2,9 @@
 
 export const OWNER_SCOPE = 'appkeys';
 export const ADMIN_SCOPE = 'appkeys:admin';
-export const MANAGEMENT_SCOPES: readonly string[] = [OWNER_SCOPE, ADMIN_SCOPE];
+/** Gateways: resolve a client or a token to its application, and nothing else. */
+export const RESOLVE_SCOPE = 'appkeys:resolve';
+export const MANAGEMENT_SCOPES: readonly string[] = [OWNER_SCOPE, ADMIN_SCOPE, RESOLVE_SCOPE];
 
 /** The management scopes that a space-separated scope value names. */
 export function managementScopesIn(scope: unknown): string[] {

@@ -17,6 +17,12 @@ export interface Binding {
   readonly origin: BindingOrigin;
   readonly bound_at: string;
   readonly bound_by: string;
+  /** A client of a third-party issuer: the issuer's id here… */
+  readonly issuer_id?: string;
+  /** …its issuer URL… */
+  readonly issuer?: string;
+  /** …and how possession of the client was proven (`none`: it was not, by the admin's choice). */
+  readonly verification?: 'client_credentials' | 'none';
 }
 
 export interface Application {
@@ -52,8 +58,9 @@ export type ClientMetadata = Record<string, unknown> & { client_id: string };
 
 /** Who makes a request to the management API. */
 export interface Actor {
-  readonly kind: 'owner' | 'admin';
-  /** The owner's account id; for an admin, `account:<id>` or `client:<client_id>` (audit only). */
+  /** `resolver`: a gateway holding the scope `appkeys:resolve`, which may only resolve clients to applications. */
+  readonly kind: 'owner' | 'admin' | 'resolver';
+  /** The owner's account id; for an admin or resolver, `account:<id>` or `client:<client_id>` (audit only). */
   readonly id: string;
 }
 

@@ -92,3 +92,26 @@ export function onlyFields(body: Record<string, unknown>, allowed: readonly stri
       throw invalidRequest(`unknown field ${JSON.stringify(key).slice(0, 80)}; allowed: ${allowed.join(', ')}`);
   }
 }
+
+export const ISSUER_ID_MAX = 64;
+export const ISSUER_ID_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
+const ISSUER_ID_CHARACTERS = new RegExp(ISSUER_ID_PATTERN);
+/** Longer than any signed assertion or access token a client or gateway sends in practice. */
+export const JWT_MAX = 8192;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** An issuer's id here: short and safe in a URL path, a Redis key and a terminal alike. */
+export function issuerId(value: unknown, field = 'issuer_id'): string {
+  if (typeof value !== 'string' || !ISSUER_ID_CHARACTERS.test(value)) {
+    throw invalidRequest(`${field} must be 1–${ISSUER_ID_MAX} characters of A–Z a–z 0–9 . _ -`);
+  }
+  return value;
+}
+
+/** A compact JWS (a signed JWT), as a string of at most JWT_MAX characters. */
+export function compactJwt(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length > JWT_MAX || !COMPACT_JWS.test(value)) {
+    throw invalidRequest(`${field} must be a signed JWT (compact serialization) of at most ${JWT_MAX} characters`);
+  }
+  return value;
+}

@@ -39,6 +39,10 @@ export const REDACTED_PATHS = [
   '*.headers.authorization',
   'password',
   '*.password',
+  'client_assertion',
+  '*.client_assertion',
+  'token',
+  '*.token',
 ] as const;
 
 /** Every appkeys event and the level it is logged at; a `Record` so that a new event must be listed. */
@@ -55,6 +59,8 @@ const EVENT_LEVELS: Record<AppKeysEvent, Level> = {
   'appkeys.client.secret_hashed': 'info',
   'appkeys.client.secret_hash_failed': 'warn',
   'appkeys.provide_keys.failed': 'warn',
+  'appkeys.issuer.registered': 'info',
+  'appkeys.issuer.deleted': 'info',
 };
 
 export interface AppKeysMetrics {

@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 
 import { insufficientScope, invalidToken } from '../errors.js';
 import { isStaticClient } from '../provider-internals.js';
-import { ADMIN_SCOPE, OWNER_SCOPE } from '../scopes.js';
+import { ADMIN_SCOPE, OWNER_SCOPE, RESOLVE_SCOPE } from '../scopes.js';
 import type { Actor } from '../types.js';
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,2048})$/i;
@@ -43,6 +43,9 @@ function actorOf(token: StoredToken): Actor {
     return { kind: 'admin', id: token.accountId ?? `client:${token.clientId ?? ''}` };
   }
   if (token.scopes.has(OWNER_SCOPE) && token.accountId) return { kind: 'owner', id: token.accountId };
+  if (token.scopes.has(RESOLVE_SCOPE)) {
+    return { kind: 'resolver', id: token.accountId ?? `client:${token.clientId ?? ''}` };
+  }
   throw insufficientScope(token.scopes.has(OWNER_SCOPE) ? ADMIN_SCOPE : OWNER_SCOPE);
 }
 

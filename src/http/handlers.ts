@@ -1,5 +1,6 @@
 import type { Registry } from '../registry.js';
-import { cursorOf, forceOf, limitOf } from './query.js';
+import { onlyFields } from '../validate.js';
+import { cursorOf, forceOf, limitOf, singleQuery } from './query.js';
 import type { Access, RouteContext, RouteHelpers } from './route.js';
 
 /** The handlers of the route table: each reads its request, calls the registry once, and answers. */
@@ -49,7 +50,9 @@ export async function provideKeys(
   helpers: RouteHelpers,
 ): Promise<void> {
   const { app_id: appId, key_type: keyType } = ctx.params;
-  const result = await registry.provideKeys(ctx.state.actor, appId, keyType, await helpers.body(ctx));
+  // the URL this request was sent to, as the client saw it (Koa honours app.proxy): a signed assertion's aud
+  const audience = `${ctx.origin}${ctx.originalUrl.split('?')[0]}`;
+  const result = await registry.provideKeys(ctx.state.actor, appId, keyType, await helpers.body(ctx), { audience });
   ctx.status = result.created ? 201 : 200;
   ctx.body = result.binding;
 }
@@ -102,4 +105,37 @@ export async function deleteClient(ctx: Ctx<'client_id'>, registry: Registry): P
 export async function clearFailedAttempts(ctx: Ctx<'client_id'>, registry: Registry): Promise<void> {
   await registry.clearFailedAttempts(ctx.state.actor, ctx.params.client_id);
   ctx.status = 204;
+}
+
+// ---- third-party issuers (admin) -----------------------------------------------------------------
+
+export async function listIssuers(ctx: Ctx, registry: Registry): Promise<void> {
+  ctx.body = { items: await registry.issuers.list() };
+}
+
+export async function registerIssuer(ctx: Ctx<'issuer_id'>, registry: Registry, helpers: RouteHelpers): Promise<void> {
+  const result = await registry.issuers.register(ctx.state.actor, ctx.params.issuer_id, await helpers.body(ctx));
+  ctx.status = result.outcome === 'created' ? 201 : 200;
+  ctx.body = result.issuer;
+}
+
+export async function getIssuer(ctx: Ctx<'issuer_id'>, registry: Registry): Promise<void> {
+  ctx.body = await registry.issuers.get(ctx.params.issuer_id);
+}
+
+export async function deleteIssuer(ctx: Ctx<'issuer_id'>, registry: Registry): Promise<void> {
+  await registry.issuers.delete(ctx.state.actor, ctx.params.issuer_id);
+  ctx.status = 204;
+}
+
+// ---- resolution for gateways ---------------------------------------------------------------------
+
+export async function lookupBinding(ctx: Ctx, registry: Registry): Promise<void> {
+  ctx.body = await registry.issuers.lookup(singleQuery(ctx, 'iss'), singleQuery(ctx, 'client_id'));
+}
+
+export async function resolveToken(ctx: Ctx, registry: Registry, helpers: RouteHelpers): Promise<void> {
+  const body = await helpers.body(ctx);
+  onlyFields(body, ['token']);
+  ctx.body = await registry.issuers.resolve(body.token);
 }

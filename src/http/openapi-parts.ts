@@ -7,10 +7,11 @@ export type Json = Record<string, unknown>;
 type ComponentKind = 'schemas' | 'responses' | 'parameters' | 'headers';
 
 /** Path parameters are named by the route's path; these are the query parameters an operation may take. */
-export type QueryParameterName = 'limit' | 'cursor' | 'force';
-export type PathParameterName = 'app_id' | 'key_type' | 'client_id';
+/** Names of the document's parameter components; `lookup_client_id` is the query parameter `client_id`. */
+export type QueryParameterName = 'limit' | 'cursor' | 'force' | 'iss' | 'lookup_client_id';
+export type PathParameterName = 'app_id' | 'key_type' | 'client_id' | 'issuer_id';
 
-export type Tag = 'applications' | 'keys' | 'clients' | 'meta';
+export type Tag = 'applications' | 'keys' | 'clients' | 'issuers' | 'resolve' | 'meta';
 
 /** One route's operation as the route table states it; its access and path parameters come from the route. */
 export interface OperationSpec {
@@ -51,3 +52,21 @@ export const noContent = (description: string): Json => ({ description });
 
 export const AUTH_CHALLENGE = { 'WWW-Authenticate': ref('headers', 'WWWAuthenticate') };
 export const RETRY_AFTER = { 'Retry-After': ref('headers', 'RetryAfter') };
+
+// ---- small builders ------------------------------------------------------------------------------
+
+export function object(properties: Record<string, Json>, required: readonly string[], extra: Json = {}): Json {
+  return { type: 'object', properties, required: [...required], ...extra };
+}
+
+export const string = (description: string, extra: Json = {}): Json => ({ type: 'string', description, ...extra });
+export const timestamp = (description: string): Json => string(description, { format: 'date-time' });
+export const uri = (description: string): Json => string(description, { format: 'uri' });
+export const uriList = (description: string): Json => ({
+  type: 'array',
+  description,
+  items: { type: 'string', format: 'uri' },
+});
+export const stringList = (description: string): Json => ({ type: 'array', description, items: { type: 'string' } });
+/** A property a request must not carry (`not: {}` rejects any value, and keeps a description). */
+export const forbidden = (description: string): Json => ({ not: {}, description });

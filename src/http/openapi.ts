@@ -9,7 +9,7 @@
  */
 
 import { BINDING_PROPERTY } from '../client-record.js';
-import { ADMIN_SCOPE, OWNER_SCOPE } from '../scopes.js';
+import { ADMIN_SCOPE, OWNER_SCOPE, RESOLVE_SCOPE } from '../scopes.js';
 import { CURSOR_MAX, CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT } from '../pagination.js';
 import { APPLICATION_STATUSES, KEY_TYPES } from '../types.js';
 import {
@@ -19,40 +19,31 @@ import {
   DESCRIPTION_MAX,
   NAME_MAX,
   OWNER_MAX,
+  JWT_MAX,
   SECRET_MAX,
 } from '../validate.js';
 import { VERSION } from '../version.js';
+import { externalBindingProperties, issuerParameters, issuerSchemas } from './openapi-issuers.js';
 import {
   AUTH_CHALLENGE,
   errorResponse,
+  forbidden,
   jsonContent,
+  object,
   ref,
   RETRY_AFTER,
   schema,
+  string,
+  stringList,
+  timestamp,
+  uri,
+  uriList,
   type Json,
   type PathParameterName,
   type QueryParameterName,
 } from './openapi-parts.js';
 import { pathParams, templateOf, type Access, type Route } from './route.js';
 import { ROUTES } from './route-table.js';
-
-// ---- small builders ------------------------------------------------------------------------------
-
-function object(properties: Record<string, Json>, required: readonly string[], extra: Json = {}): Json {
-  return { type: 'object', properties, required: [...required], ...extra };
-}
-
-const string = (description: string, extra: Json = {}): Json => ({ type: 'string', description, ...extra });
-const timestamp = (description: string): Json => string(description, { format: 'date-time' });
-const uri = (description: string): Json => string(description, { format: 'uri' });
-const uriList = (description: string): Json => ({
-  type: 'array',
-  description,
-  items: { type: 'string', format: 'uri' },
-});
-const stringList = (description: string): Json => ({ type: 'array', description, items: { type: 'string' } });
-/** A property a request must not carry (`not: {}` rejects any value, and keeps a description). */
-const forbidden = (description: string): Json => ({ not: {}, description });
 
 function page(item: string, description: string): Json {
   return object(
@@ -71,6 +62,7 @@ const SECURITY: Record<Access, Json[]> = {
   public: [],
   owner: [{ bearer: [OWNER_SCOPE] }, { bearer: [ADMIN_SCOPE] }],
   admin: [{ bearer: [ADMIN_SCOPE] }],
+  resolve: [{ bearer: [RESOLVE_SCOPE] }, { bearer: [ADMIN_SCOPE] }],
 };
 
 // ---- schemas -------------------------------------------------------------------------------------
@@ -137,6 +129,7 @@ function schemas(): Record<string, Json> {
     ),
   };
   const bindingRequired = Object.keys(bindingProperties);
+  const anyBindingProperties = { ...bindingProperties, ...externalBindingProperties() };
   const metadataProperties = rfc7591Properties();
 
   return {
@@ -146,7 +139,7 @@ function schemas(): Record<string, Json> {
         'introspecting as active.',
       { enum: [...APPLICATION_STATUSES] },
     ),
-    Binding: object(bindingProperties, bindingRequired, {
+    Binding: object(anyBindingProperties, bindingRequired, {
       description: 'A client bound to an application under a key type. Never holds a secret.',
       additionalProperties: false,
     }),
@@ -210,15 +203,28 @@ function schemas(): Record<string, Json> {
     ),
     ProvideKeysRequest: object(
       {
-        client_id: clientIdSchema("The existing client's id."),
+        client_id: clientIdSchema("The existing client's id (at its issuer, with `issuer_id`)."),
         client_secret: clientSecretSchema(
-          "The existing client's secret, proving possession. Checked in constant time and " +
+          "The existing client's secret, proving possession. Checked in constant time (or by the issuer) and " +
             'never stored by the registry.',
         ),
+        client_assertion: string(
+          'Instead of a secret: a signed JWT (RFC 7523). For a client of this provider with registered keys: ' +
+            '`iss` = `sub` = client_id, `aud` = the URL of this request, `exp` within 5 minutes, a `jti` used ' +
+            "once. For a client of a third-party issuer: an assertion made for that issuer's token endpoint, " +
+            'relayed to it.',
+          { minLength: 1, maxLength: JWT_MAX },
+        ),
+        issuer_id: string(
+          'A registered third-party issuer whose client this is: possession is proven at that issuer. ' +
+            'Omitted: a client of this provider.',
+        ),
       },
-      ['client_id', 'client_secret'],
+      ['client_id'],
       {
-        description: 'The keys of an existing client to bind. Unknown fields are rejected with 400 `invalid_request`.',
+        description:
+          'The keys of an existing client to bind: `client_secret` or `client_assertion` (neither only for an ' +
+          'issuer registered with `verification: none`). Unknown fields are rejected with 400 `invalid_request`.',
         additionalProperties: false,
       },
     ),
@@ -317,6 +323,7 @@ function schemas(): Record<string, Json> {
         additionalProperties: true,
       },
     ),
+    ...issuerSchemas(),
     ApplicationPage: page('Application', 'A page of applications in creation order.'),
     ClientPage: page('ClientView', 'A page of clients in client_id order.'),
     Error: object(
@@ -337,6 +344,7 @@ function schemas(): Record<string, Json> {
 
 function parameters(): Record<PathParameterName | QueryParameterName, Json> {
   return {
+    ...issuerParameters(),
     app_id: {
       name: 'app_id',
       in: 'path',
@@ -502,6 +510,8 @@ export function openApiDocument(prefix: string): Record<string, unknown> {
       { name: 'applications', description: 'Applications owned by developers.' },
       { name: 'keys', description: 'Binding OAuth clients to applications: provide, generate, read, unbind, rotate.' },
       { name: 'clients', description: 'Admin only: out-of-band registration of clients created elsewhere.' },
+      { name: 'issuers', description: 'Admin only: third-party issuers whose clients may be provided.' },
+      { name: 'resolve', description: 'Gateways: the application a client or a JWT access token belongs to.' },
       { name: 'meta', description: 'This description.' },
     ],
     security: SECURITY.owner,
@@ -517,10 +527,11 @@ export function openApiDocument(prefix: string): Record<string, unknown> {
           scheme: 'bearer',
           description:
             'An access token issued by this provider (an AccessToken or ClientCredentials record), ' +
-            'with one of two scopes:\n' +
+            'with one of three scopes:\n' +
             `- \`${OWNER_SCOPE}\` with a subject: an owner, who sees and changes only their own applications;\n` +
             `- \`${ADMIN_SCOPE}\`: an admin, who may act on every application and on out-of-band ` +
-            `clients (\`/clients\`).\n` +
+            `clients (\`/clients\`) and issuers (\`/issuers\`);\n` +
+            `- \`${RESOLVE_SCOPE}\`: a gateway, which may only resolve clients and tokens to applications.\n` +
             'No or a bad token gives 401 `invalid_token`; a missing scope 403 `insufficient_scope`. ' +
             'A server may replace this check with its own (the `authenticate` option).',
         },

@@ -14,6 +14,7 @@ import {
   schema,
   type QueryParameterName,
 } from './openapi-parts.js';
+import { ISSUER_ROUTES } from './issuer-routes.js';
 import { route, type Route } from './route.js';
 
 const PAGE_QUERY: readonly QueryParameterName[] = ['limit', 'cursor'];
@@ -143,23 +144,27 @@ export const ROUTES: readonly Route[] = [
     operation: {
       operationId: 'provideKeys',
       tag: 'keys',
-      summary: 'Provide keys: bind an existing client after verifying its secret',
+      summary: 'Provide keys: bind an existing client after verifying possession',
       description:
-        "Verifies the client's secret with the provider's own comparison and expiry check, then binds it. " +
-        'An unknown client and a wrong secret get the same answer. Failed attempts are throttled per caller ' +
-        'and client and per client. ' +
+        "Verifies the client's secret with the provider's own comparison and expiry check, or a signed " +
+        "assertion (RFC 7523) with the client's registered keys, `aud` this request's URL, used once; for a " +
+        'client of a third-party issuer (`issuer_id`), a client_credentials grant at that issuer, whose token is ' +
+        'thrown away. Then binds it. An unknown client and a wrong proof get the same answer. Failed attempts ' +
+        'are throttled per caller and client and per client. No secret is stored. ' +
         'Only when the server enables provide keys.',
       body: 'ProvideKeysRequest',
       bodyRequired: true,
       responses: {
         200: jsonResponse('This exact binding already existed.', schema('Binding')),
         201: jsonResponse('The client is now bound.', schema('Binding')),
-        400: errorResponse('A bad key type, an unknown field, or a malformed `client_id` or `client_secret`.', [
-          'invalid_request',
-        ]),
+        400: errorResponse(
+          'A bad key type, an unknown field, a malformed `client_id`, `client_secret`, `client_assertion` or ' +
+            "`issuer_id`, both a secret and an assertion, or a proof the issuer's verification mode does not take.",
+          ['invalid_request'],
+        ),
         401: errorResponse(
-          'No valid access token (`invalid_token`), or the client is unknown or its secret wrong or ' +
-            'expired (`invalid_client`).',
+          'No valid access token (`invalid_token`), or the client is unknown or its secret or assertion wrong, ' +
+            'expired or replayed, or the issuer refused it (`invalid_client`).',
           ['invalid_token', 'invalid_client'],
           AUTH_CHALLENGE,
         ),
@@ -167,9 +172,9 @@ export const ROUTES: readonly Route[] = [
           'provide_keys_disabled',
         ]),
         404: errorResponse(
-          'No such application, or one the caller does not own (`binding_not_found` only if the binding is ' +
-            'removed while being read back).',
-          ['application_not_found', 'binding_not_found'],
+          'No such application, or one the caller does not own; no such issuer (`issuer_not_found`); ' +
+            '`binding_not_found` only if the binding is removed while being read back.',
+          ['application_not_found', 'issuer_not_found', 'binding_not_found'],
         ),
         409: errorResponse(
           'The client is bound elsewhere, the application already has keys of this type, ' +
@@ -180,6 +185,12 @@ export const ROUTES: readonly Route[] = [
           'Too many failed attempts; try again after `Retry-After` seconds. A throttled caller gets this answer ' +
             'before any secret is compared.',
           ['too_many_attempts'],
+          RETRY_AFTER,
+        ),
+        503: errorResponse(
+          'The store, or the third-party issuer, could not answer in time; nothing was changed. Try again after ' +
+            '`Retry-After` seconds.',
+          ['temporarily_unavailable'],
           RETRY_AFTER,
         ),
       },
@@ -375,4 +386,5 @@ export const ROUTES: readonly Route[] = [
       },
     },
   }),
+  ...ISSUER_ROUTES,
 ];

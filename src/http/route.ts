@@ -4,8 +4,8 @@ import type { Registry } from '../registry.js';
 import type { Actor } from '../types.js';
 import type { OperationSpec } from './openapi-parts.js';
 
-/** Who may call a route: anyone, an owner (or an admin), or an admin only. */
-export type Access = 'public' | 'owner' | 'admin';
+/** Who may call a route: anyone, an owner (or an admin), an admin only, or a gateway (or an admin). */
+export type Access = 'public' | 'owner' | 'admin' | 'resolve';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -26,6 +26,7 @@ interface StateByAccess {
   public: object;
   owner: Authenticated;
   admin: Authenticated;
+  resolve: Authenticated;
 }
 
 export type RouteContext<Params extends string, A extends Access> = ParameterizedContext<StateByAccess[A]> & {
@@ -55,7 +56,7 @@ export interface Route {
   readonly path: string;
   readonly access: Access;
   /** Called with the caller set (unless public) and the path's parameters. */
-  readonly handler: Handler<string, 'owner' | 'admin'>;
+  readonly handler: Handler<string, 'owner' | 'admin' | 'resolve'>;
   readonly operation: OperationSpec;
 }
 

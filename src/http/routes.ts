@@ -8,7 +8,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { Registry } from '../registry.js';
 import type { Actor } from '../types.js';
 import { accountId, OWNER_MAX } from '../validate.js';
-import { ADMIN_SCOPE } from '../scopes.js';
+import { ADMIN_SCOPE, OWNER_SCOPE, RESOLVE_SCOPE } from '../scopes.js';
 import { bearerActor } from './authenticate.js';
 import { readJsonObject } from './body.js';
 import { errorOut } from './error-out.js';
@@ -21,8 +21,8 @@ import { ROUTES } from './route-table.js';
  * as it is (no control characters), so nothing stored for it can reach a terminal or a page raw.
  */
 function checkedActor(actor: Actor): Actor {
-  if (actor.kind === 'admin' && typeof actor.id === 'string') return actor;
-  if (actor.kind !== 'owner') throw invalidToken('the caller is neither an owner nor an admin');
+  if ((actor.kind === 'admin' || actor.kind === 'resolver') && typeof actor.id === 'string') return actor;
+  if (actor.kind !== 'owner') throw invalidToken('the caller is neither an owner, an admin nor a resolver');
   try {
     return { kind: 'owner', id: accountId(actor.id) };
   } catch {
@@ -64,14 +64,23 @@ export function buildRoutes(provider: Provider, registry: Registry, options: Res
     ctx.state.actor = checkedActor(actor);
     await next();
   };
+  const ownerOrAdmin: Middleware<Authenticated> = async (ctx, next) => {
+    if (ctx.state.actor.kind === 'resolver') throw insufficientScope(OWNER_SCOPE);
+    await next();
+  };
   const adminOnly: Middleware<Authenticated> = async (ctx, next) => {
     if (ctx.state.actor.kind !== 'admin') throw insufficientScope(ADMIN_SCOPE);
     await next();
   };
+  const resolverOrAdmin: Middleware<Authenticated> = async (ctx, next) => {
+    if (ctx.state.actor.kind === 'owner') throw insufficientScope(RESOLVE_SCOPE);
+    await next();
+  };
   const checks: Record<Access, Middleware<Authenticated>[]> = {
     public: [],
-    owner: [authenticate],
+    owner: [authenticate, ownerOrAdmin],
     admin: [authenticate, adminOnly],
+    resolve: [authenticate, resolverOrAdmin],
   };
   const helpers: RouteHelpers = {
     prefix: options.prefix,
