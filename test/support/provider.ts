@@ -32,7 +32,7 @@ export function baseConfiguration(overrides: Configuration = {}): Configuration 
       revocation: { enabled: true },
       devInteractions: { enabled: true },
     },
-    scopes: ['openid', 'offline_access', 'api:read', 'appkeys', 'appkeys:admin'],
+    scopes: ['openid', 'offline_access', 'api:read', 'appkeys', 'appkeys:admin', 'appkeys:resolve'],
     pkce: { required: () => false },
     ...overrides,
   };
