@@ -54,7 +54,9 @@ export default {
         scope: 'openid appkeys',
       },
     ],
-    scopes: ['openid', 'email', 'appkeys', 'appkeys:admin'],
+    // add a static client with scope appkeys:resolve for an API gateway that resolves clients and
+    // third-party tokens to applications (README, "Third-party issuers")
+    scopes: ['openid', 'email', 'appkeys', 'appkeys:admin', 'appkeys:resolve'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
 
     async findAccount(ctx, id) {

@@ -107,7 +107,7 @@ export function standaloneConfiguration(settings: {
         scope: 'openid appkeys',
       },
     ],
-    scopes: ['openid', 'offline_access', 'appkeys', 'appkeys:admin', 'api'],
+    scopes: ['openid', 'offline_access', 'appkeys', 'appkeys:admin', 'appkeys:resolve', 'api'],
     features: standaloneFeatures(),
     ttl: {
       AccessToken: 600,
@@ -140,6 +140,8 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       provideKeys: { enabled: true },
       ...(settings.hashSecrets && { secrets: { hash: 'scrypt' } }),
       portal: { enabled: true, admins: [PORTAL_ADMIN] },
+      // a development server: a third-party issuer may run beside it on http://localhost
+      issuers: { allowHttpLoopback: true },
     },
     configuration: (issuer) =>
       standaloneConfiguration({ issuer, adminClientId: settings.adminClientId, adminClientSecret }),
