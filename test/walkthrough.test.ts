@@ -10,11 +10,11 @@ import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** The shell blocks of the README's walkthrough, in order. */
-function walkthroughBlocks(): string[] {
+/** The shell blocks of one of the README's walkthroughs (`walkthrough`, `issuers-walkthrough`), in order. */
+function walkthroughBlocks(name: string): string[] {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const section = /<!-- walkthrough:start -->([\s\S]*?)<!-- walkthrough:end -->/.exec(readme)?.[1];
-  if (!section) throw new Error('README has no walkthrough section');
+  const section = new RegExp(`<!-- ${name}:start -->([\\s\\S]*?)<!-- ${name}:end -->`).exec(readme)?.[1];
+  if (!section) throw new Error(`README has no ${name} section`);
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]!);
 }
 
@@ -34,8 +34,8 @@ async function startServer(
 }
 
 /** Runs the blocks in one bash, printing a marker before each, and splits the output by block. */
-async function runWalkthrough(env: NodeJS.ProcessEnv): Promise<string[]> {
-  const blocks = walkthroughBlocks();
+async function runWalkthrough(env: NodeJS.ProcessEnv, name = 'walkthrough'): Promise<string[]> {
+  const blocks = walkthroughBlocks(name);
   const script = ['set -euo pipefail', ...blocks.flatMap((block, i) => [`echo '@@block ${i}@@'`, block])].join('\n');
   const child = spawn('bash', ['-c', script], {
     cwd: root,
@@ -124,5 +124,82 @@ function walkthroughOn(store: 'memory' | 'redis') {
   };
 }
 
+/** Starts `npm run example-idp` as a new user would. */
+async function startExampleIdp(): Promise<{ child: ScriptProcess; issuer: string }> {
+  const port = await freePort();
+  const child = startScript('examples/third-party-idp.ts', [], { env: { PORT: String(port) } });
+  try {
+    const issuer = await child.until((output) => /third-party issuer at (\S+),/.exec(output)?.[1], 20_000);
+    return { child, issuer };
+  } catch (err) {
+    await child.stop('SIGKILL');
+    throw err;
+  }
+}
+
+function issuersWalkthroughOn(store: 'memory' | 'redis') {
+  return () => {
+    let redis: TestRedis | undefined;
+    let server: Awaited<ReturnType<typeof startServer>>;
+    let idp: Awaited<ReturnType<typeof startExampleIdp>>;
+
+    beforeAll(async () => {
+      if (store === 'redis') redis = await startRedis();
+      [server, idp] = await Promise.all([
+        startServer(redis ? { REDIS_URL: redis.url } : { REDIS_URL: '' }),
+        startExampleIdp(),
+      ]);
+    }, 30_000);
+
+    afterAll(async () => {
+      await Promise.all([server?.child.stop(), idp?.child.stop()]);
+      await redis?.stop();
+    });
+
+    it("registers the partner's server, binds its client proven there, and resolves its token", async () => {
+      const env = { BASE: server.base, ADMIN_SECRET: server.adminSecret, IDP: idp.issuer };
+      const steps = (await runWalkthrough(env, 'issuers-walkthrough')).map(documents);
+      expect(steps).toHaveLength(6);
+      const [, registered, provided, refused, resolved, removed] = steps;
+
+      expect(registered).toEqual([
+        {
+          issuer_id: 'partner',
+          issuer: idp.issuer,
+          verification: 'client_credentials',
+          token_endpoint: `${idp.issuer}/token`,
+        },
+      ]);
+      const binding = provided![0] as { application_id: string };
+      expect(binding).toMatchObject({
+        client_id: 'partner-reporting',
+        key_type: 'PRODUCTION',
+        origin: 'provided',
+        bound_by: 'carol',
+        issuer_id: 'partner',
+        issuer: idp.issuer,
+        verification: 'client_credentials',
+      });
+      expect(JSON.stringify(steps)).not.toContain('secret-issued-by-the-partner-idp');
+      expect(refused).toEqual([{ error: 'invalid_client', error_description: expect.any(String) }]);
+      expect(resolved).toEqual([
+        {
+          application_id: binding.application_id,
+          key_type: 'PRODUCTION',
+          status: 'ACTIVE',
+          owner: 'carol',
+          client_id: 'partner-reporting',
+          issuer_id: 'partner',
+          issuer: idp.issuer,
+        },
+        { application_id: binding.application_id, key_type: 'PRODUCTION', status: 'ACTIVE' },
+      ]);
+      expect(removed).toEqual([{ error: 'issuer_in_use', error_description: expect.any(String) }, 204, 204]);
+    }, 60_000);
+  };
+}
+
 describe('README walkthrough against npm start, in memory', walkthroughOn('memory'));
+describe('README third-party issuers walkthrough, in memory', issuersWalkthroughOn('memory'));
+describe.runIf(redisOrSkip())('README third-party issuers walkthrough, on Redis', issuersWalkthroughOn('redis'));
 describe.runIf(redisOrSkip())('README walkthrough against npm start, on Redis', walkthroughOn('redis'));
