@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { basicAuth } from '../support/http.js';
 import { fileBackends } from './support/backends.js';
-import { startIdp, type Idp } from './support/idp.js';
+import { IDP_RESOURCE as RESOURCE, startIdp, type Idp } from './support/idp.js';
 import { serviceClient } from './support/provider.js';
 import { subjectsPerTest, type Subject } from './support/subject.js';
 
@@ -19,7 +19,6 @@ import { subjectsPerTest, type Subject } from './support/subject.js';
 
 const backends = fileBackends('issuers');
 const GATEWAY = { id: 'gateway', secret: 'gateway-secret-gateway-secret-gateway' } as const;
-const RESOURCE = 'https://api.example.test';
 
 const OPTIONS = { issuers: { allowHttpLoopback: true, timeoutMs: 1500 } } as const;
 const CONFIGURATION = { clients: [serviceClient(GATEWAY.id, GATEWAY.secret, 'appkeys:resolve')] };
@@ -321,7 +320,7 @@ describe.each(backends)('third-party issuers on the $name store', (backend) => {
     // the gateway scope reaches nothing else
     expect((await s.get('/appkeys/applications', gateway)).status).toBe(403);
 
-    const jwt = await idp.accessToken(idp.secretClient, RESOURCE);
+    const jwt = await idp.accessToken(idp.secretClient.client_id, RESOURCE);
     const resolved = await s.post('/appkeys/resolve', gateway, { token: jwt });
     expect(resolved.status, resolved.text).toBe(200);
     expect(resolved.body).toEqual(expected);
@@ -342,7 +341,8 @@ describe.each(backends)('third-party issuers on the $name store', (backend) => {
     expect((await s.post('/appkeys/resolve', gateway, { token: stranger })).body).toMatchObject({
       error: 'unknown_issuer',
     });
-    const expired = await idp.expiredAccessToken(idp.secretClient, RESOURCE);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const expired = await idp.signed({ ...claims, iat: nowSeconds - 3600, exp: nowSeconds - 600 });
     const late = await s.post('/appkeys/resolve', gateway, { token: expired });
     expect(late.status).toBe(401);
     expect(late.body).toMatchObject({ error: 'token_expired' });
@@ -396,7 +396,7 @@ describe.each(backends)('third-party issuers on the $name store', (backend) => {
 async function metadataServer(
   body: (origin: string) => Record<string, unknown>,
 ): Promise<{ origin: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
+  const server = createServer((_request, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(body(origin)));
   });

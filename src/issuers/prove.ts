@@ -26,22 +26,28 @@ function formEncode(value: string): string {
   return new URLSearchParams({ v: value }).toString().slice('v='.length);
 }
 
-/**
- * Basic unless the issuer says it takes only the form (RFC 8414's default for the metadata left out is
- * client_secret_basic).
- */
-function secretAuthentication(metadata: IssuerEndpoints, clientId: string, secret: string): ClientAuthentication {
-  const methods = metadata.token_endpoint_auth_methods_supported ?? [];
-  if (methods.includes('client_secret_post') && !methods.includes('client_secret_basic')) {
-    return {
-      params: [
-        ['client_id', clientId],
-        ['client_secret', secret],
-      ],
-    };
-  }
+const secretPost = (clientId: string, secret: string): ClientAuthentication => ({
+  params: [
+    ['client_id', clientId],
+    ['client_secret', secret],
+  ],
+});
+
+function secretBasic(clientId: string, secret: string): ClientAuthentication {
   const basic = Buffer.from(`${formEncode(clientId)}:${formEncode(secret)}`).toString('base64');
   return { headers: { authorization: `Basic ${basic}` }, params: [] };
+}
+
+/**
+ * The ways to send a secret, in the order tried: Basic unless the issuer says it takes only the form
+ * (RFC 8414's default for the metadata left out is client_secret_basic), then the form when it takes
+ * both — the method is the client's, registered at the issuer, and nothing here knows which it is.
+ */
+function secretAuthentications(metadata: IssuerEndpoints, clientId: string, secret: string): ClientAuthentication[] {
+  const methods = metadata.token_endpoint_auth_methods_supported ?? [];
+  const post = methods.includes('client_secret_post');
+  if (post && !methods.includes('client_secret_basic')) return [secretPost(clientId, secret)];
+  return post ? [secretBasic(clientId, secret), secretPost(clientId, secret)] : [secretBasic(clientId, secret)];
 }
 
 /**
@@ -86,38 +92,45 @@ export async function proveAtIssuer(
   options: ResolvedIssuersOptions,
 ): Promise<boolean> {
   const { metadata, probe } = issuer;
-  let auth: ClientAuthentication;
+  let attempts: ClientAuthentication[];
   if ('clientAssertion' in credentials) {
     if (!assertionNamesClient(credentials.clientAssertion, credentials.clientId)) return false;
-    auth = {
-      params: [
-        ['client_assertion_type', ASSERTION_TYPE],
-        ['client_assertion', credentials.clientAssertion],
-        ['client_id', credentials.clientId],
-      ],
-    };
+    attempts = [
+      {
+        params: [
+          ['client_assertion_type', ASSERTION_TYPE],
+          ['client_assertion', credentials.clientAssertion],
+          ['client_id', credentials.clientId],
+        ],
+      },
+    ];
   } else {
-    auth = secretAuthentication(metadata, credentials.clientId, credentials.clientSecret);
+    attempts = secretAuthentications(metadata, credentials.clientId, credentials.clientSecret);
   }
 
-  const form = new URLSearchParams([['grant_type', 'client_credentials'], ...auth.params]);
-  if (probe?.scope !== undefined) form.set('scope', probe.scope);
-  if (probe?.audience !== undefined) form.set('audience', probe.audience);
-  if (probe?.resource !== undefined) form.set('resource', probe.resource);
+  for (const auth of attempts) {
+    const form = new URLSearchParams([['grant_type', 'client_credentials'], ...auth.params]);
+    if (probe?.scope !== undefined) form.set('scope', probe.scope);
+    if (probe?.audience !== undefined) form.set('audience', probe.audience);
+    if (probe?.resource !== undefined) form.set('resource', probe.resource);
 
-  const { status, json } = await remoteFetch(
-    metadata.token_endpoint,
-    { method: 'POST', headers: auth.headers, form },
-    options,
-  );
-  if (status === 200 && isObject(json) && typeof json.access_token === 'string') {
-    // an assertion is single-use: relaying it again to revoke would be refused, and could count as a replay
-    if (metadata.revocation_endpoint !== undefined && !('clientAssertion' in credentials)) {
-      await revoke(metadata.revocation_endpoint, json.access_token, auth, options);
+    const { status, json } = await remoteFetch(
+      metadata.token_endpoint,
+      { method: 'POST', headers: auth.headers, form },
+      options,
+    );
+    if (status === 200 && isObject(json) && typeof json.access_token === 'string') {
+      // an assertion is single-use: relaying it again to revoke would be refused, and could count as a replay
+      if (metadata.revocation_endpoint !== undefined && !('clientAssertion' in credentials)) {
+        await revoke(metadata.revocation_endpoint, json.access_token, auth, options);
+      }
+      return true;
     }
-    return true;
+    // 408 and 429 say "not now", not "wrong credentials"
+    if (status < 400 || status >= 500 || status === 408 || status === 429) {
+      throw issuerUnavailable(new Error(`the token endpoint answered HTTP ${status} without a token`));
+    }
+    // a refusal of one way to send the secret: the next way, if the issuer takes another
   }
-  // 408 and 429 say "not now", not "wrong credentials"
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return false;
-  throw issuerUnavailable(new Error(`the token endpoint answered HTTP ${status} without a token`));
+  return false;
 }

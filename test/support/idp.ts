@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 import Provider, { errors, type ClientAuthMethod, type Configuration } from 'oidc-provider';
 
 /** The one resource the IdP issues JWT access tokens for (RFC 8707). */
@@ -40,6 +40,8 @@ export interface Idp {
   readonly jwtClient: IdpJwtClient;
   /** A JWT access token for `resource` from the IdP's own token endpoint, for a client with a secret. */
   accessToken(clientId: string, resource?: string): Promise<string>;
+  /** A JWT signed with the IdP's own key, with any claims (`iss` defaults to the IdP): forged by the test, not issued. */
+  signed(claims: JWTPayload): Promise<string>;
   /** Whether the IdP still holds `token` active, asked by the client it was issued to. */
   introspect(token: string, client?: IdpSecretClient): Promise<boolean>;
   /** Takes the IdP down (connections included); `start()` brings it back on the same port. */
@@ -105,6 +107,7 @@ async function post(url: string, client: IdpSecretClient, post: boolean, form: U
 
 /** Starts the IdP on 127.0.0.1 and a port of the system's choosing. */
 export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
+  const idpKeys = await signingKeys();
   // the provider needs its issuer, which needs the port: the server listens first, serves it after
   const server = createServer();
   await listen(server, 0);
@@ -130,7 +133,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
       },
     ],
     ...(options.clientAuthMethods && { clientAuthMethods: options.clientAuthMethods }),
-    jwks: { keys: await signingKeys() },
+    jwks: { keys: idpKeys },
     cookies: { keys: [randomUUID()] },
     scopes: [IDP_SCOPE],
     ttl: { ClientCredentials: options.tokenTtlSeconds ?? 600 },
@@ -188,6 +191,13 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
         throw new Error(`the IdP refused a token: ${response.status} ${JSON.stringify(body)}`);
       }
       return body.access_token;
+    },
+    async signed(claims) {
+      const jwk = idpKeys.find((key) => key.alg === 'ES256')!;
+      const key = await importJWK(jwk, 'ES256');
+      return new SignJWT({ iss: issuer, ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: jwk.kid!, typ: 'at+jwt' })
+        .sign(key);
     },
     async introspect(token, client = secretClient) {
       const form = new URLSearchParams({ token });
