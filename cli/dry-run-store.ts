@@ -31,6 +31,8 @@ export function dryRunStore(store: BindingStore): BindingStore {
     listClients: (after, limit) => store.listClients(after, limit),
     getApplication: (applicationId) => store.getApplication(applicationId),
     listApplications: (owner, after, limit) => store.listApplications(owner, after, limit),
+    getIssuer: (issuerId) => store.getIssuer(issuerId),
+    listIssuers: () => store.listIssuers(),
     verify: () => store.verify(),
     replaceClientMetadata: refuse,
     deleteClient: refuse,
@@ -43,6 +45,9 @@ export function dryRunStore(store: BindingStore): BindingStore {
     recordFailedAttempt: refuse,
     attemptWait: refuse,
     clearFailedAttempts: refuse,
+    putIssuer: refuse,
+    deleteIssuer: refuse,
+    useAssertionId: refuse,
     async close() {
       pending.clear();
     },

@@ -21,6 +21,7 @@ export type {
   StoredClient,
   UnbindResult,
 } from './store.js';
+export type { Issuer, IssuerEndpoints, Probe, StoredIssuer, Verification } from './issuers/types.js';
 export type { AppKeysEvent, AppKeysEventPayload } from './events.js';
 export { AppKeysError } from './errors.js';
 export { BINDING_PROPERTY } from './client-record.js';

@@ -1,9 +1,13 @@
 import type request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { redisStore } from '../adapters/redis/store.js';
+import { externalClientRef } from '../src/issuers/ref.js';
 import { MAX_LIMIT } from '../src/pagination.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { redisBackend } from './support/backends.js';
+import { bindRequest, newApplication } from './support/store-cases.js';
+import { storedIssuer } from './support/store-conformance-issuers.js';
 import { type Subject, subjectsPerTest } from './support/subject.js';
 import { prng as random } from './support/prng.js';
 
@@ -121,6 +125,46 @@ describe.runIf(redisOrSkip())('concurrent changes on the Redis store', () => {
     expect(client.body.binding).toMatchObject({ application_id: winner, key_type: 'PRODUCTION' });
     await expectConsistentBindings(t, new Set(['contested']));
     expect(t.eventsNamed('appkeys.binding.created')).toHaveLength(1);
+  });
+
+  // on the store itself: providing an external client's keys over HTTP is the registry's, not this race's
+  it('binds one client of a third-party issuer to exactly one of forty applications raced at once', async () => {
+    const prefix = redis.namespace('races-external');
+    // four connections, as four processes would have, so that the binds meet only at the server
+    const stores = Array.from({ length: 4 }, () => redisStore({ client: redis.client(), prefix }));
+    const store = stores[0]!;
+    try {
+      expect(await store.putIssuer(storedIssuer('acme'))).toBe('created');
+      const appIds = Array.from({ length: 40 }, (_, i) => `app-${String(i).padStart(2, '0')}`);
+      for (const [i, appId] of appIds.entries()) {
+        expect(await store.createApplication(newApplication(appId, `owner-${i}`))).toBe('created');
+      }
+      const clientId = externalClientRef('acme', 'contested');
+
+      const results = await Promise.all(
+        appIds.map((appId, i) =>
+          stores[i % stores.length]!.bind(bindRequest(appId, 'PRODUCTION', clientId, { issuerId: 'acme' })),
+        ),
+      );
+
+      const outcomes: Record<string, number> = {};
+      for (const { outcome } of results) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      expect(outcomes).toEqual({ created: 1, client_already_bound: 39 });
+      const winner = appIds[results.findIndex((result) => result.outcome === 'created')];
+      expect(await store.getClient(clientId)).toMatchObject({
+        metadata: { client_id: clientId },
+        binding: { application_id: winner, key_type: 'PRODUCTION', origin: 'provided' },
+        revision: 1,
+      });
+      expect((await store.listClients(undefined, 100)).map((client) => client.metadata.client_id)).toEqual([clientId]);
+      const bound = (await store.listApplications({ kind: 'admin' }, undefined, 100)).filter(
+        (application) => application.bindings.length > 0,
+      );
+      expect(bound.map((application) => application.id)).toEqual([winner]);
+      expect(await store.verify()).toEqual({ ok: true, problems: [] });
+    } finally {
+      await Promise.all(stores.map((each) => each.close()));
+    }
   });
 
   it('binds one client to one key type when one client is provided to both key types at once', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { Script } from '../adapters/redis/connection.js';
 import { APPLICATION_FIELDS, BINDING_FIELDS, BOUND_FIELDS, CLIENT_FIELDS } from '../adapters/redis/layout.js';
+import * as issuerScripts from '../adapters/redis/scripts/issuers.js';
 import * as repairScripts from '../adapters/redis/scripts/repair.js';
 import * as storeScripts from '../adapters/redis/scripts/store.js';
 import * as verifyScripts from '../adapters/redis/scripts/verify.js';
@@ -55,7 +56,9 @@ function literalFields(call: readonly string[]): string[] {
   return fields.flatMap((field) => literal(field) ?? []);
 }
 
-const scripts = [storeScripts, verifyScripts, repairScripts].flatMap((module) => Object.values(module) as Script[]);
+const scripts = [storeScripts, issuerScripts, verifyScripts, repairScripts].flatMap(
+  (module) => Object.values(module) as Script[],
+);
 const script = (name: string) => scripts.find((candidate) => candidate.name === name)!;
 
 /** The fields the one HSET of `name` naming `marker` writes, in order. */
@@ -91,7 +94,9 @@ describe('the Redis record layout (adapters/redis/layout.ts) and the scripts', (
 
   it('writes a new client record with exactly the client fields, and a binding with exactly the bound fields', () => {
     expect(written('appkeysPutClient-2', 'registered_at')).toEqual([...CLIENT_FIELDS]);
-    expect(written('appkeysBind-4', 'app')).toEqual([...BOUND_FIELDS]);
+    expect(written('appkeysBind-6', 'app')).toEqual([...BOUND_FIELDS]);
+    // an external client's record, created by its first binding
+    expect(written('appkeysBind-6', 'registered_at')).toEqual([...CLIENT_FIELDS]);
     expect(written('appkeysRepairRestoreBinding-2', 'app')).toEqual([...BOUND_FIELDS]);
     expect(written('appkeysCreateAndBind-3', 'app')).toEqual([...CLIENT_FIELDS, ...BOUND_FIELDS]);
   });

@@ -7,12 +7,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { NodeRedisClient, RedisClient } from '../adapters/redis/client.js';
 import { clientCacheOf } from '../adapters/redis/client-cache/index.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
+import { redisMaintenance } from '../adapters/redis/repair.js';
 import { redisStore } from '../adapters/redis/store.js';
 import { memoryStore, MEMORY_STORE_WARNING } from '../src/memory/store.js';
 import { isStoreUnavailable } from '../src/errors.js';
+import { externalClientRef } from '../src/issuers/ref.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 import { T0, bindRequest, clientMetadata, newApplication, type StoreUnderTest } from './support/store-cases.js';
 import { describeStoreConformance } from './support/store-conformance.js';
+import { storedIssuer } from './support/store-conformance-issuers.js';
 
 // ---- the stores -------------------------------------------------------------------------------------
 
@@ -58,13 +61,14 @@ if (redisOrSkip()) {
       await redis?.stop();
     });
 
-    async function redisUnderTest(): Promise<StoreUnderTest & { client: Redis; keys: StoreKeys }> {
+    async function redisUnderTest(): Promise<StoreUnderTest & { client: Redis; keys: StoreKeys; prefix: string }> {
       const client = redis.client();
       const prefix = redis.namespace('store');
       const store = redisStore({ client, prefix });
       return {
         store,
         client,
+        prefix,
         keys: new StoreKeys(prefix),
         async cleanup() {
           await store.close();
@@ -223,6 +227,31 @@ if (redisOrSkip()) {
         } finally {
           client.destroy();
           await own.stop();
+        }
+      });
+    });
+
+    describe("verify() and repair on a third-party issuer's client", () => {
+      it('reports and mends an external client record as any other', async () => {
+        const { store, client, keys, prefix, cleanup } = await redisUnderTest();
+        try {
+          const clientId = externalClientRef('acme', 'cid:{x}');
+          await store.putIssuer(storedIssuer('acme'));
+          await store.createApplication(newApplication('app1', 'bob'));
+          await store.bind(bindRequest('app1', 'PRODUCTION', clientId, { issuerId: 'acme' }));
+          expect(await store.verify()).toEqual({ ok: true, problems: [] });
+
+          await client.zrem(keys.clients, clientId);
+          expect((await store.verify()).problems).toEqual([`client ${clientId} missing from the clients index`]);
+          const maintenance = redisMaintenance({ client, prefix });
+          const repaired = await maintenance.repair();
+          expect(repaired.changes.map((change) => change.fix)).toEqual(['indexed_client']);
+          expect(await store.verify()).toEqual({ ok: true, problems: [] });
+          expect((await store.getClient(clientId))?.binding?.application_id).toBe('app1');
+          // found again by its issuer's range
+          expect(await store.deleteIssuer('acme')).toBe('bound');
+        } finally {
+          await cleanup();
         }
       });
     });

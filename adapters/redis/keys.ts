@@ -137,7 +137,22 @@ export class StoreKeys {
 
   /** Sorted set of every caller's failed provide-keys attempts on one client. */
   clientAttempts(clientId: string): string {
-    return `${this.tag}client-attempts:${encodeKeyPart(clientId)}`;
+    return `${this.clientAttemptsPrefix}${encodeKeyPart(clientId)}`;
+  }
+
+  /** Key prefix of `clientAttempts()`, for scripts that forget the failures of clients they remove. */
+  get clientAttemptsPrefix(): string {
+    return `${this.tag}client-attempts:`;
+  }
+
+  /** Hash: issuer_id → the issuer's JSON (layout.ts). */
+  get issuers(): string {
+    return `${this.tag}issuers`;
+  }
+
+  /** A client's used assertion id, held until the assertion expires. */
+  assertionId(clientId: string, jti: string): string {
+    return `${this.tag}jti:${encodeKeyPart(clientId)}:${encodeKeyPart(jti)}`;
   }
 
   /** SCAN pattern for keys of one kind; safe because the tag and kind contain no glob characters. */

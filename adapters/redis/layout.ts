@@ -10,6 +10,15 @@
  *   apps          zset  every application id
  *   owner:<owner> zset  one owner's application ids
  *   names:<owner> hash  name_key → application id
+ *   issuers       hash  issuer_id → the issuer's JSON: `{"created_at":…,"updated_at":…,` and then its body,
+ *                       the canonical JSON of every other field (src/issuers/store-records.ts), so that
+ *                       putIssuer's script tells "unchanged" by text and keeps created_at without
+ *                       decoding and re-encoding anything
+ *   jti:<client>:<jti>  string  an assertion id used by a client, expiring with the assertion
+ *
+ * A client of a third-party issuer has an ordinary client:<id> record, created by its first binding with
+ * metadata `{"client_id": <id>}`; its id starts with U+0001 (src/issuers/ref.ts), so one issuer's
+ * records form one lexical range of `clients`.
  */
 
 /**

@@ -34,9 +34,13 @@ import {
   type ClientCacheOptions,
 } from './client-cache/index.js';
 import { metadataDigest } from '../../src/canonical-json.js';
+import { externalClientMetadata } from '../../src/issuers/store-records.js';
+import type { StoredIssuer } from '../../src/issuers/types.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
 import type { ApplicationHash, ClientHash } from './layout.js';
+import * as issuers from './issuers.js';
+import { refusal } from './refusals.js';
 import { hashFields } from './replies.js';
 import * as scripts from './scripts/store.js';
 import { verifyRedisStore } from './verify.js';
@@ -65,25 +69,6 @@ export interface RedisStoreOptions {
    * Cluster must read from masters: `scaleReads: 'master'`). Needs Redis 6.2+. See client-cache/.
    */
   readonly clientCache?: boolean | ClientCacheOptions;
-}
-
-/** The script return codes, mapped once. */
-const REFUSALS = {
-  [-1]: 'application_not_found',
-  [-2]: 'client_not_found',
-  [-3]: 'client_already_bound',
-  [-4]: 'key_type_already_bound',
-  [-5]: 'client_exists',
-  [-6]: 'name_taken',
-  [-7]: 'conflict',
-  [-8]: 'blocked',
-} as const;
-type RefusalCode = keyof typeof REFUSALS;
-
-function refusal(code: unknown): (typeof REFUSALS)[RefusalCode] {
-  const outcome = REFUSALS[Number(code) as RefusalCode];
-  if (!outcome) throw new Error(`unexpected script reply ${String(code)}`);
-  return outcome;
 }
 
 export function clientFromHash(fields: ClientHash): StoredClient | undefined {
@@ -314,6 +299,8 @@ class RedisBindingStore implements BindingStore {
 
   async bind(request: BindRequest): Promise<BindResult> {
     const [kind, owner] = accessArgs(request.access);
+    const external =
+      request.issuerId === undefined ? undefined : externalClientMetadata(request.issuerId, request.clientId);
     const reply = await this.#connection.run(
       scripts.bind,
       [
@@ -321,6 +308,8 @@ class RedisBindingStore implements BindingStore {
         this.#keys.client(request.clientId),
         this.#keys.callerAttempts(request.caller, request.clientId),
         this.#keys.clientAttempts(request.clientId),
+        this.#keys.clients,
+        this.#keys.issuers,
       ],
       [
         request.applicationId,
@@ -334,6 +323,9 @@ class RedisBindingStore implements BindingStore {
         request.limits.perCaller,
         request.limits.perClient,
         owner,
+        request.issuerId ?? '',
+        external ? JSON.stringify(external) : '',
+        external ? metadataDigest(external) : '',
       ],
     );
     if (Array.isArray(reply)) return { outcome: 'throttled', retryAfterMs: Number(reply[1]) };
@@ -342,7 +334,12 @@ class RedisBindingStore implements BindingStore {
     if (code === 0) return { outcome: 'exists' };
     const outcome = refusal(code);
     if (outcome === 'blocked') return { outcome: 'application_blocked' };
-    if (outcome === 'client_exists' || outcome === 'name_taken' || outcome === 'conflict') {
+    if (
+      outcome === 'client_exists' ||
+      outcome === 'name_taken' ||
+      outcome === 'conflict' ||
+      outcome === 'issuer_taken'
+    ) {
       throw new Error(`unexpected bind reply ${code}`);
     }
     return { outcome };
@@ -415,6 +412,26 @@ class RedisBindingStore implements BindingStore {
     return (
       Number(await this.#connection.run(scripts.clearFailedAttempts, [this.#keys.clientAttempts(clientId)], [])) > 0
     );
+  }
+
+  async putIssuer(issuer: StoredIssuer): Promise<'created' | 'replaced' | 'unchanged' | 'issuer_taken' | 'bound'> {
+    return issuers.putIssuer(this.#connection, this.#keys, issuer);
+  }
+
+  async getIssuer(issuerId: string): Promise<StoredIssuer | undefined> {
+    return issuers.getIssuer(this.#connection, this.#keys, issuerId);
+  }
+
+  async listIssuers(): Promise<StoredIssuer[]> {
+    return issuers.listIssuers(this.#connection, this.#keys);
+  }
+
+  async deleteIssuer(issuerId: string): Promise<'deleted' | 'not_found' | 'bound'> {
+    return issuers.deleteIssuer(this.#connection, this.#keys, issuerId);
+  }
+
+  async useAssertionId(clientId: string, jti: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
+    return issuers.useAssertionId(this.#connection, this.#keys, clientId, jti, expiresAtMs, nowMs);
   }
 
   async verify(): Promise<VerifyResult> {

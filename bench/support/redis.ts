@@ -150,7 +150,7 @@ export interface CommandCount {
   readonly fromScripts: ReadonlyMap<string, number>;
   /**
    * The commands clients sent (round trips), by what they touched (MONITOR): `hgetall oidc:AccessToken`,
-   * `evalsha appkeysBind-4`. The probe's own commands are left out.
+   * `evalsha appkeysBind-6`. The probe's own commands are left out.
    */
   readonly sent: ReadonlyMap<string, number>;
 }

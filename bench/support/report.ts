@@ -102,7 +102,7 @@ const PURPOSES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^hgetall oidc:Client$/, 'client lookup (redisAdapter Client model)'],
   [/^hgetall appkeys:client$/, 'client lookup (appkeys store: metadata + binding)'],
   [/^evalsha oidcUpsert-4$/, 'token saved (redisAdapter upsert)'],
-  [/^evalsha appkeysBind-4$/, 'bind script (throttle check + binding, atomic)'],
+  [/^evalsha appkeysBind-6$/, 'bind script (throttle check + binding, atomic)'],
 ];
 
 export function purposeOf(label: string): string {

@@ -1,3 +1,4 @@
+import type { StoredIssuer } from '../issuers/types.js';
 import type { StoredBinding } from '../store.js';
 import type { ApplicationStatus, ClientBinding, ClientMetadata, KeyType } from '../types.js';
 import { SortedIds } from './sorted-ids.js';
@@ -31,6 +32,8 @@ export interface MemoryState {
   readonly ownerApplications: Map<string, SortedIds>;
   /** owner → nameKey → application id */
   readonly ownerNames: Map<string, Map<string, string>>;
+  /** issuer_id → issuer, as JSON would give it back (no undefined fields), like the Redis store's. */
+  readonly issuers: Map<string, StoredIssuer>;
 }
 
 export function newMemoryState(): MemoryState {
@@ -41,5 +44,6 @@ export function newMemoryState(): MemoryState {
     applicationIds: new SortedIds(),
     ownerApplications: new Map(),
     ownerNames: new Map(),
+    issuers: new Map(),
   };
 }

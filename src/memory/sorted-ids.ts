@@ -54,6 +54,17 @@ export class SortedIds {
     return this.#ids.slice(start, start + Math.max(0, Math.floor(limit)));
   }
 
+  /** Every id starting with `prefix`, in order: one contiguous run, as a lexical range in Redis. */
+  startingWith(prefix: string): string[] {
+    const found: string[] = [];
+    for (let at = this.#bound(prefix, true); at < this.#ids.length; at += 1) {
+      const id = this.#ids[at] as string;
+      if (!id.startsWith(prefix)) break;
+      found.push(id);
+    }
+    return found;
+  }
+
   get size(): number {
     return this.#ids.length;
   }

@@ -1,4 +1,6 @@
 import { canonicalJson } from '../canonical-json.js';
+import { externalClientMetadata } from '../issuers/store-records.js';
+import type { StoredIssuer } from '../issuers/types.js';
 import type {
   Access,
   ApplicationChange,
@@ -18,6 +20,8 @@ import type {
   UnbindResult,
 } from '../store.js';
 import { KEY_TYPES, type ClientBinding, type ClientMetadata, type KeyType, type VerifyResult } from '../types.js';
+import { AssertionIds } from './assertion-ids.js';
+import * as issuers from './issuers.js';
 import { newMemoryState, type ApplicationRecord, type ClientRecord, type MemoryState } from './records.js';
 import { SortedIds } from './sorted-ids.js';
 import { AttemptWindows } from './throttle.js';
@@ -70,6 +74,7 @@ class MemoryBindingStore implements BindingStore {
   readonly #ownerApplications = this.#state.ownerApplications;
   readonly #ownerNames = this.#state.ownerNames;
   readonly #attempts = new AttemptWindows();
+  readonly #assertionIds = new AssertionIds();
 
   // ---- clients ---------------------------------------------------------------------------------
 
@@ -88,7 +93,7 @@ class MemoryBindingStore implements BindingStore {
       existing.revision += 1;
       return 'replaced';
     }
-    this.#addClient(copy, undefined, at);
+    this.#addClient(copy, at);
     return 'created';
   }
 
@@ -229,6 +234,8 @@ class MemoryBindingStore implements BindingStore {
   // ---- bindings --------------------------------------------------------------------------------
 
   async bind(request: BindRequest): Promise<BindResult> {
+    const external =
+      request.issuerId === undefined ? undefined : externalClientMetadata(request.issuerId, request.clientId);
     const retryAfterMs = this.#attempts.retryAfter(
       { caller: request.caller, clientId: request.clientId },
       request.limits,
@@ -240,7 +247,12 @@ class MemoryBindingStore implements BindingStore {
     const denied = refusal(application, request.access);
     if (denied) return { outcome: `application_${denied}` };
     if (!application) return { outcome: 'application_not_found' };
-    const client = this.#clients.get(request.clientId);
+    // checked in this step, not by the caller, so that a concurrent deleteIssuer cannot leave a binding behind
+    if (request.issuerId !== undefined && !this.#state.issuers.has(request.issuerId)) {
+      return { outcome: 'issuer_not_found' };
+    }
+    const stored = this.#clients.get(request.clientId);
+    const client = stored ?? (external && newClientRecord(external, request.boundAt));
     if (!client) return { outcome: 'client_not_found' };
     if (client.binding) {
       const same =
@@ -249,6 +261,8 @@ class MemoryBindingStore implements BindingStore {
     }
     if (application.bindings.has(request.keyType)) return { outcome: 'key_type_already_bound' };
 
+    // an external client's record is kept from its first binding on, never from a refused one
+    if (!stored) this.#register(client);
     this.#attach(application, client, request.clientId, request.keyType, 'provided', request.boundAt, request.boundBy);
     return { outcome: 'created' };
   }
@@ -263,7 +277,7 @@ class MemoryBindingStore implements BindingStore {
     if (application.bindings.has(request.keyType)) return 'key_type_already_bound';
     const metadata = copyMetadata(request.metadata);
     if (this.#clients.has(metadata.client_id)) return 'client_exists';
-    const client = this.#addClient(metadata, undefined, request.boundAt);
+    const client = this.#addClient(metadata, request.boundAt);
     this.#attach(
       application,
       client,
@@ -300,6 +314,32 @@ class MemoryBindingStore implements BindingStore {
     return this.#attempts.clear(clientId);
   }
 
+  // ---- third-party issuers ---------------------------------------------------------------------
+
+  async putIssuer(issuer: StoredIssuer): Promise<'created' | 'replaced' | 'unchanged' | 'issuer_taken' | 'bound'> {
+    return issuers.putIssuer(this.#state, issuer);
+  }
+
+  async getIssuer(issuerId: string): Promise<StoredIssuer | undefined> {
+    const issuer = this.#state.issuers.get(issuerId);
+    return issuer && structuredClone(issuer);
+  }
+
+  async listIssuers(): Promise<StoredIssuer[]> {
+    return issuers.listIssuers(this.#state);
+  }
+
+  async deleteIssuer(issuerId: string): Promise<'deleted' | 'not_found' | 'bound'> {
+    const result = issuers.deleteIssuer(this.#state, issuerId);
+    if (result.outcome !== 'deleted') return result.outcome;
+    for (const clientId of result.removed) this.#attempts.clear(clientId);
+    return 'deleted';
+  }
+
+  async useAssertionId(clientId: string, jti: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
+    return this.#assertionIds.use(clientId, jti, expiresAtMs, nowMs);
+  }
+
   // ---- operations ------------------------------------------------------------------------------
 
   async verify(): Promise<VerifyResult> {
@@ -312,10 +352,13 @@ class MemoryBindingStore implements BindingStore {
 
   // ---- internals (synchronous, so that each public method stays one atomic step) -----------------
 
-  #addClient(metadata: ClientMetadata, binding: ClientBinding | undefined, at: string): ClientRecord {
-    const record: ClientRecord = { metadata, binding, registered_at: at, updated_at: at, revision: 1 };
-    this.#clients.set(metadata.client_id, record);
-    this.#clientIds.add(metadata.client_id);
+  #addClient(metadata: ClientMetadata, at: string): ClientRecord {
+    return this.#register(newClientRecord(metadata, at));
+  }
+
+  #register(record: ClientRecord): ClientRecord {
+    this.#clients.set(record.metadata.client_id, record);
+    this.#clientIds.add(record.metadata.client_id);
     return record;
   }
 
@@ -368,6 +411,10 @@ function refusal(application: ApplicationRecord | undefined, access: Access): 'n
   if (!application || access.kind === 'admin') return undefined;
   if (application.owner !== access.owner) return 'not_found';
   return application.status === 'BLOCKED' ? 'blocked' : undefined;
+}
+
+function newClientRecord(metadata: ClientMetadata, at: string): ClientRecord {
+  return { metadata, binding: undefined, registered_at: at, updated_at: at, revision: 1 };
 }
 
 function copyMetadata(metadata: ClientMetadata): ClientMetadata {

@@ -6,8 +6,10 @@ import { redisAdapter, redisStore } from '../../adapters/redis/index.js';
 import { ProviderKeys, StoreKeys } from '../../adapters/redis/keys.js';
 import { adapterConformance, payloadFor } from '../support/adapter-conformance.js';
 import { command, redisToolsOrSkip, startCluster, type TestCluster } from '../support/cluster.js';
+import { externalClientRef } from '../../src/issuers/ref.js';
 import { T0, bindRequest, clientMetadata, newApplication } from '../support/store-cases.js';
 import { describeStoreConformance } from '../support/store-conformance.js';
+import { storedIssuer } from '../support/store-conformance-issuers.js';
 
 /** Every key matching a SCAN pattern, from every master, with the port of the master holding it. */
 async function keysOf(cluster: TestCluster, pattern: string): Promise<Array<{ key: string; port: number }>> {
@@ -72,6 +74,12 @@ describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
       { perCaller: 5, perClient: 5, windowMs: 60_000 },
       Date.now(),
     );
+    const external = externalClientRef('acme', 'c2');
+    await store.putIssuer(storedIssuer('acme'));
+    expect(await store.bind(bindRequest('app1', 'SANDBOX', external, { issuerId: 'acme' }))).toEqual({
+      outcome: 'created',
+    });
+    expect(await store.useAssertionId('c1', 'jti-1', Date.now() + 60_000, Date.now())).toBe(true);
 
     const storeKeys = new StoreKeys(storePrefix);
     const sample = [
@@ -80,6 +88,9 @@ describe.runIf(redisToolsOrSkip())('on a 3-master Redis Cluster', () => {
       storeKeys.application('app1'),
       storeKeys.ownerNames('bob'),
       storeKeys.callerAttempts('mallory', 'c1'),
+      storeKeys.issuers,
+      storeKeys.client(external),
+      storeKeys.assertionId('c1', 'jti-1'),
     ];
     const found = await keysOf(cluster, `{${storePrefix}}*`);
     expect(found.length).toBeGreaterThanOrEqual(sample.length);

@@ -16,6 +16,7 @@ import {
   ownerAccess,
   type StoreUnderTest,
 } from './store-cases.js';
+import { describeIssuerConformance } from './store-conformance-issuers.js';
 
 function bindingOf(application: StoredApplication | undefined, keyType: KeyType): StoredBinding | undefined {
   return application?.bindings.find((binding) => binding.key_type === keyType);
@@ -1028,5 +1029,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.verify()).toEqual({ ok: true, problems: [] });
       });
     });
+
+    describeIssuerConformance(() => store);
   });
 }

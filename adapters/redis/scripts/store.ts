@@ -21,7 +21,8 @@ import { PRELUDE } from './prelude.js';
  * Return codes: 1 (or a table) success, 0 nothing there / idempotent, negative = refused:
  *   -1 application not found  -2 client not found  -3 client already bound  -4 key type already bound
  *   -5 client exists  -6 name taken  -7 revision conflict  -8 application blocked
- *   -9 throttled (second element: retry ms)
+ *   -9 throttled (second element: retry ms)  -10 issuer not found  -11 issuer taken
+ * (the table of refusals.ts; scripts/issuers.ts uses the same codes)
  */
 
 const STORE_PRELUDE =
@@ -301,14 +302,18 @@ end
 `;
 
 /**
- * bind: binds an existing client as provided keys, unless its failed attempts are over the limit.
- * KEYS[1] app key, KEYS[2] client key, KEYS[3] caller attempts, KEYS[4] client attempts
+ * bind: binds a client as provided keys, unless its failed attempts are over the limit. A client of a
+ * third-party issuer (ARGV[12] set) gets its record here, on its first binding, while its issuer is
+ * registered: checked in this step, so that a concurrent deleteIssuer cannot leave a binding behind.
+ * KEYS[1] app key, KEYS[2] client key, KEYS[3] caller attempts, KEYS[4] client attempts, KEYS[5] clients
+ * index, KEYS[6] issuers hash
  * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] bound_at, ARGV[5] bound_by,
- * ARGV[6] access kind, ARGV[7] now ms, ARGV[8] window ms, ARGV[9] per caller, ARGV[10] per client, ARGV[11] owner
- * Returns 1 created, 0 exists, -1, -2, -3, -4, -8, or {-9, retry ms}.
+ * ARGV[6] access kind, ARGV[7] now ms, ARGV[8] window ms, ARGV[9] per caller, ARGV[10] per client, ARGV[11] owner,
+ * ARGV[12] issuer_id ('' for a local client), ARGV[13] an external client's new metadata JSON, ARGV[14] its digest
+ * Returns 1 created, 0 exists, -1, -2, -3, -4, -8, -10, or {-9, retry ms}.
  */
 export const bind = change(
-  'appkeysBind-4',
+  'appkeysBind-6',
   THROTTLE +
     `
 local wait = throttled(KEYS[3], KEYS[4], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))
@@ -317,11 +322,19 @@ local app = redis.call('HMGET', KEYS[1], 'owner', 'status', 'key:' .. ARGV[2])
 if not app[1] then return -1 end
 local denied = refusal(app[1], app[2], ARGV[6], ARGV[11])
 if denied then return denied end
+local external = ARGV[12] ~= ''
+if external and redis.call('HEXISTS', KEYS[6], ARGV[12]) == 0 then return -10 end
 local c = redis.call('HMGET', KEYS[2], 'rev', 'app', 'key_type')
-if not c[1] then return -2 end
+if not c[1] and not external then return -2 end
 if c[2] == ARGV[1] and c[3] == ARGV[2] then return 0 end
 if c[2] then return -3 end
 if app[3] then return -4 end
+-- an external client's record: created by its first binding, never by a refused one
+if not c[1] then
+  redis.call('HSET', KEYS[2], 'metadata', ARGV[13], 'digest', ARGV[14],
+    'registered_at', ARGV[4], 'updated_at', ARGV[4], 'rev', 1)
+  redis.call('ZADD', KEYS[5], 0, ARGV[3])
+end
 redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[2], 'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'provided', 'bound_at', ARGV[4],
   'bound_by', ARGV[5], 'status', app[2])
