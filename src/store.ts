@@ -132,7 +132,8 @@ export interface BindingStore {
   /**
    * Registers or replaces an issuer, keeping `created_at` on replace. Resolves `unchanged` when every
    * field but the times is equal (nothing written), `issuer_taken` when another issuer_id holds the same
-   * `issuer` URL, or `bound` when the `issuer` URL would change while clients of this issuer are bound.
+   * `issuer` URL, or `bound` when the `issuer` URL or `verification` would change while clients of this
+   * issuer are bound (a binding shows both).
    */
   putIssuer(issuer: StoredIssuer): Promise<'created' | 'replaced' | 'unchanged' | 'issuer_taken' | 'bound'>;
 

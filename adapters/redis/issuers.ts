@@ -45,6 +45,7 @@ export async function putIssuer(
         timeJson(issuer.updated_at, 'updated_at'),
         keys.clientPrefix,
         ...clientRange(issuer.issuer_id),
+        issuer.verification,
       ],
     ),
   );

@@ -51,7 +51,7 @@ export async function provideKeys(
 ): Promise<void> {
   const { app_id: appId, key_type: keyType } = ctx.params;
   // the URL this request was sent to, as the client saw it (Koa honours app.proxy): a signed assertion's aud
-  const audience = `${ctx.origin}${ctx.originalUrl.split('?')[0]}`;
+  const audience = `${ctx.protocol}://${ctx.host}${ctx.originalUrl.split('?')[0]}`;
   const result = await registry.provideKeys(ctx.state.actor, appId, keyType, await helpers.body(ctx), { audience });
   ctx.status = result.created ? 201 : 200;
   ctx.body = result.binding;

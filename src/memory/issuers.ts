@@ -28,8 +28,9 @@ export function putIssuer(
   for (const [id, other] of state.issuers) {
     if (id !== issuer.issuer_id && other.issuer === issuer.issuer) return 'issuer_taken';
   }
-  // a binding shows its issuer's URL: it must not change under a bound client
-  if (stored && stored.issuer !== issuer.issuer && anyBound(state, externalClientIds(state, issuer.issuer_id))) {
+  // a binding shows its issuer's URL and verification: they must not change under a bound client
+  const shown = (record: StoredIssuer) => `${record.issuer} ${record.verification}`;
+  if (stored && shown(stored) !== shown(issuer) && anyBound(state, externalClientIds(state, issuer.issuer_id))) {
     return 'bound';
   }
   const copy = JSON.parse(JSON.stringify(issuer)) as StoredIssuer;

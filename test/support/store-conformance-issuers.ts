@@ -84,7 +84,7 @@ export function describeIssuerConformance(subject: () => BindingStore): void {
       expect((await store.getIssuer('one'))?.issuer).toBe('https://elsewhere.example/');
     });
 
-    it("refuses to change an issuer's URL while a client of it is bound (bound); other changes pass", async () => {
+    it("refuses to change an issuer's URL or verification while a client of it is bound (bound); other changes pass", async () => {
       const store = subject();
       await store.putIssuer(storedIssuer('acme'));
       await store.createApplication(newApplication('app1', 'bob'));
@@ -93,7 +93,9 @@ export function describeIssuerConformance(subject: () => BindingStore): void {
       const moved = storedIssuer('acme', { issuer: 'https://moved.example/', updated_at: T2 });
       expect(await store.putIssuer(moved)).toBe('bound');
       expect(await store.getIssuer('acme')).toEqual(storedIssuer('acme'));
-      expect(await store.putIssuer(storedIssuer('acme', { verification: 'none', updated_at: T2 }))).toBe('replaced');
+      expect(await store.putIssuer(storedIssuer('acme', { verification: 'none', updated_at: T2 }))).toBe('bound');
+      const probed = storedIssuer('acme', { probe: { scope: 'api' }, updated_at: T2 });
+      expect(await store.putIssuer(probed)).toBe('replaced');
 
       await store.unbind('app1', 'PRODUCTION', ADMIN);
       expect(await store.putIssuer(moved)).toBe('replaced');

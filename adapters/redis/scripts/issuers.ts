@@ -34,12 +34,12 @@ end
  * KEYS[1] issuers hash, KEYS[2] clients index
  * ARGV[1] issuer_id, ARGV[2] issuer URL, ARGV[3] body (canonical JSON of every field but the times),
  * ARGV[4] created_at and ARGV[5] updated_at as JSON strings, ARGV[6] client key prefix,
- * ARGV[7] and ARGV[8] the lexical range of the issuer's client ids
+ * ARGV[7] and ARGV[8] the lexical range of the issuer's client ids, ARGV[9] verification
  * Returns 1 created, 2 replaced (created_at kept), 3 unchanged (nothing written), -11 URL taken,
- * -3 the URL would change under a bound client (a binding shows its issuer's URL).
+ * -3 the URL or verification would change under a bound client (a binding shows both).
  */
 export const putIssuer = change(
-  'appkeysPutIssuer-2',
+  'appkeysPutIssuer-3',
   ISSUER_CLIENTS +
     `
 local stored = redis.call('HGET', KEYS[1], ARGV[1])
@@ -54,9 +54,12 @@ local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   if all[i] ~= ARGV[1] and cjson.decode(all[i + 1]).issuer == ARGV[2] then return -11 end
 end
-if stored and cjson.decode(stored).issuer ~= ARGV[2]
-  and anyBound(issuerClients(KEYS[2], ARGV[7], ARGV[8]), ARGV[6]) then
-  return -3
+if stored then
+  local before = cjson.decode(stored)
+  if (before.issuer ~= ARGV[2] or before.verification ~= ARGV[9])
+    and anyBound(issuerClients(KEYS[2], ARGV[7], ARGV[8]), ARGV[6]) then
+    return -3
+  end
 end
 redis.call('HSET', KEYS[1], ARGV[1],
   '{"created_at":' .. createdAt .. ',"updated_at":' .. ARGV[5] .. ',' .. string.sub(ARGV[3], 2))
