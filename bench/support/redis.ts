@@ -165,18 +165,24 @@ const SCRIPT_NAMES = new Map<string, string>(
 );
 
 /**
- * What a command touched, for the breakdown: `{<prefix>oidc:}AccessToken:<id>` → `oidc:AccessToken`,
- * `{<prefix>appkeys:}client:<id>` → `appkeys:client`, an EVALSHA → the script's name.
+ * What a command touched, for the breakdown: the store's `{<prefix>appkeys:}client:<id>` →
+ * `appkeys:client`, the provider adapter's `<prefix>oidc:AccessToken:{<id>}` → `oidc:AccessToken`, an
+ * EVALSHA → the script's name.
  */
 export function commandLabel(args: readonly string[]): string {
   const name = (args[0] ?? '').toLowerCase();
   if (name === 'evalsha') return `evalsha ${SCRIPT_NAMES.get(args[1] ?? '') ?? 'unknown script'}`;
   if (name === 'eval') return 'eval (first run of a script: NOSCRIPT fallback)';
   const key = args[1];
-  const match = key === undefined ? null : /^\{([^}]*)\}([^:]*)/.exec(key);
-  if (!match) return name;
-  const store = match[1]!.split(':').filter(Boolean).at(-1) ?? '';
-  return `${name} ${store}:${match[2]!}`;
+  if (key === undefined) return name;
+  const lastPart = (prefix: string) => prefix.split(':').filter(Boolean).at(-1) ?? '';
+  // the store's whole prefix is its hash tag: every key of it in one slot
+  const store = /^\{([^}]*)\}([^:]*)/.exec(key);
+  if (store) return `${name} ${lastPart(store[1]!)}:${store[2]!}`;
+  // the provider adapter's keys are tagged by their own id, so that they spread over a cluster
+  const model = /^([^{}]*:)?([^:{}]+):\{/.exec(key);
+  if (model) return `${name} ${lastPart(model[1] ?? '')}:${model[2]!}`;
+  return name;
 }
 
 /**
