@@ -20,29 +20,11 @@ import {
   sentRows,
   type Machine,
 } from './report.js';
+import { NOISY_SHARE, noisy, othersColumn, verdict, type Goal } from './goals.js';
+import { clusterLines, type ClusterSection } from './summary-cluster.js';
 
-/** A goal and whether a measured value meets it. */
-export interface Goal {
-  readonly text: string;
-  readonly met: (value: number) => boolean;
-}
-
-export const atLeast = (target: number, show: (n: number) => string = String): Goal => ({
-  text: `≥ ${show(target)}`,
-  met: (v) => v >= target,
-});
-export const atMost = (target: number, show: (n: number) => string = String): Goal => ({
-  text: `≤ ${show(target)}`,
-  met: (v) => v <= target,
-});
-
-export function verdict(value: number, goal: Goal): string {
-  if (!Number.isFinite(value)) return `goal ${goal.text}: not measured`;
-  return `goal ${goal.text}: ${goal.met(value) ? 'met' : '**missed**'}`;
-}
-
-/** Rounds during which other processes used more than this share of the machine are flagged noisy. */
-export const NOISY_SHARE = 0.1;
+export { atLeast, atMost, below, NOISY_SHARE, verdict, type Goal } from './goals.js';
+export type { ClusterSection } from './summary-cluster.js';
 
 export interface TokenSection {
   readonly setup: string;
@@ -72,20 +54,12 @@ export interface SummaryInput {
   readonly secrets?: TokenSection | undefined;
   readonly binds: BindsSection | undefined;
   readonly scale: ScaleSection | undefined;
-}
-
-function othersColumn(shares: ReadonlyArray<number | undefined>): string {
-  if (shares.every((share) => share === undefined)) return 'n/a';
-  return shares.map((share) => (share === undefined ? '?' : formatPercent(share))).join(' · ');
+  readonly cluster?: ClusterSection | undefined;
 }
 
 function cpuPair(server: number | undefined, redis: number | undefined): string {
   const show = (us: number | undefined) => (us === undefined ? 'n/a' : `${Math.round(us)} µs`);
   return `${show(server)} · ${show(redis)}`;
-}
-
-function noisy(shares: ReadonlyArray<number | undefined>): boolean {
-  return shares.some((share) => share !== undefined && share > NOISY_SHARE);
 }
 
 function serverRow(server: ServerResult): string {
@@ -292,5 +266,6 @@ export function renderSummary(input: SummaryInput): string {
   if (input.secrets) lines.push('', ...tokenLines(input.secrets, 'Token endpoint, secrets hashed at rest'));
   if (input.binds) lines.push('', ...bindsLines(input.binds));
   if (input.scale) lines.push('', ...scaleLines(input.scale));
+  if (input.cluster) lines.push('', ...clusterLines(input.cluster));
   return lines.join('\n');
 }
