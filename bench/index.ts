@@ -314,6 +314,13 @@ async function main(): Promise<number> {
             ' per core of the server process, whatever else runs',
         );
       }
+      if (result.medianRedisCpuUs !== undefined) {
+        print(
+          `  Redis CPU per bind: ${Math.round(result.medianRedisCpuUs)} µs (median of rounds)` +
+            ` → ≈ ${formatRate(1e6 / result.medianRedisCpuUs)} binds/s one Redis master can take` +
+            ' (an estimate from CPU per bind, not a measured rate)',
+        );
+      }
       print(`  verify() after the binds: ${result.verified.ok ? 'ok' : `${result.verified.problems.length} problems`}`);
       if (result.commands) for (const line of commandTable('redis-appkeys', result.commands, 'bind')) print(line);
       if (result.cpuProfile)
