@@ -106,9 +106,7 @@ export class IssuerService {
     const outcome = await this.#store.putIssuer(record);
     if (outcome === 'issuer_taken') throw err.issuerTaken();
     if (outcome === 'bound') {
-      throw new err.AppKeysError(
-        409,
-        'issuer_in_use',
+      throw err.issuerInUse(
         "clients of this issuer are bound: its issuer URL and verification can't change until they are unbound",
       );
     }
