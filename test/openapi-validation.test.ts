@@ -945,7 +945,8 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     await refusedAs('invalid_signature', forged);
     await refusedAs('token_expired', await idp.signed({ ...claims, iat: now - 3600, exp: now - 600 }));
     await refusedAs('no_client', await idp.signed({ sub: 'someone', iat: now, exp: now + 60 }));
-    await call('post', resolve, 400, { token: gateway, body: { token: 'not a jwt' } }, 'invalid_request');
+    await refusedAs('malformed_token', 'not a jwt');
+    await call('post', resolve, 400, { token: gateway, body: { token: 42 } }, 'invalid_request');
     await call('post', resolve, 400, { token: gateway, body: { token: jwt, client_id: 'x' } }, 'invalid_request');
     await call(
       'post',
