@@ -238,7 +238,8 @@ export interface BindRequest {
   readonly nowMs: number;
   /**
    * Set for a client of a third-party issuer: `clientId` is then `externalClientRef(issuerId, …)`, the
-   * step creates that client's record (metadata `{ client_id: <that id> }`) when it has none, and refuses (`issuer_not_found`) when the issuer
+   * step creates that client's record (metadata `{ client_id: <that id> }`) when it has none, and refuses
+   * (`issuer_not_found`) when the issuer
    * is not registered, so that a binding cannot outlive a concurrent `deleteIssuer`.
    */
   readonly issuerId?: string;

@@ -110,7 +110,7 @@ describe.each(backends)('third-party issuers on the $name store', (backend) => {
     expect(plain.body).toMatchObject({ error: 'invalid_issuer' });
   });
 
-  it('binds a client of the issuer proven by its secret, with one answer for a wrong secret and an unknown client', async () => {
+  it('binds a client proven by its secret at the issuer; a wrong secret is answered as an unknown client', async () => {
     const s = await subject();
     await registered(s);
     const { token, appId, binding } = await boundExternally(s, 'alice');
@@ -305,7 +305,8 @@ describe.each(backends)('third-party issuers on the $name store', (backend) => {
       issuer: idp.issuer,
     };
 
-    const lookupPath = `/appkeys/bindings/lookup?iss=${encodeURIComponent(idp.issuer)}&client_id=${idp.secretClient.client_id}`;
+    const lookupPath =
+      `/appkeys/bindings/lookup?iss=${encodeURIComponent(idp.issuer)}` + `&client_id=${idp.secretClient.client_id}`;
     const lookup = await s.get(lookupPath, gateway);
     expect(lookup.status, lookup.text).toBe(200);
     expect(lookup.body).toEqual(expected);

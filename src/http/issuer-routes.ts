@@ -156,7 +156,8 @@ export const ISSUER_ROUTES: readonly Route[] = [
         // only the caller's own (`invalid_token`) carries the Bearer challenge
         401: errorResponse(
           "The caller's Bearer token is missing or invalid (`invalid_token`), or the token to resolve cannot be " +
-            'vouched for: it is no JWT, its header or claims cannot be read, or it lacks `iss` or `exp` (`malformed_token`); no ' +
+            'vouched for: it is no JWT, its header or claims cannot be read, or it lacks `iss` or `exp` ' +
+            '(`malformed_token`); no ' +
             'registered issuer issued it, or that issuer publishes no keys (`unknown_issuer`); its signature does ' +
             "not verify with the issuer's keys or is not asymmetric (`invalid_signature`); it has expired or is " +
             'not valid yet (`token_expired`); it names no client (`no_client`).',

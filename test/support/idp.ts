@@ -40,7 +40,7 @@ export interface Idp {
   readonly jwtClient: IdpJwtClient;
   /** A JWT access token for `resource` from the IdP's own token endpoint, for a client with a secret. */
   accessToken(clientId: string, resource?: string): Promise<string>;
-  /** A JWT signed with the IdP's own key, with any claims (`iss` defaults to the IdP): forged by the test, not issued. */
+  /** A JWT signed with the IdP's own key, with any claims (`iss` defaults to the IdP): made by the test, not issued. */
   signed(claims: JWTPayload): Promise<string>;
   /** Whether the IdP still holds `token` active, asked by the client it was issued to. */
   introspect(token: string, client?: IdpSecretClient): Promise<boolean>;
