@@ -84,7 +84,7 @@ export function describeIssuerConformance(subject: () => BindingStore): void {
       expect((await store.getIssuer('one'))?.issuer).toBe('https://elsewhere.example/');
     });
 
-    it("refuses to change an issuer's URL or verification under a bound client (bound); other changes pass", async () => {
+    it("refuses to change an issuer's URL or verification under a bound client; other changes pass", async () => {
       const store = subject();
       await store.putIssuer(storedIssuer('acme'));
       await store.createApplication(newApplication('app1', 'bob'));
