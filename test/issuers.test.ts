@@ -318,6 +318,20 @@ describe.each(backends)('third-party issuers on the $name store', (backend) => {
     );
     expect(unbound.status).toBe(404);
     expect(unbound.body).toMatchObject({ error: 'client_not_bound' });
+    // this provider's own clients, by its issuer or no issuer at all
+    const local = await s.boundClient('dave', 'local-client');
+    const own = await s.get(`/appkeys/bindings/lookup?client_id=local-client`, gateway);
+    expect(own.body).toEqual({
+      application_id: local.appId,
+      key_type: 'PRODUCTION',
+      status: 'ACTIVE',
+      owner: 'dave',
+      client_id: 'local-client',
+    });
+    const issuerUrl = encodeURIComponent(s.harness.provider.issuer);
+    expect((await s.get(`/appkeys/bindings/lookup?iss=${issuerUrl}&client_id=local-client`, gateway)).body).toEqual(
+      own.body,
+    );
     // the gateway scope reaches nothing else
     expect((await s.get('/appkeys/applications', gateway)).status).toBe(403);
 

@@ -174,10 +174,14 @@ export class IssuerService {
 
   // ---- resolution for gateways -----------------------------------------------------------------
 
-  /** The binding of a client, local (`iss` omitted) or of a registered issuer, found by its issuer URL. */
+  /**
+   * The binding of a client: of this provider (`iss` omitted, or this provider's issuer) or of a
+   * registered issuer, found by its issuer URL.
+   */
   async lookup(iss: unknown, clientIdInput: unknown): Promise<Resolution> {
     const clientId = validate.clientId(clientIdInput);
-    if (iss === undefined) return this.#resolution(clientId, clientId, undefined);
+    // this provider's own issuer names its own clients, as an omitted `iss` does
+    if (iss === undefined || iss === this.#provider.issuer) return this.#resolution(clientId, clientId, undefined);
     if (typeof iss !== 'string' || iss.length === 0 || iss.length > 2048) {
       throw err.invalidRequest('iss must be an issuer URL');
     }
