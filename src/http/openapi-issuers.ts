@@ -106,7 +106,8 @@ export function issuerParameters(): Record<'issuer_id' | 'iss' | 'lookup_client_
       in: 'query',
       required: false,
       description:
-        "The issuer URL of a registered third-party issuer; omitted, or this provider's own issuer: a client of this provider.",
+        "The issuer URL of a registered third-party issuer; omitted, or this provider's own issuer: a client of " +
+        'this provider.',
       schema: { type: 'string', format: 'uri' },
     },
     lookup_client_id: {
