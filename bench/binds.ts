@@ -48,6 +48,11 @@ export interface BindsResult {
    * second.
    */
   readonly medianServerCpuUs: number | undefined;
+  /**
+   * Median over rounds of redis-server's CPU µs per bind (its process, all of the request's Redis work);
+   * 1e6 / it estimates the binds per second one master can take. Undefined with REDIS_URL or off Linux.
+   */
+  readonly medianRedisCpuUs: number | undefined;
   readonly commands: CommandReport | undefined;
   readonly setup: { readonly pairs: number; readonly seconds: number };
   readonly verified: { readonly ok: boolean; readonly problems: readonly string[] };
@@ -191,6 +196,7 @@ export async function runBinds(options: BindsOptions): Promise<BindsResult> {
       rounds,
       medianRate: median(rounds.map((r) => r.requestsPerSecond)),
       medianServerCpuUs: medianDefined(rounds.map((r) => r.serverCpuUs)),
+      medianRedisCpuUs: medianDefined(rounds.map((r) => r.redisCpuUs)),
       commands,
       setup: { pairs: total, seconds: setupSeconds },
       verified,

@@ -2,7 +2,7 @@
  * `npm run bench [-- part… | a:b…]`: benchmarks that print ratios measured side by side in one run, in
  * alternating rounds, and a summary block to paste into the README.
  *
- * Parts (all four by default):
+ * Parts (all five by default):
  *   tokens  token endpoint throughput, server variants side by side (bench/tokens.ts); `a:b` arguments
  *           pick the pairs (variants in bench/variants.ts), default redis:redis-appkeys and memory:redis
  *   secrets the token endpoint with secrets hashed at rest (scrypt) against kept as given, with the cache
@@ -10,6 +10,8 @@
  *   binds   provide keys over HTTP: binds per second and Redis round trips per bind (bench/binds.ts)
  *   scale   the registry at N bound applications against 1,000: memory per binding, lookup and bind
  *           latency, verify() time and memory (bench/scale.ts). `BENCH_SCALE=1` runs this part alone.
+ *   cluster the token endpoint on private Redis Clusters of 1 and 3 masters side by side (bench/cluster.ts):
+ *           token keys per master, Redis CPU per token per master, tokens/s
  *
  * Environment:
  *   BENCH_DURATION      seconds per timed token round (6)
@@ -28,19 +30,24 @@
  *                       layout (checked against the scripts' records and by verify()); default scripts up to
  *                       200,000, raw above (a million through scripts takes minutes)
  *   BENCH_SCALE_OWNER_APPS  applications per owner (4)
+ *   BENCH_CLUSTER_MASTERS   masters of each cluster in the cluster part (1,3; 1,3,6 adds a third)
+ *   BENCH_CLUSTER_COUNT     tokens per master in its counted batch, whose keys are counted per master (1000)
+ *   BENCH_CLUSTER_VARIANT   the server it runs (redis-appkeys; redis-appkeys-cached reads clients from memory)
  *   BENCH_CPU_PROF      a directory: profile every server process (node --cpu-prof), and this process during
  *                       verify() at scale, and print where their time went
  *   BENCH_WAIT_QUIET    seconds to wait at most, before starting, for the machine to be quiet (0)
  *   REDIS_URL           use this Redis for tokens and binds instead of starting one (its other traffic skews
- *                       command counts); the scale part always starts its own two
+ *                       command counts); the scale and cluster parts always start their own
  */
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 
 import { runBinds } from './binds.js';
+import { runCluster } from './cluster.js';
 import type { CompareOptions } from './compare.js';
 import { formatCount, formatPercent, formatRate } from './support/format.js';
+import { formatShare } from './support/summary-cluster.js';
 import { describeProfile } from './support/profile.js';
 import { installedRedisVersion } from '../support/redis-server.js';
 import { startBenchRedis, type BenchRedis } from './support/redis.js';
@@ -49,15 +56,18 @@ import { runScale, scaleDetail } from './scale.js';
 import {
   atLeast,
   atMost,
+  below,
   renderSummary,
   type BindsSection,
+  type ClusterSection,
   type Goal,
   type ScaleSection,
   type TokenSection,
 } from './support/summary.js';
 import { DEFAULT_PAIRS, pairError, parsePair, runTokens, SECRETS_PAIRS, tokenSetup, type Pair } from './tokens.js';
+import { isVariantName, VARIANTS, type VariantName } from './variants.js';
 
-const PARTS = ['tokens', 'secrets', 'binds', 'scale'] as const;
+const PARTS = ['tokens', 'secrets', 'binds', 'scale', 'cluster'] as const;
 type Part = (typeof PARTS)[number];
 
 /** The goals the printout checks, by pair (`a:b`, ratio b/a) and by part. */
@@ -72,6 +82,10 @@ const SCALE_GOALS = {
   latencyRatio: atMost(1.2),
   verifySeconds: atMost(60, (n) => `${n} s`),
 };
+const CLUSTER_GOALS = {
+  spread: atMost(0.1, formatShare),
+  cpuFalling: below(1),
+};
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -81,6 +95,29 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
     throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** A comma-separated list of cluster sizes, ascending: `1,3,6`. */
+function sizesFromEnv(name: string, fallback: readonly number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return [...fallback];
+  const sizes = raw.split(',').map((part) => Number(part.trim()));
+  if (sizes.some((n, i) => !Number.isInteger(n) || n < 1 || n > 16 || (i > 0 && n <= sizes[i - 1]!)))
+    throw new Error(`${name} must list ascending master counts from 1 to 16, e.g. 1,3,6; got "${raw}"`);
+  return sizes;
+}
+
+/** `[1, 3, 6]` → `1, 3 and 6` */
+function listed(values: readonly number[]): string {
+  return values.length > 1 ? `${values.slice(0, -1).join(', ')} and ${values.at(-1)}` : String(values[0]);
+}
+
+function variantFromEnv(name: string, fallback: VariantName): VariantName {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!isVariantName(raw) || !VARIANTS[raw].redis)
+    throw new Error(`${name} must name a Redis variant (${Object.keys(VARIANTS).join(', ')}), got "${raw}"`);
+  return raw;
 }
 
 function parseArgs(args: readonly string[]): { parts: Set<Part>; pairs: Pair[] } {
@@ -123,6 +160,9 @@ const scaleLoadRaw = process.env.BENCH_SCALE_LOAD || (scaleN > 200_000 ? 'raw' :
 if (scaleLoadRaw !== 'scripts' && scaleLoadRaw !== 'raw')
   throw new Error(`BENCH_SCALE_LOAD must be scripts or raw, got "${scaleLoadRaw}"`);
 const scaleLoad: 'scripts' | 'raw' = scaleLoadRaw;
+const clusterSizes = sizesFromEnv('BENCH_CLUSTER_MASTERS', [1, 3]);
+const clusterPerMaster = intFromEnv('BENCH_CLUSTER_COUNT', 1000, 10, 1_000_000);
+const clusterVariant = variantFromEnv('BENCH_CLUSTER_VARIANT', 'redis-appkeys');
 const waitQuietSeconds = intFromEnv('BENCH_WAIT_QUIET', 0, 0, 86_400);
 /** Above this share of CPU time used by others before start, the machine counts as busy. */
 const QUIET = 0.25;
@@ -137,7 +177,8 @@ async function main(): Promise<number> {
     (parts.has('tokens') ? pairs.length * (2 * (warmupSeconds + rounds * durationSeconds) + 40) : 0) +
     (parts.has('secrets') ? SECRETS_PAIRS.length * (2 * (warmupSeconds + rounds * durationSeconds) + 100) : 0) +
     (parts.has('binds') ? 120 + (bindWarmup + rounds * bindsPerRound + countedBinds) / 200 : 0) +
-    (parts.has('scale') ? 300 + scaleN / 1000 : 0);
+    (parts.has('scale') ? 300 + scaleN / 1000 : 0) +
+    (parts.has('cluster') ? clusterSizes.length * (warmupSeconds + rounds * durationSeconds + 60) + 60 : 0);
   setTimeout(
     () => {
       process.stderr.write(`\nbench: still running after ${Math.round(2 * expectedSeconds)} s, giving up\n`);
@@ -156,6 +197,7 @@ async function main(): Promise<number> {
   let secrets: TokenSection | undefined;
   let binds: BindsSection | undefined;
   let scale: ScaleSection | undefined;
+  let cluster: ClusterSection | undefined;
   try {
     if (needsRedis) redis = await startBenchRedis();
     const machine = describeMachine(redis?.version ?? installedRedisVersion());
@@ -272,6 +314,13 @@ async function main(): Promise<number> {
             ' per core of the server process, whatever else runs',
         );
       }
+      if (result.medianRedisCpuUs !== undefined) {
+        print(
+          `  Redis CPU per bind: ${Math.round(result.medianRedisCpuUs)} µs (median of rounds)` +
+            ` → ≈ ${formatRate(1e6 / result.medianRedisCpuUs)} binds/s one Redis master can take` +
+            ' (an estimate from CPU per bind, not a measured rate)',
+        );
+      }
       print(`  verify() after the binds: ${result.verified.ok ? 'ok' : `${result.verified.problems.length} problems`}`);
       if (result.commands) for (const line of commandTable('redis-appkeys', result.commands, 'bind')) print(line);
       if (result.cpuProfile)
@@ -318,6 +367,36 @@ async function main(): Promise<number> {
       problems.push(...result.problems);
     }
 
+    if (parts.has('cluster')) {
+      const setup =
+        `private Redis Clusters of ${listed(clusterSizes)} masters (no replicas, loopback,` +
+        ' slots split evenly), up side by side; the server variant in its own process per cluster, on an' +
+        ` ioredis Cluster client; client_credentials tokens from autocannon, ${connections} connections;` +
+        ` first a counted batch of ${formatCount(clusterPerMaster)} tokens per master, whose ClientCredentials` +
+        ` keys are counted on each master (SCAN); then ${warmupSeconds} s warm-up and ${rounds} ×` +
+        ` ${durationSeconds} s rounds per cluster, alternating; Redis CPU per token per master from INFO cpu` +
+        ' (used_cpu_user + used_cpu_sys) before and after each round, over the tokens issued in it.';
+      print(`\n==== Redis Cluster: token endpoint\n${setup}`);
+      const result = await runCluster({
+        sizes: clusterSizes,
+        variant: clusterVariant,
+        rounds,
+        warmupSeconds,
+        load: { connections, durationSeconds },
+        countedPerMaster: clusterPerMaster,
+        keyPrefix,
+        cpuProfileDir,
+        print,
+      });
+      cluster = { setup, result, goals: CLUSTER_GOALS };
+      for (const size of result.sizes) {
+        if (size.cpuProfile)
+          for (const line of await describeProfile(`the server on ${size.masters} masters`, size.cpuProfile))
+            print(line);
+      }
+      problems.push(...result.problems);
+    }
+
     print(`\ndone in ${Math.round((Date.now() - started) / 1000)} s\n`);
     print('----8<---- summary ----');
     print(
@@ -330,6 +409,7 @@ async function main(): Promise<number> {
         secrets,
         binds,
         scale,
+        cluster,
       }),
     );
     print('----8<----');

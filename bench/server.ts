@@ -1,7 +1,8 @@
 /**
  * One server under test, in a process of its own so that the load generator does not share its event
- * loop. Usage: `node --import tsx bench/server.ts <variant>`, with BENCH_REDIS_URL and BENCH_PREFIX in
- * the environment for Redis variants. Prints `listening <port>` once it accepts connections; exits on
+ * loop. Usage: `node --import tsx bench/server.ts <variant>`, with BENCH_REDIS_URL (or BENCH_REDIS_CLUSTER,
+ * the `host:port` of a Redis Cluster's nodes, comma-separated) and BENCH_PREFIX in the environment for
+ * Redis variants. Prints `listening <port>` once it accepts connections; exits on
  * SIGTERM/SIGINT or when its stdin closes (the parent is gone).
  */
 import { randomBytes } from 'node:crypto';
@@ -18,6 +19,7 @@ if (!isVariantName(name)) {
 
 const built = await variant(name).create({
   redisUrl: process.env.BENCH_REDIS_URL || undefined,
+  clusterNodes: process.env.BENCH_REDIS_CLUSTER ? process.env.BENCH_REDIS_CLUSTER.split(',') : undefined,
   // run by hand without one, a key space of its own all the same: the appkeys variants set up an
   // application of a fixed name, which a second run under the same prefix would find taken
   prefix: process.env.BENCH_PREFIX || `bench:${name}:${randomBytes(4).toString('hex')}:`,

@@ -38,7 +38,7 @@ export function parsePair(arg: string): Pair | undefined {
 
 export function pairError(arg: string): string {
   return (
-    `"${arg}" is not a part (tokens, secrets, binds, scale) nor a pair a:b of two variants` +
+    `"${arg}" is not a part (tokens, secrets, binds, scale, cluster) nor a pair a:b of two variants` +
     ` (${Object.keys(VARIANTS).join(', ')})`
   );
 }

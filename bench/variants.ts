@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import type { Adapter, ClientMetadata, Configuration, default as Provider } from 'oidc-provider';
 
 import type { SecretsOptions } from '../src/secrets/options.js';
@@ -5,8 +6,10 @@ import { adminClientMetadata, benchClientMetadata, BENCH_ADMIN, BENCH_CLIENT } f
 
 /** What the parent hands a server child (through its environment). */
 export interface VariantContext {
-  /** The Redis to use; set for variants with `redis: true`. */
+  /** The Redis to use; set for variants with `redis: true`, unless `clusterNodes` is. */
   readonly redisUrl: string | undefined;
+  /** A Redis Cluster to use instead (`host:port` of its nodes): the variant then talks to it as ioredis Cluster. */
+  readonly clusterNodes?: readonly string[] | undefined;
   /** A key prefix of this run's own, so that runs sharing a Redis never see each other's keys. */
   readonly prefix: string;
 }
@@ -91,24 +94,44 @@ async function registerDynamicClient(provider: Provider): Promise<void> {
   await adapter.upsert(metadata.client_id, { ...metadata });
 }
 
-function redisUrlOf(context: VariantContext, variant: string): string {
+/** The variant's Redis client: an ioredis Cluster on the cluster's nodes if given one, else one connection. */
+async function redisClientOf(context: VariantContext, variant: string): Promise<Redis | Cluster> {
+  const { Cluster, Redis } = await import('ioredis');
+  if (context.clusterNodes && context.clusterNodes.length > 0) {
+    return new Cluster(
+      context.clusterNodes.map((node) => {
+        const [host = '', port = ''] = node.split(':');
+        return { host, port: Number(port) };
+      }),
+    );
+  }
   if (!context.redisUrl) throw new Error(`server variant "${variant}" needs a Redis URL (BENCH_REDIS_URL)`);
-  return context.redisUrl;
+  return new Redis(context.redisUrl);
+}
+
+interface AppkeysSetup {
+  /** How the client's secret is kept. */
+  readonly secrets?: SecretsOptions;
+  /** redisStore's `clientCache`: client records served from process memory, invalidated by Redis. */
+  readonly clientCache?: boolean;
 }
 
 /**
  * appkeys on redisStore + redisAdapter (one ioredis client), the bench client registered out of band and
- * bound through the registry: the same steps as the HTTP API. `secrets` is how the client's secret is kept.
+ * bound through the registry: the same steps as the HTTP API.
  */
-async function appkeysServer(context: VariantContext, variant: string, secrets?: SecretsOptions): Promise<BuiltServer> {
-  const [{ Redis }, { redisAdapter, redisStore }, { appKeys }] = await Promise.all([
-    import('ioredis'),
+async function appkeysServer(
+  context: VariantContext,
+  variant: string,
+  { secrets, clientCache }: AppkeysSetup = {},
+): Promise<BuiltServer> {
+  const [{ redisAdapter, redisStore }, { appKeys }] = await Promise.all([
     import('../adapters/redis/index.js'),
     import('../src/index.js'),
   ]);
-  const client = new Redis(redisUrlOf(context, variant));
+  const client = await redisClientOf(context, variant);
   const keys = appKeys({
-    store: redisStore({ client, prefix: storePrefix(context) }),
+    store: redisStore({ client, prefix: storePrefix(context), ...(clientCache && { clientCache }) }),
     provideKeys: { enabled: true },
     ...(secrets && { secrets }),
   });
@@ -150,11 +173,8 @@ export const VARIANTS = {
     redis: true,
     bound: false,
     async create(context) {
-      const [{ Redis }, { redisAdapter }] = await Promise.all([
-        import('ioredis'),
-        import('../adapters/redis/index.js'),
-      ]);
-      const client = new Redis(redisUrlOf(context, 'redis'));
+      const { redisAdapter } = await import('../adapters/redis/index.js');
+      const client = await redisClientOf(context, 'redis');
       const provider = await newProvider(
         tokenEndpointConfiguration({
           adapter: redisAdapter({ client, prefix: adapterPrefix(context) }),
@@ -177,19 +197,28 @@ export const VARIANTS = {
     bound: true,
     create: (context) => appkeysServer(context, 'redis-appkeys'),
   },
+  'redis-appkeys-cached': {
+    description:
+      'redis-appkeys with redisStore({ clientCache: true }): the client record read from process memory,' +
+      ' invalidated by Redis (client-side caching)',
+    redis: true,
+    bound: true,
+    create: (context) => appkeysServer(context, 'redis-appkeys-cached', { clientCache: true }),
+  },
   'redis-appkeys-hashed': {
     description:
       "redis-appkeys with secrets: { hash: 'scrypt' } (production cost, ln=15 r=8 p=1) and its default cache" +
       ' of recent verifications (10,000 entries, 60 s)',
     redis: true,
     bound: true,
-    create: (context) => appkeysServer(context, 'redis-appkeys-hashed', { hash: 'scrypt' }),
+    create: (context) => appkeysServer(context, 'redis-appkeys-hashed', { secrets: { hash: 'scrypt' } }),
   },
   'redis-appkeys-hashed-nocache': {
     description: "redis-appkeys with secrets: { hash: 'scrypt', cache: false }: scrypt on every token request",
     redis: true,
     bound: true,
-    create: (context) => appkeysServer(context, 'redis-appkeys-hashed-nocache', { hash: 'scrypt', cache: false }),
+    create: (context) =>
+      appkeysServer(context, 'redis-appkeys-hashed-nocache', { secrets: { hash: 'scrypt', cache: false } }),
   },
 } satisfies Record<string, ServerVariant>;
 

@@ -89,8 +89,8 @@ export const issuerNotFound = () => new AppKeysError(404, 'issuer_not_found', 'n
 export const invalidIssuer = (description: string) => new AppKeysError(400, 'invalid_issuer', description);
 export const issuerTaken = () =>
   new AppKeysError(409, 'issuer_taken', 'another issuer_id is registered for this issuer');
-export const issuerInUse = () =>
-  new AppKeysError(409, 'issuer_in_use', 'clients of this issuer are bound to applications; unbind them first');
+export const issuerInUse = (description = 'clients of this issuer are bound to applications; unbind them first') =>
+  new AppKeysError(409, 'issuer_in_use', description);
 /** The issuer did not answer in time, or answered with a server error: nothing was written. */
 export const issuerUnavailable = (cause?: unknown) =>
   new AppKeysError(503, 'temporarily_unavailable', 'the issuer could not be reached; try again shortly', {

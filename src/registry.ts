@@ -242,7 +242,8 @@ export class Registry {
     for (const binding of removed) this.#bindingRemoved(actor, binding, 'application_deleted');
     emit(this.#provider, 'appkeys.application.deleted', actor, {
       application_id: current.id,
-      unbound_client_ids: removed.filter((b) => b.origin === 'provided').map((b) => b.client_id),
+      // a third-party issuer's client by its own id; its issuer is in the binding.removed event
+      unbound_client_ids: removed.filter((b) => b.origin === 'provided').map((b) => bindingView(b).client_id),
       deleted_client_ids: removed.filter((b) => b.origin === 'generated').map((b) => b.client_id),
     });
   }

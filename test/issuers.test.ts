@@ -346,7 +346,10 @@ describe.each(backends)('third-party issuers on the $name store', (backend) => {
     const late = await s.post('/appkeys/resolve', gateway, { token: expired });
     expect(late.status).toBe(401);
     expect(late.body).toMatchObject({ error: 'token_expired' });
-    expect((await s.post('/appkeys/resolve', gateway, { token: 'not a jwt' })).status).toBe(400);
+    expect((await s.post('/appkeys/resolve', gateway, { token: 'not a jwt' })).body).toMatchObject({
+      error: 'malformed_token',
+    });
+    expect((await s.post('/appkeys/resolve', gateway, { token: 42 })).status).toBe(400);
   });
 
   it("proves a local private_key_jwt client by an assertion naming this request's URL, once", async () => {

@@ -6,6 +6,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { generateKeyPair, SignJWT } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -14,6 +15,7 @@ import { redisAdapter, redisStore } from '../adapters/redis/index.js';
 import type { AppKeysOptions } from '../src/options.js';
 import { ADMIN_CLIENT, startAppKeys, type AppKeysHarness } from './support/appkeys.js';
 import { basicAuth } from '../support/http.js';
+import { startIdp, type Idp } from './support/idp.js';
 import { serviceClient } from './support/provider.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
 
@@ -30,6 +32,7 @@ type Method = 'get' | 'put' | 'post' | 'delete' | 'patch';
 
 const READER = { id: 'api-reader', secret: 'reader-secret-reader-secret-reader-secret' } as const;
 const STATIC_BOUND = 'static-service';
+const GATEWAY = { id: 'gateway', secret: 'gateway-secret-gateway-secret-gateway' } as const;
 
 /** Escapes one JSON Pointer reference token (RFC 6901). */
 const token = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
@@ -276,6 +279,9 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
   let harness: AppKeysHarness;
   let disabled: AppKeysHarness;
   let conformance: Conformance;
+  /** Third-party issuers: `idp` stays up, `flaky` is taken down for the 503 answers. */
+  let idp: Idp;
+  let flaky: Idp;
   const cleanups: Array<() => Promise<void>> = [];
   const call = client(
     () => harness,
@@ -287,16 +293,27 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
   );
 
   beforeAll(async () => {
+    [idp, flaky] = await Promise.all([startIdp(), startIdp()]);
+    cleanups.push(
+      () => idp.close(),
+      () => flaky.close(),
+    );
     const main = await backend.options();
     cleanups.push(main.cleanup);
     harness = await startAppKeys(
-      // a low per-caller limit, so that throttling is reached in three attempts
-      { store: main.store, provideKeys: { enabled: true, attempts: { perCaller: 2 } }, bodyLimitBytes: 4096 },
+      {
+        store: main.store,
+        // a low per-caller limit, so that throttling is reached in three attempts
+        provideKeys: { enabled: true, attempts: { perCaller: 2 } },
+        bodyLimitBytes: 4096,
+        issuers: { allowHttpLoopback: true, timeoutMs: 1500 },
+      },
       {
         ...(main.adapter && { adapter: main.adapter }),
         clients: [
           serviceClient(READER.id, READER.secret, 'api:read'),
           serviceClient(STATIC_BOUND, 'static-secret-static-secret-static-secret'),
+          serviceClient(GATEWAY.id, GATEWAY.secret, 'appkeys:resolve'),
         ],
       },
     );
@@ -749,10 +766,263 @@ describe.each(BACKENDS)('every documented route answers as documented ($name)', 
     await call('delete', `${PREFIX}/applications/${bobApp.id}`, 204, { token: admin });
   });
 
+  it('answers the third-party issuer and resolution routes as documented', async () => {
+    const admin = await harness.adminToken();
+    const carol = await harness.ownerToken('carol');
+    const gateway = (
+      await request(harness.server)
+        .post('/token')
+        .set('Authorization', basicAuth(GATEWAY.id, GATEWAY.secret))
+        .type('form')
+        .send({ grant_type: 'client_credentials', scope: 'appkeys:resolve' })
+    ).body.access_token as string;
+    expect(gateway).toBeTypeOf('string');
+    const issuers = `${PREFIX}/issuers`;
+    const corp = { issuer: idp.issuer };
+
+    // the admin's list of issuers
+    const registered = await call('put', `${issuers}/corp`, 201, {
+      token: admin,
+      body: { ...corp, probe: { scope: 'api:read' } },
+    });
+    expect(registered.body).toMatchObject({
+      issuer_id: 'corp',
+      issuer: idp.issuer,
+      verification: 'client_credentials',
+    });
+    await call('put', `${issuers}/corp`, 200, { token: admin, body: { ...corp, probe: { scope: 'api:read' } } });
+    await call('put', `${issuers}/flaky`, 201, { token: admin, body: { issuer: flaky.issuer } });
+    await call('put', `${issuers}/corp-again`, 409, { token: admin, body: corp }, 'issuer_taken');
+    await call(
+      'put',
+      `${issuers}/elsewhere`,
+      400,
+      { token: admin, body: { issuer: 'http://elsewhere.example' } },
+      'invalid_issuer',
+    );
+    await call(
+      'put',
+      `${issuers}/${encodeURIComponent('no way')}`,
+      400,
+      { token: admin, body: corp },
+      'invalid_request',
+    );
+    await call('put', `${issuers}/corp`, 400, { token: admin, body: { ...corp, colour: 'red' } }, 'invalid_request');
+    await call(
+      'put',
+      `${issuers}/corp`,
+      415,
+      { token: admin, raw: { type: 'text/plain', text: 'issuer=x' } },
+      'invalid_request',
+    );
+    await call(
+      'put',
+      `${issuers}/corp`,
+      413,
+      { token: admin, body: { issuer: `https://big.example/${'x'.repeat(5000)}` } },
+      'invalid_request',
+    );
+    await call('put', `${issuers}/corp`, 401, { body: corp }, 'invalid_token');
+    await call('put', `${issuers}/corp`, 403, { token: carol, body: corp }, 'insufficient_scope');
+    await call('get', issuers, 200, { token: admin });
+    await call('get', issuers, 403, { token: gateway }, 'insufficient_scope');
+    await call('get', `${issuers}/corp`, 200, { token: admin });
+    await call('get', `${issuers}/nobody`, 404, { token: admin }, 'issuer_not_found');
+    await call('get', `${issuers}/${encodeURIComponent('no way')}`, 400, { token: admin }, 'invalid_request');
+
+    // provide keys of a client of the issuer, proven there
+    const app = (await call('post', `${PREFIX}/applications`, 201, { token: carol, body: { name: 'Gateway-facing' } }))
+      .body as { id: string };
+    const keys = `${PREFIX}/applications/${app.id}/keys`;
+    const corpClient = {
+      issuer_id: 'corp',
+      client_id: idp.secretClient.client_id,
+      client_secret: idp.secretClient.client_secret,
+    };
+    await call(
+      'put',
+      `${keys}/PRODUCTION`,
+      401,
+      { token: carol, body: { ...corpClient, client_secret: 'wrong' } },
+      'invalid_client',
+    );
+    const provided = await call('put', `${keys}/PRODUCTION`, 201, { token: carol, body: corpClient });
+    expect(provided.body).toMatchObject({
+      client_id: idp.secretClient.client_id,
+      issuer_id: 'corp',
+      issuer: idp.issuer,
+      verification: 'client_credentials',
+    });
+    await call('put', `${keys}/PRODUCTION`, 200, { token: carol, body: corpClient });
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      404,
+      { token: carol, body: { ...corpClient, issuer_id: 'nobody' } },
+      'issuer_not_found',
+    );
+    await call(
+      'put',
+      `${keys}/SANDBOX`,
+      400,
+      { token: carol, body: { issuer_id: 'corp', client_id: idp.postClient.client_id } },
+      'invalid_request',
+    );
+    await call('get', `${keys}/PRODUCTION`, 200, { token: carol });
+    await call('get', `${PREFIX}/applications/${app.id}`, 200, { token: carol });
+    const local = (await call('post', `${keys}/SANDBOX`, 201, { token: carol, body: {} })).body as {
+      client_id: string;
+    };
+
+    // bound clients keep their issuer
+    await call('delete', `${issuers}/corp`, 409, { token: admin }, 'issuer_in_use');
+    await call(
+      'put',
+      `${issuers}/corp`,
+      409,
+      { token: admin, body: { ...corp, verification: 'none' } },
+      'issuer_in_use',
+    );
+
+    // gateways look clients up: of the issuer by its URL, of this provider without one
+    const lookup = `${PREFIX}/bindings/lookup`;
+    const iss = encodeURIComponent(idp.issuer);
+    const corpLookup = `${lookup}?iss=${iss}&client_id=${encodeURIComponent(idp.secretClient.client_id)}`;
+    const found = await call('get', corpLookup, 200, { token: gateway });
+    expect(found.body).toEqual({
+      application_id: app.id,
+      key_type: 'PRODUCTION',
+      status: 'ACTIVE',
+      owner: 'carol',
+      client_id: idp.secretClient.client_id,
+      issuer_id: 'corp',
+      issuer: idp.issuer,
+    });
+    await call('get', corpLookup, 200, { token: admin });
+    const localFound = await call('get', `${lookup}?client_id=${encodeURIComponent(local.client_id)}`, 200, {
+      token: gateway,
+    });
+    expect(localFound.body).not.toHaveProperty('issuer');
+    await call(
+      'get',
+      `${lookup}?iss=${iss}&client_id=${encodeURIComponent(idp.postClient.client_id)}`,
+      404,
+      { token: gateway },
+      'client_not_bound',
+    );
+    await call(
+      'get',
+      `${lookup}?iss=${encodeURIComponent('https://stranger.example')}&client_id=x`,
+      404,
+      { token: gateway },
+      'issuer_not_found',
+    );
+    await call('get', `${lookup}?iss=${iss}`, 400, { token: gateway }, 'invalid_request');
+    await call('get', corpLookup, 403, { token: carol }, 'insufficient_scope');
+    await call('get', corpLookup, 401, {}, 'invalid_token');
+
+    // and resolve JWT access tokens of the issuer
+    const resolve = `${PREFIX}/resolve`;
+    const jwt = await idp.accessToken(idp.secretClient.client_id);
+    const resolved = await call('post', resolve, 200, { token: gateway, body: { token: jwt } });
+    expect(resolved.body).toEqual(found.body);
+    await call('post', resolve, 200, { token: admin, body: { token: jwt } });
+    const now = Math.floor(Date.now() / 1000);
+    const unbound = await idp.accessToken(idp.postClient.client_id);
+    await call('post', resolve, 404, { token: gateway, body: { token: unbound } }, 'client_not_bound');
+    const refusedAs = async (code: string, token: string) => {
+      const refused = await call('post', resolve, 401, { token: gateway, body: { token } }, code);
+      // the challenge is for the caller's own token, not the one resolved
+      expect(refused.headers['www-authenticate']).toBeUndefined();
+    };
+    const claims = { client_id: idp.secretClient.client_id, iat: now, exp: now + 60 };
+    await refusedAs('malformed_token', 'eyJhbGciOiJFUzI1NiJ9.bm90IGpzb24.c2lnbmF0dXJl');
+    await refusedAs('unknown_issuer', await idp.signed({ ...claims, iss: 'https://stranger.example' }));
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ ...claims, iss: idp.issuer })
+      .setProtectedHeader({ alg: 'ES256' })
+      .sign(privateKey);
+    await refusedAs('invalid_signature', forged);
+    await refusedAs('token_expired', await idp.signed({ ...claims, iat: now - 3600, exp: now - 600 }));
+    await refusedAs('no_client', await idp.signed({ sub: 'someone', iat: now, exp: now + 60 }));
+    await refusedAs('malformed_token', 'not a jwt');
+    await call('post', resolve, 400, { token: gateway, body: { token: 42 } }, 'invalid_request');
+    await call('post', resolve, 400, { token: gateway, body: { token: jwt, client_id: 'x' } }, 'invalid_request');
+    await call(
+      'post',
+      resolve,
+      415,
+      { token: gateway, raw: { type: 'text/plain', text: 'token=x' } },
+      'invalid_request',
+    );
+    await call('post', resolve, 413, { token: gateway, body: { token: 'x'.repeat(5000) } }, 'invalid_request');
+    await call('post', resolve, 403, { token: carol, body: { token: jwt } }, 'insufficient_scope');
+    const anonymous = await call('post', resolve, 401, { body: { token: jwt } }, 'invalid_token');
+    expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer /);
+
+    // an issuer that does not answer: 503 with Retry-After, and nothing changed
+    const flakyApp = (await call('post', `${PREFIX}/applications`, 201, { token: carol, body: { name: 'Flaky' } }))
+      .body as { id: string };
+    await flaky.stop();
+    try {
+      const unavailable = [
+        await call(
+          'put',
+          `${issuers}/flaky`,
+          503,
+          { token: admin, body: { issuer: flaky.issuer, probe: { scope: 'api:read' } } },
+          'temporarily_unavailable',
+        ),
+        await call(
+          'put',
+          `${PREFIX}/applications/${flakyApp.id}/keys/PRODUCTION`,
+          503,
+          {
+            token: carol,
+            body: {
+              issuer_id: 'flaky',
+              client_id: flaky.secretClient.client_id,
+              client_secret: flaky.secretClient.client_secret,
+            },
+          },
+          'temporarily_unavailable',
+        ),
+        // its keys were never fetched, so there are none cached to verify with
+        await call(
+          'post',
+          resolve,
+          503,
+          {
+            token: gateway,
+            body: { token: await flaky.signed({ ...claims, client_id: flaky.secretClient.client_id }) },
+          },
+          'temporarily_unavailable',
+        ),
+      ];
+      for (const answer of unavailable) expect(answer.headers['retry-after']).toMatch(/^\d+$/);
+    } finally {
+      await flaky.start();
+    }
+    const unchanged = await call('get', `${issuers}/flaky`, 200, { token: admin });
+    expect(unchanged.body).not.toHaveProperty('probe');
+
+    // removing issuers: refused while bound, then gone
+    await call('delete', `${keys}/PRODUCTION`, 204, { token: carol });
+    await call('delete', `${issuers}/corp`, 204, { token: admin });
+    await call('delete', `${issuers}/corp`, 404, { token: admin }, 'issuer_not_found');
+    await call('delete', `${issuers}/flaky`, 204, { token: admin });
+    await call('delete', `${issuers}/${encodeURIComponent('no way')}`, 400, { token: admin }, 'invalid_request');
+    await call('delete', `${issuers}/flaky`, 403, { token: gateway }, 'insufficient_scope');
+    await call('delete', `${issuers}/flaky`, 401, {}, 'invalid_token');
+    await call('get', issuers, 200, { token: admin });
+    await call('delete', `${PREFIX}/applications/${app.id}`, 204, { token: carol });
+    await call('delete', `${PREFIX}/applications/${flakyApp.id}`, 204, { token: carol });
+  });
+
   it('exercised every documented route, and every main error status', () => {
     expect(conformance.exercised().sort()).toEqual(conformance.operations().sort());
     const statuses = new Set([...conformance.seen.values()].flatMap((set) => [...set]));
-    for (const status of [200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 429]) {
+    for (const status of [200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 429, 503]) {
       expect(statuses.has(status), `status ${status}`).toBe(true);
     }
   });

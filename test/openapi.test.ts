@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,12 +7,15 @@ import { memoryStore } from '../src/memory/store.js';
 import { openApiDocument } from '../src/http/openapi.js';
 import { pathParams as paramsInPath, templateOf } from '../src/http/route.js';
 import { ROUTES } from '../src/http/route-table.js';
+import { basicAuth } from '../support/http.js';
 import { startAppKeys, type AppKeysHarness } from './support/appkeys.js';
+import { serviceClient } from './support/provider.js';
 
 type Json = Record<string, unknown>;
 
 const source = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
+/** Every authenticated route's: no or a bad token, a missing scope, a failure, a store outage. */
 const OWNER = ['401', '403', '500', '503'];
 const BODY = ['400', '413', '415'];
 
@@ -34,7 +37,15 @@ const STATUSES: Readonly<Record<string, readonly string[]>> = {
   listClients: ['200', '400', ...OWNER],
   deleteClient: ['204', '400', '404', '409', ...OWNER],
   clearFailedAttempts: ['204', '400', ...OWNER],
+  listIssuers: ['200', ...OWNER],
+  registerIssuer: ['200', '201', '409', ...BODY, ...OWNER],
+  getIssuer: ['200', '400', '404', ...OWNER],
+  deleteIssuer: ['204', '400', '404', '409', ...OWNER],
+  lookupBinding: ['200', '400', '404', ...OWNER],
+  resolveToken: ['200', '404', ...BODY, ...OWNER],
 };
+
+const GATEWAY = { id: 'gateway', secret: 'gateway-secret-gateway-secret-gateway' } as const;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
 const doc = openApiDocument('/appkeys') as Json & { paths: Record<string, Record<string, Json>>; components: Json };
@@ -119,7 +130,9 @@ describe('openApiDocument', () => {
       const pathParams = params.filter((p) => p.in === 'path');
       expect(pathParams.map((p) => p.name).sort(), `${method} ${path}`).toEqual(inTemplate);
       for (const p of pathParams) expect(p.required).toBe(true);
-      for (const p of params) expect(['app_id', 'key_type', 'client_id', 'limit', 'cursor', 'force']).toContain(p.name);
+      for (const p of params) {
+        expect(['app_id', 'key_type', 'client_id', 'issuer_id', 'limit', 'cursor', 'force', 'iss']).toContain(p.name);
+      }
     }
   });
 
@@ -164,11 +177,17 @@ describe('openApiDocument', () => {
         ),
       ),
     );
-    const raised = ['src/errors.ts', 'src/registry.ts', 'src/http/body.ts'].flatMap((file) =>
-      [...source(file).matchAll(/new (?:err\.)?AppKeysError\((\d{3}), '([a-z_]+)'/g)].map(
+    const issuerFiles = readdirSync(new URL('../src/issuers/', import.meta.url)).map((name) => `src/issuers/${name}`);
+    const raised = ['src/errors.ts', 'src/registry.ts', 'src/http/body.ts', ...issuerFiles].flatMap((file) => [
+      ...[...source(file).matchAll(/new (?:err\.)?AppKeysError\(\s*(\d{3}),\s*'([a-z_]+)'/g)].map(
         ([, status, code]) => `${status} ${code}`,
       ),
-    );
+      // a token POST /resolve cannot vouch for: always 401, with the code the call names
+      ...[...source(file).matchAll(/unresolvableToken\(\s*'([a-z_]+)'/g)].map(([, code]) => `401 ${code}`),
+    ]);
+    for (const code of ['malformed_token', 'unknown_issuer', 'invalid_signature', 'token_expired', 'no_client']) {
+      expect(raised).toContain(`401 ${code}`);
+    }
     expect(raised.length).toBeGreaterThan(10);
     for (const pair of [...raised, '400 invalid_client_metadata', '400 invalid_redirect_uri', '500 server_error']) {
       expect(documented, pair).toContain(pair);
@@ -225,11 +244,14 @@ describe('openApiDocument', () => {
     expect(bearer.description).toContain('appkeys:admin');
   });
 
-  it('requires the admin scope on /clients and none for the document itself', () => {
+  it('requires the admin scope on /clients and /issuers, appkeys:resolve or admin to resolve, none for the doc', () => {
     for (const { path, op } of operations()) {
       if (path === '/openapi.json') expect(op.security).toEqual([]);
-      else if (path.startsWith('/clients')) expect(op.security).toEqual([{ bearer: ['appkeys:admin'] }]);
-      else expect(op.security).toEqual([{ bearer: ['appkeys'] }, { bearer: ['appkeys:admin'] }]);
+      else if (path.startsWith('/clients') || path.startsWith('/issuers')) {
+        expect(op.security).toEqual([{ bearer: ['appkeys:admin'] }]);
+      } else if (path === '/bindings/lookup' || path === '/resolve') {
+        expect(op.security).toEqual([{ bearer: ['appkeys:resolve'] }, { bearer: ['appkeys:admin'] }]);
+      } else expect(op.security).toEqual([{ bearer: ['appkeys'] }, { bearer: ['appkeys:admin'] }]);
     }
   });
 });
@@ -239,11 +261,22 @@ describe('the router made from the route table', () => {
   let store: ReturnType<typeof memoryStore>;
   let owner: string;
   let admin: string;
+  let resolver: string;
   beforeAll(async () => {
     store = memoryStore({ warn: () => {} });
-    harness = await startAppKeys({ store });
+    harness = await startAppKeys(
+      { store },
+      { clients: [serviceClient(GATEWAY.id, GATEWAY.secret, 'appkeys:resolve')] },
+    );
     owner = await harness.ownerToken('alice');
     admin = await harness.adminToken();
+    const issued = await request(harness.server)
+      .post('/token')
+      .set('Authorization', basicAuth(GATEWAY.id, GATEWAY.secret))
+      .type('form')
+      .send({ grant_type: 'client_credentials', scope: 'appkeys:resolve' });
+    expect(issued.status, issued.text).toBe(200);
+    resolver = (issued.body as { access_token: string }).access_token;
   });
   afterAll(async () => {
     await harness.close();
@@ -254,6 +287,7 @@ describe('the router made from the route table', () => {
     app_id: 'app_unknown',
     key_type: 'PRODUCTION',
     client_id: 'some-client',
+    issuer_id: 'some-issuer',
   };
   const concrete = (path: string) => `/appkeys${path.replace(/:([A-Za-z_]+)/g, (_, name: string) => SAMPLE[name]!)}`;
   const call = (method: (typeof ROUTES)[number]['method'], path: string, token?: string) => {
@@ -277,13 +311,17 @@ describe('the router made from the route table', () => {
     expect(anonymous.status, anonymous.text).toBe(401);
     expect((anonymous.body as Json).error).toBe('invalid_token');
 
+    const refused = (response: request.Response) => {
+      expect(response.status, response.text).toBe(403);
+      expect((response.body as Json).error).toBe('insufficient_scope');
+    };
     const asOwner = await call(method, path, owner);
-    if (access === 'admin') {
-      expect(asOwner.status, asOwner.text).toBe(403);
-      expect((asOwner.body as Json).error).toBe('insufficient_scope');
-    } else {
-      reachedHandler(asOwner);
-    }
+    if (access === 'owner') reachedHandler(asOwner);
+    else refused(asOwner);
+    // a gateway's token resolves and reaches nothing else
+    const asResolver = await call(method, path, resolver);
+    if (access === 'resolve') reachedHandler(asResolver);
+    else refused(asResolver);
     reachedHandler(await call(method, path, admin));
   });
 });

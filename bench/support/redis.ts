@@ -8,6 +8,7 @@ import * as providerScripts from '../../adapters/redis/scripts/provider.js';
 import * as storeScripts from '../../adapters/redis/scripts/store.js';
 import { freePort } from '../../support/ports.js';
 import { stopChild, Tail } from '../../support/processes.js';
+import type { NodeProcess } from '../../support/redis-cluster.js';
 import {
   commandCalls,
   commandStats as parseCommandStats,
@@ -53,6 +54,28 @@ kill $pid 2>/dev/null
 wait $pid
 `;
 
+/**
+ * Starts `redis-server args` under the guard above, one of the benchmark's tracked children; what it
+ * prints goes to `log`, if given.
+ */
+export function startGuardedRedis(args: readonly string[], log?: Tail): NodeProcess {
+  const child = spawnTracked(
+    'sh',
+    ['-c', REDIS_GUARD, 'redis-guard', ...args],
+    { stdio: ['pipe', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'] },
+    'SIGTERM',
+  );
+  child.stdout?.on('data', (chunk: Buffer) => log?.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => log?.push(chunk));
+  return {
+    child,
+    async stop() {
+      child.stdin?.end();
+      await stopChild(child);
+    },
+  };
+}
+
 export interface StartRedisOptions {
   /** Start a private redis-server even when REDIS_URL is set (measurements that need the whole server). */
   readonly forcePrivate?: boolean;
@@ -70,25 +93,14 @@ export async function startBenchRedis(options: StartRedisOptions = {}): Promise<
     }
     const port = await freePort();
     const log = new Tail();
-    const child = spawnTracked(
-      'sh',
-      ['-c', REDIS_GUARD, 'redis-guard', ...privateRedisArgs(port)],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-      'SIGTERM',
-    );
-    child.stdout?.on('data', (chunk: Buffer) => log.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => log.push(chunk));
+    const node = startGuardedRedis(privateRedisArgs(port), log);
     try {
-      probe = await connectWhenAnswering(`redis://127.0.0.1:${port}`, { alive: () => child.exitCode === null });
+      probe = await connectWhenAnswering(`redis://127.0.0.1:${port}`, { alive: () => node.child.exitCode === null });
     } catch (err) {
-      child.stdin?.end();
-      await stopChild(child);
+      await node.stop();
       throw new Error(`could not start redis-server (${String(err)})\n${log.toString()}`, { cause: err });
     }
-    stopServer = async () => {
-      child.stdin?.end();
-      await stopChild(child);
-    };
+    stopServer = () => node.stop();
   }
   const url = external ?? `redis://127.0.0.1:${probe.options.port}`;
   const serverInfo = await probe.info('server');
@@ -165,18 +177,24 @@ const SCRIPT_NAMES = new Map<string, string>(
 );
 
 /**
- * What a command touched, for the breakdown: `{<prefix>oidc:}AccessToken:<id>` → `oidc:AccessToken`,
- * `{<prefix>appkeys:}client:<id>` → `appkeys:client`, an EVALSHA → the script's name.
+ * What a command touched, for the breakdown: the store's `{<prefix>appkeys:}client:<id>` →
+ * `appkeys:client`, the provider adapter's `<prefix>oidc:AccessToken:{<id>}` → `oidc:AccessToken`, an
+ * EVALSHA → the script's name.
  */
 export function commandLabel(args: readonly string[]): string {
   const name = (args[0] ?? '').toLowerCase();
   if (name === 'evalsha') return `evalsha ${SCRIPT_NAMES.get(args[1] ?? '') ?? 'unknown script'}`;
   if (name === 'eval') return 'eval (first run of a script: NOSCRIPT fallback)';
   const key = args[1];
-  const match = key === undefined ? null : /^\{([^}]*)\}([^:]*)/.exec(key);
-  if (!match) return name;
-  const store = match[1]!.split(':').filter(Boolean).at(-1) ?? '';
-  return `${name} ${store}:${match[2]!}`;
+  if (key === undefined) return name;
+  const lastPart = (prefix: string) => prefix.split(':').filter(Boolean).at(-1) ?? '';
+  // the store's whole prefix is its hash tag: every key of it in one slot
+  const store = /^\{([^}]*)\}([^:]*)/.exec(key);
+  if (store) return `${name} ${lastPart(store[1]!)}:${store[2]!}`;
+  // the provider adapter's keys are tagged by their own id, so that they spread over a cluster
+  const model = /^([^{}]*:)?([^:{}]+):\{/.exec(key);
+  if (model) return `${name} ${lastPart(model[1] ?? '')}:${model[2]!}`;
+  return name;
 }
 
 /**

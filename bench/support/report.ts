@@ -101,8 +101,8 @@ const PURPOSES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^hgetall oidc:ClientCredentials$/, 'Bearer check: ClientCredentials lookup'],
   [/^hgetall oidc:Client$/, 'client lookup (redisAdapter Client model)'],
   [/^hgetall appkeys:client$/, 'client lookup (appkeys store: metadata + binding)'],
-  [/^evalsha oidcUpsert-4$/, 'token saved (redisAdapter upsert)'],
-  [/^evalsha appkeysBind-6$/, 'bind script (throttle check + binding, atomic)'],
+  [/^evalsha oidcWriteInstance-\d+$/, 'token saved (redisAdapter upsert)'],
+  [/^evalsha appkeysBind-\d+$/, 'bind script (throttle check + binding, atomic)'],
 ];
 
 export function purposeOf(label: string): string {

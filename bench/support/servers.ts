@@ -19,6 +19,8 @@ export interface RunningServer {
 }
 
 export interface StartServerOptions {
+  /** A Redis Cluster's nodes (`host:port`) to use instead of `redisUrl`. */
+  readonly clusterNodes?: readonly string[] | undefined;
   /** Profile the server's CPU with `node --cpu-prof`, written to `<dir>/<name>/` on exit. */
   readonly cpuProfile?: { readonly dir: string; readonly name: string } | undefined;
 }
@@ -31,14 +33,15 @@ export async function startServer(
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const chosen = variant(name);
-  if (chosen.redis && !redisUrl) throw new Error(`server variant "${name}" needs Redis`);
+  const clusterNodes = options.clusterNodes ?? [];
+  if (chosen.redis && !redisUrl && clusterNodes.length === 0) throw new Error(`server variant "${name}" needs Redis`);
   const profile = options.cpuProfile;
   // one directory per server: --cpu-prof writes a profile per thread (tsx's loader runs in a worker), and
   // the main thread's is picked from it afterwards (see profile.ts)
   const profileDir = profile ? join(profile.dir, profile.name) : undefined;
   const child = startScript('bench/server.ts', [name], {
     nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-    env: { BENCH_REDIS_URL: redisUrl ?? '', BENCH_PREFIX: prefix },
+    env: { BENCH_REDIS_URL: redisUrl ?? '', BENCH_REDIS_CLUSTER: clusterNodes.join(','), BENCH_PREFIX: prefix },
     spawn: spawnTracked,
   });
 

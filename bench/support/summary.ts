@@ -20,29 +20,11 @@ import {
   sentRows,
   type Machine,
 } from './report.js';
+import { NOISY_SHARE, noisy, othersColumn, verdict, type Goal } from './goals.js';
+import { clusterLines, type ClusterSection } from './summary-cluster.js';
 
-/** A goal and whether a measured value meets it. */
-export interface Goal {
-  readonly text: string;
-  readonly met: (value: number) => boolean;
-}
-
-export const atLeast = (target: number, show: (n: number) => string = String): Goal => ({
-  text: `≥ ${show(target)}`,
-  met: (v) => v >= target,
-});
-export const atMost = (target: number, show: (n: number) => string = String): Goal => ({
-  text: `≤ ${show(target)}`,
-  met: (v) => v <= target,
-});
-
-export function verdict(value: number, goal: Goal): string {
-  if (!Number.isFinite(value)) return `goal ${goal.text}: not measured`;
-  return `goal ${goal.text}: ${goal.met(value) ? 'met' : '**missed**'}`;
-}
-
-/** Rounds during which other processes used more than this share of the machine are flagged noisy. */
-export const NOISY_SHARE = 0.1;
+export { atLeast, atMost, below, NOISY_SHARE, verdict, type Goal } from './goals.js';
+export type { ClusterSection } from './summary-cluster.js';
 
 export interface TokenSection {
   readonly setup: string;
@@ -72,20 +54,12 @@ export interface SummaryInput {
   readonly secrets?: TokenSection | undefined;
   readonly binds: BindsSection | undefined;
   readonly scale: ScaleSection | undefined;
-}
-
-function othersColumn(shares: ReadonlyArray<number | undefined>): string {
-  if (shares.every((share) => share === undefined)) return 'n/a';
-  return shares.map((share) => (share === undefined ? '?' : formatPercent(share))).join(' · ');
+  readonly cluster?: ClusterSection | undefined;
 }
 
 function cpuPair(server: number | undefined, redis: number | undefined): string {
   const show = (us: number | undefined) => (us === undefined ? 'n/a' : `${Math.round(us)} µs`);
   return `${show(server)} · ${show(redis)}`;
-}
-
-function noisy(shares: ReadonlyArray<number | undefined>): boolean {
-  return shares.some((share) => share !== undefined && share > NOISY_SHARE);
 }
 
 function serverRow(server: ServerResult): string {
@@ -165,6 +139,13 @@ function bindsLines(section: BindsSection): string[] {
       '',
       `**${formatRate(capacity)} binds/s** per core of the server process, from its CPU per bind` +
         ` (${verdict(capacity, section.goal)}; the server is one Node process, so one core is what it can use)`,
+    );
+  }
+  if (result.medianRedisCpuUs !== undefined) {
+    lines.push(
+      '',
+      `**≈ ${formatRate(1e6 / result.medianRedisCpuUs)} binds/s** one Redis master can take: an estimate, 1 /` +
+        ` Redis CPU per bind (${Math.round(result.medianRedisCpuUs)} µs, median of rounds), not a measured rate`,
     );
   }
   const report = result.commands;
@@ -279,6 +260,48 @@ function scaleLines(section: ScaleSection): string[] {
   return lines;
 }
 
+const GIB = 1024 ** 3;
+
+/** `1234567` → `1.23 M` */
+function formatMillions(value: number): string {
+  return value >= 1e6 ? `${(value / 1e6).toFixed(2)} M` : formatRate(value);
+}
+
+/**
+ * What one master can hold and take: the registry keeps its one slot on a cluster, so these bound it,
+ * however many masters there are. Memory from the scale part, CPU from the binds part.
+ */
+function capacityLines(binds: BindsSection | undefined, scale: ScaleSection | undefined): string[] {
+  const rows: string[] = [];
+  if (scale) {
+    const m = scale.result.memory;
+    rows.push(
+      `| bound applications per GiB of Redis memory | ${formatMillions(GIB / m.totalPerBoundPair)}` +
+        ` | ${formatBytes(m.totalPerBoundPair)} per application, its client and their binding, in all` +
+        ` (used_memory at ${formatCount(scale.result.n)}; maxmemory counts the same) |`,
+      `| bindings per GiB, the binding alone | ${formatMillions(GIB / m.perBinding)}` +
+        ` | ${formatBytes(m.perBinding)} per binding, on top of applications and clients already stored |`,
+    );
+  }
+  const redisUs = binds?.result.medianRedisCpuUs;
+  if (redisUs !== undefined) {
+    rows.push(
+      `| binds/s one master can take (**estimate** from CPU per bind, not measured) | ≈ ${formatRate(1e6 / redisUs)}` +
+        ` | 1 / Redis CPU per bind (${Math.round(redisUs)} µs, median of the binds part's rounds); all of the` +
+        " request's Redis work, the caller's token check included, which on a cluster lands on other masters:" +
+        ' a floor |',
+    );
+  }
+  if (rows.length === 0) return [];
+  return [
+    '##### Registry capacity of one Redis master (the registry keeps one slot, on a cluster too)',
+    '',
+    '| capacity | figure | from |',
+    '|---|---:|---|',
+    ...rows,
+  ];
+}
+
 /** A block to paste into the README as is: markdown, one section per part that ran. */
 export function renderSummary(input: SummaryInput): string {
   const lines = [
@@ -292,5 +315,8 @@ export function renderSummary(input: SummaryInput): string {
   if (input.secrets) lines.push('', ...tokenLines(input.secrets, 'Token endpoint, secrets hashed at rest'));
   if (input.binds) lines.push('', ...bindsLines(input.binds));
   if (input.scale) lines.push('', ...scaleLines(input.scale));
+  const capacity = capacityLines(input.binds, input.scale);
+  if (capacity.length > 0) lines.push('', ...capacity);
+  if (input.cluster) lines.push('', ...clusterLines(input.cluster));
   return lines.join('\n');
 }

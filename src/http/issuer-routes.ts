@@ -4,7 +4,8 @@
  */
 
 import * as handle from './handlers.js';
-import { errorResponse, jsonResponse, noContent, RETRY_AFTER, schema } from './openapi-parts.js';
+import { JWT_MAX } from '../validate.js';
+import { AUTH_CHALLENGE, errorResponse, jsonResponse, noContent, RETRY_AFTER, schema } from './openapi-parts.js';
 import { route, type Route } from './route.js';
 
 const issuerUnavailable = (what: string) =>
@@ -146,13 +147,21 @@ export const ISSUER_ROUTES: readonly Route[] = [
       bodyRequired: true,
       responses: {
         200: resolution(),
-        // a 401 here is about the token resolved, not the caller's: both share the code space of the errors
+        400: errorResponse(
+          'A body that is not JSON or not `{token}`, a `token` that is not a string of 1 to ' +
+            `${JWT_MAX} characters, or a verified token whose \`client_id\` (or \`azp\`) is not a valid client id.`,
+          ['invalid_request'],
+        ),
+        // a 401 here is about the token resolved, not the caller's: both share the code space of the errors;
+        // only the caller's own (`invalid_token`) carries the Bearer challenge
         401: errorResponse(
           "The caller's Bearer token is missing or invalid (`invalid_token`), or the token to resolve cannot be " +
-            'vouched for: not a JWT (`malformed_token`), no registered issuer issued it (`unknown_issuer`), its ' +
-            'signature does not verify (`invalid_signature`), it expired (`token_expired`), it names no client ' +
-            '(`no_client`).',
+            'vouched for: it is no JWT, its header or claims cannot be read, or it lacks `iss` or `exp` (`malformed_token`); no ' +
+            'registered issuer issued it, or that issuer publishes no keys (`unknown_issuer`); its signature does ' +
+            "not verify with the issuer's keys or is not asymmetric (`invalid_signature`); it has expired or is " +
+            'not valid yet (`token_expired`); it names no client (`no_client`).',
           ['invalid_token', 'malformed_token', 'unknown_issuer', 'invalid_signature', 'token_expired', 'no_client'],
+          AUTH_CHALLENGE,
         ),
         404: errorResponse('The client the token names is not bound.', ['client_not_bound']),
         503: issuerUnavailable('its keys, when they are not cached'),

@@ -159,8 +159,10 @@ export const ROUTES: readonly Route[] = [
         201: jsonResponse('The client is now bound.', schema('Binding')),
         400: errorResponse(
           'A bad key type, an unknown field, a malformed `client_id`, `client_secret`, `client_assertion` or ' +
-            "`issuer_id`, both a secret and an assertion, or a proof the issuer's verification mode does not take.",
-          ['invalid_request'],
+            "`issuer_id`, both a secret and an assertion, or a proof the issuer's verification mode does not take " +
+            "(`invalid_request`); or the issuer's registered token endpoint can no longer be used: not HTTPS " +
+            "under this server's options, or an answer larger than the bound (`invalid_issuer`).",
+          ['invalid_request', 'invalid_issuer'],
         ),
         401: errorResponse(
           'No valid access token (`invalid_token`), or the client is unknown or its secret or assertion wrong, ' +

@@ -106,9 +106,7 @@ export class IssuerService {
     const outcome = await this.#store.putIssuer(record);
     if (outcome === 'issuer_taken') throw err.issuerTaken();
     if (outcome === 'bound') {
-      throw new err.AppKeysError(
-        409,
-        'issuer_in_use',
+      throw err.issuerInUse(
         "clients of this issuer are bound: its issuer URL and verification can't change until they are unbound",
       );
     }
@@ -193,12 +191,14 @@ export class IssuerService {
    * issuer and lifetime are verified against that issuer's published keys.
    */
   async resolve(tokenInput: unknown): Promise<Resolution> {
-    const token = validate.compactJwt(tokenInput, 'token');
-    const iss = unverifiedIssuerOf(token);
+    if (typeof tokenInput !== 'string' || tokenInput.length === 0 || tokenInput.length > validate.JWT_MAX) {
+      throw err.invalidRequest(`token must be a string of 1–${validate.JWT_MAX} characters`);
+    }
+    const iss = unverifiedIssuerOf(tokenInput);
     if (iss === undefined) throw err.unresolvableToken('malformed_token', 'the token is not a JWT with an iss claim');
     const issuer = await this.#byUrl(iss);
     if (!issuer) throw err.unresolvableToken('unknown_issuer', 'the token was issued by no registered issuer');
-    const payload = await this.#keys.verify(issuer, token);
+    const payload = await this.#keys.verify(issuer, tokenInput);
     const named = typeof payload.client_id === 'string' ? payload.client_id : payload.azp;
     if (typeof named !== 'string' || named.length === 0) {
       throw err.unresolvableToken('no_client', 'the token names no client (client_id or azp)');
