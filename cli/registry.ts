@@ -57,6 +57,8 @@ async function developmentSource(env: NodeJS.ProcessEnv): Promise<ProviderSource
     appkeys: {
       provideKeys: { enabled: true },
       ...(env.APPKEYS_HASH_SECRETS === '1' && { secrets: { hash: 'scrypt' } }),
+      // as the development server, beside which a third-party issuer may run on http://localhost
+      issuers: { allowHttpLoopback: true },
     },
   };
 }

@@ -205,14 +205,80 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/clients-hash-secrets.js'),
   },
   {
+    path: ['issuers', 'ls'],
+    positionals: [],
+    summary: 'list the third-party issuers whose clients may be provided',
+    description: [
+      'Lists every registered issuer in issuer_id order: its id here, its issuer URL, how possession of its',
+      'clients is proven (client_credentials: a token request at the issuer; none: not at all) and the',
+      'token endpoint its metadata named. With --json, one JSON object per line, as GET /appkeys/issuers',
+      'shows an issuer.',
+    ].join('\n'),
+    options: {
+      json: { type: 'boolean', description: 'print JSON lines instead of a table' },
+    },
+    exitCodes: { 0: 'listed', 1: 'not used by this command' },
+    load: () => import('./commands/issuers-ls.js'),
+  },
+  {
+    path: ['issuers', 'add'],
+    positionals: ['ISSUER_ID', 'ISSUER_URL'],
+    summary: 'register (or replace) a third-party issuer, reading its metadata',
+    description: [
+      'Registers ISSUER_URL under ISSUER_ID (1-64 of A-Z a-z 0-9 . _ -), as PUT /appkeys/issuers/:issuer_id',
+      "does: the issuer's metadata is fetched (RFC 8414, then OpenID discovery), must name ISSUER_URL",
+      'exactly, and its endpoints are kept. Developers can then provide the keys of its clients. Running',
+      'it again with the same values changes nothing; other values replace the issuer, unless clients of',
+      'it are bound and its URL or verification would change. Prints created, replaced or unchanged, and',
+      'the endpoints. The issuer must use https; http to a loopback host is allowed as the server allows',
+      "it: with --config, by the module's appkeys.issuers.allowHttpLoopback; without, as the development",
+      'server does.',
+    ].join('\n'),
+    options: {
+      verification: {
+        type: 'string',
+        value: 'MODE',
+        description: 'client_credentials (default: a secret is proven at the issuer) or none (bound unverified)',
+      },
+      'probe-scope': { type: 'string', value: 'S', description: 'scope sent with the proving token request' },
+      'probe-audience': { type: 'string', value: 'A', description: 'audience sent with it (Auth0 and others)' },
+      'probe-resource': { type: 'string', value: 'R', description: 'resource sent with it (RFC 8707)' },
+      json: { type: 'boolean', description: 'print JSON' },
+    },
+    exitCodes: {
+      0: 'created, replaced or unchanged',
+      1:
+        "refused: the issuer's metadata is unusable (invalid_issuer), the issuer could not be reached, its URL " +
+        'is registered under another ISSUER_ID, or bound clients keep it from changing',
+    },
+    load: () => import('./commands/issuers-add.js'),
+  },
+  {
+    path: ['issuers', 'rm'],
+    positionals: ['ISSUER_ID'],
+    summary: 'remove a third-party issuer whose clients are not bound',
+    description: [
+      'Removes ISSUER_ID, as DELETE /appkeys/issuers/:issuer_id does: refused while clients of it are bound',
+      'to applications (unbind them first); the records of its unbound clients go with it.',
+    ].join('\n'),
+    options: {},
+    exitCodes: { 0: 'removed', 1: 'no such issuer, or clients of it are bound' },
+    load: () => import('./commands/issuers-rm.js'),
+  },
+  {
     path: ['bindings', 'show'],
     positionals: ['CLIENT_ID'],
     summary: 'show the application binding of one client',
-    description: 'Shows the application and key type CLIENT_ID is bound to, with its origin, or that it is not bound.',
+    description: [
+      'Shows the application and key type CLIENT_ID is bound to, with its origin, or that it is not bound.',
+      'With --issuer, CLIENT_ID is a client of that third-party issuer (its client_id there), and its issuer',
+      'is shown too.',
+    ].join('\n'),
     options: {
+      issuer: { type: 'string', value: 'ISSUER_ID', description: 'a client of this registered issuer' },
       json: { type: 'boolean', description: 'print JSON' },
     },
-    exitCodes: { 0: 'shown (bound or not)', 1: 'no such client' },
+    exitCodes: { 0: 'shown (bound or not)', 1: 'no such client (with --issuer: no such issuer)' },
     load: () => import('./commands/bindings-show.js'),
   },
   {
@@ -240,5 +306,6 @@ export const COMMANDS: readonly CommandSpec[] = [
 
 export const GROUPS: Readonly<Record<string, string>> = {
   clients: 'out-of-band clients: import, ls, unthrottle, hash-secrets',
+  issuers: 'third-party issuers whose clients may be provided: ls, add, rm',
   bindings: 'application bindings: show',
 };

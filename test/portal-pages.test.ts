@@ -153,6 +153,42 @@ describe('portal pages over HTTP', () => {
     expect(list.text).not.toContain('<script>x');
   });
 
+  it("keeps the Issuers page and its forms to admins, behind the session's token", async () => {
+    const developer = await signedIn(server, 'rita');
+    expect((await developer.get('/appkeys/portal/admin/issuers')).status).toBe(403);
+
+    const admin = await signedIn(server, 'admin');
+    const page = await admin.get('/appkeys/portal/admin/issuers');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<h1>Issuers</h1>');
+    expect(page.text).toContain('No issuers registered yet.');
+    const fields = { issuer_id: 'corp', issuer: 'http://idp.example', verification: 'client_credentials' };
+    const forged = await admin
+      .post('/appkeys/portal/admin/issuers')
+      .type('form')
+      .send({ csrf: 'forged', ...fields });
+    expect(forged.status).toBe(403);
+    // this server allows no http issuer: the refusal is the registry's, in the page's alert
+    const plain = await admin
+      .post('/appkeys/portal/admin/issuers')
+      .type('form')
+      .send({ csrf: csrfOf(page.text), ...fields });
+    expect(plain.status).toBe(400);
+    expect(plain.text).toMatch(/<div role="alert">\s*<p>issuer &quot;http:\/\/idp.example&quot; must use https<\/p>/);
+    expect(plain.text).toContain('value="corp"');
+  });
+
+  it('offers no issuer choice on Provide keys while no issuer is registered', async () => {
+    const agent = await signedIn(server, 'sam');
+    const csrf = csrfOf((await agent.get('/appkeys/portal/applications/new')).text);
+    const created = await agent.post('/appkeys/portal/applications').type('form').send({ csrf, name: 'Plain' });
+    const form = await agent.get(`${String(created.headers.location)}/keys/PRODUCTION/provide`);
+    expect(form.status).toBe(200);
+    expect(form.text).toContain('name="client_secret"');
+    expect(form.text).not.toContain('name="issuer_id"');
+    expect(form.text).toMatch(/name="client_secret"\s+required/);
+  });
+
   it('is off unless enabled, and checks its options by path', () => {
     expect(appKeys().options.portal).toBeUndefined();
     expect(() => appKeys({ portal: { enabled: true, scope: 'openid' } })).toThrow(

@@ -10,6 +10,7 @@ import { errorPage } from './pages/errors.js';
 import { PortalRequest, type PortalDeps } from './request.js';
 import { adminRoutes } from './routes/admin.js';
 import { developerRoutes } from './routes/developer.js';
+import { issuerRoutes } from './routes/issuers.js';
 import type { PortalState } from './routes/router.js';
 import { signInRoutes } from './routes/signin.js';
 import { Sessions, type PortalSessionStore } from './sessions.js';
@@ -72,6 +73,7 @@ export function buildPortal(
   signInRoutes(router);
   developerRoutes(router);
   adminRoutes(router);
+  issuerRoutes(router);
   const routes = router.routes();
   const assets = `${root}/assets/`;
 

@@ -1,7 +1,7 @@
 /**
  * The portal's only script, served from `<prefix>/portal/assets/`; every page works without it.
- * It opens confirmations as dialogs (without it, the same form leads to a confirmation page) and makes
- * the Copy buttons work.
+ * It opens confirmations as dialogs (without it, the same form leads to a confirmation page), makes
+ * the Copy buttons work, and makes a secret required or not as the issuer chosen for it needs one.
  */
 export const SCRIPT = `'use strict';
 document.addEventListener('submit', function (event) {
@@ -38,5 +38,15 @@ document.querySelectorAll('button[data-copy]').forEach(function (button) {
       fallback();
     }
   });
+});
+document.querySelectorAll('select[data-secret]').forEach(function (select) {
+  var secret = document.getElementById(select.getAttribute('data-secret'));
+  if (!secret) return;
+  var follow = function () {
+    var option = select.options[select.selectedIndex];
+    secret.required = !option || option.getAttribute('data-verification') !== 'none';
+  };
+  select.addEventListener('change', follow);
+  follow();
 });
 `;

@@ -11,7 +11,8 @@ export const STYLE = `
 [hidden] { display: none !important; }
 body { margin: 0; }
 a { color: var(--accent); }
-a:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible, summary:focus-visible {
+a:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible, select:focus-visible,
+summary:focus-visible {
   outline: 3px solid var(--accent); outline-offset: 2px;
 }
 .skip { position: absolute; left: -9999px; }
@@ -58,7 +59,7 @@ button.secondary, .button.secondary { background: var(--paper); color: var(--acc
 button.danger { background: var(--danger); border-color: var(--danger); }
 form.stack { display: grid; gap: 1rem; max-width: 36rem; }
 label { display: block; font-weight: 600; margin-bottom: .25rem; }
-input[type=text], input[type=password], textarea {
+input[type=text], input[type=password], input[type=url], textarea, select {
   font: inherit; width: 100%; padding: .45rem .6rem; border: 1px solid #8c959f; border-radius: 6px;
   background: var(--paper); color: var(--ink);
 }

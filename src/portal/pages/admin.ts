@@ -2,7 +2,7 @@ import type { ClientView } from '../../registry.js';
 import { KEY_TYPES, type Application, type Page } from '../../types.js';
 import { html, type Html } from '../html.js';
 import { SECRET_MAX } from '../../validate.js';
-import { applicationPath, clientIdField, grantFields, keyRegion } from './keys.js';
+import { applicationPath, boundClient, clientIdField, grantFields, keyRegion } from './keys.js';
 import {
   alertBox,
   buttonTo,
@@ -19,9 +19,10 @@ export function clientPath(view: View, clientId: string): string {
   return `${view.base}/admin/clients/${encodeURIComponent(clientId)}`;
 }
 
-function consoleNav(view: View, current: 'clients' | 'applications'): Html {
+export function consoleNav(view: View, current: 'clients' | 'issuers' | 'applications'): Html {
   return html`<nav aria-label="Admin console" class="actions">
     <a href="${view.base}/admin" ${current === 'clients' ? html` aria-current="page"` : ''}>Clients</a>
+    <a href="${view.base}/admin/issuers" ${current === 'issuers' ? html` aria-current="page"` : ''}>Issuers</a>
     <a href="${view.base}/admin/applications" ${current === 'applications' ? html` aria-current="page"` : ''}
       >All applications</a
     >
@@ -241,7 +242,7 @@ export function adminApplicationPage(
       ${KEY_TYPES.map((type) =>
         keyRegion(view, app, type, {
           mode: 'admin',
-          client: app.keys[type] && clients.get(app.keys[type].client_id),
+          client: boundClient(app.keys[type], clients),
           provideKeys: false,
           tokenEndpoint,
           secret: undefined,

@@ -2,7 +2,7 @@ import type { ClientView } from '../../registry.js';
 import { KEY_TYPES, type Application, type Page } from '../../types.js';
 import { DESCRIPTION_MAX, NAME_MAX } from '../../validate.js';
 import { html, type Html } from '../html.js';
-import { keyRegion, applicationPath, type SecretShown } from './keys.js';
+import { boundClient, keyRegion, applicationPath, type SecretShown } from './keys.js';
 import {
   alertBox,
   buttonTo,
@@ -194,7 +194,7 @@ export function applicationPage(view: View, app: Application, settings: Applicat
       ${KEY_TYPES.map((type) =>
         keyRegion(view, app, type, {
           mode: 'owner',
-          client: app.keys[type] && settings.clients.get(app.keys[type].client_id),
+          client: boundClient(app.keys[type], settings.clients),
           provideKeys: settings.provideKeys,
           tokenEndpoint: settings.tokenEndpoint,
           secret: settings.secret,

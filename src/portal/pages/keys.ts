@@ -1,3 +1,4 @@
+import type { Issuer, Verification } from '../../issuers/types.js';
 import type { ClientView } from '../../registry.js';
 import type { Application, Binding, KeyType } from '../../types.js';
 import { CLIENT_ID_MAX, SECRET_MAX } from '../../validate.js';
@@ -60,7 +61,22 @@ const ORIGIN_TEXT = {
   generated: 'generated (created for this application)',
 } as const;
 
+/** The bound client's record, for a client of this provider; a third-party issuer's has none here. */
+export function boundClient(
+  binding: Binding | undefined,
+  clients: ReadonlyMap<string, ClientView>,
+): ClientView | undefined {
+  return binding && binding.issuer_id === undefined ? clients.get(binding.client_id) : undefined;
+}
+
 function unbindText(binding: Binding): Html {
+  if (binding.issuer_id !== undefined) {
+    return html`<p>
+      The client <code>${binding.client_id}</code> lives at its issuer,
+      <code>${binding.issuer ?? binding.issuer_id}</code>: it is <strong>kept</strong> there, and can be provided again,
+      to this or another application.
+    </p>`;
+  }
   return binding.origin === 'provided'
     ? html`<p>
         The client <code>${binding.client_id}</code> was provided: it is <strong>kept</strong>, and can be bound again,
@@ -72,6 +88,19 @@ function unbindText(binding: Binding): Html {
       </p>`;
 }
 
+/** Where a third-party issuer's client lives, and whether its possession was proven when it was bound. */
+function issuerRows(binding: Binding): Html {
+  if (binding.issuer_id === undefined) return html``;
+  return html`<dt>Issuer</dt>
+    <dd>${binding.issuer ? html`<code>${binding.issuer}</code> (${binding.issuer_id})` : binding.issuer_id}</dd>
+    ${
+      binding.verification === 'none'
+        ? html`<dt>Verification</dt>
+            <dd>none: bound without a proof that the client is yours</dd>`
+        : ''
+    }`;
+}
+
 function boundKeys(view: View, app: Application, binding: Binding, settings: KeyRegionSettings): Html {
   const path = `${applicationPath(view, app)}/keys/${binding.key_type}`;
   const grants = Array.isArray(settings.client?.grant_types) ? settings.client.grant_types : [];
@@ -80,6 +109,7 @@ function boundKeys(view: View, app: Application, binding: Binding, settings: Key
   return html`<dl>
       <dt>Client ID</dt>
       <dd><code>${binding.client_id}</code></dd>
+      ${issuerRows(binding)}
       <dt>Origin</dt>
       <dd>${ORIGIN_TEXT[binding.origin]}</dd>
       <dt>Bound at</dt>
@@ -156,6 +186,44 @@ export function keyRegion(view: View, app: Application, keyType: KeyType, settin
 
 export interface ProvideFormValues {
   readonly clientId: string;
+  /** '' for a client of this provider. */
+  readonly issuerId: string;
+}
+
+/** This provider or a registered third-party issuer; the script makes the secret optional for an unverified one. */
+function issuerField(issuers: readonly Issuer[], chosen: string): Html {
+  const option = (value: string, label: string, verification?: Verification) =>
+    html`<option
+      value="${value}"
+      ${verification ? html` data-verification="${verification}"` : ''}
+      ${chosen === value ? html` selected` : ''}
+    >
+      ${label}
+    </option>`;
+  return html`<div>
+    <label for="issuer_id">Issuer</label>
+    <select id="issuer_id" name="issuer_id" data-secret="client_secret" aria-describedby="issuer_id-hint">
+      ${option('', 'This provider')}
+      ${issuers.map((issuer) =>
+        option(
+          issuer.issuer_id,
+          `${issuer.issuer_id} (${issuer.issuer})${issuer.verification === 'none' ? ', unverified' : ''}`,
+          issuer.verification,
+        ),
+      )}
+    </select>
+    <p class="hint" id="issuer_id-hint">Where the client was created: this server, or another OAuth server.</p>
+  </div>`;
+}
+
+/** The secret's note when an issuer may be chosen: where it is checked, and when none is needed. */
+function secretHint(issuers: readonly Issuer[]): Html {
+  if (issuers.length === 0) return html``;
+  const checked = "Checked by the client's issuer.";
+  const text = issuers.some((issuer) => issuer.verification === 'none')
+    ? `${checked} Not needed for an unverified issuer: its clients are bound without one, so the binding is unverified.`
+    : checked;
+  return html`<p class="hint" id="client_secret-hint">${text}</p>`;
 }
 
 export function provideForm(
@@ -163,9 +231,12 @@ export function provideForm(
   app: Application,
   keyType: KeyType,
   values: ProvideFormValues,
+  issuers: readonly Issuer[],
   alert?: Problem,
 ): Html {
   const back = applicationPath(view, app);
+  // without the script the secret cannot follow the chosen issuer: required only if every issuer needs it
+  const secretRequired = issuers.every((issuer) => issuer.verification !== 'none');
   return layout(
     view,
     `Provide keys · ${app.name}`,
@@ -176,17 +247,20 @@ export function provideForm(
       </p>
       ${alertBox(alert)}
       <form class="stack" method="post" action="${back}/keys/${keyType}/provide">
-        ${csrfField(view)} ${clientIdField(values.clientId)}
+        ${csrfField(view)} ${issuers.length ? issuerField(issuers, values.issuerId) : ''}
+        ${clientIdField(values.clientId)}
         <div>
           <label for="client_secret">Client secret</label>
           <input
             type="password"
             id="client_secret"
             name="client_secret"
-            required
+            ${secretRequired ? html` required` : ''}
             maxlength="${SECRET_MAX}"
             autocomplete="off"
+            ${issuers.length ? html` aria-describedby="client_secret-hint"` : ''}
           />
+          ${secretHint(issuers)}
         </div>
         <div class="actions">
           <button type="submit">Save</button><a class="button secondary" href="${back}">Cancel</a>

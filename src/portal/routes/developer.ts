@@ -9,7 +9,7 @@ import {
   renameForm,
   signInPage,
 } from '../pages/applications.js';
-import { applicationPath, generateForm, provideForm, type SecretShown } from '../pages/keys.js';
+import { applicationPath, generateForm, provideForm, type ProvideFormValues, type SecretShown } from '../pages/keys.js';
 import { confirmPage, type Problem } from '../pages/layout.js';
 import { problemOf, type PortalRequest } from '../request.js';
 import { handle, keyTypeParam, type PortalRouter } from './router.js';
@@ -26,7 +26,8 @@ export async function boundClients(r: PortalRequest, app: Application): Promise<
   const clients = new Map<string, ClientView>();
   for (const type of KEY_TYPES) {
     const binding = app.keys[type];
-    if (!binding) continue;
+    // a third-party issuer's client has no record here; its client_id may even name a local one
+    if (!binding || binding.issuer_id !== undefined) continue;
     try {
       clients.set(binding.client_id, await r.deps.registry.getClient(binding.client_id));
     } catch {
@@ -70,6 +71,24 @@ const ALREADY_HANDLED: Problem = {
     'this form was already handled; the secret it produced was shown once and is not shown again ' +
     '(regenerate the secret if it was lost)',
 };
+
+/**
+ * The provide-keys request the form stands for. The form tells the developer that an unverified issuer
+ * needs no secret, so one typed anyway is not sent (the registry would refuse it).
+ */
+async function provideInput(
+  r: PortalRequest,
+  values: ProvideFormValues,
+  secret: string,
+): Promise<Record<string, unknown>> {
+  if (!values.issuerId) return { client_id: values.clientId, client_secret: secret };
+  const issuer = await r.deps.registry.issuers.get(values.issuerId);
+  return {
+    issuer_id: issuer.issuer_id,
+    client_id: values.clientId,
+    ...(issuer.verification !== 'none' && { client_secret: secret }),
+  };
+}
 
 function unboundNotice(kind: 'provided' | 'generated', clientId: string): string {
   return kind === 'provided'
@@ -194,7 +213,8 @@ function keyRoutes(router: PortalRouter): void {
       const keyType = keyTypeParam(type);
       const app = await r.deps.registry.getApplication(r.owner(), id!);
       if (app.keys[keyType]) return r.redirect(applicationPath(r.view, app));
-      r.show(200, provideForm(r.view, app, keyType, { clientId: '' }));
+      const issuers = await r.deps.registry.issuers.list();
+      r.show(200, provideForm(r.view, app, keyType, { clientId: '', issuerId: '' }, issuers));
     }),
   );
 
@@ -205,16 +225,16 @@ function keyRoutes(router: PortalRouter): void {
       const { form } = await r.change();
       const actor = r.owner();
       const app = await r.deps.registry.getApplication(actor, id!);
-      const clientId = form.text('client_id');
+      const values = { clientId: form.text('client_id'), issuerId: form.text('issuer_id') };
       try {
-        await r.deps.registry.provideKeys(actor, app.id, keyType, {
-          client_id: clientId,
-          client_secret: form.text('client_secret', { trim: false }),
-        });
-        await r.notify(`The client ${clientId} is now the ${keyType} keys of ${app.name}.`);
+        const input = await provideInput(r, values, form.text('client_secret', { trim: false }));
+        await r.deps.registry.provideKeys(actor, app.id, keyType, input);
+        const of = values.issuerId ? ` of ${values.issuerId}` : '';
+        await r.notify(`The client ${values.clientId}${of} is now the ${keyType} keys of ${app.name}.`);
         r.redirect(applicationPath(r.view, app));
       } catch (error) {
-        r.failForm(error, (problem) => provideForm(r.view, app, keyType, { clientId }, problem));
+        const issuers = await r.deps.registry.issuers.list();
+        r.failForm(error, (problem) => provideForm(r.view, app, keyType, values, issuers, problem));
       }
     }),
   );
