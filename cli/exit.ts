@@ -8,7 +8,9 @@ export const EXIT_CODES = [
   {
     code: 1,
     name: 'PROBLEMS',
-    meaning: 'problems found, entries rejected, or client not found (for `serve`: it could not start)',
+    meaning:
+      'problems found, entries rejected, client not found, or an issuer refused (unusable metadata, ' +
+      'unreachable, its URL taken, in use, unknown) (for `serve`: it could not start)',
   },
   {
     code: 2,

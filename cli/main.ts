@@ -5,6 +5,7 @@
  * Exit codes (cli/exit.ts), the same for every command:
  *   0  ok
  *   1  problems found (check), entries rejected (clients import), client not found (bindings show),
+ *      an issuer refused (issuers add|rm),
  *      or the command failed
  *   2  usage error
  *   3  Redis unreachable
