@@ -95,7 +95,11 @@ async function registerDynamicClient(provider: Provider): Promise<void> {
 }
 
 /** The variant's Redis client: an ioredis Cluster on the cluster's nodes if given one, else one connection. */
-async function redisClientOf(context: VariantContext, variant: string): Promise<Redis | Cluster> {
+async function redisClientOf(
+  context: VariantContext,
+  variant: string,
+  { enableAutoPipelining = false } = {},
+): Promise<Redis | Cluster> {
   const { Cluster, Redis } = await import('ioredis');
   if (context.clusterNodes && context.clusterNodes.length > 0) {
     return new Cluster(
@@ -103,10 +107,11 @@ async function redisClientOf(context: VariantContext, variant: string): Promise<
         const [host = '', port = ''] = node.split(':');
         return { host, port: Number(port) };
       }),
+      { enableAutoPipelining },
     );
   }
   if (!context.redisUrl) throw new Error(`server variant "${variant}" needs a Redis URL (BENCH_REDIS_URL)`);
-  return new Redis(context.redisUrl);
+  return new Redis(context.redisUrl, { enableAutoPipelining });
 }
 
 interface AppkeysSetup {
@@ -114,6 +119,8 @@ interface AppkeysSetup {
   readonly secrets?: SecretsOptions;
   /** redisStore's `clientCache`: client records served from process memory, invalidated by Redis. */
   readonly clientCache?: boolean;
+  /** ioredis' `enableAutoPipelining`: commands of concurrent requests sent in one write. */
+  readonly pipelined?: boolean;
 }
 
 /**
@@ -123,13 +130,13 @@ interface AppkeysSetup {
 async function appkeysServer(
   context: VariantContext,
   variant: string,
-  { secrets, clientCache }: AppkeysSetup = {},
+  { secrets, clientCache, pipelined }: AppkeysSetup = {},
 ): Promise<BuiltServer> {
   const [{ redisAdapter, redisStore }, { appKeys }] = await Promise.all([
     import('../adapters/redis/index.js'),
     import('../src/index.js'),
   ]);
-  const client = await redisClientOf(context, variant);
+  const client = await redisClientOf(context, variant, { enableAutoPipelining: pipelined });
   const keys = appKeys({
     store: redisStore({ client, prefix: storePrefix(context), ...(clientCache && { clientCache }) }),
     provideKeys: { enabled: true },
@@ -204,6 +211,14 @@ export const VARIANTS = {
     redis: true,
     bound: true,
     create: (context) => appkeysServer(context, 'redis-appkeys-cached', { clientCache: true }),
+  },
+  'redis-appkeys-fast': {
+    description:
+      'redis-appkeys-cached on an ioredis client with enableAutoPipelining: the client record from process' +
+      ' memory, and the commands of concurrent requests written together',
+    redis: true,
+    bound: true,
+    create: (context) => appkeysServer(context, 'redis-appkeys-fast', { clientCache: true, pipelined: true }),
   },
   'redis-appkeys-hashed': {
     description:
