@@ -6,14 +6,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import type { NodeRedisClient, RedisClient } from '../adapters/redis/client.js';
 import { clientCacheOf } from '../adapters/redis/client-cache/index.js';
+import { Connection } from '../adapters/redis/connection.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import { redisMaintenance } from '../adapters/redis/repair.js';
+import * as verifyScripts from '../adapters/redis/scripts/verify.js';
 import { redisStore } from '../adapters/redis/store.js';
 import { memoryStore, MEMORY_STORE_WARNING } from '../src/memory/store.js';
 import { isStoreUnavailable } from '../src/errors.js';
 import { externalClientRef } from '../src/issuers/ref.js';
 import { redisOrSkip, startRedis, type TestRedis } from './support/redis.js';
-import { T0, bindRequest, clientMetadata, newApplication, type StoreUnderTest } from './support/store-cases.js';
+import { ADMIN, T0, bindRequest, clientMetadata, newApplication, type StoreUnderTest } from './support/store-cases.js';
 import { describeStoreConformance } from './support/store-conformance.js';
 import { storedIssuer } from './support/store-conformance-issuers.js';
 
@@ -345,6 +347,184 @@ if (redisOrSkip()) {
           await client.zrem(keys.ownerApplications('carol'), 'app1');
           await client.hdel(keys.ownerNames('carol'), 'ghost');
         }
+      });
+
+      it('names each problem a count reveals, once: stray entries, unindexed records, one-way bindings', async () => {
+        const { store, client, keys } = subject;
+        await store.createApplication(newApplication('app2', 'dave', 'Dave app'));
+        await store.createApplication(newApplication('app3', 'erin', 'Erin app'));
+        await store.putClient(clientMetadata('c2'), T0);
+        await store.putClient(clientMetadata('c3'), T0);
+        expect(await store.verify()).toEqual({ ok: true, problems: [] });
+
+        await client.zadd(keys.ownerApplications('bob'), 0, 'app2'); // dave's application in bob's index
+        await client.hset(keys.ownerNames('bob'), 'stale', 'app1'); // a name app1 does not hold
+        await client.zrem(keys.clients, 'c2'); // a client record outside the clients index
+        await client.zrem(keys.applications, 'app3'); // an application record outside the applications index
+        await client.hset(keys.client('c3'), 'app', 'app2', 'key_type', 'SANDBOX'); // app2 does not name c3
+        await client.zadd(keys.clients, 0, 'ghost-client'); // index entries naming no record
+        await client.zadd(keys.applications, 0, 'ghost-app');
+        try {
+          const { ok, problems } = await store.verify();
+          expect(ok).toBe(false);
+          expect([...problems].sort()).toEqual(
+            [
+              `owner index ${keys.ownerApplications('bob')} names application app2, which is not that owner's`,
+              `name index ${keys.ownerNames('bob')} maps a name to application app1, which does not hold it`,
+              'client c2 missing from the clients index',
+              'application app3 missing from the applications index',
+              'client c3 says it is bound to app2 SANDBOX, which does not name it',
+              'clients index names missing client ghost-client',
+              'applications index names missing application ghost-app',
+            ].sort(),
+          );
+        } finally {
+          await client.zrem(keys.ownerApplications('bob'), 'app2');
+          await client.hdel(keys.ownerNames('bob'), 'stale');
+          await client.zadd(keys.clients, 0, 'c2');
+          await client.zadd(keys.applications, 0, 'app3');
+          await client.hdel(keys.client('c3'), 'app', 'key_type');
+          await client.zrem(keys.clients, 'ghost-client');
+          await client.zrem(keys.applications, 'ghost-app');
+        }
+      });
+
+      it('still reads every record when an index has a score other than 0 (no lexical order to page in)', async () => {
+        const { store, client, keys } = subject;
+        const revision = await client.hget(keys.client('c1'), 'rev');
+        await client.zadd(keys.clients, 5, 'c1');
+        await client.zadd(keys.applications, 7, 'app1', 7, 'ghost-app');
+        await client.hdel(keys.client('c1'), 'rev');
+        await client.hdel(keys.ownerNames('bob'), 'shop');
+        try {
+          const { problems } = await store.verify();
+          expect([...problems].sort()).toEqual(
+            [
+              'applications index names missing application ghost-app',
+              'client record c1 lacks metadata or revision',
+              "application app1 missing from its owner's name index",
+            ].sort(),
+          );
+        } finally {
+          await client.zadd(keys.clients, 0, 'c1');
+          await client.zadd(keys.applications, 0, 'app1');
+          await client.zrem(keys.applications, 'ghost-app');
+          await client.hset(keys.client('c1'), 'rev', revision!);
+          await client.hset(keys.ownerNames('bob'), 'shop', 'app1');
+        }
+      });
+    });
+
+    describe('verify() counting instead of reading records twice', () => {
+      // a server of their own: whether a run may trust its counts depends on every write to the server
+      let own: TestRedis;
+      beforeAll(async () => {
+        own = await startRedis({ forcePrivate: true });
+      });
+      afterAll(async () => {
+        await own?.stop();
+      });
+
+      /**
+       * A store whose client reports the SHA of every script it runs, and can run `before` (a real
+       * write, on another connection) just before the first call of a chosen script.
+       */
+      function recordingStore(before?: { script: { sha: string }; run: () => Promise<unknown> }) {
+        const client = own.client();
+        const prefix = own.namespace('counts');
+        const ran: string[] = [];
+        let pending = before;
+        const recording = new Proxy(client, {
+          get(target, property) {
+            if (property === 'call') {
+              return async (command: string, ...args: string[]) => {
+                if (command === 'EVALSHA') ran.push(args[0]!);
+                if (pending && command === 'EVALSHA' && args[0] === pending.script.sha) {
+                  const { run } = pending;
+                  pending = undefined;
+                  await run();
+                }
+                return target.call(command, ...args);
+              };
+            }
+            const value: unknown = Reflect.get(target, property, target);
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+        return { store: redisStore({ client: recording, prefix }), keys: new StoreKeys(prefix), ran };
+      }
+
+      async function bound(store: ReturnType<typeof redisStore>, id: string, owner: string) {
+        await store.putClient(clientMetadata(`c-${id}`), T0);
+        await store.createApplication(newApplication(id, owner, `App ${id}`));
+        expect(await store.bind(bindRequest(id, 'PRODUCTION', `c-${id}`))).toEqual({ outcome: 'created' });
+      }
+
+      it('proves a healthy store that holds still by its counts, without the member-by-member pass', async () => {
+        const { store, keys, ran } = recordingStore();
+        await bound(store, 'a1', 'bob');
+        await bound(store, 'a2', 'bob');
+        await bound(store, 'a3', 'carol');
+        await store.putClient(clientMetadata('unbound'), T0);
+
+        ran.length = 0;
+        expect(await store.verify()).toEqual({ ok: true, problems: [] });
+        expect(ran).toContain(verifyScripts.verifyKeyspaceCounts.sha);
+        expect(ran).not.toContain(verifyScripts.verifyKeyspace.sha);
+
+        // a count that differs sends it member by member, to name what differs
+        await own.client().zadd(keys.ownerApplications('bob'), 0, 'a3');
+        ran.length = 0;
+        expect(await store.verify()).toEqual({
+          ok: false,
+          problems: [`owner index ${keys.ownerApplications('bob')} names application a3, which is not that owner's`],
+        });
+        expect(ran).toContain(verifyScripts.verifyKeyspace.sha);
+      });
+
+      it('checks member by member when the store changed during the run: a change cannot hide a problem', async () => {
+        // a1 and a2 counted in their owners' indexes, then a2 deleted before the indexes are counted: a
+        // stray entry in bob's index would leave those counts equal
+        const writer = own.client();
+        let deleted: unknown;
+        const { store, keys } = recordingStore({
+          script: verifyScripts.verifyKeyspaceCounts,
+          run: async () => {
+            deleted = await redisStore({ client: writer, prefix: keys.tag.slice(1, -1) }).deleteApplication(
+              'a2',
+              ADMIN,
+            );
+          },
+        });
+        await bound(store, 'a1', 'bob');
+        await bound(store, 'a2', 'carol');
+        await own.client().zadd(keys.ownerApplications('bob'), 0, 'stray');
+
+        const { ok, problems } = await store.verify();
+        expect(deleted).toMatchObject({ outcome: 'deleted' });
+        expect(ok).toBe(false);
+        expect(problems).toContain(
+          `owner index ${keys.ownerApplications('bob')} names application stray, which is not that owner's`,
+        );
+      });
+
+      it('changes its fingerprint of the server with every write and expiry, not with reads', async () => {
+        const client = own.client();
+        const key = `${own.namespace('fingerprint')}k`;
+        const connection = new Connection(client, { timeoutMs: 5000 });
+        const fingerprint = async () => String(await connection.run(verifyScripts.verifyFingerprint, [key], []));
+
+        const first = await fingerprint();
+        expect(first).not.toBe('');
+        await client.get(key);
+        await client.hgetall(key);
+        expect(await fingerprint()).toBe(first);
+        await client.set(key, 'v', 'PX', 20);
+        const written = await fingerprint();
+        expect(written).not.toBe(first);
+        await sleep(50);
+        await client.exists(key); // expires it, if the server has not already
+        expect(await fingerprint()).not.toBe(written);
       });
     });
   });
