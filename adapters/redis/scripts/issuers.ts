@@ -20,9 +20,10 @@ const ISSUER_CLIENTS = `
 local function issuerClients(clientsKey, from, to)
   return redis.call('ZRANGE', clientsKey, from, to, 'BYLEX')
 end
+-- a binding that does not decode counts: it holds its client until repair clears it
 local function anyBound(clientIds, clientPrefix)
   for _, id in ipairs(clientIds) do
-    if redis.call('HEXISTS', clientPrefix .. enc(id), 'app') == 1 then return true end
+    if redis.call('HEXISTS', clientPrefix .. enc(id), 'binding') == 1 then return true end
   end
   return false
 end

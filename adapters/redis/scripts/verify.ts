@@ -64,16 +64,19 @@ for _, appKey in ipairs(KEYS) do
     for field, clientId in pairs(app) do
       local keyType = string.match(field, '^key:(.+)$')
       if keyType then
-        local c = redis.call('HMGET', ARGV[5] .. enc(clientId), 'metadata', 'app', 'key_type', 'status')
+        local c = redis.call('HMGET', ARGV[5] .. enc(clientId), 'metadata', 'binding', 'app')
+        local b = decodeBinding(c[2])
         if not c[1] then
           problem('application ' .. id .. ' ' .. keyType .. ' is bound to client ' .. clientId
             .. ', which does not exist')
-        elseif c[2] ~= id or c[3] ~= keyType then
+        elseif (c[2] and not b) or (not c[2] and c[3]) then
+          -- a binding that does not decode, or in the earlier layout: reported with the client record
+        elseif not b or b.app ~= id or b.key_type ~= keyType then
           problem('application ' .. id .. ' ' .. keyType .. ' names client ' .. clientId .. ', whose record says '
-            .. (c[2] or 'unbound') .. ' ' .. (c[3] or ''))
-        elseif c[4] ~= app.status then
-          problem('client ' .. clientId .. ' mirrors status ' .. (c[4] or 'none') .. ' but application ' .. id .. ' is '
-            .. (app.status or 'none'))
+            .. (b and b.app or 'unbound') .. ' ' .. (b and b.key_type or ''))
+        elseif b.status ~= app.status then
+          problem('client ' .. clientId .. ' mirrors status ' .. (b.status ~= '' and b.status or 'none')
+            .. ' but application ' .. id .. ' is ' .. (app.status or 'none'))
         end
       end
     end
@@ -92,9 +95,11 @@ export const verifyClients = defineScript(
   VERIFY_PRELUDE +
     `
 for _, clientKey in ipairs(KEYS) do
-  local c = redis.call('HMGET', clientKey, 'metadata', 'rev', 'app', 'key_type')
+  local c = redis.call('HMGET', clientKey, 'metadata', 'rev', 'binding', unpack(LEGACY_BINDING_FIELDS))
   local clientId = dec(string.sub(clientKey, #ARGV[1] + 1))
-  if not c[1] and not c[2] and not c[3] then
+  local legacy = false
+  for i = 4, #c do legacy = legacy or c[i] ~= false end
+  if not c[1] and not c[2] and not c[3] and not legacy then
     -- deleted since the scan saw it
   elseif not c[1] or not c[2] then
     problem('client record ' .. clientId .. ' lacks metadata or revision')
@@ -102,8 +107,15 @@ for _, clientKey in ipairs(KEYS) do
     if not redis.call('ZSCORE', ARGV[2], clientId) then
       problem('client ' .. clientId .. ' missing from the clients index')
     end
-    if c[3] and redis.call('HGET', ARGV[3] .. enc(c[3]), 'key:' .. (c[4] or '')) ~= clientId then
-      problem('client ' .. clientId .. ' says it is bound to ' .. c[3] .. ' ' .. (c[4] or '')
+    if legacy then
+      problem('client ' .. clientId .. ' keeps binding fields of an earlier version (app, key_type, …), which this'
+        .. ' version does not read: appkeys check --repair packs them into its binding field')
+    end
+    local b = decodeBinding(c[3])
+    if c[3] and not b then
+      problem('client ' .. clientId .. ' has a binding field that does not decode')
+    elseif b and redis.call('HGET', ARGV[3] .. enc(b.app), 'key:' .. b.key_type) ~= clientId then
+      problem('client ' .. clientId .. ' says it is bound to ' .. b.app .. ' ' .. b.key_type
         .. ', which does not name it')
     end
   end
