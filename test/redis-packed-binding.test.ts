@@ -155,11 +155,27 @@ if (redisOrSkip()) {
         return ['c-provided', 'c-generated', 'c-blocked', external];
       }
 
-      it('looks unbound to the store, and verify() names the earlier layout once per such record', async () => {
+      it('fails closed until repair, and verify() names the earlier layout once per such record', async () => {
         const clientIds = await bindEveryKind();
         for (const clientId of clientIds) await toEarlierLayout(clientId);
 
-        for (const clientId of clientIds) expect((await store.getClient(clientId))?.binding).toBeUndefined();
+        // read as "unbound", the blocked application's client would have tokens: the lookup throws
+        for (const clientId of clientIds) {
+          await expect(store.getClient(clientId)).rejects.toThrow(/appkeys check --repair/);
+        }
+        // and every change that refuses a bound client refuses it
+        expect(await store.createApplication(newApplication('app-other', 'bob'))).toBe('created');
+        for (const clientId of clientIds) {
+          expect(await store.bind(bindRequest('app-other', 'PRODUCTION', clientId)), clientId).toEqual({
+            outcome: 'client_already_bound',
+          });
+        }
+        expect(await store.deleteClient('c-provided', false)).toEqual({ outcome: 'bound' });
+        expect(await store.deleteIssuer('acme')).toBe('bound');
+        const revision = Number(await raw.hget(keys.client('c-blocked'), 'rev'));
+        expect(
+          await store.replaceClientMetadata(clientMetadata('c-blocked'), revision, T2, { unlessBlocked: true }),
+        ).toBe('blocked');
         const result = await store.verify();
         expect(result.ok).toBe(false);
         expect([...result.problems].sort()).toEqual(clientIds.map(earlierLayout).sort());

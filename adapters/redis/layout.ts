@@ -53,10 +53,16 @@ export const BOUND_PARTS: readonly BoundPart[] = BINDING_PARTS.filter(
 );
 
 /**
- * The earlier layout kept each part in a hash field of its own, named as the part. Nothing reads them
- * but verify(), which reports a record holding them, and repair, which packs them (packLegacyBinding).
+ * The earlier layout kept each part in a hash field of its own, named as the part. verify() reports a
+ * record holding them and repair packs them (packLegacyBinding); until then the store fails closed on
+ * such a record: its lookup throws, and the scripts that refuse a bound client refuse it too (`app`,
+ * and `status` for the blocked check).
  */
 export const LEGACY_BINDING_FIELDS = BINDING_PARTS;
+
+/** Why a client record in the earlier layout is not read (store.ts's clientFromHash). */
+export const LEGACY_BINDING_MESSAGE =
+  "a client record keeps its binding in an earlier version's separate fields: run `appkeys check --repair`";
 
 export type BindingPart = (typeof BINDING_PARTS)[number];
 export type BoundPart = Exclude<BindingPart, 'tokens_since'>;

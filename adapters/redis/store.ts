@@ -31,7 +31,7 @@ import { externalClientMetadata } from '../../src/issuers/store-records.js';
 import type { StoredIssuer } from '../../src/issuers/types.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
-import { clientBinding, type ApplicationHash, type ClientHash } from './layout.js';
+import { clientBinding, LEGACY_BINDING_MESSAGE, type ApplicationHash, type ClientHash } from './layout.js';
 import * as issuers from './issuers.js';
 import { refusal } from './refusals.js';
 import { hashFields } from './replies.js';
@@ -73,6 +73,9 @@ export function clientFromHash(fields: ClientHash): StoredClient | undefined {
     revision: Number(fields.rev ?? 0),
   };
   if (fields.binding !== undefined) client.binding = clientBinding(fields.binding);
+  // an earlier version's binding, not yet packed by repair: read as "unbound", a blocked application's
+  // client would have tokens, so the lookup fails instead (one property test, on unbound records only)
+  else if (fields.app !== undefined) throw new TypeError(LEGACY_BINDING_MESSAGE);
   return client;
 }
 

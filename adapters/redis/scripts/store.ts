@@ -84,11 +84,13 @@ return 1
 export const replaceClientMetadata = change(
   'appkeysReplaceClientMetadata-1',
   `
-local c = redis.call('HMGET', KEYS[1], 'rev', 'binding')
+local c = redis.call('HMGET', KEYS[1], 'rev', 'binding', 'status')
 if not c[1] then return 0 end
 if c[1] ~= ARGV[2] then return -7 end
 local b = decodeBinding(c[2])
-if ARGV[5] == '1' and b and b.status == 'BLOCKED' then return -8 end
+-- c[3]: the status of a binding an earlier version wrote, until repair packs it (layout.ts)
+local blocked = (b and b.status == 'BLOCKED') or (not c[2] and c[3] == 'BLOCKED')
+if ARGV[5] == '1' and blocked then return -8 end
 redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'digest', ARGV[4], 'updated_at', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 return 1
@@ -98,15 +100,17 @@ return 1
 /**
  * deleteClient
  * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id, ARGV[2] '1' to force, ARGV[3] app key prefix
- * Returns {1} deleted unbound (or with a binding that does not decode), {1, app, key_type, origin,
- * bound_at, bound_by} deleted with its binding, 0 not found, -3 bound (without force).
+ * Returns {1} deleted unbound (or with a binding that does not decode, or in the earlier layout: repair
+ * then drops the application's claim), {1, app, key_type, origin, bound_at, bound_by} deleted with its
+ * binding, 0 not found, -3 bound (without force).
  */
 export const deleteClient = change(
   'appkeysDeleteClient-2',
   `
-local c = redis.call('HMGET', KEYS[1], 'rev', 'binding')
+local c = redis.call('HMGET', KEYS[1], 'rev', 'binding', 'app')
 if not c[1] then return 0 end
-if c[2] and ARGV[2] ~= '1' then return -3 end
+-- c[3]: a binding an earlier version wrote, until repair packs it (layout.ts), holds its client too
+if (c[2] or c[3]) and ARGV[2] ~= '1' then return -3 end
 local b = decodeBinding(c[2])
 if b then
   local appKey = ARGV[3] .. enc(b.app)
@@ -329,12 +333,13 @@ local denied = refusal(app[1], app[2], ARGV[6], ARGV[11])
 if denied then return denied end
 local external = ARGV[12] ~= ''
 if external and redis.call('HEXISTS', KEYS[6], ARGV[12]) == 0 then return -10 end
-local c = redis.call('HMGET', KEYS[2], 'rev', 'binding')
+local c = redis.call('HMGET', KEYS[2], 'rev', 'binding', 'app')
 if not c[1] and not external then return -2 end
 local b = decodeBinding(c[2])
 if b and b.app == ARGV[1] and b.key_type == ARGV[2] then return 0 end
--- a binding that does not decode holds its client all the same, until repair clears it
-if c[2] then return -3 end
+-- a binding that does not decode holds its client all the same, until repair clears it, and so does
+-- one an earlier version wrote (c[3], layout.ts), until repair packs it
+if c[2] or c[3] then return -3 end
 if app[3] then return -4 end
 -- an external client's record: created by its first binding, never by a refused one
 if not c[1] then
