@@ -10,10 +10,12 @@ import { Redis } from 'ioredis';
 import { redisStore } from '../adapters/redis/index.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
 import {
-  BOUND_FIELDS,
+  BINDING_FIELD,
+  decodeBinding,
+  encodeBinding,
   keyField,
   type ApplicationField,
-  type BoundField,
+  type BoundPart,
   type ClientField,
 } from '../adapters/redis/layout.js';
 import { metadataDigest } from '../src/canonical-json.js';
@@ -98,7 +100,7 @@ export interface MemoryReport {
   readonly applicationEncoding: string;
   readonly metadataBytes: number;
   readonly listpackValueLimit: number;
-  /** What the six binding fields add to a client record (scratch copy): as encoded now, and in a listpack. */
+  /** What the binding field adds to a client record (scratch copy): as encoded now, and in a listpack. */
   readonly bindingInHashtable: number;
   readonly bindingInListpack: number;
   /** Per member of the 1M-member indexes (skiplist sorted sets). */
@@ -122,8 +124,6 @@ export interface ScaleResult {
 const PREFIX = 'appkeys:';
 const LIMITS = { perCaller: 5, perClient: 50, windowMs: 600_000 } as const;
 const BOUND_BY = 'client:bench-admin';
-/** The client-record fields a bind adds. */
-const BOUND = new Set<string>(BOUND_FIELDS);
 /** Unbound pairs kept aside per store for bind latency (bound, timed, then unbound untimed). */
 const BIND_POOL = 64;
 
@@ -256,7 +256,7 @@ class Loader {
     await this.#pipelined(from, to, (pipeline, i) => {
       const appId = f.application(i);
       const clientId = f.client(i);
-      const binding: Record<BoundField, string> = {
+      const binding: Record<BoundPart, string> = {
         app: appId,
         key_type: 'PRODUCTION',
         origin: 'provided',
@@ -265,7 +265,7 @@ class Loader {
         status: 'ACTIVE',
       };
       pipeline.hset(keys.application(appId), keyField('PRODUCTION'), clientId);
-      pipeline.hset(keys.client(clientId), binding);
+      pipeline.hset(keys.client(clientId), BINDING_FIELD, encodeBinding(binding));
     });
   }
 
@@ -647,13 +647,13 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     );
     const listpackValue = Number(((await probe.call('CONFIG', 'GET', 'hash-max-listpack-value')) as string[])[1]);
     const sample = loaded.sampleIds[0]!;
-    // what the binding's fields add to a client record as Redis encodes it now, and as a listpack
+    // what the binding field adds to a client record as Redis encodes it now, and as a listpack
     // would hold it (a hash-max-listpack-value above the metadata's size): on scratch copies of the
     // sampled records, written unbound, then bound (averaged: allocations come in size classes)
     const records = await Promise.all(loaded.sampleIds.map((i) => probe.hgetall(keys.client(f.client(i)))));
     for (const record of records) {
-      const missing = BOUND_FIELDS.filter((field) => record[field] === undefined);
-      if (missing.length > 0) problems.push(`a bound client record lacks binding fields ${missing.join(', ')}`);
+      const packed = record[BINDING_FIELD];
+      if (packed === undefined || !decodeBinding(packed)) problems.push('a bound client record holds no binding');
     }
     const bindingCost = async (limit: number | undefined): Promise<number> => {
       const scratch = `bench-scratch:${f.tag}:${limit ?? 'default'}`;
@@ -662,9 +662,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         const costs: number[] = [];
         for (const record of records) {
           const entries = Object.entries(record);
-          await probe.hset(scratch, ...entries.filter(([field]) => !BOUND.has(field)).flat());
+          await probe.hset(scratch, ...entries.filter(([field]) => field !== BINDING_FIELD).flat());
           const unbound = await memoryUsage(probe, scratch);
-          await probe.hset(scratch, ...entries.filter(([field]) => BOUND.has(field)).flat());
+          await probe.hset(scratch, ...entries.filter(([field]) => field === BINDING_FIELD).flat());
           costs.push((await memoryUsage(probe, scratch)) - unbound);
           await probe.del(scratch);
         }
@@ -802,8 +802,8 @@ export function scaleDetail(result: ScaleResult): string[] {
       ` (${m.applicationEncoding})`,
     `  the client record is a ${m.clientEncoding} because its metadata (${m.metadataBytes} B)` +
       ` exceeds hash-max-listpack-value` +
-      ` (${m.listpackValueLimit} B): each binding field is then its own dict entry and two strings;` +
-      ` the six client fields of a binding add ${formatBytes(m.bindingInHashtable)} to such a record,` +
+      ` (${m.listpackValueLimit} B): the binding field is then a dict entry and two strings;` +
+      ` it adds ${formatBytes(m.bindingInHashtable)} to such a record,` +
       ` ${formatBytes(m.bindingInListpack)} to the same record held as a listpack (hash-max-listpack-value 1024,` +
       ` scratch copies of the sampled records)`,
     `  index members (skiplist sorted sets of ${formatCount(result.n)}): ${formatBytes(m.indexMemberBytes)} each`,

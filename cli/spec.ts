@@ -290,7 +290,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'indexes), streaming with SCAN, and prints each problem.',
       '',
       'With --repair it then mends what the data settles, printing each change, and checks again. The',
-      "application's key:<TYPE> field is the binding of record; the client's binding fields are its",
+      "application's key:<TYPE> field is the binding of record; the client's binding field is its",
       'reverse index:',
       ...REPAIR_RULES.map(({ rule }) => `  - ${rule};`),
       'Each fix is one atomic script that re-checks its condition, so it is safe beside live traffic.',

@@ -8,6 +8,7 @@ import type { NodeRedisClient, RedisClient } from '../adapters/redis/client.js';
 import { clientCacheOf } from '../adapters/redis/client-cache/index.js';
 import { Connection } from '../adapters/redis/connection.js';
 import { StoreKeys } from '../adapters/redis/keys.js';
+import { BINDING_FIELD, encodeBinding } from '../adapters/redis/layout.js';
 import { redisMaintenance } from '../adapters/redis/repair.js';
 import * as verifyScripts from '../adapters/redis/scripts/verify.js';
 import { redisStore } from '../adapters/redis/store.js';
@@ -300,16 +301,15 @@ if (redisOrSkip()) {
         await without(subject.keys.client('c1'), expectProblems);
       });
 
-      it('reports a client record that lost a field', async () => {
+      it('reports a client record that lost its binding field', async () => {
         const key = subject.keys.client('c1');
-        const fields = await subject.client.hgetall(key);
-        const bindingField = Object.keys(fields).find((field) => fields[field] === 'app1');
-        expect(bindingField).toBeDefined();
-        await subject.client.hdel(key, bindingField as string);
+        const binding = await subject.client.hget(key, BINDING_FIELD);
+        expect(binding).not.toBeNull();
+        await subject.client.hdel(key, BINDING_FIELD);
         try {
           await expectProblems();
         } finally {
-          await subject.client.hset(key, bindingField as string, 'app1');
+          await subject.client.hset(key, BINDING_FIELD, binding!);
         }
       });
 
@@ -361,7 +361,19 @@ if (redisOrSkip()) {
         await client.hset(keys.ownerNames('bob'), 'stale', 'app1'); // a name app1 does not hold
         await client.zrem(keys.clients, 'c2'); // a client record outside the clients index
         await client.zrem(keys.applications, 'app3'); // an application record outside the applications index
-        await client.hset(keys.client('c3'), 'app', 'app2', 'key_type', 'SANDBOX'); // app2 does not name c3
+        // app2 does not name c3
+        await client.hset(
+          keys.client('c3'),
+          BINDING_FIELD,
+          encodeBinding({
+            app: 'app2',
+            key_type: 'SANDBOX',
+            origin: 'provided',
+            bound_at: T0,
+            bound_by: 'dave',
+            status: 'ACTIVE',
+          }),
+        );
         await client.zadd(keys.clients, 0, 'ghost-client'); // index entries naming no record
         await client.zadd(keys.applications, 0, 'ghost-app');
         try {
@@ -383,7 +395,7 @@ if (redisOrSkip()) {
           await client.hdel(keys.ownerNames('bob'), 'stale');
           await client.zadd(keys.clients, 0, 'c2');
           await client.zadd(keys.applications, 0, 'app3');
-          await client.hdel(keys.client('c3'), 'app', 'key_type');
+          await client.hdel(keys.client('c3'), BINDING_FIELD);
           await client.zrem(keys.clients, 'ghost-client');
           await client.zrem(keys.applications, 'ghost-app');
         }

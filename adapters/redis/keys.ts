@@ -83,7 +83,7 @@ export class StoreKeys {
     this.tag = `{${prefix}}`;
   }
 
-  /** Hash: the client's opaque metadata plus the server-owned binding fields. */
+  /** Hash: the client's opaque metadata plus, while bound, the server-owned binding (layout.ts). */
   client(clientId: string): string {
     return `${this.tag}client:${encodeKeyPart(clientId)}`;
   }

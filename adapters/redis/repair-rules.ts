@@ -1,9 +1,16 @@
 /**
  * The rules of `appkeys check --repair`, once: repair.ts records each fix under its name, the CLI's help
  * lists them, and the README is checked against them (test/cli.test.ts). The application's
- * `key:<TYPE>` field is the binding of record; the client's binding fields are its reverse index.
+ * `key:<TYPE>` field is the binding of record; the client's binding field is its reverse index.
  */
 export const REPAIR_RULES = [
+  {
+    fix: 'packed_legacy_binding',
+    rule:
+      'a client keeping its binding in separate fields (app, key_type, …), as earlier versions wrote it, gets ' +
+      'them packed into its one binding field (only removed where that field holds a binding already, or ' +
+      'they name no application)',
+  },
   { fix: 'dropped_missing_client', rule: 'an application naming a missing client loses that binding' },
   {
     fix: 'restored_client_binding',
@@ -15,7 +22,9 @@ export const REPAIR_RULES = [
   },
   {
     fix: 'cleared_client_binding',
-    rule: 'a client pointing to an application and key type that does not name it is unbound (and kept)',
+    rule:
+      'a client pointing to an application and key type that does not name it, or whose binding does not ' +
+      'decode, is unbound (and kept)',
   },
   { fix: 'mirrored_status', rule: "a client mirroring another status than its application's gets the application's" },
   {

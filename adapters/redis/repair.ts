@@ -1,7 +1,15 @@
 import type { VerifyResult } from '../../src/types.js';
 import { Connection, type RedisClient, type Script } from './connection.js';
 import { checkPrefix, decodeKeyPart, StoreKeys } from './keys.js';
-import { keyField, keyTypeOf, type ApplicationField, type ApplicationHash, type ClientHash } from './layout.js';
+import {
+  decodeBinding,
+  keyField,
+  keyTypeOf,
+  LEGACY_BINDING_FIELDS,
+  type ApplicationField,
+  type ApplicationHash,
+  type ClientHash,
+} from './layout.js';
 import type { RepairFix } from './repair-rules.js';
 
 export type { RepairFix };
@@ -218,7 +226,7 @@ async function repairClients(repair: Repairer): Promise<void> {
   const { connection, keys } = repair;
   for await (const clientKeys of connection.scan(keys.pattern('client'))) {
     for (const clientKey of clientKeys) {
-      const client = await clientHash(repair, clientKey);
+      let client = await clientHash(repair, clientKey);
       const clientId = decodeClientId(keys, clientKey);
       if (clientId === undefined) {
         repair.cannot(`key ${clientKey} is not a client key this store writes`);
@@ -234,19 +242,39 @@ async function repairClients(repair: Repairer): Promise<void> {
       ) {
         repair.record('indexed_client', `added client ${clientId} to the clients index`);
       }
-      if (client.app === undefined) continue;
-      const keyType = client.key_type ?? '';
-      const appKey = keys.application(client.app);
-      if ((await connection.send('HGET', appKey, keyField(keyType))) === clientId) continue;
-      if (Number(await run(repair, scripts.clearBinding, [clientKey, appKey], [clientId, client.app, keyType])) === 1) {
+      // first, so that the passes below, and the application's, see the binding where scripts read it
+      if (LEGACY_BINDING_FIELDS.some((field) => client[field] !== undefined)) {
+        await packLegacyBinding(repair, clientKey, clientId);
+        client = await clientHash(repair, clientKey);
+      }
+      if (client.binding === undefined) continue;
+      const binding = decodeBinding(client.binding);
+      const named = binding ? [clientKey, keys.application(binding.app)] : [clientKey];
+      if (binding && (await connection.send('HGET', named[1]!, keyField(binding.key_type))) === clientId) continue;
+      const reply = await run(repair, scripts.clearBinding, named, [clientId, client.binding]);
+      if (Number(reply) === 1) {
         repair.record(
           'cleared_client_binding',
           `unbound client ${clientId} (kept it): ` +
-            `application ${client.app} ${keyType || '(no key type)'} does not name it`,
+            (binding
+              ? `application ${binding.app} ${binding.key_type || '(no key type)'} does not name it`
+              : 'its binding field holds no binding'),
         );
       }
     }
   }
+}
+
+async function packLegacyBinding(repair: Repairer, clientKey: string, clientId: string): Promise<void> {
+  const reply = await run(repair, scripts.packLegacyBinding, [clientKey], []);
+  if (!Array.isArray(reply)) return;
+  repair.record(
+    'packed_legacy_binding',
+    String(reply[1]) === 'packed'
+      ? `packed client ${clientId}'s binding from the earlier layout's separate fields into its binding field`
+      : `removed client ${clientId}'s binding fields of the earlier layout: ` +
+          'its binding field, written since, is the one read (or they bound nothing)',
+  );
 }
 
 async function repairApplications(repair: Repairer): Promise<void> {
@@ -321,19 +349,20 @@ async function repairKeyField(
     }
     return;
   }
-  if (client.app === id && client.key_type === keyType) {
-    if (status === undefined || client.status === status) return;
+  const binding = client.binding === undefined ? undefined : decodeBinding(client.binding);
+  if (binding?.app === id && binding.key_type === keyType) {
+    if (status === undefined || binding.status === status) return;
     const reply = await run(repair, scripts.mirrorStatus, [appKey, clientKey], [id, keyType, clientId]);
     if (Array.isArray(reply)) {
       repair.record(
         'mirrored_status',
         `client ${clientId} now mirrors status ${String(reply[1])} of application ${id} ` +
-          `(was ${client.status ?? 'none'})`,
+          `(was ${binding.status || 'none'})`,
       );
     }
     return;
   }
-  if (client.app === undefined) {
+  if (client.binding === undefined) {
     const reply = await run(
       repair,
       scripts.restoreBinding,
@@ -348,20 +377,22 @@ async function repairKeyField(
     }
     return;
   }
+  // a binding that does not decode is cleared by repairClients, then restored here
+  if (!binding) return;
   // bound elsewhere: if that binding holds both ways, this application's claim is the stale one
-  const holderKey = keys.application(client.app);
-  const holderKeyType = client.key_type ?? '';
+  const holderKey = keys.application(binding.app);
+  const holderKeyType = binding.key_type;
   if ((await repair.connection.send('HGET', holderKey, keyField(holderKeyType))) !== clientId) return;
   const reply = await run(
     repair,
     scripts.dropClaim,
     [appKey, clientKey, holderKey],
-    [keyType, clientId, id, client.app, holderKeyType],
+    [keyType, clientId, id, binding.app, holderKeyType],
   );
   if (Number(reply) === 1) {
     repair.record(
       'dropped_contradicted_claim',
-      `removed application ${id}'s ${keyType} binding: client ${clientId} is bound to application ${client.app} ` +
+      `removed application ${id}'s ${keyType} binding: client ${clientId} is bound to application ${binding.app} ` +
         `${holderKeyType}, which names it`,
     );
   }

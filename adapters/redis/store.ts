@@ -18,14 +18,7 @@ import type {
   StoredClient,
   UnbindResult,
 } from '../../src/store.js';
-import type {
-  ApplicationStatus,
-  BindingOrigin,
-  ClientBinding,
-  ClientMetadata,
-  KeyType,
-  VerifyResult,
-} from '../../src/types.js';
+import type { ApplicationStatus, BindingOrigin, ClientMetadata, KeyType, VerifyResult } from '../../src/types.js';
 import {
   clientCacheFor,
   FencedConnection,
@@ -38,7 +31,7 @@ import { externalClientMetadata } from '../../src/issuers/store-records.js';
 import type { StoredIssuer } from '../../src/issuers/types.js';
 import { Connection, type RedisClient, type WaitForReplicas } from './connection.js';
 import { checkPrefix, StoreKeys } from './keys.js';
-import type { ApplicationHash, ClientHash } from './layout.js';
+import { clientBinding, LEGACY_BINDING_MESSAGE, type ApplicationHash, type ClientHash } from './layout.js';
 import * as issuers from './issuers.js';
 import { refusal } from './refusals.js';
 import { hashFields } from './replies.js';
@@ -79,18 +72,10 @@ export function clientFromHash(fields: ClientHash): StoredClient | undefined {
     updated_at: fields.updated_at ?? '',
     revision: Number(fields.rev ?? 0),
   };
-  if (fields.app !== undefined) {
-    const binding: { -readonly [K in keyof ClientBinding]: ClientBinding[K] } = {
-      application_id: fields.app,
-      key_type: fields.key_type as KeyType,
-      origin: fields.origin as BindingOrigin,
-      status: (fields.status ?? 'ACTIVE') as ApplicationStatus,
-      bound_at: fields.bound_at ?? '',
-      bound_by: fields.bound_by ?? '',
-    };
-    if (fields.tokens_since !== undefined) binding.tokens_since = fields.tokens_since;
-    client.binding = binding;
-  }
+  if (fields.binding !== undefined) client.binding = clientBinding(fields.binding);
+  // an earlier version's binding, not yet packed by repair: read as "unbound", a blocked application's
+  // client would have tokens, so the lookup fails instead (one property test, on unbound records only)
+  else if (fields.app !== undefined) throw new TypeError(LEGACY_BINDING_MESSAGE);
   return client;
 }
 

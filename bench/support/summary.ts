@@ -234,8 +234,8 @@ function scaleLines(section: ScaleSection): string[] {
       ` (metadata ${m.metadataBytes} B > hash-max-listpack-value ${m.listpackValueLimit} B),` +
       ` sampled at ${formatBytes(m.clientBefore)} unbound and ${formatBytes(m.clientAfter)} bound;` +
       ` the application record (\`${m.applicationEncoding}\`)` +
-      ` ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)}. The six client` +
-      ` fields of a binding add` +
+      ` ${formatBytes(m.applicationBefore)} → ${formatBytes(m.applicationAfter)}. The binding's` +
+      ` one client field adds` +
       ` ${formatBytes(m.bindingInHashtable)} to a \`${m.clientEncoding}\` client record,` +
       ` ${formatBytes(m.bindingInListpack)} to the same record` +
       ` as a listpack (scratch copies with hash-max-listpack-value 1024; averages of 8 sampled records). Each` +

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { redisStore } from '../../adapters/redis/index.js';
 import { StoreKeys } from '../../adapters/redis/keys.js';
+import { BINDING_FIELD, decodeBinding } from '../../adapters/redis/layout.js';
 import { isStoreUnavailable } from '../../src/errors.js';
 import type { BindingStore } from '../../src/store.js';
 import { waitFor } from '../../support/wait.js';
@@ -112,7 +113,8 @@ describe.runIf(redisToolsOrSkip())('redisStore on a Sentinel-managed master with
     // read from the new master directly, not through the client under test
     const missing: number[] = [];
     for (const i of acknowledged) {
-      if ((await command(newPort, 'HGET', keys.client(clientId(i)), 'app')) !== app(i)) missing.push(i);
+      const binding = await command(newPort, 'HGET', keys.client(clientId(i)), BINDING_FIELD);
+      if (typeof binding !== 'string' || decodeBinding(binding)?.app !== app(i)) missing.push(i);
       if ((await command(newPort, 'HGET', keys.application(app(i)), 'key:PRODUCTION')) !== clientId(i)) missing.push(i);
     }
     expect(missing).toEqual([]);

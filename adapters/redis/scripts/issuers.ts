@@ -20,9 +20,12 @@ const ISSUER_CLIENTS = `
 local function issuerClients(clientsKey, from, to)
   return redis.call('ZRANGE', clientsKey, from, to, 'BYLEX')
 end
+-- a binding that does not decode counts: it holds its client until repair clears it; so does one an
+-- earlier version wrote (its 'app' field, layout.ts), until repair packs it
 local function anyBound(clientIds, clientPrefix)
   for _, id in ipairs(clientIds) do
-    if redis.call('HEXISTS', clientPrefix .. enc(id), 'app') == 1 then return true end
+    local c = redis.call('HMGET', clientPrefix .. enc(id), 'binding', 'app')
+    if c[1] or c[2] then return true end
   end
   return false
 end

@@ -4,7 +4,7 @@ import { PRELUDE } from './prelude.js';
 /**
  * Scripts of `appkeys check --repair` (adapters/redis/repair.ts), one per kind of fix, over the data
  * layout described in layout.ts. The application's `key:<KEY_TYPE>` field is the binding of
- * record; the client's binding fields are its reverse index.
+ * record; the client's binding field is its reverse index.
  *
  * Node finds a problem by reading, then runs one of these with every key it touches passed in KEYS
  * (built by keys.ts from the ids it read). Each script first re-checks, atomically, that the state the
@@ -35,8 +35,9 @@ return 1
 );
 
 /**
- * restoreBinding: an application names an existing, unbound client; the client's binding fields are
- * written from the application (origin 'provided', so deleting the application keeps the client).
+ * restoreBinding: an application names an existing, unbound client; the client's binding is written
+ * from the application (origin 'provided', so deleting the application keeps the client). A client
+ * still holding a binding in the earlier layout's fields is left to packLegacyBinding.
  * KEYS[1] app key, KEYS[2] client key
  * ARGV[1] app id, ARGV[2] key type, ARGV[3] client id, ARGV[4] bound_at, ARGV[5] bound_by
  * Returns 1 restored, 0 unchanged.
@@ -46,10 +47,10 @@ export const restoreBinding = change(
   `
 local app = redis.call('HMGET', KEYS[1], 'id', 'status', 'key:' .. ARGV[2])
 if app[1] ~= ARGV[1] or not app[2] or app[3] ~= ARGV[3] then return 0 end
-if redis.call('HEXISTS', KEYS[2], 'metadata') == 0 then return 0 end
-if redis.call('HEXISTS', KEYS[2], 'app') == 1 then return 0 end
-redis.call('HSET', KEYS[2], 'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'provided', 'bound_at', ARGV[4],
-  'bound_by', ARGV[5], 'status', app[2])
+local c = redis.call('HMGET', KEYS[2], 'metadata', 'binding', 'app')
+if not c[1] or c[2] or c[3] then return 0 end
+redis.call('HSET', KEYS[2], 'binding', encodeBinding({app = ARGV[1], key_type = ARGV[2], origin = 'provided',
+  bound_at = ARGV[4], bound_by = ARGV[5], status = app[2]}))
 return 1
 `,
 );
@@ -67,8 +68,8 @@ export const dropClaim = change(
   `
 if redis.call('HGET', KEYS[1], 'key:' .. ARGV[1]) ~= ARGV[2] then return 0 end
 if ARGV[3] == ARGV[4] and ARGV[1] == ARGV[5] then return 0 end
-local c = redis.call('HMGET', KEYS[2], 'app', 'key_type')
-if c[1] ~= ARGV[4] or c[2] ~= ARGV[5] then return 0 end
+local b = decodeBinding(redis.call('HGET', KEYS[2], 'binding'))
+if not b or b.app ~= ARGV[4] or b.key_type ~= ARGV[5] then return 0 end
 if redis.call('HGET', KEYS[3], 'key:' .. ARGV[5]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], 'key:' .. ARGV[1])
 return 1
@@ -76,19 +77,19 @@ return 1
 );
 
 /**
- * clearBinding: a client points to an application and key type that does not name it; its binding
- * fields are removed and the client kept.
- * KEYS[1] client key, KEYS[2] app key the client names; ARGV[1] client id, ARGV[2] app id, ARGV[3] key type
- * ('' when the record has none)
+ * clearBinding: a client's binding names an application and key type that does not name the client,
+ * or does not decode; the binding is removed and the client kept. The script re-checks the value read.
+ * KEYS[1] client key, KEYS[2] the app key the binding names (none when it does not decode)
+ * ARGV[1] client id, ARGV[2] the binding field as read
  * Returns 1 cleared, 0 unchanged.
  */
 export const clearBinding = change(
-  'appkeysRepairClearBinding-2',
+  'appkeysRepairClearBinding-3',
   `
-local c = redis.call('HMGET', KEYS[1], 'app', 'key_type')
-if c[1] ~= ARGV[2] or (c[2] or '') ~= ARGV[3] then return 0 end
-if redis.call('HGET', KEYS[2], 'key:' .. ARGV[3]) == ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], unpack(BINDING_FIELDS))
+if redis.call('HGET', KEYS[1], 'binding') ~= ARGV[2] then return 0 end
+local b = decodeBinding(ARGV[2])
+if b and (not KEYS[2] or redis.call('HGET', KEYS[2], 'key:' .. b.key_type) == ARGV[1]) then return 0 end
+redis.call('HDEL', KEYS[1], 'binding')
 return 1
 `,
 );
@@ -103,10 +104,39 @@ export const mirrorStatus = change(
   `
 local app = redis.call('HMGET', KEYS[1], 'id', 'status', 'key:' .. ARGV[2])
 if app[1] ~= ARGV[1] or not app[2] or app[3] ~= ARGV[3] then return 0 end
-local c = redis.call('HMGET', KEYS[2], 'app', 'key_type', 'status')
-if c[1] ~= ARGV[1] or c[2] ~= ARGV[2] or c[3] == app[2] then return 0 end
-redis.call('HSET', KEYS[2], 'status', app[2])
+local b = decodeBinding(redis.call('HGET', KEYS[2], 'binding'))
+if not b or b.app ~= ARGV[1] or b.key_type ~= ARGV[2] or b.status == app[2] then return 0 end
+b.status = app[2]
+redis.call('HSET', KEYS[2], 'binding', encodeBinding(b))
 return {1, app[2]}
+`,
+);
+
+/**
+ * packLegacyBinding: a client record holds binding fields of the earlier layout, one per part
+ * (layout.ts's LEGACY_BINDING_FIELDS), which no other script reads. They are packed into the binding
+ * field, a part they lack as '', and removed; where the record has a binding field already (written
+ * since: the one every script reads) or they hold no `app` (nothing was bound), they are only removed.
+ * KEYS[1] client key
+ * Returns {1, 'packed'} or {1, 'removed'}, or 0 when the record holds none of them.
+ */
+export const packLegacyBinding = change(
+  'appkeysRepairPackLegacyBinding-1',
+  `
+local values = redis.call('HMGET', KEYS[1], unpack(LEGACY_BINDING_FIELDS))
+local legacy, any = {}, false
+for i, field in ipairs(LEGACY_BINDING_FIELDS) do
+  if values[i] then legacy[field], any = values[i], true end
+end
+if not any then return 0 end
+local outcome = 'removed'
+if legacy.app and redis.call('HEXISTS', KEYS[1], 'binding') == 0 then
+  -- the old fields are named as the parts (layout.ts)
+  redis.call('HSET', KEYS[1], 'binding', encodeBinding(legacy))
+  outcome = 'packed'
+end
+redis.call('HDEL', KEYS[1], unpack(LEGACY_BINDING_FIELDS))
+return {1, outcome}
 `,
 );
 

@@ -9,8 +9,8 @@ import { PRELUDE } from './prelude.js';
  * tag); test/redis-layout.test.ts checks every field named here against it.
  *
  * Scripts that reach a key from an id they read build it with `enc`, the Lua twin of keys.ts's
- * `encodeKeyPart`, and a key prefix passed in ARGV by keys.ts. The binding fields of a client
- * record are written only here.
+ * `encodeKeyPart`, and a key prefix passed in ARGV by keys.ts. A client record's binding (one field,
+ * its parts packed by the prelude's encodeBinding) is written only here and by repair.
  *
  * Every change also takes a deadline as its last ARGV (connection.ts) and fails with APPKEYS_DEADLINE
  * past it, having changed nothing.
@@ -28,15 +28,14 @@ import { PRELUDE } from './prelude.js';
 const STORE_PRELUDE =
   PRELUDE +
   `
-local function unbindClient(clientKey, clientsKey, clientId)
-  local b = redis.call('HMGET', clientKey, 'origin', 'bound_at', 'bound_by')
-  if b[1] == 'generated' then
+-- removes the binding b (decoded) from its client: a generated client goes with it
+local function unbindClient(clientKey, clientsKey, clientId, b)
+  if b.origin == 'generated' then
     redis.call('DEL', clientKey)
     redis.call('ZREM', clientsKey, clientId)
   else
-    redis.call('HDEL', clientKey, unpack(BINDING_FIELDS))
+    redis.call('HDEL', clientKey, 'binding')
   end
-  return b
 end
 -- why an access (kind, owner) may not change an application, if it may not: another owner's application
 -- is not found (never "forbidden", so ids cannot be probed); a BLOCKED one is the admin's until lifted
@@ -57,7 +56,7 @@ const read = (name: string, body: string) => defineScript(name, STORE_PRELUDE + 
  * putClient
  * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id, ARGV[2] metadata JSON, ARGV[3] time,
  * ARGV[4] digest of the metadata's canonical JSON (key order aside, equal metadata has equal digests)
- * Returns 1 created, 2 replaced (binding fields untouched), 3 unchanged (nothing written).
+ * Returns 1 created, 2 replaced (binding untouched), 3 unchanged (nothing written).
  */
 export const putClient = change(
   'appkeysPutClient-2',
@@ -85,10 +84,13 @@ return 1
 export const replaceClientMetadata = change(
   'appkeysReplaceClientMetadata-1',
   `
-local c = redis.call('HMGET', KEYS[1], 'rev', 'status')
+local c = redis.call('HMGET', KEYS[1], 'rev', 'binding', 'status')
 if not c[1] then return 0 end
 if c[1] ~= ARGV[2] then return -7 end
-if ARGV[5] == '1' and c[2] == 'BLOCKED' then return -8 end
+local b = decodeBinding(c[2])
+-- c[3]: the status of a binding an earlier version wrote, until repair packs it (layout.ts)
+local blocked = (b and b.status == 'BLOCKED') or (not c[2] and c[3] == 'BLOCKED')
+if ARGV[5] == '1' and blocked then return -8 end
 redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'digest', ARGV[4], 'updated_at', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 return 1
@@ -98,22 +100,26 @@ return 1
 /**
  * deleteClient
  * KEYS[1] client key, KEYS[2] clients index; ARGV[1] client id, ARGV[2] '1' to force, ARGV[3] app key prefix
- * Returns {1} deleted unbound, {1, app, key_type, origin, bound_at, bound_by} deleted with its binding,
- * 0 not found, -3 bound (without force).
+ * Returns {1} deleted unbound (or with a binding that does not decode, or in the earlier layout: repair
+ * then drops the application's claim), {1, app, key_type, origin, bound_at, bound_by} deleted with its
+ * binding, 0 not found, -3 bound (without force).
  */
 export const deleteClient = change(
   'appkeysDeleteClient-2',
   `
-local c = redis.call('HMGET', KEYS[1], 'rev', 'app', 'key_type', 'origin', 'bound_at', 'bound_by')
+local c = redis.call('HMGET', KEYS[1], 'rev', 'binding', 'app')
 if not c[1] then return 0 end
-if c[2] then
-  if ARGV[2] ~= '1' then return -3 end
-  local appKey = ARGV[3] .. enc(c[2])
-  if redis.call('HGET', appKey, 'key:' .. c[3]) == ARGV[1] then redis.call('HDEL', appKey, 'key:' .. c[3]) end
+-- c[3]: a binding an earlier version wrote, until repair packs it (layout.ts), holds its client too
+if (c[2] or c[3]) and ARGV[2] ~= '1' then return -3 end
+local b = decodeBinding(c[2])
+if b then
+  local appKey = ARGV[3] .. enc(b.app)
+  local field = 'key:' .. b.key_type
+  if redis.call('HGET', appKey, field) == ARGV[1] then redis.call('HDEL', appKey, field) end
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-if c[2] then return {1, c[2], c[3], c[4], c[5], c[6]} end
+if b then return {1, b.app, b.key_type, b.origin, b.bound_at, b.bound_by} end
 return {1}
 `,
 );
@@ -145,8 +151,8 @@ local function readApplication(appKey, clientPrefix)
   for i = 1, #fields, 2 do
     local kt = string.match(fields[i], '^key:(.+)$')
     if kt then
-      local b = redis.call('HMGET', clientPrefix .. enc(fields[i + 1]), 'origin', 'bound_at', 'bound_by')
-      table.insert(bindings, {kt, fields[i + 1], b[1] or '', b[2] or '', b[3] or ''})
+      local b = decodeBinding(redis.call('HGET', clientPrefix .. enc(fields[i + 1]), 'binding')) or {}
+      table.insert(bindings, {kt, fields[i + 1], b.origin or '', b.bound_at or '', b.bound_by or ''})
     end
   end
   return {fields, bindings}
@@ -232,10 +238,12 @@ if ARGV[5] ~= '' then
   for i = 1, #fields, 2 do
     if string.match(fields[i], '^key:') then
       local clientKey = ARGV[8] .. enc(fields[i + 1])
-      if redis.call('HGET', clientKey, 'app') == app[1] then
-        redis.call('HSET', clientKey, 'status', ARGV[5])
+      local b = decodeBinding(redis.call('HGET', clientKey, 'binding'))
+      if b and b.app == app[1] then
+        b.status = ARGV[5]
         -- tokens issued before a block stay dead after it is lifted
-        if ARGV[5] == 'BLOCKED' then redis.call('HSET', clientKey, 'tokens_since', ARGV[6]) end
+        if ARGV[5] == 'BLOCKED' then b.tokens_since = ARGV[6] end
+        redis.call('HSET', clientKey, 'binding', encodeBinding(b))
       end
     end
   end
@@ -266,9 +274,10 @@ for name, clientId in pairs(app) do
   local kt = string.match(name, '^key:(.+)$')
   if kt then
     local clientKey = ARGV[1] .. enc(clientId)
-    if redis.call('HGET', clientKey, 'app') == app.id then
-      local b = unbindClient(clientKey, KEYS[3], clientId)
-      table.insert(out, {kt, clientId, b[1] or '', b[2] or '', b[3] or ''})
+    local b = decodeBinding(redis.call('HGET', clientKey, 'binding'))
+    if b and b.app == app.id then
+      unbindClient(clientKey, KEYS[3], clientId, b)
+      table.insert(out, {kt, clientId, b.origin, b.bound_at, b.bound_by})
     end
   end
 end
@@ -324,10 +333,13 @@ local denied = refusal(app[1], app[2], ARGV[6], ARGV[11])
 if denied then return denied end
 local external = ARGV[12] ~= ''
 if external and redis.call('HEXISTS', KEYS[6], ARGV[12]) == 0 then return -10 end
-local c = redis.call('HMGET', KEYS[2], 'rev', 'app', 'key_type')
+local c = redis.call('HMGET', KEYS[2], 'rev', 'binding', 'app')
 if not c[1] and not external then return -2 end
-if c[2] == ARGV[1] and c[3] == ARGV[2] then return 0 end
-if c[2] then return -3 end
+local b = decodeBinding(c[2])
+if b and b.app == ARGV[1] and b.key_type == ARGV[2] then return 0 end
+-- a binding that does not decode holds its client all the same, until repair clears it, and so does
+-- one an earlier version wrote (c[3], layout.ts), until repair packs it
+if c[2] or c[3] then return -3 end
 if app[3] then return -4 end
 -- an external client's record: created by its first binding, never by a refused one
 if not c[1] then
@@ -336,8 +348,8 @@ if not c[1] then
   redis.call('ZADD', KEYS[5], 0, ARGV[3])
 end
 redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
-redis.call('HSET', KEYS[2], 'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'provided', 'bound_at', ARGV[4],
-  'bound_by', ARGV[5], 'status', app[2])
+redis.call('HSET', KEYS[2], 'binding', encodeBinding({app = ARGV[1], key_type = ARGV[2], origin = 'provided',
+  bound_at = ARGV[4], bound_by = ARGV[5], status = app[2]}))
 return 1
 `,
 );
@@ -360,8 +372,8 @@ if app[3] then return -4 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -5 end
 redis.call('HSET', KEYS[2], 'metadata', ARGV[4], 'digest', ARGV[8],
   'registered_at', ARGV[5], 'updated_at', ARGV[5], 'rev', 1,
-  'app', ARGV[1], 'key_type', ARGV[2], 'origin', 'generated',
-  'bound_at', ARGV[5], 'bound_by', ARGV[6], 'status', app[2])
+  'binding', encodeBinding({app = ARGV[1], key_type = ARGV[2], origin = 'generated',
+    bound_at = ARGV[5], bound_by = ARGV[6], status = app[2]}))
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
 return 1
@@ -386,9 +398,10 @@ if denied then return denied end
 if not clientId then return 0 end
 redis.call('HDEL', KEYS[1], 'key:' .. ARGV[1])
 local clientKey = ARGV[2] .. enc(clientId)
-if redis.call('HGET', clientKey, 'app') ~= appId then return {1, clientId, '', '', ''} end
-local b = unbindClient(clientKey, KEYS[2], clientId)
-return {1, clientId, b[1] or '', b[2] or '', b[3] or ''}
+local b = decodeBinding(redis.call('HGET', clientKey, 'binding'))
+if not b or b.app ~= appId then return {1, clientId, '', '', ''} end
+unbindClient(clientKey, KEYS[2], clientId, b)
+return {1, clientId, b.origin, b.bound_at, b.bound_by}
 `,
 );
 

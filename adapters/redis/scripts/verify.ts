@@ -64,6 +64,15 @@ local function readApplication(appKey)
   return app, bindings, #fields > 0
 end
 
+-- A client record as CLIENT_READ reads it: metadata, revision, binding, then the earlier layout's fields.
+local CLIENT_READ = {'metadata', 'rev', 'binding', unpack(LEGACY_BINDING_FIELDS)}
+local function inEarlierLayout(c, from)
+  for i = from or 4, #c do
+    if c[i] then return true end
+  end
+  return false
+end
+
 -- An application's references, from its record (id, owner and name present): its owner's index, its
 -- name in its owner's name index, and each binding's client pointing back with the same key type and
 -- mirroring its status. Returns whether it is in its owner's index, whether it holds its name, and how
@@ -80,18 +89,21 @@ local function checkReferences(app, bindings, ownerPrefix, namesPrefix, clientPr
     local keyType, clientId = binding[1], binding[2]
     local clientKey = clientPrefix .. enc(clientId)
     -- the client's metadata, revision and index are checked on its own record
-    local c = redis.call('HMGET', clientKey, 'app', 'key_type', 'status')
-    if c[1] == id and c[2] == keyType then
+    local c = redis.call('HMGET', clientKey, 'binding', unpack(LEGACY_BINDING_FIELDS))
+    local b = decodeBinding(c[1])
+    if b and b.app == id and b.key_type == keyType then
       bound = bound + 1
-      if c[3] ~= app.status then
-        problem('client ' .. clientId .. ' mirrors status ' .. (c[3] or 'none') .. ' but application ' .. id
-          .. ' is ' .. (app.status or 'none'))
+      if b.status ~= app.status then
+        problem('client ' .. clientId .. ' mirrors status ' .. (b.status ~= '' and b.status or 'none')
+          .. ' but application ' .. id .. ' is ' .. (app.status or 'none'))
       end
+    elseif (c[1] and not b) or (not c[1] and inEarlierLayout(c, 2)) then
+      -- a binding that does not decode, or in the earlier layout: reported with the client record
     elseif not c[1] and redis.call('EXISTS', clientKey) == 0 then
       problem('application ' .. id .. ' ' .. keyType .. ' is bound to client ' .. clientId .. ', which does not exist')
     else
       problem('application ' .. id .. ' ' .. keyType .. ' names client ' .. clientId .. ', whose record says '
-        .. (c[1] or 'unbound') .. ' ' .. (c[2] or ''))
+        .. (b and b.app or 'unbound') .. ' ' .. (b and b.key_type or ''))
     end
   end
   return owned, named, bound
@@ -105,13 +117,21 @@ local function checkBackReference(appPrefix, clientId, appId, keyType)
   end
 end
 
--- A client record has metadata and a revision; false when it lacks one of them.
+
+-- A client record has metadata and a revision, and a binding this version reads; false when it lacks
+-- metadata or revision. Returns the decoded binding as a second value.
 local function checkClientFields(clientId, c)
+  if inEarlierLayout(c) then
+    problem('client ' .. clientId .. ' keeps binding fields of an earlier version (app, key_type, …), which this'
+      .. ' version does not read: appkeys check --repair packs them into its binding field')
+  end
+  local b = decodeBinding(c[3])
+  if c[3] and not b then problem('client ' .. clientId .. ' has a binding field that does not decode') end
   if not c[1] or not c[2] then
     problem('client record ' .. clientId .. ' lacks metadata or revision')
-    return false
+    return false, b
   end
-  return true
+  return true, b
 end
 
 -- The next members of a sorted-set index in lexical order (as the store lists them), or nil on the first
@@ -154,7 +174,7 @@ return table.concat(parts, ' ')
  * name, bindings pointing back}}, or {-1} (see lexicalRange).
  */
 export const verifyApplicationRange = defineScript(
-  'appkeysVerifyApplicationRange-1',
+  'appkeysVerifyApplicationRange-2',
   VERIFY_PRELUDE +
     `
 local ids = lexicalRange(KEYS[1], ARGV[1], tonumber(ARGV[2]))
@@ -190,7 +210,7 @@ return {#ids, ids[#ids] or '', problems, {records, owned, named, bound}}
  * Returns {members read, the last of them, problems, {records, bound records}}, or {-1}.
  */
 export const verifyClientRange = defineScript(
-  'appkeysVerifyClientRange-1',
+  'appkeysVerifyClientRange-2',
   VERIFY_PRELUDE +
     `
 local ids = lexicalRange(KEYS[1], ARGV[1], tonumber(ARGV[2]))
@@ -198,13 +218,13 @@ if not ids then return {-1} end
 local records, bound = 0, 0
 for _, id in ipairs(ids) do
   local clientKey = ARGV[3] .. enc(id)
-  local c = redis.call('HMGET', clientKey, 'metadata', 'rev', 'app')
-  if not c[1] and not c[2] and not c[3] and redis.call('EXISTS', clientKey) == 0 then
+  local c = redis.call('HMGET', clientKey, unpack(CLIENT_READ))
+  if not c[1] and not c[2] and not c[3] and not inEarlierLayout(c) and redis.call('EXISTS', clientKey) == 0 then
     problem('clients index names missing client ' .. id)
   else
     records = records + 1
-    if c[3] then bound = bound + 1 end
-    checkClientFields(id, c)
+    local _, b = checkClientFields(id, c)
+    if b then bound = bound + 1 end
   end
 end
 return {#ids, ids[#ids] or '', problems, {records, bound}}
@@ -261,7 +281,7 @@ return {scan[1], counts}
  * Returns {next cursor, problems, keys of larger owner indexes, keys of larger name indexes}.
  */
 export const verifyKeyspace = defineScript(
-  'appkeysVerifyKeyspace-2',
+  'appkeysVerifyKeyspace-3',
   VERIFY_PRELUDE +
     `
 local appPrefix, clientPrefix, ownerPrefix, namesPrefix = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
@@ -286,16 +306,17 @@ local function checkApplication(appKey, indexed)
 end
 
 local function checkClient(clientKey, clientId, indexed)
-  local c = redis.call('HMGET', clientKey, 'metadata', 'rev', 'app', 'key_type')
-  if checkClientFields(clientId, c) then
+  local c = redis.call('HMGET', clientKey, unpack(CLIENT_READ))
+  local complete, b = checkClientFields(clientId, c)
+  if complete then
     if not indexed then problem('client ' .. clientId .. ' missing from the clients index') end
-    if c[3] then checkBackReference(appPrefix, clientId, c[3], c[4]) end
+    if b then checkBackReference(appPrefix, clientId, b.app, b.key_type) end
   end
 end
 
 local function checkBinding(clientKey, clientId)
-  local c = redis.call('HMGET', clientKey, 'app', 'key_type')
-  if c[1] then checkBackReference(appPrefix, clientId, c[1], c[2]) end
+  local b = decodeBinding(redis.call('HGET', clientKey, 'binding'))
+  if b then checkBackReference(appPrefix, clientId, b.app, b.key_type) end
 end
 
 local function checkOwner(ownerKey)
