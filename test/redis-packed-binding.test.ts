@@ -181,6 +181,34 @@ if (redisOrSkip()) {
         expect([...result.problems].sort()).toEqual(clientIds.map(earlierLayout).sort());
       });
 
+      it('is named by verify() on a record outside the clients index too, which counting never reads', async () => {
+        await boundPair('app1', 'c-legacy');
+        await boundPair('app2', 'c-garbled');
+        await toEarlierLayout('c-legacy');
+        await raw.hset(keys.client('c-garbled'), BINDING_FIELD, '{"app":"app2"}');
+        await raw.zrem(keys.clients, 'c-legacy', 'c-garbled');
+
+        expect([...(await store.verify()).problems].sort()).toEqual(
+          [
+            earlierLayout('c-legacy'),
+            'client c-legacy missing from the clients index',
+            'client c-garbled has a binding field that does not decode',
+            'client c-garbled missing from the clients index',
+          ].sort(),
+        );
+        const repaired = await maintenance.repair();
+        expect(repaired.changes.map((change) => change.fix).sort()).toEqual(
+          [
+            'cleared_client_binding',
+            'indexed_client',
+            'indexed_client',
+            'packed_legacy_binding',
+            'restored_client_binding',
+          ].sort(),
+        );
+        expect(await store.verify()).toEqual({ ok: true, problems: [] });
+      });
+
       it('is packed by repair, each record by one script, into exactly the binding it was', async () => {
         const clientIds = await bindEveryKind();
         const before = await Promise.all(clientIds.map((clientId) => store.getClient(clientId)));
