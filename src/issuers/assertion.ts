@@ -1,6 +1,7 @@
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload } from 'jose';
 
 import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm } from './algorithms.js';
+import { verifyWithKeySet } from './key-set.js';
 
 const CLOCK_SKEW_S = 30;
 const MAX_JTI_LENGTH = 256;
@@ -30,24 +31,6 @@ function algorithmsOf(client: AssertingClient): string[] | undefined {
   const pinned = client.token_endpoint_auth_signing_alg;
   if (pinned === undefined || pinned === null) return [...ASYMMETRIC_ALGORITHMS];
   return isAsymmetricAlgorithm(pinned) ? [pinned] : undefined;
-}
-
-/** A signature by any key of the set that matches the header; a header without `kid` tries each. */
-async function verifySignature(assertion: string, jwks: unknown, options: JWTVerifyOptions): Promise<JWTPayload> {
-  const keySet = createLocalJWKSet(jwks as JSONWebKeySet);
-  try {
-    return (await jwtVerify(assertion, keySet, options)).payload;
-  } catch (err) {
-    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
-    for await (const key of err) {
-      try {
-        return (await jwtVerify(assertion, key, options)).payload;
-      } catch {
-        // the next key may be the one
-      }
-    }
-    throw new errors.JWSSignatureVerificationFailed();
-  }
 }
 
 function claimsAcceptable(
@@ -81,7 +64,7 @@ export async function verifyLocalAssertion(
   const algorithms = algorithmsOf(client);
   if (algorithms === undefined || client.jwks === undefined || client.jwks === null) return undefined;
   try {
-    const payload = await verifySignature(assertion, client.jwks, {
+    const payload = await verifyWithKeySet(assertion, createLocalJWKSet(client.jwks as JSONWebKeySet), {
       algorithms,
       issuer: client.client_id,
       subject: client.client_id,

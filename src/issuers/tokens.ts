@@ -3,13 +3,13 @@ import {
   decodeJwt,
   decodeProtectedHeader,
   errors,
-  jwtVerify,
   type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose';
 
 import { AppKeysError, issuerUnavailable, unresolvableToken } from '../errors.js';
+import { verifyWithKeySet, type KeySet } from './key-set.js';
 import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm } from './algorithms.js';
 import { remoteFetch } from './fetch.js';
 import type { ResolvedIssuersOptions } from './options.js';
@@ -20,8 +20,6 @@ const CACHE_MS = 10 * 60_000;
 /** A token signed with a key not in the set fetches the set again, but not more often than this. */
 const REFETCH_AFTER_MS = 30_000;
 const CLOCK_TOLERANCE_S = 30;
-
-type KeySet = ReturnType<typeof createLocalJWKSet>;
 
 interface CachedKeys {
   readonly jwksUri: string;
@@ -54,23 +52,6 @@ function checkShape(token: string): void {
   }
   if (!isAsymmetricAlgorithm(alg)) {
     throw unresolvableToken('invalid_signature', 'the token is not signed with an asymmetric algorithm');
-  }
-}
-
-/** A token without `kid` matches every key of its type: each is tried, as jose's documentation advises. */
-async function verifyWith(token: string, keySet: KeySet, options: JWTVerifyOptions): Promise<JWTPayload> {
-  try {
-    return (await jwtVerify(token, keySet, options)).payload;
-  } catch (err) {
-    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
-    for await (const key of err) {
-      try {
-        return (await jwtVerify(token, key, options)).payload;
-      } catch (inner) {
-        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
-      }
-    }
-    throw new errors.JWSSignatureVerificationFailed();
   }
 }
 
@@ -123,7 +104,7 @@ export class IssuerKeySets {
     };
     const keys = await this.#keys(issuer.issuer_id, jwksUri, CACHE_MS);
     try {
-      return await verifyWith(token, keys.keySet, options);
+      return await verifyWithKeySet(token, keys.keySet, options);
     } catch (err) {
       if (!(err instanceof errors.JWKSNoMatchingKey)) throw refusal(err);
     }
@@ -131,7 +112,7 @@ export class IssuerKeySets {
     const fresh = await this.#keys(issuer.issuer_id, jwksUri, REFETCH_AFTER_MS);
     if (fresh === keys) throw badSignature();
     try {
-      return await verifyWith(token, fresh.keySet, options);
+      return await verifyWithKeySet(token, fresh.keySet, options);
     } catch (err) {
       throw refusal(err);
     }
