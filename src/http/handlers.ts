@@ -1,5 +1,4 @@
 import type { Registry } from '../registry.js';
-import { onlyFields } from '../validate.js';
 import { cursorOf, forceOf, limitOf, singleQuery } from './query.js';
 import type { Access, RouteContext, RouteHelpers } from './route.js';
 
@@ -135,7 +134,5 @@ export async function lookupBinding(ctx: Ctx, registry: Registry): Promise<void>
 }
 
 export async function resolveToken(ctx: Ctx, registry: Registry, helpers: RouteHelpers): Promise<void> {
-  const body = await helpers.body(ctx);
-  onlyFields(body, ['token']);
-  ctx.body = await registry.issuers.resolve(body.token);
+  ctx.body = await registry.issuers.resolve(await helpers.body(ctx));
 }

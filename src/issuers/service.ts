@@ -192,9 +192,11 @@ export class IssuerService {
 
   /**
    * The binding of the client a JWT access token of a registered issuer names, once its signature,
-   * issuer and lifetime are verified against that issuer's published keys.
+   * issuer and lifetime are verified against that issuer's published keys. `input` is the request body, `{token}`.
    */
-  async resolve(tokenInput: unknown): Promise<Resolution> {
+  async resolve(input: Record<string, unknown>): Promise<Resolution> {
+    validate.onlyFields(input, ['token']);
+    const tokenInput = input.token;
     if (typeof tokenInput !== 'string' || tokenInput.length === 0 || tokenInput.length > validate.JWT_MAX) {
       throw err.invalidRequest(`token must be a string of 1–${validate.JWT_MAX} characters`);
     }
